@@ -1,0 +1,495 @@
+//! The CSV reader for user files.
+//!
+//! Accepts a header row; comma, semicolon or tab delimiters (detected from the header
+//! line); quoted fields with `""` escapes and embedded newlines; UTF-8 with or without
+//! a byte-order mark; LF or CRLF line ends; blank lines (skipped). Every problem is a
+//! [`CsvError`] value naming the line (1-based, the header is line 1), the column and
+//! the offending text: the reader never panics on input.
+
+use super::{Dataset, Target};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// Largest file accepted, in bytes (a browser tab holds it comfortably, twice over).
+pub const MAX_BYTES: usize = 50 * 1024 * 1024;
+/// Most data rows accepted.
+pub const MAX_ROWS: usize = 100_000;
+/// Most columns accepted (the exact Hessian grows with the square of this).
+pub const MAX_COLUMNS: usize = 500;
+
+/// A parsed file: header names and the raw cells of each data row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvTable {
+    /// Column names from the header row.
+    pub headers: Vec<String>,
+    /// Data rows with the line on which each starts.
+    pub rows: Vec<Record>,
+    /// The detected delimiter.
+    pub delimiter: char,
+}
+
+/// One data row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// 1-based line on which the row starts.
+    pub line: usize,
+    /// The fields, unquoted.
+    pub cells: Vec<String>,
+}
+
+/// Everything that can be wrong with a user's file, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum CsvError {
+    /// No bytes, or only whitespace.
+    #[error("the file is empty")]
+    Empty,
+    /// The header row is there but no data row follows.
+    #[error("the file has a header (line 1) but no data rows")]
+    HeaderOnly,
+    /// The file is larger than [`MAX_BYTES`].
+    #[error("the file is {found} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        /// Size of the file.
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The bytes are not UTF-8 text.
+    #[error("the file is not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 {
+        /// Byte offset of the first invalid sequence.
+        offset: usize,
+    },
+    /// A header cell is blank.
+    #[error("line 1, column {column}: the header name is empty")]
+    EmptyHeader {
+        /// 1-based column.
+        column: usize,
+    },
+    /// Two header cells have the same name.
+    #[error("line 1, column {column}: the header name \"{name}\" already names column {first}")]
+    DuplicateHeader {
+        /// The repeated name.
+        name: String,
+        /// 1-based column of the repeat.
+        column: usize,
+        /// 1-based column where it first appears.
+        first: usize,
+    },
+    /// A data row has a different number of fields from the header.
+    #[error("line {line}: expected {expected} fields as in the header, found {found}")]
+    RaggedRow {
+        /// 1-based line.
+        line: usize,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in this row.
+        found: usize,
+    },
+    /// A quote opened on `line` is never closed.
+    #[error("line {line}: a quoted field is never closed")]
+    UnclosedQuote {
+        /// 1-based line where the quote opens.
+        line: usize,
+    },
+    /// A feature (or regression target) cell is not a number.
+    #[error("line {line}, column {column} (\"{name}\"): \"{text}\" is not a number")]
+    NonNumeric {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Column name.
+        name: String,
+        /// The cell as written.
+        text: String,
+    },
+    /// A cell is empty.
+    #[error("line {line}, column {column} (\"{name}\"): the cell is empty")]
+    MissingCell {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Column name.
+        name: String,
+    },
+    /// A cell is NaN or infinite.
+    #[error("line {line}, column {column} (\"{name}\"): \"{text}\" is not a finite number (NaN and infinity cannot be used)")]
+    NonFinite {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Column name.
+        name: String,
+        /// The cell as written.
+        text: String,
+    },
+    /// The chosen target is not a column of the file.
+    #[error("the target column \"{name}\" is not in the header (columns: {available})")]
+    TargetNotFound {
+        /// The requested name.
+        name: String,
+        /// The header, comma separated.
+        available: String,
+    },
+    /// An excluded column is not a column of the file.
+    #[error("the excluded column \"{name}\" is not in the header")]
+    ExcludedNotFound {
+        /// The requested name.
+        name: String,
+    },
+    /// A feature column of the first file is missing from another file.
+    #[error("the column \"{name}\" of the training file is missing from this file")]
+    ColumnMissing {
+        /// The missing column.
+        name: String,
+    },
+    /// Removing the target and excluded columns leaves nothing.
+    #[error("no feature column is left once the target and excluded columns are removed")]
+    NoFeatures,
+    /// A classification target with fewer than two distinct labels.
+    #[error("the target column \"{name}\" has a single class (\"{class}\"); a classifier needs at least two")]
+    SingleClass {
+        /// Target column.
+        name: String,
+        /// The only label.
+        class: String,
+    },
+    /// More data rows than [`MAX_ROWS`].
+    #[error("the file has more than {limit} data rows (the limit a browser tab can hold)")]
+    TooManyRows {
+        /// The limit.
+        limit: usize,
+    },
+    /// More columns than [`MAX_COLUMNS`].
+    #[error("the file has {found} columns; the limit is {limit}")]
+    TooManyColumns {
+        /// Columns found.
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// How to read the target column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetKind {
+    /// Labels (numbers or strings), mapped to classes `0..K`.
+    Classes,
+    /// Real numbers (regression).
+    Real,
+    /// Real if every label is a number and there are non-integers or more than
+    /// [`AUTO_MAX_CLASSES`] distinct values; classes otherwise.
+    Auto,
+}
+
+/// In [`TargetKind::Auto`], a numeric target with more distinct values is regression.
+pub const AUTO_MAX_CLASSES: usize = 20;
+
+/// Which columns make the dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSpec {
+    /// Name of the target column.
+    pub target: String,
+    /// Columns to drop.
+    pub exclude: Vec<String>,
+    /// How to read the target.
+    pub kind: TargetKind,
+}
+
+/// Parse raw bytes: checks size and UTF-8, then [`parse`].
+pub fn parse_bytes(bytes: &[u8]) -> Result<CsvTable, CsvError> {
+    if bytes.len() > MAX_BYTES {
+        return Err(CsvError::TooLarge { found: bytes.len(), limit: MAX_BYTES });
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| CsvError::NotUtf8 { offset: e.valid_up_to() })?;
+    parse(text)
+}
+
+/// Parse CSV text into a header and raw records.
+pub fn parse(text: &str) -> Result<CsvTable, CsvError> {
+    if text.len() > MAX_BYTES {
+        return Err(CsvError::TooLarge { found: text.len(), limit: MAX_BYTES });
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(CsvError::Empty);
+    }
+    let delimiter = detect_delimiter(text);
+    let mut records = split_records(text, delimiter)?.into_iter();
+    let header = records.next().ok_or(CsvError::Empty)?;
+    let headers: Vec<String> = header.cells.iter().map(|h| h.trim().to_string()).collect();
+    if headers.len() > MAX_COLUMNS {
+        return Err(CsvError::TooManyColumns { found: headers.len(), limit: MAX_COLUMNS });
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (c, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            return Err(CsvError::EmptyHeader { column: c + 1 });
+        }
+        if let Some(&first) = seen.get(h.as_str()) {
+            return Err(CsvError::DuplicateHeader { name: h.clone(), column: c + 1, first });
+        }
+        seen.insert(h, c + 1);
+    }
+    let mut rows = Vec::new();
+    for r in records {
+        if r.cells.len() != headers.len() {
+            return Err(CsvError::RaggedRow {
+                line: r.line,
+                expected: headers.len(),
+                found: r.cells.len(),
+            });
+        }
+        if rows.len() == MAX_ROWS {
+            return Err(CsvError::TooManyRows { limit: MAX_ROWS });
+        }
+        rows.push(r);
+    }
+    if rows.is_empty() {
+        return Err(CsvError::HeaderOnly);
+    }
+    Ok(CsvTable { headers, rows, delimiter })
+}
+
+/// The delimiter that occurs most often, outside quotes, on the first line.
+fn detect_delimiter(text: &str) -> char {
+    let (mut counts, mut quoted) = ([0usize; 3], false);
+    for ch in text.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            '\n' if !quoted => break,
+            ',' if !quoted => counts[0] += 1,
+            ';' if !quoted => counts[1] += 1,
+            '\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
+    [',', ';', '\t'][best]
+}
+
+/// Split text into records; blank lines are skipped.
+fn split_records(text: &str, delimiter: char) -> Result<Vec<Record>, CsvError> {
+    let mut records = Vec::new();
+    let mut cells: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let (mut line, mut record_line) = (1usize, 1usize);
+    let (mut in_quotes, mut quote_line, mut field_started) = (false, 0usize, false);
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if in_quotes {
+            match ch {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => in_quotes = false,
+                '\n' => {
+                    line += 1;
+                    field.push('\n');
+                }
+                _ => field.push(ch),
+            }
+            continue;
+        }
+        match ch {
+            '"' if !field_started || field.trim().is_empty() => {
+                field.clear();
+                in_quotes = true;
+                quote_line = line;
+                field_started = true;
+            }
+            c if c == delimiter => {
+                cells.push(std::mem::take(&mut field));
+                field_started = false;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                finish_record(&mut records, &mut cells, &mut field, record_line);
+                field_started = false;
+                line += 1;
+                record_line = line;
+            }
+            _ => {
+                field.push(ch);
+                field_started = true;
+            }
+        }
+    }
+    if in_quotes {
+        return Err(CsvError::UnclosedQuote { line: quote_line });
+    }
+    finish_record(&mut records, &mut cells, &mut field, record_line);
+    Ok(records)
+}
+
+fn finish_record(records: &mut Vec<Record>, cells: &mut Vec<String>, field: &mut String, line: usize) {
+    let blank = cells.is_empty() && field.trim().is_empty();
+    cells.push(std::mem::take(field));
+    let cells = std::mem::take(cells);
+    if !blank {
+        records.push(Record { line, cells });
+    }
+}
+
+/// Parse one numeric cell, with the error a user can act on.
+fn number(rec: &Record, column: usize, name: &str) -> Result<f64, CsvError> {
+    let text = rec.cells[column].trim();
+    if text.is_empty() {
+        return Err(CsvError::MissingCell { line: rec.line, column: column + 1, name: name.into() });
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(CsvError::NonFinite {
+            line: rec.line,
+            column: column + 1,
+            name: name.into(),
+            text: text.into(),
+        }),
+        Err(_) => Err(CsvError::NonNumeric {
+            line: rec.line,
+            column: column + 1,
+            name: name.into(),
+            text: text.into(),
+        }),
+    }
+}
+
+/// Build datasets from one or more tables (train first, then test) that share the
+/// feature columns of the first table and one class mapping: the classes are the
+/// union of the labels of all tables. An error comes with the index of its table.
+pub fn datasets_from_tables(
+    tables: &[&CsvTable],
+    spec: &ColumnSpec,
+) -> Result<Vec<Dataset>, (usize, CsvError)> {
+    let first = tables.first().ok_or((0, CsvError::Empty))?;
+    for name in &spec.exclude {
+        if !first.headers.contains(name) {
+            return Err((0, CsvError::ExcludedNotFound { name: name.clone() }));
+        }
+    }
+    let features: Vec<String> = first
+        .headers
+        .iter()
+        .filter(|h| **h != spec.target && !spec.exclude.contains(h))
+        .cloned()
+        .collect();
+    if features.is_empty() {
+        return Err((0, CsvError::NoFeatures));
+    }
+    // Column positions of the target and the features in every table.
+    let mut layouts = Vec::with_capacity(tables.len());
+    for (t, table) in tables.iter().enumerate() {
+        let position = |name: &str| table.headers.iter().position(|h| h == name);
+        let target = position(&spec.target).ok_or_else(|| {
+            (t, CsvError::TargetNotFound {
+                name: spec.target.clone(),
+                available: table.headers.join(", "),
+            })
+        })?;
+        let cols = features
+            .iter()
+            .map(|f| position(f).ok_or_else(|| (t, CsvError::ColumnMissing { name: f.clone() })))
+            .collect::<Result<Vec<_>, _>>()?;
+        layouts.push((target, cols));
+    }
+    let target = read_target(tables, &layouts, spec)?;
+    let mut out = Vec::with_capacity(tables.len());
+    for (t, (table, (tcol, cols))) in tables.iter().zip(&layouts).enumerate() {
+        let mut x = Array2::zeros((table.rows.len(), cols.len()));
+        let mut y = Vec::with_capacity(table.rows.len());
+        for (r, rec) in table.rows.iter().enumerate() {
+            for (j, &c) in cols.iter().enumerate() {
+                x[[r, j]] = number(rec, c, &features[j]).map_err(|e| (t, e))?;
+            }
+            y.push(match &target {
+                TargetValues::Classes(map, _) => {
+                    map.get(rec.cells[*tcol].trim()).copied().unwrap_or(0) as f64
+                }
+                TargetValues::Real => number(rec, *tcol, &spec.target).map_err(|e| (t, e))?,
+            });
+        }
+        let target = match &target {
+            TargetValues::Classes(_, names) => Target::Classes { names: names.clone() },
+            TargetValues::Real => Target::Real,
+        };
+        out.push(Dataset {
+            feature_names: features.clone(),
+            target_name: spec.target.clone(),
+            x,
+            y,
+            target,
+        });
+    }
+    Ok(out)
+}
+
+enum TargetValues {
+    Classes(HashMap<String, usize>, Vec<String>),
+    Real,
+}
+
+/// Decide how to read the target and, for classes, map labels to `0..K`: numeric
+/// labels in numeric order, otherwise in text order.
+fn read_target(
+    tables: &[&CsvTable],
+    layouts: &[(usize, Vec<usize>)],
+    spec: &ColumnSpec,
+) -> Result<TargetValues, (usize, CsvError)> {
+    let mut labels = BTreeSet::new();
+    for (t, (table, (tcol, _))) in tables.iter().zip(layouts).enumerate() {
+        for rec in &table.rows {
+            let text = rec.cells[*tcol].trim();
+            if text.is_empty() {
+                return Err((t, CsvError::MissingCell {
+                    line: rec.line,
+                    column: tcol + 1,
+                    name: spec.target.clone(),
+                }));
+            }
+            labels.insert(text.to_string());
+        }
+    }
+    let numeric: Option<Vec<f64>> = labels.iter().map(|l| l.parse::<f64>().ok()).collect();
+    let kind = match (spec.kind, &numeric) {
+        (TargetKind::Auto, Some(v)) => {
+            let integers = v.iter().all(|x| x.fract() == 0.0);
+            if integers && labels.len() <= AUTO_MAX_CLASSES {
+                TargetKind::Classes
+            } else {
+                TargetKind::Real
+            }
+        }
+        (TargetKind::Auto, None) => TargetKind::Classes,
+        (k, _) => k,
+    };
+    if kind == TargetKind::Real {
+        return Ok(TargetValues::Real);
+    }
+    let mut names: Vec<String> = labels.into_iter().collect();
+    if let Some(mut v) = numeric {
+        let mut pairs: Vec<(f64, String)> = v.drain(..).zip(names.drain(..)).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        names = pairs.into_iter().map(|p| p.1).collect();
+    }
+    if names.len() < 2 {
+        return Err((0, CsvError::SingleClass {
+            name: spec.target.clone(),
+            class: names.pop().unwrap_or_default(),
+        }));
+    }
+    let map = names.iter().enumerate().map(|(k, n)| (n.clone(), k)).collect();
+    Ok(TargetValues::Classes(map, names))
+}
+
+/// Parse one file and build its dataset.
+pub fn read_dataset(text: &str, spec: &ColumnSpec) -> Result<Dataset, CsvError> {
+    let table = parse(text)?;
+    let mut v = datasets_from_tables(&[&table], spec).map_err(|e| e.1)?;
+    v.pop().ok_or(CsvError::Empty)
+}

@@ -1,0 +1,333 @@
+//! Models as generalised linear models with K outputs `z = W x̃` (`x̃ = [x, 1]`, the bias
+//! last), and the per-example loss as a function of `z`:
+//!
+//! | model    | K       | `l(z, y)`                  | `∂l/∂z`    | `∂²l/∂z²`          |
+//! |----------|---------|----------------------------|------------|--------------------|
+//! | logistic | 1       | `log(1+eᶻ) − y z`          | `σ(z) − y` | `σ(1−σ)`           |
+//! | softmax  | classes | `logsumexp(z) − z_y`       | `p − e_y`  | `diag(p) − p pᵀ`   |
+//! | linear   | 1       | `½ (y − z)²`               | `z − y`    | `1`                |
+//!
+//! so that `∇_θ l = ∂l/∂z ⊗ x̃` and `∇²_θ l = ∂²l/∂z² ⊗ x̃ x̃ᵀ`. Parameters are one flat
+//! vector, row-major K × (d+1): row k is `[w_k, b_k]` (conventions, "Data and
+//! parameters"). The objective over a dataset is in [`problem`].
+
+pub mod problem;
+
+use serde::{Deserialize, Serialize};
+
+/// Which model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Binary logistic regression, `y ∈ {0, 1}`.
+    Logistic,
+    /// Multinomial (softmax) regression, `y ∈ 0..K`, all K classes parameterised.
+    Softmax,
+    /// Linear least squares (ridge with λ > 0), real `y`.
+    Linear,
+}
+
+impl ModelKind {
+    /// The identifier used on the command line and in URLs.
+    pub fn id(self) -> &'static str {
+        match self {
+            ModelKind::Logistic => "logistic",
+            ModelKind::Softmax => "softmax",
+            ModelKind::Linear => "linear",
+        }
+    }
+
+    /// The model with identifier `id`.
+    pub fn from_id(id: &str) -> Option<Self> {
+        [ModelKind::Logistic, ModelKind::Softmax, ModelKind::Linear].into_iter().find(|m| m.id() == id)
+    }
+
+    /// The natural model for a target with `n_classes` classes (0 for a real target).
+    pub fn for_classes(n_classes: usize) -> Self {
+        match n_classes {
+            0 => ModelKind::Linear,
+            2 => ModelKind::Logistic,
+            _ => ModelKind::Softmax,
+        }
+    }
+}
+
+/// A model whose shape does not fit the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum ModelError {
+    /// Logistic regression on a target without exactly two classes.
+    #[error("logistic regression needs exactly two classes; the target has {found} (use softmax)")]
+    NeedsTwoClasses {
+        /// Classes found (0 for a real target).
+        found: usize,
+    },
+    /// Softmax on a target with fewer than two classes.
+    #[error("softmax regression needs a target with at least two classes")]
+    NeedsClasses,
+    /// Linear regression on a class target.
+    #[error("linear regression needs a numeric target, not classes")]
+    NeedsRealTarget,
+    /// Too many parameters for an exact Hessian in a browser tab.
+    #[error("the model would have {found} parameters; the limit for an exact Hessian is {limit}")]
+    TooManyParameters {
+        /// Parameters the model would have.
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Zero training rows.
+    #[error("there are no training rows")]
+    NoRows,
+}
+
+/// Most parameters accepted (the Hessian has the square of this many entries).
+pub const MAX_PARAMS: usize = 2_000;
+
+/// A model's shape: kind, features `d`, outputs `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Model {
+    /// Which model.
+    pub kind: ModelKind,
+    /// Number of features (without the bias).
+    pub d: usize,
+    /// Number of outputs K (1 for logistic and linear).
+    pub k: usize,
+}
+
+impl Model {
+    /// Validate the model against a target with `n_classes` classes (0 = real).
+    pub fn new(kind: ModelKind, d: usize, n_classes: usize) -> Result<Self, ModelError> {
+        let k = match (kind, n_classes) {
+            (ModelKind::Logistic, 2) => 1,
+            (ModelKind::Logistic, found) => return Err(ModelError::NeedsTwoClasses { found }),
+            (ModelKind::Softmax, c) if c >= 2 => c,
+            (ModelKind::Softmax, _) => return Err(ModelError::NeedsClasses),
+            (ModelKind::Linear, 0) => 1,
+            (ModelKind::Linear, _) => return Err(ModelError::NeedsRealTarget),
+        };
+        let found = k * (d + 1);
+        if found > MAX_PARAMS {
+            return Err(ModelError::TooManyParameters { found, limit: MAX_PARAMS });
+        }
+        Ok(Self { kind, d, k })
+    }
+
+    /// Length of a row of parameters, `d + 1`.
+    pub fn row_len(&self) -> usize {
+        self.d + 1
+    }
+
+    /// Number of parameters `K (d + 1)`.
+    pub fn n_params(&self) -> usize {
+        self.k * (self.d + 1)
+    }
+
+    /// Whether parameter `p` is a weight (regularised) rather than a bias.
+    pub fn is_weight(&self, p: usize) -> bool {
+        p % self.row_len() != self.d
+    }
+
+    /// The unit vector of the softmax null direction (equal shift of every class bias),
+    /// or `None` for models without one.
+    pub fn gauge_direction(&self) -> Option<Vec<f64>> {
+        (self.kind == ModelKind::Softmax).then(|| {
+            let mut u = vec![0.0; self.n_params()];
+            let s = 1.0 / (self.k as f64).sqrt();
+            for k in 0..self.k {
+                u[k * self.row_len() + self.d] = s;
+            }
+            u
+        })
+    }
+
+    /// Move `theta` to the gauge `Σ_k b_k = 0` (softmax only; no change in predictions).
+    pub fn fix_gauge(&self, theta: &mut [f64]) {
+        if self.kind == ModelKind::Softmax {
+            let r = self.row_len();
+            let mean = (0..self.k).map(|k| theta[k * r + self.d]).sum::<f64>() / self.k as f64;
+            for k in 0..self.k {
+                theta[k * r + self.d] -= mean;
+            }
+        }
+    }
+
+    /// Outputs `z_k = w_k · x + b_k` for one feature row `x` (length d).
+    pub fn outputs(&self, theta: &[f64], x: &[f64], z: &mut [f64]) {
+        let r = self.row_len();
+        for (k, zk) in z.iter_mut().enumerate().take(self.k) {
+            let row = &theta[k * r..(k + 1) * r];
+            *zk = dot(&row[..self.d], x) + row[self.d];
+        }
+    }
+
+    /// Loss at outputs `z` for target `y`; fills `dz = ∂l/∂z` and, when given,
+    /// `d2z = ∂²l/∂z²` (K × K, row-major).
+    pub fn loss_derivs(&self, z: &[f64], y: f64, dz: &mut [f64], d2z: Option<&mut [f64]>) -> f64 {
+        match self.kind {
+            ModelKind::Logistic => {
+                let p = sigmoid(z[0]);
+                dz[0] = p - y;
+                if let Some(h) = d2z {
+                    h[0] = p * (1.0 - p);
+                }
+                // log(1 + e^z) - y z, stable for large |z|.
+                softplus(z[0]) - y * z[0]
+            }
+            ModelKind::Linear => {
+                dz[0] = z[0] - y;
+                if let Some(h) = d2z {
+                    h[0] = 1.0;
+                }
+                0.5 * (y - z[0]) * (y - z[0])
+            }
+            ModelKind::Softmax => {
+                let lse = log_sum_exp(z);
+                let c = y as usize;
+                for (k, g) in dz.iter_mut().enumerate() {
+                    *g = (z[k] - lse).exp();
+                }
+                if let Some(h) = d2z {
+                    let kk = self.k;
+                    for a in 0..kk {
+                        for b in 0..kk {
+                            h[a * kk + b] = if a == b { dz[a] } else { 0.0 } - dz[a] * dz[b];
+                        }
+                    }
+                }
+                if c < dz.len() {
+                    dz[c] -= 1.0;
+                }
+                lse - z.get(c).copied().unwrap_or(0.0)
+            }
+        }
+    }
+
+    /// Per-example loss (no regulariser).
+    pub fn loss(&self, theta: &[f64], x: &[f64], y: f64) -> f64 {
+        let (mut z, mut dz) = (vec![0.0; self.k], vec![0.0; self.k]);
+        self.outputs(theta, x, &mut z);
+        self.loss_derivs(&z, y, &mut dz, None)
+    }
+
+    /// Per-example loss gradient `∇_θ l` into `out` (length P); returns the loss.
+    pub fn grad(&self, theta: &[f64], x: &[f64], y: f64, out: &mut [f64]) -> f64 {
+        let (mut z, mut dz) = (vec![0.0; self.k], vec![0.0; self.k]);
+        self.outputs(theta, x, &mut z);
+        let l = self.loss_derivs(&z, y, &mut dz, None);
+        self.outer_into(&dz, x, out);
+        l
+    }
+
+    /// `out = v ⊗ x̃` for a K-vector `v` (the chain rule through `z = W x̃`).
+    pub fn outer_into(&self, v: &[f64], x: &[f64], out: &mut [f64]) {
+        let r = self.row_len();
+        for k in 0..self.k {
+            let row = &mut out[k * r..(k + 1) * r];
+            for (o, xj) in row[..self.d].iter_mut().zip(x) {
+                *o = v[k] * xj;
+            }
+            row[self.d] = v[k];
+        }
+    }
+
+    /// Per-example loss Hessian `∇²_θ l` (P × P, row-major).
+    pub fn hessian(&self, theta: &[f64], x: &[f64], y: f64) -> Vec<f64> {
+        let (kk, r, p) = (self.k, self.row_len(), self.n_params());
+        let (mut z, mut dz, mut d2) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk * kk]);
+        self.outputs(theta, x, &mut z);
+        self.loss_derivs(&z, y, &mut dz, Some(&mut d2));
+        let xt: Vec<f64> = x.iter().copied().chain([1.0]).collect();
+        let mut h = vec![0.0; p * p];
+        for a in 0..kk {
+            for b in 0..kk {
+                for i in 0..r {
+                    for j in 0..r {
+                        h[(a * r + i) * p + b * r + j] = d2[a * kk + b] * xt[i] * xt[j];
+                    }
+                }
+            }
+        }
+        h
+    }
+
+    /// What the model predicts for `x`: class probabilities, or the real value.
+    pub fn predict(&self, theta: &[f64], x: &[f64]) -> Vec<f64> {
+        let mut z = vec![0.0; self.k];
+        self.outputs(theta, x, &mut z);
+        match self.kind {
+            ModelKind::Logistic => {
+                let p = sigmoid(z[0]);
+                vec![1.0 - p, p]
+            }
+            ModelKind::Softmax => {
+                let lse = log_sum_exp(&z);
+                z.iter().map(|v| (v - lse).exp()).collect()
+            }
+            ModelKind::Linear => z,
+        }
+    }
+
+    /// The test prediction `f` of the conventions and its gradient `∇_θ f` into `out`:
+    /// `P(y = y_t | x)` for classifiers, `ŷ` for linear regression.
+    pub fn f_and_grad(&self, theta: &[f64], x: &[f64], y: f64, out: &mut [f64]) -> f64 {
+        let mut z = vec![0.0; self.k];
+        self.outputs(theta, x, &mut z);
+        let mut df = vec![0.0; self.k];
+        let f = match self.kind {
+            ModelKind::Logistic => {
+                let p = sigmoid(z[0]);
+                let (f, sign) = if y >= 0.5 { (p, 1.0) } else { (1.0 - p, -1.0) };
+                df[0] = sign * p * (1.0 - p);
+                f
+            }
+            ModelKind::Softmax => {
+                let lse = log_sum_exp(&z);
+                let p: Vec<f64> = z.iter().map(|v| (v - lse).exp()).collect();
+                let c = (y as usize).min(self.k - 1);
+                for k in 0..self.k {
+                    df[k] = p[c] * (f64::from(u8::from(k == c)) - p[k]);
+                }
+                p[c]
+            }
+            ModelKind::Linear => {
+                df[0] = 1.0;
+                z[0]
+            }
+        };
+        self.outer_into(&df, x, out);
+        f
+    }
+}
+
+/// `a · b`.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The logistic function, evaluated without overflow.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `log(1 + eᶻ)` without overflow or loss of precision.
+pub fn softplus(z: f64) -> f64 {
+    if z > 0.0 {
+        z + (-z).exp().ln_1p()
+    } else {
+        z.exp().ln_1p()
+    }
+}
+
+/// `log Σ eᶻᵏ`, shifted by the maximum.
+pub fn log_sum_exp(z: &[f64]) -> f64 {
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return m;
+    }
+    m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+}

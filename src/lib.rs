@@ -1,0 +1,17 @@
+//! Attribution Explorer: which training points drive a model's predictions.
+//!
+//! - [`engine`]: the pure numerical core (data, models, fitting, influence, retraining).
+//!   No web dependency; compiled and tested natively, and run in a Web Worker.
+//! - [`cli`]: the `attrib` command-line tool over the engine.
+//! - [`protocol`]: the typed messages between the page and its worker.
+//! - `web` (wasm32 only): the Leptos page and the worker's message loop.
+//!
+//! Every number follows the conventions of Koh & Liang (2017) as made precise in
+//! `shared/docs/conventions.md`: `pred_loo_dloss` is the predicted change of a test
+//! loss when a training point is removed; positive means the point helps.
+
+pub mod cli;
+pub mod engine;
+pub mod protocol;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

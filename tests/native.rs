@@ -1,0 +1,13 @@
+//! Native tests of the engine and the CLI, in one test binary (modules under
+//! `tests/native/`). Expected values come from independent references: central
+//! finite differences, actual retraining, closed forms, or hand computation.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod native {
+    pub mod cli;
+    pub mod common;
+    pub mod csv_errors;
+    pub mod derivatives;
+    pub mod influence_vs_retraining;
+    pub mod properties;
+}

@@ -1,0 +1,146 @@
+//! Influence against the ground truth: refits under small upweighting (a central
+//! difference of θ), actual leave-one-out, and the ridge closed form.
+
+use super::common::{fitted, prepared, rel_err};
+use attribution_explorer::engine::data::builtin::{Builtin, GeneratorParams};
+use attribution_explorer::engine::fit::FitOptions;
+use attribution_explorer::engine::influence::Influence;
+use attribution_explorer::engine::model::problem::Design;
+use attribution_explorer::engine::model::ModelKind;
+use attribution_explorer::engine::progress::Silent;
+use attribution_explorer::engine::retrain::{actual_changes, Retrainer};
+use attribution_explorer::engine::stats::{pearson, summary};
+
+#[test]
+fn params_influence_matches_central_difference_of_refits() {
+    for (name, train, _, kind) in super::common::one_per_model() {
+        let (problem, report) = fitted(&train, kind, 0.05);
+        let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
+        let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+        let n = problem.n() as f64;
+        for i in [0, 7, 19] {
+            // Upweighting by ε sets the weight to 1 + ε n (conventions).
+            let eps = 1e-4 / n;
+            let up = retrainer.reweight(i, 1.0 + eps * n).expect("refit");
+            let down = retrainer.reweight(i, 1.0 - eps * n).expect("refit");
+            assert!(up.converged && down.converged);
+            let fd: Vec<f64> = up.theta.iter().zip(&down.theta).map(|(a, b)| (a - b) / (2.0 * eps)).collect();
+            let e = rel_err(&influence.params_influence(i), &fd);
+            assert!(e < 1e-5, "{name}, point {i}: I_up,params vs finite difference {e:e}");
+        }
+    }
+}
+
+/// Mean over test points of Pearson(pred_loo_dloss, actual_loo_dloss).
+fn loo_agreement(b: Builtin, params: GeneratorParams, kind: ModelKind, lambda: f64) -> f64 {
+    let (train, test) = prepared(b, params);
+    let (problem, report) = fitted(&train, kind, lambda);
+    let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
+    let design = Design::from_dataset(&test);
+    let predicted = influence.score(&problem, &design);
+    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+    let refits = retrainer.leave_each_out(&mut Silent).expect("refits");
+    assert!(refits.iter().all(|r| r.converged), "every leave-one-out refit converges");
+    let actual = actual_changes(&problem, &report.theta, &refits, &design);
+    let rs: Vec<f64> = predicted
+        .iter()
+        .zip(&actual.dloss)
+        .filter_map(|(p, a)| pearson(&p.pred_loo_dloss, a))
+        .collect();
+    let s = summary(&rs).expect("some test points");
+    println!(
+        "{}: n_train {} n_test {}: Pearson(pred, actual LOO dloss) mean {:.4} median {:.4} min {:.4}",
+        b.id(),
+        train.n(),
+        test.n(),
+        s.mean,
+        s.median,
+        s.min
+    );
+    s.mean
+}
+
+#[test]
+fn influence_agrees_with_leave_one_out_on_breast_cancer() {
+    let r = loo_agreement(Builtin::BreastCancer, GeneratorParams::default(), ModelKind::Logistic, 0.01);
+    assert!(r >= 0.95, "mean Pearson {r:.4} < 0.95");
+}
+
+#[test]
+fn influence_agrees_with_leave_one_out_on_a_2d_toy() {
+    let params = GeneratorParams { n: 200, noise: 0.2, seed: 1 };
+    let r = loo_agreement(Builtin::Moons, params, ModelKind::Logistic, 0.01);
+    assert!(r >= 0.99, "mean Pearson {r:.4} < 0.99");
+}
+
+#[test]
+fn softmax_influence_agrees_with_leave_one_out() {
+    let params = GeneratorParams { n: 150, noise: 0.2, seed: 2 };
+    let r = loo_agreement(Builtin::Blobs, params, ModelKind::Softmax, 0.01);
+    assert!(r >= 0.95, "mean Pearson {r:.4} < 0.95");
+}
+
+#[test]
+fn ridge_leave_one_out_matches_closed_form() {
+    // PRESS identity for ridge with unpenalised bias: the leave-one-out residual is
+    // e_i / (1 − h_ii), h_ii = x̃_iᵀ (X̃ᵀX̃ + nλD)⁻¹ x̃_i, D = diag(1,…,1,0). In the 1/n
+    // scaling of the conventions, nH = X̃ᵀX̃ + nλD, so h_ii = x̃_iᵀ H⁻¹ x̃_i / n.
+    let (train, _) = prepared(Builtin::Plane2d, GeneratorParams { n: 80, noise: 0.5, seed: 3 });
+    let (problem, report) = fitted(&train, ModelKind::Linear, 0.2);
+    let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
+    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+    let n = problem.n() as f64;
+    for i in 0..problem.n() {
+        let x = problem.train.row(i);
+        let xt: Vec<f64> = x.iter().copied().chain([1.0]).collect();
+        let hinv_x = influence.factor().solve(&xt);
+        let h_ii: f64 = xt.iter().zip(&hinv_x).map(|(a, b)| a * b).sum::<f64>() / n;
+        let y = problem.train.y[i];
+        let e_i = y - problem.model.predict(&report.theta, x)[0];
+        let loo = retrainer.leave_out(i).expect("refit");
+        let e_loo = y - problem.model.predict(&loo.theta, x)[0];
+        let closed = e_i / (1.0 - h_ii);
+        assert!((e_loo - closed).abs() < 1e-9 * closed.abs().max(1.0), "point {i}: {e_loo} vs {closed}");
+        // Quadratic objective: the Sherman–Morrison step is exact, one step suffices.
+        assert!(loo.iterations <= 2, "point {i}: {} iterations", loo.iterations);
+    }
+}
+
+#[test]
+fn group_removal_and_reweighting_track_their_first_order_predictions() {
+    let (train, test) = prepared(Builtin::Moons, GeneratorParams { n: 200, noise: 0.2, seed: 1 });
+    let (problem, report) = fitted(&train, ModelKind::Logistic, 0.01);
+    let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
+    let design = Design::from_dataset(&test);
+    let t = &influence.score(&problem, &design)[0];
+    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+    let m = problem.model;
+    let (x, y) = (design.row(0), design.y[0]);
+    let l0 = m.loss(&report.theta, x, y);
+    // A small reweighting: the first-order prediction is accurate to second order.
+    let w = 1.05;
+    let refit = retrainer.reweight(3, w).expect("refit");
+    let actual = m.loss(&refit.theta, x, y) - l0;
+    let (predicted, _) = t.reweight(3, w);
+    assert!((actual - predicted).abs() < 0.02 * predicted.abs() + 1e-12, "{actual} vs {predicted}");
+    // Removing a group: first order is the sum of the members' scores.
+    let group = [0, 1, 2, 3, 4];
+    let refit = retrainer.remove_group(&group).expect("refit");
+    let actual = m.loss(&refit.theta, x, y) - l0;
+    let predicted = t.group_removal_dloss(&group);
+    assert!((actual - predicted).abs() < 0.2 * predicted.abs() + 1e-6, "{actual} vs {predicted}");
+}
+
+#[test]
+fn self_influence_is_the_diagonal_of_the_influence_matrix() {
+    let (train, _) = prepared(Builtin::Moons, GeneratorParams { n: 50, noise: 0.3, seed: 2 });
+    let (problem, report) = fitted(&train, ModelKind::Logistic, 0.1);
+    let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
+    let own = influence.score(&problem, &problem.train);
+    let n = problem.n() as f64;
+    for (i, s) in influence.self_influence().iter().enumerate() {
+        // pred_loo_dloss[i][i] = (1/n) g_iᵀ H⁻¹ g_i = self_influence / n.
+        assert!((own[i].pred_loo_dloss[i] * n - s).abs() < 1e-10 * s.abs().max(1.0));
+        assert!(*s >= 0.0);
+    }
+}

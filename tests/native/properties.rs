@@ -1,0 +1,54 @@
+//! Property tests on random small datasets: no panic, fitted gradient below the
+//! tolerance, influence finite.
+
+use attribution_explorer::engine::data::{Dataset, Target};
+use attribution_explorer::engine::fit::{fit, FitOptions};
+use attribution_explorer::engine::influence::Influence;
+use attribution_explorer::engine::model::problem::Problem;
+use attribution_explorer::engine::model::{Model, ModelKind};
+use ndarray::Array2;
+use proptest::prelude::*;
+
+fn dataset(rows: Vec<(f64, f64, u8)>, classes: usize, real: bool) -> Dataset {
+    let n = rows.len();
+    let x = Array2::from_shape_fn((n, 2), |(i, j)| if j == 0 { rows[i].0 } else { rows[i].1 });
+    let mut y: Vec<f64> = rows.iter().map(|r| (r.2 as usize % classes) as f64).collect();
+    // Make sure every class occurs.
+    for (c, v) in y.iter_mut().enumerate().take(classes) {
+        *v = c as f64;
+    }
+    let target = if real {
+        y = rows.iter().map(|r| r.0 * 2.0 - r.1 + r.2 as f64 / 50.0).collect();
+        Target::Real
+    } else {
+        Target::Classes { names: (0..classes).map(|c| c.to_string()).collect() }
+    };
+    Dataset { feature_names: vec!["a".into(), "b".into()], target_name: "y".into(), x, y, target }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn random_problems_fit_and_give_finite_influence(
+        rows in prop::collection::vec((-3.0f64..3.0, -3.0f64..3.0, 0u8..255), 6..40),
+        which in 0usize..3,
+        lambda in 0.001f64..1.0,
+    ) {
+        let (kind, classes, real) = [(ModelKind::Logistic, 2, false), (ModelKind::Softmax, 3, false), (ModelKind::Linear, 0, true)][which];
+        let data = dataset(rows, classes.max(2), real);
+        let model = Model::new(kind, 2, data.n_classes()).expect("valid model");
+        let problem = Problem::new(model, &data, lambda).expect("valid problem");
+        let report = fit(&problem, None, &FitOptions::default()).expect("fit runs");
+        prop_assert!(report.converged, "{:?}", report);
+        prop_assert!(report.grad_norm < 1e-10);
+        let influence = Influence::new(&problem, &report.theta, 0.0).expect("λ > 0: H is positive definite");
+        let scores = influence.score(&problem, &problem.train);
+        prop_assert!(scores.iter().all(|t| t.pred_loo_dloss.iter().chain(&t.pred_loo_dpred).all(|v| v.is_finite())));
+        prop_assert!(influence.self_influence().iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn csv_reader_never_panics(text in ".{0,300}") {
+        let _ = attribution_explorer::engine::data::csv::parse(&text);
+    }
+}
