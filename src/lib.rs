@@ -13,5 +13,6 @@
 pub mod cli;
 pub mod engine;
 pub mod protocol;
+pub mod service;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -1,0 +1,20 @@
+//! The browser shell (wasm32 only): the Leptos page and the Web Worker's loop. All
+//! numbers come from [`crate::engine`] through [`crate::service`] in the worker; this
+//! module only moves messages and draws.
+
+pub mod app;
+pub mod bridge;
+pub mod panic_banner;
+pub mod plot;
+pub mod worker;
+
+/// Entry point of the page binary.
+pub fn start_app() {
+    panic_banner::install();
+    leptos::mount::mount_to_body(app::App);
+}
+
+/// Entry point of the worker binary.
+pub fn start_worker() {
+    worker::run();
+}

@@ -1,0 +1,10 @@
+import { chromium } from 'playwright-core';
+const url = process.argv[2], out = process.argv[3];
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync'] });
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+page.on('console', m => console.log('console', m.type(), m.text()));
+page.on('pageerror', e => console.log('pageerror', e.message));
+await page.goto(url);
+await page.waitForTimeout(3000);
+await page.screenshot({ path: out, fullPage: true });
+await browser.close();
