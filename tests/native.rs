@@ -10,4 +10,5 @@ mod native {
     pub mod derivatives;
     pub mod influence_vs_retraining;
     pub mod properties;
+    pub mod reproducibility;
 }

@@ -44,11 +44,12 @@ impl Rng {
     }
 
     /// Standard normal draw by the Box–Muller transform (one of the pair is used, so
-    /// the stream position does not depend on hidden state).
+    /// the stream position does not depend on hidden state). `libm` (a port of musl's)
+    /// rather than the platform's `ln`/`cos` keeps it bit-identical on every target.
     pub fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.uniform(); // in (0, 1]: the log is finite
         let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        (-2.0 * libm::log(u1)).sqrt() * libm::cos(std::f64::consts::TAU * u2)
     }
 
     /// Fisher–Yates shuffle in place.

@@ -1,6 +1,7 @@
 //! The main scatter, drawn with plotters: training points coloured by their influence
 //! on the selected test point (diverging Okabe–Ito blue = helpful, vermillion =
-//! harmful, grey = negligible) and shaped by class; test points as crosses; the
+//! harmful, grey = negligible) and shaped by class (circle, triangle, square); test
+//! points as crosses; the
 //! selected test point ringed.
 
 use crate::protocol::TrainedView;
@@ -74,7 +75,9 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, v: &TrainedView) 
         match class % 3 {
             0 => area.draw(&Circle::new(p, r, style)).map_err(draw_err)?,
             1 => area.draw(&TriangleMarker::new(p, r + 1, style)).map_err(draw_err)?,
-            _ => area.draw(&Cross::new(p, r, style.stroke_width(2))).map_err(draw_err)?,
+            _ => area
+                .draw(&(EmptyElement::at(p) + Rectangle::new([(-r, -r), (r, r)], style)))
+                .map_err(draw_err)?,
         }
     }
     for p in &v.test_xy {

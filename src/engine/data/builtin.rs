@@ -1,8 +1,8 @@
 //! Built-in datasets, embedded in the binary: seeded 2-D generators (and a 1-D and a
 //! 2-D regression toy) and four small real tables.
 //!
-//! The generators use the portable [`Rng`], so a seed gives the same points natively
-//! and in the browser. The tables are the copies shipped with scikit-learn (BSD-3),
+//! The generators use the portable [`Rng`] and `libm`'s trigonometry, so a seed gives
+//! bit-identical points natively and in the browser. The tables are the copies shipped with scikit-learn (BSD-3),
 //! originally from the UCI Machine Learning Repository; sources in the README.
 
 use super::csv::{read_dataset, ColumnSpec, CsvError, TargetKind};
@@ -174,9 +174,9 @@ fn moons(n: usize, noise: f64, rng: &mut Rng) -> Dataset {
         .map(|i| {
             let t = PI * rng.uniform();
             if i % 2 == 0 {
-                ([t.cos(), t.sin()], 0)
+                ([libm::cos(t), libm::sin(t)], 0)
             } else {
-                ([1.0 - t.cos(), 0.5 - t.sin()], 1)
+                ([1.0 - libm::cos(t), 0.5 - libm::sin(t)], 1)
             }
         })
         .collect();
@@ -188,7 +188,7 @@ fn circles(n: usize, noise: f64, rng: &mut Rng) -> Dataset {
         .map(|i| {
             let t = 2.0 * PI * rng.uniform();
             let r = if i % 2 == 0 { 1.0 } else { 0.5 };
-            ([r * t.cos(), r * t.sin()], i % 2)
+            ([r * libm::cos(t), r * libm::sin(t)], i % 2)
         })
         .collect();
     points(pts, 2, noise, rng)
@@ -210,7 +210,7 @@ fn blobs(n: usize, noise: f64, rng: &mut Rng) -> Dataset {
             let c = i % 3;
             let angle = PI / 2.0 + 2.0 * PI * c as f64 / 3.0;
             let spread = 0.6;
-            let p = [2.0 * angle.cos() + spread * rng.normal(), 2.0 * angle.sin() + spread * rng.normal()];
+            let p = [2.0 * libm::cos(angle) + spread * rng.normal(), 2.0 * libm::sin(angle) + spread * rng.normal()];
             (p, c)
         })
         .collect();
@@ -223,7 +223,7 @@ fn spirals(n: usize, noise: f64, rng: &mut Rng) -> Dataset {
             let c = i % 3;
             let r = rng.uniform();
             let t = 4.0 * r + 2.0 * PI * c as f64 / 3.0;
-            ([r * t.cos(), r * t.sin()], c)
+            ([r * libm::cos(t), r * libm::sin(t)], c)
         })
         .collect();
     points(pts, 3, noise * 0.5, rng)
@@ -245,7 +245,7 @@ fn wave1d(n: usize, noise: f64, rng: &mut Rng) -> Dataset {
     for i in 0..n {
         let v = 6.0 * rng.uniform() - 3.0;
         x[[i, 0]] = v;
-        y.push(v.sin() + 0.3 * v + noise * rng.normal());
+        y.push(libm::sin(v) + 0.3 * v + noise * rng.normal());
     }
     regression(x, y, &["x"])
 }

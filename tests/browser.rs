@@ -1,0 +1,62 @@
+//! Browser tests of Rust code (wasm-bindgen-test in headless Chromium): the panic
+//! banner, the plot drawing real pixels, and the engine giving the same numbers as
+//! natively (the fixture is written and checked by the native test
+//! `native::reproducibility`).
+#![cfg(target_arch = "wasm32")]
+
+use attribution_explorer::protocol::TrainSpec;
+use attribution_explorer::service::train;
+use attribution_explorer::web::{panic_banner, plot};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().and_then(|w| w.document()).expect("a browser document")
+}
+
+#[wasm_bindgen_test]
+fn panic_banner_is_visible_and_says_what_happened() {
+    panic_banner::show("index out of bounds");
+    let banner = document().get_element_by_id("panic-banner").expect("banner inserted");
+    assert_eq!(banner.get_attribute("role").as_deref(), Some("alert"));
+    let text = banner.text_content().unwrap_or_default();
+    assert!(text.contains("index out of bounds") && text.contains("Reload"), "{text}");
+    // A second panic replaces the message instead of stacking banners.
+    panic_banner::show("second");
+    assert_eq!(document().query_selector_all("#panic-banner").map(|l| l.length()).ok(), Some(1));
+}
+
+#[wasm_bindgen_test]
+fn default_view_draws_real_pixels() {
+    let view = train(&TrainSpec::default()).expect("default view trains");
+    let canvas: web_sys::HtmlCanvasElement =
+        document().create_element("canvas").expect("canvas").dyn_into().expect("is a canvas");
+    canvas.set_width(320);
+    canvas.set_height(240);
+    plot::draw_on_canvas(&canvas, &view).expect("draws");
+    let ctx: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").ok().flatten().expect("2d context").dyn_into().expect("2d");
+    let pixels = ctx.get_image_data(0.0, 0.0, 320.0, 240.0).expect("pixels").data();
+    let non_white = pixels.chunks(4).filter(|p| p[0] < 250 || p[1] < 250 || p[2] < 250).count();
+    // Axes, labels and 200 markers: far more than a blank canvas's zero.
+    assert!(non_white > 2_000, "only {non_white} drawn pixels");
+}
+
+#[wasm_bindgen_test]
+fn engine_numbers_match_the_native_fixture() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/default_view.json")).expect("fixture is JSON");
+    let view = train(&TrainSpec::default()).expect("default view trains");
+    let here = serde_json::to_value(&view).expect("serialises");
+    assert_eq!(here["train_xy"], fixture["train_xy"], "generated data differ from native");
+    assert_eq!(here["selected_test"], fixture["selected_test"]);
+    let (a, b) = (here["pred_loo_dloss"].as_array().expect("array"), fixture["pred_loo_dloss"].as_array().expect("array"));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x.as_f64().expect("number"), y.as_f64().expect("number"));
+        // Same IEEE arithmetic; only libm (exp, ln) may differ in the last bit.
+        assert!((x - y).abs() <= 1e-12 * y.abs().max(1e-6), "{x} vs {y}");
+    }
+}
