@@ -52,7 +52,10 @@ fn engine_numbers_match_the_native_fixture() {
     let here = serde_json::to_value(&view).expect("serialises");
     assert_eq!(here["train_xy"], fixture["train_xy"], "generated data differ from native");
     assert_eq!(here["selected_test"], fixture["selected_test"]);
-    let (a, b) = (here["pred_loo_dloss"].as_array().expect("array"), fixture["pred_loo_dloss"].as_array().expect("array"));
+    let (a, b) = (
+        here["pred_loo_dloss"].as_array().expect("array"),
+        fixture["pred_loo_dloss"].as_array().expect("array"),
+    );
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {
         let (x, y) = (x.as_f64().expect("number"), y.as_f64().expect("number"));

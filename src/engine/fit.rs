@@ -87,7 +87,9 @@ pub struct FitReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum FitError {
     /// The objective or gradient became NaN or infinite.
-    #[error("the training objective became NaN or infinite (are the features extremely large? try standardising)")]
+    #[error(
+        "the training objective became NaN or infinite (are the features extremely large? try standardising)"
+    )]
     NonFinite,
     /// A warm start of the wrong length.
     #[error("the starting parameters have {found} entries; the model has {expected}")]

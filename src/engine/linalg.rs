@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum LinalgError {
     /// Cholesky found a non-positive pivot.
-    #[error("the Hessian (with damping {damping:e}) is not positive definite; add L2 regularisation or damping")]
+    #[error(
+        "the Hessian (with damping {damping:e}) is not positive definite; add L2 regularisation or damping"
+    )]
     NotPositiveDefinite {
         /// The damping that was added.
         damping: f64,

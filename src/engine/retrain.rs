@@ -203,7 +203,12 @@ pub struct ActualChanges {
 }
 
 /// For every test row and every refit `θ_i`, the change from `θ̂` of loss and prediction.
-pub fn actual_changes(problem: &Problem, theta_hat: &[f64], refits: &[Refit], test: &Design) -> ActualChanges {
+pub fn actual_changes(
+    problem: &Problem,
+    theta_hat: &[f64],
+    refits: &[Refit],
+    test: &Design,
+) -> ActualChanges {
     let m = &problem.model;
     let mut buf = vec![0.0; m.n_params()];
     let (mut dloss, mut dpred) = (Vec::new(), Vec::new());

@@ -80,7 +80,11 @@ pub fn App() -> impl IntoView {
 
 /// Dataset choice and model status.
 #[component]
-fn DataPanel(spec: RwSignal<TrainSpec>, trained: RwSignal<Option<TrainedView>>, busy: RwSignal<bool>) -> impl IntoView {
+fn DataPanel(
+    spec: RwSignal<TrainSpec>,
+    trained: RwSignal<Option<TrainedView>>,
+    busy: RwSignal<bool>,
+) -> impl IntoView {
     let on_dataset = move |ev| {
         let id = event_target_value(&ev);
         spec.update(|s| {
@@ -88,10 +92,8 @@ fn DataPanel(spec: RwSignal<TrainSpec>, trained: RwSignal<Option<TrainedView>>, 
             s.selected_test = None;
         });
     };
-    let options = Builtin::ALL
-        .into_iter()
-        .map(|b| view! { <option value=b.id()>{b.title()}</option> })
-        .collect_view();
+    let options =
+        Builtin::ALL.into_iter().map(|b| view! { <option value=b.id()>{b.title()}</option> }).collect_view();
     let status = move || {
         trained.get().map(|v| {
             let f = &v.fit;

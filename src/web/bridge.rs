@@ -13,7 +13,8 @@ thread_local! {
 /// Start the worker (trunk's loader shim for the `worker` binary); every response goes
 /// to `on_response`. Errors come back as text for the page to show.
 pub fn start(on_response: impl Fn(Response) + 'static) -> Result<(), String> {
-    let worker = Worker::new("./worker_loader.js").map_err(|e| format!("could not start the engine: {e:?}"))?;
+    let worker =
+        Worker::new("./worker_loader.js").map_err(|e| format!("could not start the engine: {e:?}"))?;
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
         let parsed = ev
             .data()

@@ -27,7 +27,8 @@ pub fn score_color(s: f64, max_abs: f64) -> RGBColor {
 
 fn bounds(v: &TrainedView) -> ((f64, f64), (f64, f64)) {
     let all = v.train_xy.iter().chain(&v.test_xy);
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut x1, mut y0, mut y1) =
+        (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
     for p in all {
         x0 = x0.min(p[0]);
         x1 = x1.max(p[0]);
@@ -36,7 +37,11 @@ fn bounds(v: &TrainedView) -> ((f64, f64), (f64, f64)) {
     }
     let pad = |a: f64, b: f64| {
         let m = ((b - a) * 0.05).max(0.5);
-        if a.is_finite() { (a - m, b + m) } else { (-1.0, 1.0) }
+        if a.is_finite() {
+            (a - m, b + m)
+        } else {
+            (-1.0, 1.0)
+        }
     };
     (pad(x0, x1), pad(y0, y1))
 }
@@ -63,7 +68,8 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, v: &TrainedView) 
     let area = chart.plotting_area();
     let draw_err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let max_abs = v.pred_loo_dloss.iter().fold(0.0f64, |m, s| m.max(s.abs()));
-    let radius = |s: f64| if max_abs > 0.0 { 3 + (6.0 * (s.abs() / max_abs).sqrt()).round() as i32 } else { 4 };
+    let radius =
+        |s: f64| if max_abs > 0.0 { 3 + (6.0 * (s.abs() / max_abs).sqrt()).round() as i32 } else { 4 };
     // Least influential first, so the strongest points are drawn on top.
     let mut order: Vec<usize> = (0..v.train_xy.len()).collect();
     order.sort_by(|&a, &b| v.pred_loo_dloss[a].abs().total_cmp(&v.pred_loo_dloss[b].abs()));

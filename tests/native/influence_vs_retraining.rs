@@ -42,11 +42,8 @@ fn loo_agreement(b: Builtin, params: GeneratorParams, kind: ModelKind, lambda: f
     let refits = retrainer.leave_each_out(&mut Silent).expect("refits");
     assert!(refits.iter().all(|r| r.converged), "every leave-one-out refit converges");
     let actual = actual_changes(&problem, &report.theta, &refits, &design);
-    let rs: Vec<f64> = predicted
-        .iter()
-        .zip(&actual.dloss)
-        .filter_map(|(p, a)| pearson(&p.pred_loo_dloss, a))
-        .collect();
+    let rs: Vec<f64> =
+        predicted.iter().zip(&actual.dloss).filter_map(|(p, a)| pearson(&p.pred_loo_dloss, a)).collect();
     let s = summary(&rs).expect("some test points");
     println!(
         "{}: n_train {} n_test {}: Pearson(pred, actual LOO dloss) mean {:.4} median {:.4} min {:.4}",

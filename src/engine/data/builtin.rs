@@ -139,9 +139,7 @@ impl Builtin {
             Builtin::Plane2d => plane2d(n, noise, &mut rng),
             Builtin::Iris => table(include_str!("../../../www/data/iris.csv"), "species")?,
             Builtin::Wine => table(include_str!("../../../www/data/wine.csv"), "cultivar")?,
-            Builtin::BreastCancer => {
-                table(include_str!("../../../www/data/breast_cancer.csv"), "diagnosis")?
-            }
+            Builtin::BreastCancer => table(include_str!("../../../www/data/breast_cancer.csv"), "diagnosis")?,
             Builtin::Diabetes => table(include_str!("../../../www/data/diabetes.csv"), "progression")?,
         })
     }
@@ -210,7 +208,10 @@ fn blobs(n: usize, noise: f64, rng: &mut Rng) -> Dataset {
             let c = i % 3;
             let angle = PI / 2.0 + 2.0 * PI * c as f64 / 3.0;
             let spread = 0.6;
-            let p = [2.0 * libm::cos(angle) + spread * rng.normal(), 2.0 * libm::sin(angle) + spread * rng.normal()];
+            let p = [
+                2.0 * libm::cos(angle) + spread * rng.normal(),
+                2.0 * libm::sin(angle) + spread * rng.normal(),
+            ];
             (p, c)
         })
         .collect();

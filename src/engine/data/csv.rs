@@ -151,7 +151,9 @@ pub enum CsvError {
     #[error("no feature column is left once the target and excluded columns are removed")]
     NoFeatures,
     /// A classification target with fewer than two distinct labels.
-    #[error("the target column \"{name}\" has a single class (\"{class}\"); a classifier needs at least two")]
+    #[error(
+        "the target column \"{name}\" has a single class (\"{class}\"); a classifier needs at least two"
+    )]
     SingleClass {
         /// Target column.
         name: String,
@@ -205,8 +207,7 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<CsvTable, CsvError> {
     if bytes.len() > MAX_BYTES {
         return Err(CsvError::TooLarge { found: bytes.len(), limit: MAX_BYTES });
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| CsvError::NotUtf8 { offset: e.valid_up_to() })?;
+    let text = std::str::from_utf8(bytes).map_err(|e| CsvError::NotUtf8 { offset: e.valid_up_to() })?;
     parse(text)
 }
 
@@ -239,11 +240,7 @@ pub fn parse(text: &str) -> Result<CsvTable, CsvError> {
     let mut rows = Vec::new();
     for r in records {
         if r.cells.len() != headers.len() {
-            return Err(CsvError::RaggedRow {
-                line: r.line,
-                expected: headers.len(),
-                found: r.cells.len(),
-            });
+            return Err(CsvError::RaggedRow { line: r.line, expected: headers.len(), found: r.cells.len() });
         }
         if rows.len() == MAX_ROWS {
             return Err(CsvError::TooManyRows { limit: MAX_ROWS });
@@ -373,12 +370,8 @@ pub fn datasets_from_tables(
             return Err((0, CsvError::ExcludedNotFound { name: name.clone() }));
         }
     }
-    let features: Vec<String> = first
-        .headers
-        .iter()
-        .filter(|h| **h != spec.target && !spec.exclude.contains(h))
-        .cloned()
-        .collect();
+    let features: Vec<String> =
+        first.headers.iter().filter(|h| **h != spec.target && !spec.exclude.contains(h)).cloned().collect();
     if features.is_empty() {
         return Err((0, CsvError::NoFeatures));
     }
@@ -387,10 +380,7 @@ pub fn datasets_from_tables(
     for (t, table) in tables.iter().enumerate() {
         let position = |name: &str| table.headers.iter().position(|h| h == name);
         let target = position(&spec.target).ok_or_else(|| {
-            (t, CsvError::TargetNotFound {
-                name: spec.target.clone(),
-                available: table.headers.join(", "),
-            })
+            (t, CsvError::TargetNotFound { name: spec.target.clone(), available: table.headers.join(", ") })
         })?;
         let cols = features
             .iter()
@@ -418,13 +408,7 @@ pub fn datasets_from_tables(
             TargetValues::Classes(_, names) => Target::Classes { names: names.clone() },
             TargetValues::Real => Target::Real,
         };
-        out.push(Dataset {
-            feature_names: features.clone(),
-            target_name: spec.target.clone(),
-            x,
-            y,
-            target,
-        });
+        out.push(Dataset { feature_names: features.clone(), target_name: spec.target.clone(), x, y, target });
     }
     Ok(out)
 }
@@ -446,11 +430,10 @@ fn read_target(
         for rec in &table.rows {
             let text = rec.cells[*tcol].trim();
             if text.is_empty() {
-                return Err((t, CsvError::MissingCell {
-                    line: rec.line,
-                    column: tcol + 1,
-                    name: spec.target.clone(),
-                }));
+                return Err((
+                    t,
+                    CsvError::MissingCell { line: rec.line, column: tcol + 1, name: spec.target.clone() },
+                ));
             }
             labels.insert(text.to_string());
         }
@@ -478,10 +461,10 @@ fn read_target(
         names = pairs.into_iter().map(|p| p.1).collect();
     }
     if names.len() < 2 {
-        return Err((0, CsvError::SingleClass {
-            name: spec.target.clone(),
-            class: names.pop().unwrap_or_default(),
-        }));
+        return Err((
+            0,
+            CsvError::SingleClass { name: spec.target.clone(), class: names.pop().unwrap_or_default() },
+        ));
     }
     let map = names.iter().enumerate().map(|(k, n)| (n.clone(), k)).collect();
     Ok(TargetValues::Classes(map, names))

@@ -70,9 +70,7 @@ impl Dataset {
     /// How a target value reads to a person: the class name, or the number.
     pub fn label_text(&self, y: f64) -> String {
         match &self.target {
-            Target::Classes { names } => {
-                names.get(y as usize).cloned().unwrap_or_else(|| format!("{y}"))
-            }
+            Target::Classes { names } => names.get(y as usize).cloned().unwrap_or_else(|| format!("{y}")),
             Target::Real => format!("{y:.4}"),
         }
     }

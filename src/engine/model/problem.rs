@@ -78,7 +78,8 @@ impl Problem {
 
     fn regulariser(&self, theta: &[f64]) -> f64 {
         let m = &self.model;
-        0.5 * self.lambda * theta.iter().enumerate().filter(|(p, _)| m.is_weight(*p)).map(|(_, t)| t * t).sum::<f64>()
+        0.5 * self.lambda
+            * theta.iter().enumerate().filter(|(p, _)| m.is_weight(*p)).map(|(_, t)| t * t).sum::<f64>()
     }
 
     /// `R(θ)`.
