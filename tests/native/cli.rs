@@ -1,1 +1,197 @@
+//! The `attrib` binary: help, JSON keys and full-precision floats, `--loo`, and bad
+//! input ending in exit status 2 with one `error:` line naming file and line.
 
+use attribution_explorer::engine::data::builtin::{Builtin, GeneratorParams};
+use attribution_explorer::engine::data::prep::split;
+use attribution_explorer::engine::data::Dataset;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("attrib-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write_csv(path: &PathBuf, d: &Dataset) {
+    let mut s = d.feature_names.join(",") + ",label\n";
+    for (row, y) in d.x.rows().into_iter().zip(&d.y) {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
+        s += &format!("{},{}\n", cells.join(","), d.label_text(*y));
+    }
+    std::fs::write(path, s).expect("write csv");
+}
+
+fn attrib(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_attrib")).args(args).output().expect("runs")
+}
+
+fn moons_files(dir: &str) -> (String, String) {
+    let dir = temp_dir(dir);
+    let data = Builtin::Moons.load(&GeneratorParams { n: 60, noise: 0.25, seed: 5 }).expect("loads");
+    let (train, test) = split(&data, 0.2, 1);
+    let (a, b) = (dir.join("train.csv"), dir.join("test.csv"));
+    write_csv(&a, &train);
+    write_csv(&b, &test);
+    (a.display().to_string(), b.display().to_string())
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let out = attrib(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--train",
+        "--test",
+        "--target",
+        "--model",
+        "--l2",
+        "--damping",
+        "--standardize",
+        "--loo",
+        "--reweight-eps",
+        "--out",
+        "--exclude",
+    ] {
+        assert!(text.contains(flag), "help lacks {flag}");
+    }
+}
+
+#[test]
+fn influence_json_has_every_key_and_round_trips() {
+    let (train, test) = moons_files("json");
+    let out = attrib(&[
+        "influence",
+        "--train",
+        &train,
+        "--test",
+        &test,
+        "--target",
+        "label",
+        "--model",
+        "logistic",
+        "--l2",
+        "0.05",
+        "--standardize",
+        "--loo",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for key in [
+        "n_train",
+        "n_test",
+        "n_params",
+        "theta",
+        "grad_norm",
+        "converged",
+        "self_influence",
+        "train_loss",
+        "timings_ms",
+        "test",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key}");
+    }
+    let n = v["n_train"].as_u64().expect("n_train") as usize;
+    assert_eq!((n, v["n_test"].as_u64(), v["n_params"].as_u64()), (48, Some(12), Some(3)));
+    assert_eq!(v["converged"], true);
+    assert!(v["grad_norm"].as_f64().expect("number") < 1e-10);
+    for k in ["fit", "influence", "loo"] {
+        assert!(v["timings_ms"][k].as_f64().is_some(), "timings_ms.{k}");
+    }
+    let t0 = &v["test"][0];
+    for key in
+        ["index", "loss", "pred", "pred_loo_dloss", "pred_loo_dpred", "actual_loo_dloss", "actual_loo_dpred"]
+    {
+        assert!(t0.get(key).is_some(), "test[0] lacks {key}");
+    }
+    assert_eq!(t0["pred_loo_dloss"].as_array().map(Vec::len), Some(n));
+    assert_eq!(t0["actual_loo_dloss"].as_array().map(Vec::len), Some(n));
+    // Floats round-trip: the text of each number parses back to the same f64 and
+    // prints the same again (shortest round-trip form).
+    let text = String::from_utf8_lossy(&out.stdout);
+    let again: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&v).expect("json")).expect("json");
+    assert_eq!(v, again);
+    assert!(text.contains(&format!("{:?}", v["theta"][0].as_f64().expect("number"))));
+}
+
+#[test]
+fn reweight_and_out_file() {
+    let (train, test) = moons_files("reweight");
+    let out_path = temp_dir("reweight").join("out.json");
+    let out_s = out_path.display().to_string();
+    let out = attrib(&[
+        "influence",
+        "--train",
+        &train,
+        "--test",
+        &test,
+        "--target",
+        "label",
+        "--reweight-eps",
+        "0.001",
+        "--out",
+        &out_s,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_path).expect("written")).expect("JSON");
+    let (p, a) = (&v["test"][0]["pred_reweight_dloss"], &v["test"][0]["actual_reweight_dloss"]);
+    let (p, a) = (p.as_array().expect("array"), a.as_array().expect("array"));
+    // A small upweighting (weight 1 + εn = 1.048): first order within a few percent.
+    for (x, y) in p.iter().zip(a) {
+        let (x, y) = (x.as_f64().expect("n"), y.as_f64().expect("n"));
+        assert!((x - y).abs() <= 0.05 * y.abs() + 1e-9, "{x} vs {y}");
+    }
+}
+
+fn expect_error(args: &[&str], needles: &[&str]) {
+    let out = attrib(args);
+    assert_eq!(out.status.code(), Some(2), "exit status for {args:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err} lacks {n}");
+    }
+    assert!(!err.contains("panicked") && !err.contains("backtrace"));
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_naming_file_and_line() {
+    let dir = temp_dir("bad");
+    let (train, test) = moons_files("bad-ok");
+    let ragged = dir.join("ragged.csv");
+    std::fs::write(&ragged, "x1,x2,label\n1,2,class A\n3,class B\n").expect("write");
+    let r = ragged.display().to_string();
+    expect_error(
+        &["influence", "--train", &r, "--test", &test, "--target", "label"],
+        &["ragged.csv", "line 3"],
+    );
+    let nonnum = dir.join("nonnum.csv");
+    std::fs::write(&nonnum, "x1,x2,label\n1,2,class A\n3,oops,class B\n").expect("write");
+    let s = nonnum.display().to_string();
+    expect_error(
+        &["influence", "--train", &train, "--test", &s, "--target", "label"],
+        &["nonnum.csv", "line 3", "oops"],
+    );
+    expect_error(
+        &["influence", "--train", "/no/such.csv", "--test", &test, "--target", "label"],
+        &["/no/such.csv"],
+    );
+    expect_error(
+        &["influence", "--train", &train, "--test", &test, "--target", "nope"],
+        &["nope", "not in the header"],
+    );
+    expect_error(
+        &["influence", "--train", &train, "--test", &test, "--target", "label", "--l2", "x"],
+        &["--l2"],
+    );
+    expect_error(
+        &["influence", "--train", &train, "--test", &test, "--target", "label", "--model", "linear"],
+        &["not a number"],
+    );
+    expect_error(&["frobnicate"], &["unknown command"]);
+}
