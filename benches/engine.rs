@@ -1,1 +1,95 @@
+//! Native benchmarks of the engine (criterion). Numbers go in the README; nothing here
+//! asserts a time.
+//!
+//! - breast cancer (455 train × 114 test, 31 parameters, standardised, λ = 0.01):
+//!   fit + exact influence of every training point on every test point, and the full
+//!   leave-one-out ground truth (455 warm-started refits);
+//! - a synthetic n = 10,000, d = 50 logistic problem: fit + influence, to show growth.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use attribution_explorer::engine::data::builtin::{Builtin, GeneratorParams};
+    use attribution_explorer::engine::data::prep::{split, standardize};
+    use attribution_explorer::engine::data::{Dataset, Target};
+    use attribution_explorer::engine::fit::{fit, FitOptions};
+    use attribution_explorer::engine::influence::Influence;
+    use attribution_explorer::engine::model::problem::{Design, Problem};
+    use attribution_explorer::engine::model::{Model, ModelKind};
+    use attribution_explorer::engine::progress::Silent;
+    use attribution_explorer::engine::retrain::Retrainer;
+    use attribution_explorer::engine::rng::Rng;
+    use criterion::{criterion_group, Criterion};
+    use std::hint::black_box;
+
+    fn breast_cancer() -> (Problem, Design) {
+        let data = Builtin::BreastCancer.load(&GeneratorParams::default()).expect("embedded table");
+        let (mut train, mut test) = split(&data, 0.2, 0);
+        standardize(&mut train, &mut test);
+        let model = Model::new(ModelKind::Logistic, train.d(), 2).expect("model");
+        (Problem::new(model, &train, 0.01).expect("problem"), Design::from_dataset(&test))
+    }
+
+    fn synthetic(n: usize, d: usize) -> (Problem, Design) {
+        let mut rng = Rng::new(11);
+        let w: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+        let mut x = ndarray::Array2::zeros((n + 1000, d));
+        let mut y = Vec::new();
+        for i in 0..n + 1000 {
+            let mut z = 0.0;
+            for j in 0..d {
+                x[[i, j]] = rng.normal();
+                z += x[[i, j]] * w[j] / (d as f64).sqrt();
+            }
+            y.push(f64::from(u8::from(rng.uniform() < 1.0 / (1.0 + (-2.0 * z).exp()))));
+        }
+        let data = Dataset {
+            feature_names: (0..d).map(|j| format!("x{j}")).collect(),
+            target_name: "y".into(),
+            x,
+            y,
+            target: Target::Classes { names: vec!["0".into(), "1".into()] },
+        };
+        let train = data.select(&(0..n).collect::<Vec<_>>());
+        let test = data.select(&(n..n + 1000).collect::<Vec<_>>());
+        let model = Model::new(ModelKind::Logistic, d, 2).expect("model");
+        (Problem::new(model, &train, 0.01).expect("problem"), Design::from_dataset(&test))
+    }
+
+    fn fit_and_influence(problem: &Problem, test: &Design) -> usize {
+        let report = fit(problem, None, &FitOptions::default()).expect("fit");
+        let influence = Influence::new(problem, &report.theta, 0.0).expect("factor");
+        influence.score(problem, test).len()
+    }
+
+    pub fn benches(c: &mut Criterion) {
+        let (problem, test) = breast_cancer();
+        c.bench_function("breast_cancer/fit+influence_all_pairs", |b| {
+            b.iter(|| black_box(fit_and_influence(&problem, &test)))
+        });
+        let report = fit(&problem, None, &FitOptions::default()).expect("fit");
+        let influence = Influence::new(&problem, &report.theta, 0.0).expect("factor");
+        c.bench_function("breast_cancer/loo_all_455_refits", |b| {
+            b.iter(|| {
+                let mut r = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+                black_box(r.leave_each_out(&mut Silent).expect("refits").len())
+            })
+        });
+        let mut group = c.benchmark_group("synthetic_d50");
+        group.sample_size(10);
+        for n in [1_000, 10_000] {
+            let (problem, test) = synthetic(n, 50);
+            group.bench_function(format!("n{n}/fit+influence_1000_test"), |b| {
+                b.iter(|| black_box(fit_and_influence(&problem, &test)))
+            });
+        }
+        group.finish();
+    }
+
+    criterion_group!(engine, benches);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+criterion::criterion_main!(native::engine);
+
+#[cfg(target_arch = "wasm32")]
 fn main() {}

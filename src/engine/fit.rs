@@ -121,7 +121,8 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
     let mut grad = vec![0.0; p];
     let mut trial = vec![0.0; p];
     let mut trial_grad = vec![0.0; p];
-    let mut value = problem.gradient(&theta, &mut grad);
+    problem.gradient(&theta, &mut grad);
+    let mut value = problem.objective(&theta);
     let mut warnings = Vec::new();
     let mut max_damping: f64 = 0.0;
     let mut iterations = 0;
@@ -146,7 +147,8 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
             for q in 0..p {
                 trial[q] = theta[q] + t * step[q];
             }
-            let v = problem.gradient(&trial, &mut trial_grad);
+            let v = problem.objective(&trial);
+            problem.gradient(&trial, &mut trial_grad);
             if v.is_finite() && (v <= value + 1e-4 * t * slope || inf_norm(&trial_grad) < g_norm) {
                 value = v;
                 break true;

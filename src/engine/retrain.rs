@@ -60,12 +60,15 @@ pub struct Refit {
 }
 
 /// Retrains a fitted problem under weight changes, reusing the factorised Hessian.
+#[derive(Clone)]
 pub struct Retrainer<'a> {
     problem: Problem,
     theta_hat: &'a [f64],
     influence: &'a Influence,
     opts: FitOptions,
     grad: Vec<f64>,
+    /// `∇R(θ̂)` with the original weights (≈ 0, but kept exactly).
+    grad_hat: Vec<f64>,
 }
 
 /// Preconditioned steps before a full Newton fit takes over.
@@ -74,13 +77,18 @@ const MAX_PRECONDITIONED: usize = 40;
 impl<'a> Retrainer<'a> {
     /// A retrainer for `problem` fitted at `theta_hat`, whose Hessian `influence` holds.
     pub fn new(problem: &Problem, theta_hat: &'a [f64], influence: &'a Influence, opts: FitOptions) -> Self {
-        let p = problem.n_params();
-        Self { problem: problem.clone(), theta_hat, influence, opts, grad: vec![0.0; p] }
+        let mut grad_hat = vec![0.0; problem.n_params()];
+        problem.gradient(theta_hat, &mut grad_hat);
+        Self { problem: problem.clone(), theta_hat, influence, opts, grad: grad_hat.clone(), grad_hat }
     }
 
     /// Refit with `changes` = (index, new weight); weights are restored afterwards.
     pub fn refit(&mut self, changes: &[(usize, f64)]) -> Result<Refit, RetrainError> {
         let n = self.problem.n();
+        // One change per index (the last wins), so the old weights below are right.
+        let unique: std::collections::BTreeMap<usize, f64> = changes.iter().copied().collect();
+        let changes: Vec<(usize, f64)> = unique.into_iter().collect();
+        let changes = changes.as_slice();
         for &(index, weight) in changes {
             if index >= n {
                 return Err(RetrainError::BadIndex { index, n });
@@ -93,6 +101,14 @@ impl<'a> Retrainer<'a> {
         let precond = self.rank_one_update(changes);
         for &(i, w) in changes {
             self.problem.weights[i] = w;
+        }
+        // At θ̂ the new gradient is known without a pass over the data:
+        // ∇R_w(θ̂) = ∇R(θ̂) + Σ (w_new − w_old)/n · g_i.
+        let n_f = n as f64;
+        self.grad.copy_from_slice(&self.grad_hat);
+        for (&(i, w), &(_, old)) in changes.iter().zip(&saved) {
+            let g = self.influence.train_grads.row(i);
+            self.grad.iter_mut().zip(g).for_each(|(a, gi)| *a += (w - old) / n_f * gi);
         }
         let result = self.iterate(precond);
         for &(i, w) in saved.iter().rev() {
@@ -112,7 +128,7 @@ impl<'a> Retrainer<'a> {
         let x = self.problem.train.row(*i);
         let (mut z, mut dz, mut d2) = ([0.0], [0.0], [0.0]);
         m.outputs(self.theta_hat, x, &mut z);
-        m.loss_derivs(&z, self.problem.train.y[*i], &mut dz, Some(&mut d2));
+        m.derivs(&z, self.problem.train.y[*i], &mut dz, Some(&mut d2));
         let c = (w - self.problem.weights[*i]) * d2[0] / self.problem.n() as f64;
         let xt: Vec<f64> = x.iter().copied().chain([1.0]).collect();
         let h = self.influence.factor().solve(&xt);
@@ -125,7 +141,9 @@ impl<'a> Retrainer<'a> {
         let mut last = f64::INFINITY;
         let mut slow = 0;
         for it in 0..MAX_PRECONDITIONED {
-            self.problem.gradient(&theta, &mut self.grad);
+            if it > 0 {
+                self.problem.gradient(&theta, &mut self.grad);
+            }
             let norm = self.grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
             if !norm.is_finite() {
                 break;
@@ -179,17 +197,56 @@ impl<'a> Retrainer<'a> {
         self.refit(&changes)
     }
 
-    /// Leave out every training point in turn, reporting progress after each refit.
+    /// Leave out every training point in turn. Progress is reported (and cancellation
+    /// honoured) after each block of points; natively a block is shared among the
+    /// machine's cores, in WebAssembly it runs on the worker's one thread.
     pub fn leave_each_out(&mut self, progress: &mut dyn Progress) -> Result<Vec<Refit>, RetrainError> {
         let n = self.problem.n();
+        let block = (n / 50).clamp(16, 256);
         let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            out.push(self.leave_out(i)?);
-            if !progress.report(i + 1, n) {
+        let mut start = 0;
+        while start < n {
+            let end = (start + block).min(n);
+            out.extend(self.leave_out_range(start, end)?);
+            if !progress.report(end, n) {
                 return Err(RetrainError::Cancelled);
             }
+            start = end;
         }
         Ok(out)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn leave_out_range(&mut self, start: usize, end: usize) -> Result<Vec<Refit>, RetrainError> {
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(end - start);
+        if threads <= 1 {
+            return (start..end).map(|i| self.leave_out(i)).collect();
+        }
+        let chunk = (end - start).div_ceil(threads);
+        let results: Vec<Result<Vec<Refit>, RetrainError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (start..end)
+                .step_by(chunk)
+                .map(|lo| {
+                    let mut worker = self.clone();
+                    let hi = (lo + chunk).min(end);
+                    scope.spawn(move || (lo..hi).map(|i| worker.leave_out(i)).collect())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(RetrainError::Fit(FitError::NonFinite))))
+                .collect()
+        });
+        let mut out = Vec::with_capacity(end - start);
+        for r in results {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn leave_out_range(&mut self, start: usize, end: usize) -> Result<Vec<Refit>, RetrainError> {
+        (start..end).map(|i| self.leave_out(i)).collect()
     }
 }
 

@@ -163,6 +163,23 @@ impl Model {
     /// Loss at outputs `z` for target `y`; fills `dz = ∂l/∂z` and, when given,
     /// `d2z = ∂²l/∂z²` (K × K, row-major).
     pub fn loss_derivs(&self, z: &[f64], y: f64, dz: &mut [f64], d2z: Option<&mut [f64]>) -> f64 {
+        self.derivs(z, y, dz, d2z);
+        self.loss_at(z, y)
+    }
+
+    /// The loss `l(z, y)` alone.
+    pub fn loss_at(&self, z: &[f64], y: f64) -> f64 {
+        match self.kind {
+            // log(1 + e^z) - y z, stable for large |z|.
+            ModelKind::Logistic => softplus(z[0]) - y * z[0],
+            ModelKind::Linear => 0.5 * (y - z[0]) * (y - z[0]),
+            ModelKind::Softmax => log_sum_exp(z) - z.get(y as usize).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// `dz = ∂l/∂z` and, when given, `d2z = ∂²l/∂z²`, without the loss itself (the
+    /// hot loop of retraining needs only these).
+    pub fn derivs(&self, z: &[f64], y: f64, dz: &mut [f64], d2z: Option<&mut [f64]>) {
         match self.kind {
             ModelKind::Logistic => {
                 let p = sigmoid(z[0]);
@@ -170,19 +187,15 @@ impl Model {
                 if let Some(h) = d2z {
                     h[0] = p * (1.0 - p);
                 }
-                // log(1 + e^z) - y z, stable for large |z|.
-                softplus(z[0]) - y * z[0]
             }
             ModelKind::Linear => {
                 dz[0] = z[0] - y;
                 if let Some(h) = d2z {
                     h[0] = 1.0;
                 }
-                0.5 * (y - z[0]) * (y - z[0])
             }
             ModelKind::Softmax => {
                 let lse = log_sum_exp(z);
-                let c = y as usize;
                 for (k, g) in dz.iter_mut().enumerate() {
                     *g = (z[k] - lse).exp();
                 }
@@ -194,19 +207,18 @@ impl Model {
                         }
                     }
                 }
-                if c < dz.len() {
-                    dz[c] -= 1.0;
+                if let Some(g) = dz.get_mut(y as usize) {
+                    *g -= 1.0;
                 }
-                lse - z.get(c).copied().unwrap_or(0.0)
             }
         }
     }
 
     /// Per-example loss (no regulariser).
     pub fn loss(&self, theta: &[f64], x: &[f64], y: f64) -> f64 {
-        let (mut z, mut dz) = (vec![0.0; self.k], vec![0.0; self.k]);
+        let mut z = vec![0.0; self.k];
         self.outputs(theta, x, &mut z);
-        self.loss_derivs(&z, y, &mut dz, None)
+        self.loss_at(&z, y)
     }
 
     /// Per-example loss gradient `∇_θ l` into `out` (length P); returns the loss.
@@ -235,7 +247,7 @@ impl Model {
         let (kk, r, p) = (self.k, self.row_len(), self.n_params());
         let (mut z, mut dz, mut d2) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk * kk]);
         self.outputs(theta, x, &mut z);
-        self.loss_derivs(&z, y, &mut dz, Some(&mut d2));
+        self.derivs(&z, y, &mut dz, Some(&mut d2));
         let xt: Vec<f64> = x.iter().copied().chain([1.0]).collect();
         let mut h = vec![0.0; p * p];
         for a in 0..kk {
@@ -299,9 +311,22 @@ impl Model {
     }
 }
 
-/// `a · b`.
+/// `a · b`, with four independent partial sums so the compiler can vectorise it (a
+/// single running sum is a serial dependency chain). This is the inner loop of every
+/// gradient pass, and so of retraining.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// The logistic function, evaluated without overflow.

@@ -84,32 +84,30 @@ impl Problem {
 
     /// `R(θ)`.
     pub fn objective(&self, theta: &[f64]) -> f64 {
-        let k = self.model.k;
-        let (mut z, mut dz) = (vec![0.0; k], vec![0.0; k]);
+        let mut z = vec![0.0; self.model.k];
         let mut total = 0.0;
         for (i, &w) in self.weights.iter().enumerate() {
             if w != 0.0 {
                 self.model.outputs(theta, self.train.row(i), &mut z);
-                total += w * self.model.loss_derivs(&z, self.train.y[i], &mut dz, None);
+                total += w * self.model.loss_at(&z, self.train.y[i]);
             }
         }
         total / self.n() as f64 + self.regulariser(theta)
     }
 
-    /// `∇R(θ)` into `out`; returns `R(θ)`.
-    pub fn gradient(&self, theta: &[f64], out: &mut [f64]) -> f64 {
+    /// `∇R(θ)` into `out` (the loss values are not computed: see [`Problem::objective`]).
+    pub fn gradient(&self, theta: &[f64], out: &mut [f64]) {
         let (m, n) = (&self.model, self.n() as f64);
         let (k, r, d) = (m.k, m.row_len(), m.d);
         let (mut z, mut dz) = (vec![0.0; k], vec![0.0; k]);
         out.fill(0.0);
-        let mut total = 0.0;
         for (i, &w) in self.weights.iter().enumerate() {
             if w == 0.0 {
                 continue;
             }
             let x = self.train.row(i);
             m.outputs(theta, x, &mut z);
-            total += w * m.loss_derivs(&z, self.train.y[i], &mut dz, None);
+            m.derivs(&z, self.train.y[i], &mut dz, None);
             for c in 0..k {
                 let s = w * dz[c] / n;
                 let row = &mut out[c * r..(c + 1) * r];
@@ -124,7 +122,6 @@ impl Problem {
                 *o += self.lambda * theta[p];
             }
         }
-        total / n + self.regulariser(theta)
     }
 
     /// The exact Hessian `∇²R(θ)` (P × P), including λ on the weights.
@@ -141,7 +138,7 @@ impl Problem {
             let x = self.train.row(i);
             xt[..d].copy_from_slice(x);
             m.outputs(theta, x, &mut z);
-            m.loss_derivs(&z, self.train.y[i], &mut dz, Some(&mut d2));
+            m.derivs(&z, self.train.y[i], &mut dz, Some(&mut d2));
             for a in 0..k {
                 for b in a..k {
                     let c = w * d2[a * k + b] / n;
@@ -189,7 +186,7 @@ impl Problem {
             }
             let x = self.train.row(i);
             m.outputs(theta, x, &mut z);
-            m.loss_derivs(&z, self.train.y[i], &mut dz, Some(&mut d2));
+            m.derivs(&z, self.train.y[i], &mut dz, Some(&mut d2));
             m.outputs(v, x, &mut u); // u_c = x̃ · v_c
             for a in 0..k {
                 s[a] = w * (0..k).map(|b| d2[a * k + b] * u[b]).sum::<f64>() / n;
