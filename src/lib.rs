@@ -14,5 +14,6 @@ pub mod cli;
 pub mod engine;
 pub mod protocol;
 pub mod service;
+pub mod url_state;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -2,7 +2,9 @@
 //!
 //! Every request carries a job id; the page drops any response whose id is older than
 //! the latest request of its kind (a generation counter), so stale results never
-//! overwrite fresh ones.
+//! overwrite fresh ones. The worker keeps the fitted model between requests: choosing
+//! another test point, scrubbing a weight or running leave-one-out never refits the
+//! original model.
 
 use crate::engine::data::builtin::GeneratorParams;
 use crate::engine::model::ModelKind;
@@ -18,18 +20,58 @@ pub enum DataSource {
         /// Size, noise, seed (ignored by the real tables).
         params: GeneratorParams,
     },
-    /// A user's CSV text (never leaves the browser), with the target column.
-    Csv {
-        /// File name, for messages.
-        name: String,
-        /// The file's text.
-        text: String,
+    /// The file last uploaded to the worker ([`Request::Upload`]), with the target column.
+    Uploaded {
         /// Target column.
         target: String,
     },
 }
 
-/// Everything needed to train and score one view.
+/// Which point to explain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub enum Selection {
+    /// The test point with the largest loss (an interesting default).
+    #[default]
+    Auto,
+    /// A test row by index.
+    Test(usize),
+    /// A query point placed on the 2-D plot (in plotted, i.e. standardised, units).
+    Query {
+        /// Its two features.
+        xy: [f64; 2],
+        /// Its label (class index, or target value for regression).
+        label: f64,
+    },
+}
+
+/// A training point added on the plot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddedPoint {
+    /// Its two features, in plotted units.
+    pub xy: [f64; 2],
+    /// Its label.
+    pub label: f64,
+}
+
+/// Edits of the training set (2-D data only), by index into the original training rows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Edits {
+    /// Training rows left out of the data.
+    pub removed: Vec<usize>,
+    /// Training rows whose label is flipped (next class).
+    pub flipped: Vec<usize>,
+    /// New training points.
+    pub added: Vec<AddedPoint>,
+}
+
+impl Edits {
+    /// Whether nothing is edited.
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.flipped.is_empty() && self.added.is_empty()
+    }
+}
+
+/// Everything needed to train and explain one view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSpec {
     /// The data.
@@ -46,8 +88,10 @@ pub struct TrainSpec {
     pub test_fraction: f64,
     /// Seed of the train/test split.
     pub split_seed: u64,
-    /// Test point to explain; `None` picks the one with the largest loss.
-    pub selected_test: Option<usize>,
+    /// The point to explain.
+    pub selection: Selection,
+    /// Edits of the training set.
+    pub edits: Edits,
 }
 
 impl Default for TrainSpec {
@@ -61,7 +105,8 @@ impl Default for TrainSpec {
             standardize: true,
             test_fraction: 0.2,
             split_seed: 0,
-            selected_test: None,
+            selection: Selection::Auto,
+            edits: Edits::default(),
         }
     }
 }
@@ -69,12 +114,51 @@ impl Default for TrainSpec {
 /// Page → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Load the data, fit, and score every training point for one test point.
+    /// Parse a user's CSV file and keep it in the worker (it never leaves the browser).
+    Upload {
+        /// Job id.
+        job: u64,
+        /// File name, for messages.
+        name: String,
+        /// The file's text.
+        text: String,
+    },
+    /// Load the data, fit, and explain the selected point.
     Train {
         /// Job id.
         job: u64,
         /// What to train.
         spec: TrainSpec,
+    },
+    /// Explain another point with the model already fitted.
+    Select {
+        /// Job id.
+        job: u64,
+        /// The point.
+        selection: Selection,
+    },
+    /// Set one training point's weight: predicted and actual (retrained) change of the
+    /// selected point, and, when `curve` is set, both curves over weights 0..3.
+    Reweight {
+        /// Job id.
+        job: u64,
+        /// Training point (index into the view's training points).
+        index: usize,
+        /// Its new weight (0 removes it, 1 is unchanged).
+        weight: f64,
+        /// Also compute the curves.
+        curve: bool,
+    },
+    /// Actual leave-one-out of every training point for the selected point; streams
+    /// progress, runs in blocks so a [`Request::Cancel`] can stop it.
+    LeaveEachOut {
+        /// Job id.
+        job: u64,
+    },
+    /// Stop a running leave-one-out job.
+    Cancel {
+        /// The job to stop.
+        job: u64,
     },
 }
 
@@ -83,6 +167,27 @@ pub enum Request {
 pub enum Response {
     /// The worker has loaded and listens (messages sent before this are lost).
     Ready,
+    /// A file was parsed and kept.
+    Uploaded {
+        /// Job id.
+        job: u64,
+        /// Columns found, or the error in plain words (the previous file is kept).
+        result: Result<UploadSummary, String>,
+    },
+    /// A training or selection job finished.
+    Trained {
+        /// Job id.
+        job: u64,
+        /// The view, or the error in plain words.
+        result: Result<Box<TrainedView>, String>,
+    },
+    /// A reweighting finished.
+    Reweighted {
+        /// Job id.
+        job: u64,
+        /// Predicted and actual changes, or the error.
+        result: Result<Box<ReweightView>, String>,
+    },
     /// Progress of a long job.
     Progress {
         /// Job id.
@@ -92,18 +197,31 @@ pub enum Response {
         /// Units in all.
         total: usize,
     },
-    /// A training job finished.
-    Trained {
+    /// Leave-one-out finished (or was cancelled: `Err("cancelled")`).
+    LeaveEachOutDone {
         /// Job id.
         job: u64,
-        /// The view, or the error in plain words.
-        result: Result<Box<TrainedView>, String>,
+        /// Predicted vs actual, or the error.
+        result: Result<Box<LooView>, String>,
     },
     /// The worker panicked; the message is shown to the user.
     Crashed {
         /// The panic message.
         message: String,
     },
+}
+
+/// What an uploaded file holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadSummary {
+    /// File name.
+    pub name: String,
+    /// Data rows.
+    pub rows: usize,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// The suggested target (the last column).
+    pub default_target: String,
 }
 
 /// Fit status in numbers and words.
@@ -127,35 +245,130 @@ pub struct FitSummary {
     pub test_metric: f64,
 }
 
-/// A trained view: the points to draw, the fit, and one test point's attribution.
+/// How the features map to the plot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Projection {
+    /// Two features, plotted as they are (the surface is drawn, points can be added).
+    Plane,
+    /// One feature against the target (1-D regression): the prediction is a curve.
+    Line,
+    /// More than two features: the first two principal components of the training
+    /// features (no surface).
+    Pca {
+        /// Share of the variance the two components explain.
+        explained: f64,
+    },
+}
+
+/// The model's output over a grid covering the plot (2-D data only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Surface {
+    /// Plot range of the first axis.
+    pub x: [f64; 2],
+    /// Plot range of the second axis.
+    pub y: [f64; 2],
+    /// Cells across.
+    pub nx: usize,
+    /// Cells down.
+    pub ny: usize,
+    /// Per cell, row-major from the bottom-left: the predicted class.
+    pub class: Vec<usize>,
+    /// Per cell: the probability of that class, or the predicted value (regression).
+    pub value: Vec<f64>,
+}
+
+/// The explained point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explained {
+    /// Which point this is.
+    pub selection: Selection,
+    /// Its plot coordinates.
+    pub xy: [f64; 2],
+    /// Its label (class index or value).
+    pub label: f64,
+    /// Its loss at θ̂.
+    pub loss: f64,
+    /// Its prediction `f_t` (probability of its label, or `ŷ`).
+    pub pred: f64,
+    /// `pred_loo_dloss` of every training point.
+    pub pred_loo_dloss: Vec<f64>,
+    /// `pred_loo_dpred` of every training point.
+    pub pred_loo_dpred: Vec<f64>,
+}
+
+/// A trained view: the points to draw, the fit, the surface and one point's attribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainedView {
     /// What the data are, for people.
     pub title: String,
     /// Feature names.
     pub feature_names: Vec<String>,
+    /// Target column name.
+    pub target_name: String,
     /// Class names (empty for regression).
     pub class_names: Vec<String>,
     /// Whether the features were standardised.
     pub standardized: bool,
-    /// Training points in plot coordinates (the two features, or the first two).
+    /// How the features map to the plot.
+    pub projection: Projection,
+    /// Training points in plot coordinates.
     pub train_xy: Vec<[f64; 2]>,
+    /// Training features (as the model sees them).
+    pub train_x: Vec<Vec<f64>>,
     /// Training targets.
     pub train_y: Vec<f64>,
+    /// Training losses at θ̂.
+    pub train_loss: Vec<f64>,
+    /// Original training row of each training point (`None` for added points).
+    pub train_origin: Vec<Option<usize>>,
+    /// Original training rows removed by edits, in plot coordinates, with their index.
+    pub removed: Vec<(usize, [f64; 2])>,
     /// Test points in plot coordinates.
     pub test_xy: Vec<[f64; 2]>,
     /// Test targets.
     pub test_y: Vec<f64>,
     /// The fit.
     pub fit: FitSummary,
-    /// Index of the explained test point.
-    pub selected_test: usize,
-    /// Its loss.
-    pub test_loss: f64,
-    /// Its prediction `f_t`.
-    pub test_pred: f64,
-    /// `pred_loo_dloss` of every training point for the selected test point.
-    pub pred_loo_dloss: Vec<f64>,
-    /// `pred_loo_dpred` of every training point for the selected test point.
-    pub pred_loo_dpred: Vec<f64>,
+    /// The model's output over the plot, when the data are 2-D.
+    pub surface: Option<Surface>,
+    /// Plot ranges of the two axes (every point, with a margin).
+    pub bounds: ([f64; 2], [f64; 2]),
+    /// The explained point and every training point's influence on it.
+    pub explained: Explained,
+}
+
+/// Predicted next to actual, for one training point's weight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReweightView {
+    /// Training point.
+    pub index: usize,
+    /// Its weight.
+    pub weight: f64,
+    /// First-order predicted change of the explained point's loss.
+    pub predicted_dloss: f64,
+    /// Actual change (model retrained with that weight).
+    pub actual_dloss: f64,
+    /// First-order predicted change of its prediction.
+    pub predicted_dpred: f64,
+    /// Actual change of its prediction.
+    pub actual_dpred: f64,
+    /// `(weight, predicted Δloss, actual Δloss)` over 0..3, when asked for.
+    pub curve: Option<Vec<[f64; 3]>>,
+    /// The retrained model's surface, when the data are 2-D.
+    pub surface: Option<Surface>,
+}
+
+/// The Koh & Liang check for the explained point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooView {
+    /// Predicted change of the explained point's loss, per training point.
+    pub predicted: Vec<f64>,
+    /// Actual change (leave-one-out retraining), per training point.
+    pub actual: Vec<f64>,
+    /// Pearson r between them.
+    pub pearson: f64,
+    /// Spearman ρ between them.
+    pub spearman: f64,
+    /// Wall-clock time of the refits in milliseconds.
+    pub millis: f64,
 }

@@ -1,64 +1,347 @@
-//! The worker's work, independent of the browser: turn a [`Request`] into its
-//! [`Response`]s. The worker binary only moves JSON in and out; this module is
-//! tested natively.
+//! The worker's work, independent of the browser: a [`Service`] holds the uploaded
+//! file and the fitted model between requests and turns each [`Request`] into its
+//! [`Response`]s. The worker binary only moves JSON in and out; this is tested natively.
+//!
+//! Plot coordinates: with two features, the features themselves (standardised when
+//! asked); with one, the feature against the target; with more, the first two
+//! principal components of the training features. Edits of the training set happen in
+//! those standardised units, with the statistics of the original training rows, so the
+//! picture does not shift when a point is removed.
 
 use crate::engine::data::builtin::Builtin;
-use crate::engine::data::csv::{read_dataset, ColumnSpec, TargetKind};
-use crate::engine::data::prep::{split, standardize};
-use crate::engine::data::Dataset;
+use crate::engine::data::csv::{datasets_from_tables, parse, ColumnSpec, CsvTable, TargetKind};
+use crate::engine::data::prep::{split, Standardizer};
+use crate::engine::data::{Dataset, Target};
 use crate::engine::fit::{fit, FitOptions};
-use crate::engine::influence::Influence;
+use crate::engine::influence::{Influence, TestInfluence};
+use crate::engine::linalg::symmetric_eigen;
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::{Model, ModelKind};
-use crate::protocol::{DataSource, FitSummary, Request, Response, TrainSpec, TrainedView};
+use crate::engine::retrain::Retrainer;
+use crate::engine::stats::{pearson, spearman};
+use crate::protocol::*;
+use ndarray::{Array2, Axis};
 
-/// Handle one request; `emit` receives every response (progress first, result last).
-pub fn handle(request: Request, emit: &mut dyn FnMut(Response)) {
-    match request {
-        Request::Train { job, spec } => {
-            let result = train(&spec).map(Box::new);
-            emit(Response::Trained { job, result });
+/// Refits per block of the leave-one-out job (between blocks the worker reads its
+/// messages, so Cancel gets through).
+pub const LOO_BLOCK: usize = 24;
+/// Surface grid cells across (and down, scaled by the aspect ratio).
+const SURFACE_CELLS: usize = 64;
+
+/// The worker's state.
+pub struct Service {
+    upload: Option<(String, CsvTable)>,
+    session: Option<Session>,
+    loo: Option<LooJob>,
+    clock: fn() -> f64,
+}
+
+struct LooJob {
+    job: u64,
+    actual: Vec<f64>,
+    started: f64,
+}
+
+/// A fitted model with its data, its plot frame and the explained point.
+struct Session {
+    title: String,
+    standardized: bool,
+    train: Dataset,
+    test: Dataset,
+    origin: Vec<Option<usize>>,
+    removed: Vec<(usize, [f64; 2])>,
+    frame: Frame,
+    problem: Problem,
+    theta: Vec<f64>,
+    fit: FitSummary,
+    influence: Influence,
+    explained: Explained,
+    explained_x: Vec<f64>,
+    bounds: ([f64; 2], [f64; 2]),
+}
+
+/// How feature vectors become plot coordinates.
+enum Frame {
+    Plane,
+    Line,
+    Pca { mean: Vec<f64>, comps: [Vec<f64>; 2], explained: f64 },
+}
+
+impl Frame {
+    fn new(train: &Dataset) -> Frame {
+        match train.d() {
+            2 => Frame::Plane,
+            1 => Frame::Line,
+            d => {
+                let n = train.n().max(1) as f64;
+                let mean: Vec<f64> = train.x.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or(vec![0.0; d]);
+                let centred = &train.x - &ndarray::Array1::from(mean.clone());
+                let cov: Array2<f64> = centred.t().dot(&centred) / n;
+                let total: f64 = (0..d).map(|j| cov[[j, j]]).sum();
+                let (vals, vecs) = symmetric_eigen(&cov).unwrap_or((vec![0.0; d], Array2::eye(d)));
+                // Ascending order: the last two are the principal directions.
+                let comp = |k: usize| vecs.column(d - 1 - k).to_vec();
+                let top = vals[d - 1] + vals[d - 2];
+                Frame::Pca {
+                    mean,
+                    comps: [comp(0), comp(1)],
+                    explained: if total > 0.0 { top / total } else { 0.0 },
+                }
+            }
+        }
+    }
+
+    fn xy(&self, x: &[f64], y: f64) -> [f64; 2] {
+        match self {
+            Frame::Plane => [x[0], x[1]],
+            Frame::Line => [x[0], y],
+            Frame::Pca { mean, comps, .. } => {
+                let p = |c: &[f64]| x.iter().zip(mean).zip(c).map(|((v, m), c)| (v - m) * c).sum();
+                [p(&comps[0]), p(&comps[1])]
+            }
+        }
+    }
+
+    fn projection(&self) -> Projection {
+        match self {
+            Frame::Plane => Projection::Plane,
+            Frame::Line => Projection::Line,
+            Frame::Pca { explained, .. } => Projection::Pca { explained: *explained },
         }
     }
 }
 
-/// Load, split, fit and score, with every failure as a sentence for the user.
-pub fn train(spec: &TrainSpec) -> Result<TrainedView, String> {
-    let (data, title) = load(&spec.source)?;
-    let (mut train, mut test) = split(&data, spec.test_fraction, spec.split_seed);
-    if test.n() == 0 || train.n() < 2 {
-        return Err(format!("the dataset has {} rows; at least 3 are needed", data.n()));
+fn plot_xy(frame: &Frame, d: &Dataset) -> Vec<[f64; 2]> {
+    d.x.rows().into_iter().zip(&d.y).map(|(r, y)| frame.xy(&r.to_vec(), *y)).collect()
+}
+
+fn native_clock() -> f64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
     }
-    if spec.standardize {
-        standardize(&mut train, &mut test);
+    #[cfg(target_arch = "wasm32")]
+    {
+        0.0
     }
-    let kind = spec.model.unwrap_or_else(|| ModelKind::for_classes(train.n_classes()));
-    let model = Model::new(kind, train.d(), train.n_classes()).map_err(|e| e.to_string())?;
-    let problem = Problem::new(model, &train, spec.lambda).map_err(|e| e.to_string())?;
-    let report = fit(&problem, None, &FitOptions::default()).map_err(|e| e.to_string())?;
-    let influence = Influence::new(&problem, &report.theta, spec.damping).map_err(|e| e.to_string())?;
-    let test_design = Design::from_dataset(&test);
-    let scores = influence.score(&problem, &test_design);
-    let selected = match spec.selected_test {
-        Some(t) if t < test.n() => t,
-        Some(t) => return Err(format!("test point {t} does not exist (there are {})", test.n())),
-        None => (0..scores.len()).max_by(|&a, &b| scores[a].loss.total_cmp(&scores[b].loss)).unwrap_or(0),
-    };
-    let chosen = scores.into_iter().nth(selected).ok_or("there are no test points")?;
-    let (metric_name, train_metric, test_metric) = metrics(&model, &report.theta, &train, &test);
-    Ok(TrainedView {
-        title,
-        feature_names: train.feature_names.clone(),
-        class_names: match &train.target {
-            crate::engine::data::Target::Classes { names } => names.clone(),
-            crate::engine::data::Target::Real => vec![],
-        },
-        standardized: spec.standardize,
-        train_xy: plot_coords(&train),
-        train_y: train.y.clone(),
-        test_xy: plot_coords(&test),
-        test_y: test.y.clone(),
-        fit: FitSummary {
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Self::new(native_clock)
+    }
+}
+
+impl Service {
+    /// A service that reads milliseconds from `clock` (the worker passes the browser's).
+    pub fn new(clock: fn() -> f64) -> Self {
+        Self { upload: None, session: None, loo: None, clock }
+    }
+
+    /// Whether a leave-one-out job has blocks left (call [`Service::step`]).
+    pub fn busy(&self) -> bool {
+        self.loo.is_some()
+    }
+
+    /// Handle one request; `emit` receives every response.
+    pub fn handle(&mut self, request: Request, emit: &mut dyn FnMut(Response)) {
+        match request {
+            Request::Upload { job, name, text } => {
+                let result = parse(&text).map_err(|e| format!("{name}: {e}")).map(|table| {
+                    let summary = UploadSummary {
+                        name: name.clone(),
+                        rows: table.rows.len(),
+                        columns: table.headers.clone(),
+                        default_target: table.headers.last().cloned().unwrap_or_default(),
+                    };
+                    self.upload = Some((name, table));
+                    summary
+                });
+                emit(Response::Uploaded { job, result });
+            }
+            Request::Train { job, spec } => {
+                self.cancel_loo(emit);
+                let result = Session::build(&spec, self.upload.as_ref()).map(|s| {
+                    let view = s.view();
+                    self.session = Some(s);
+                    Box::new(view)
+                });
+                emit(Response::Trained { job, result });
+            }
+            Request::Select { job, selection } => {
+                self.cancel_loo(emit);
+                let result = match self.session.as_mut() {
+                    Some(s) => s.select(&selection).map(|()| Box::new(s.view())),
+                    None => Err("train a model first".into()),
+                };
+                emit(Response::Trained { job, result });
+            }
+            Request::Reweight { job, index, weight, curve } => {
+                let result = match self.session.as_ref() {
+                    Some(s) => s.reweight(index, weight, curve).map(Box::new),
+                    None => Err("train a model first".into()),
+                };
+                emit(Response::Reweighted { job, result });
+            }
+            Request::LeaveEachOut { job } => {
+                self.cancel_loo(emit);
+                match &self.session {
+                    Some(s) => {
+                        let started = (self.clock)();
+                        self.loo = Some(LooJob { job, actual: Vec::with_capacity(s.train.n()), started });
+                        emit(Response::Progress { job, done: 0, total: s.train.n() });
+                    }
+                    None => {
+                        emit(Response::LeaveEachOutDone { job, result: Err("train a model first".into()) })
+                    }
+                }
+            }
+            Request::Cancel { job } => {
+                if self.loo.as_ref().is_some_and(|l| l.job == job) {
+                    self.cancel_loo(emit);
+                }
+            }
+        }
+    }
+
+    fn cancel_loo(&mut self, emit: &mut dyn FnMut(Response)) {
+        if let Some(l) = self.loo.take() {
+            emit(Response::LeaveEachOutDone { job: l.job, result: Err("cancelled".into()) });
+        }
+    }
+
+    /// Run one block of the leave-one-out job, emitting progress, and the result when
+    /// it is complete.
+    pub fn step(&mut self, emit: &mut dyn FnMut(Response)) {
+        let (Some(job), Some(s)) = (self.loo.as_mut(), self.session.as_ref()) else {
+            self.loo = None;
+            return;
+        };
+        let n = s.train.n();
+        let start = job.actual.len();
+        let end = (start + LOO_BLOCK).min(n);
+        let mut retrainer = Retrainer::new(&s.problem, &s.theta, &s.influence, FitOptions::default());
+        let m = &s.problem.model;
+        let l0 = s.explained.loss;
+        for i in start..end {
+            match retrainer.leave_out(i) {
+                Ok(r) => job.actual.push(m.loss(&r.theta, &s.explained_x, s.explained.label) - l0),
+                Err(e) => {
+                    let job_id = job.job;
+                    self.loo = None;
+                    emit(Response::LeaveEachOutDone { job: job_id, result: Err(e.to_string()) });
+                    return;
+                }
+            }
+        }
+        emit(Response::Progress { job: job.job, done: end, total: n });
+        if end == n {
+            let predicted = s.explained.pred_loo_dloss.clone();
+            let actual = std::mem::take(&mut job.actual);
+            let view = LooView {
+                pearson: pearson(&predicted, &actual).unwrap_or(0.0),
+                spearman: spearman(&predicted, &actual).unwrap_or(0.0),
+                millis: (self.clock)() - job.started,
+                predicted,
+                actual,
+            };
+            let id = job.job;
+            self.loo = None;
+            emit(Response::LeaveEachOutDone { job: id, result: Ok(Box::new(view)) });
+        }
+    }
+}
+
+/// Load the data of a source: (dataset, title).
+fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<(Dataset, String), String> {
+    match source {
+        DataSource::Builtin { id, params } => {
+            let b = Builtin::from_id(id).ok_or_else(|| format!("there is no built-in dataset \"{id}\""))?;
+            Ok((b.load(params).map_err(|e| e.to_string())?, b.title().to_string()))
+        }
+        DataSource::Uploaded { target } => {
+            let (name, table) = upload.ok_or("no file has been uploaded in this tab")?;
+            let spec = ColumnSpec { target: target.clone(), exclude: vec![], kind: TargetKind::Auto };
+            let mut v = datasets_from_tables(&[table], &spec).map_err(|(_, e)| format!("{name}: {e}"))?;
+            let data = v.pop().ok_or("the file has no rows")?;
+            Ok((data, name.clone()))
+        }
+    }
+}
+
+/// Flip a label to the next class (classifiers only).
+fn flipped(y: f64, target: &Target) -> f64 {
+    match target {
+        Target::Classes { names } => ((y as usize + 1) % names.len().max(1)) as f64,
+        Target::Real => y,
+    }
+}
+
+impl Session {
+    fn build(spec: &TrainSpec, upload: Option<&(String, CsvTable)>) -> Result<Session, String> {
+        let (data, title) = load(&spec.source, upload)?;
+        let (mut train, mut test) = split(&data, spec.test_fraction, spec.split_seed);
+        if test.n() == 0 || train.n() < 2 {
+            return Err(format!("the dataset has {} rows; at least 3 are needed", data.n()));
+        }
+        if spec.standardize {
+            let s = Standardizer::fit(&train);
+            s.apply(&mut train);
+            s.apply(&mut test);
+        }
+        let frame = Frame::new(&train);
+        let edits = &spec.edits;
+        if !edits.is_empty() && !matches!(frame, Frame::Plane) {
+            return Err("points can be edited only on 2-D data".into());
+        }
+        // Edits, in plotted units: flip, remove, add.
+        for &i in &edits.flipped {
+            if let Some(y) = train.y.get_mut(i) {
+                *y = flipped(*y, &train.target);
+            }
+        }
+        let n0 = train.n();
+        let kept: Vec<usize> = (0..n0).filter(|i| !edits.removed.contains(i)).collect();
+        let removed: Vec<(usize, [f64; 2])> = edits
+            .removed
+            .iter()
+            .filter(|&&i| i < n0)
+            .map(|&i| (i, frame.xy(&train.x.row(i).to_vec(), train.y[i])))
+            .collect();
+        let mut origin: Vec<Option<usize>> = kept.iter().map(|&i| Some(i)).collect();
+        train = train.select(&kept);
+        for a in &edits.added {
+            let row = ndarray::Array2::from_shape_vec((1, 2), a.xy.to_vec()).map_err(|e| e.to_string())?;
+            train.x =
+                ndarray::concatenate(Axis(0), &[train.x.view(), row.view()]).map_err(|e| e.to_string())?;
+            train.y.push(a.label);
+            origin.push(None);
+        }
+        if train.n() < 2 {
+            return Err("at least two training points are needed".into());
+        }
+        if train.n_classes() > 0 {
+            let k = train.n_classes();
+            let mut seen = vec![false; k];
+            train.y.iter().for_each(|&y| seen[(y as usize).min(k - 1)] = true);
+            if seen.iter().filter(|s| **s).count() < 2 {
+                return Err("the training points have a single class; a classifier needs at least two".into());
+            }
+        }
+        let kind = spec.model.unwrap_or_else(|| ModelKind::for_classes(train.n_classes()));
+        let model = Model::new(kind, train.d(), train.n_classes()).map_err(|e| e.to_string())?;
+        let problem = Problem::new(model, &train, spec.lambda).map_err(|e| e.to_string())?;
+        let report = fit(&problem, None, &FitOptions::default()).map_err(|e| e.to_string())?;
+        let influence = Influence::new(&problem, &report.theta, spec.damping).map_err(|e| {
+            format!(
+                "{e}. With λ = {} and damping {}, the Hessian cannot be inverted.",
+                spec.lambda, spec.damping
+            )
+        })?;
+        let (metric_name, train_metric, test_metric) = metrics(&model, &report.theta, &train, &test);
+        let fit = FitSummary {
             model: kind,
             iterations: report.iterations,
             grad_norm: report.grad_norm,
@@ -67,36 +350,202 @@ pub fn train(spec: &TrainSpec) -> Result<TrainedView, String> {
             metric_name,
             train_metric,
             test_metric,
-        },
-        selected_test: selected,
-        test_loss: chosen.loss,
-        test_pred: chosen.pred,
-        pred_loo_dloss: chosen.pred_loo_dloss,
-        pred_loo_dpred: chosen.pred_loo_dpred,
-    })
-}
+        };
+        let all: Vec<[f64; 2]> = plot_xy(&frame, &train)
+            .into_iter()
+            .chain(plot_xy(&frame, &test))
+            .chain(removed.iter().map(|r| r.1))
+            .collect();
+        let mut session = Session {
+            title,
+            standardized: spec.standardize,
+            bounds: bounds(&all),
+            train,
+            test,
+            origin,
+            removed,
+            frame,
+            problem,
+            theta: report.theta,
+            fit,
+            influence,
+            explained: Explained {
+                selection: Selection::Auto,
+                xy: [0.0; 2],
+                label: 0.0,
+                loss: 0.0,
+                pred: 0.0,
+                pred_loo_dloss: vec![],
+                pred_loo_dpred: vec![],
+            },
+            explained_x: vec![],
+        };
+        session.select(&spec.selection)?;
+        Ok(session)
+    }
 
-fn load(source: &DataSource) -> Result<(Dataset, String), String> {
-    match source {
-        DataSource::Builtin { id, params } => {
-            let b = Builtin::from_id(id).ok_or_else(|| format!("there is no built-in dataset \"{id}\""))?;
-            Ok((b.load(params).map_err(|e| e.to_string())?, b.title().to_string()))
+    /// Explain `selection` with the fitted model.
+    fn select(&mut self, selection: &Selection) -> Result<(), String> {
+        let (x, label, resolved) = match selection {
+            Selection::Auto => {
+                let losses = self.problem.losses(&self.theta, &Design::from_dataset(&self.test));
+                let t = (0..losses.len()).max_by(|&a, &b| losses[a].total_cmp(&losses[b])).unwrap_or(0);
+                (self.test.x.row(t).to_vec(), self.test.y[t], Selection::Test(t))
+            }
+            Selection::Test(t) if *t < self.test.n() => {
+                (self.test.x.row(*t).to_vec(), self.test.y[*t], selection.clone())
+            }
+            Selection::Test(t) => {
+                return Err(format!("test point {t} does not exist (there are {})", self.test.n()))
+            }
+            Selection::Query { xy, label } => {
+                if !matches!(self.frame, Frame::Plane) {
+                    return Err("query points can be placed only on 2-D data".into());
+                }
+                let ok = match &self.train.target {
+                    Target::Classes { names } => *label >= 0.0 && (*label as usize) < names.len(),
+                    Target::Real => label.is_finite(),
+                };
+                if !ok || !xy.iter().all(|v| v.is_finite()) {
+                    return Err("the query point's label or position is not valid".into());
+                }
+                (xy.to_vec(), *label, selection.clone())
+            }
+        };
+        let design = Design::new(x.len(), x.clone(), vec![label]);
+        let scored: TestInfluence =
+            self.influence.score(&self.problem, &design).pop().ok_or("the point could not be scored")?;
+        self.explained = Explained {
+            selection: resolved,
+            xy: self.frame.xy(&x, label),
+            label,
+            loss: scored.loss,
+            pred: scored.pred,
+            pred_loo_dloss: scored.pred_loo_dloss,
+            pred_loo_dpred: scored.pred_loo_dpred,
+        };
+        self.explained_x = x;
+        Ok(())
+    }
+
+    fn view(&self) -> TrainedView {
+        TrainedView {
+            title: self.title.clone(),
+            feature_names: self.train.feature_names.clone(),
+            target_name: self.train.target_name.clone(),
+            class_names: match &self.train.target {
+                Target::Classes { names } => names.clone(),
+                Target::Real => vec![],
+            },
+            standardized: self.standardized,
+            projection: self.frame.projection(),
+            train_xy: plot_xy(&self.frame, &self.train),
+            train_x: self.train.x.rows().into_iter().map(|r| r.to_vec()).collect(),
+            train_y: self.train.y.clone(),
+            train_loss: self.influence.train_losses.clone(),
+            train_origin: self.origin.clone(),
+            removed: self.removed.clone(),
+            test_xy: plot_xy(&self.frame, &self.test),
+            test_y: self.test.y.clone(),
+            fit: self.fit.clone(),
+            surface: self.surface(&self.theta),
+            bounds: self.bounds,
+            explained: self.explained.clone(),
         }
-        DataSource::Csv { name, text, target } => {
-            let spec = ColumnSpec { target: target.clone(), exclude: vec![], kind: TargetKind::Auto };
-            let data = read_dataset(text, &spec).map_err(|e| format!("{name}: {e}"))?;
-            Ok((data, name.clone()))
+    }
+
+    /// The model `theta` over a grid covering the plot (2-D data only).
+    fn surface(&self, theta: &[f64]) -> Option<Surface> {
+        if !matches!(self.frame, Frame::Plane) {
+            return None;
         }
+        let ([x0, x1], [y0, y1]) = self.bounds;
+        let nx = SURFACE_CELLS;
+        let ny = ((SURFACE_CELLS as f64) * 0.75).round() as usize;
+        let m = &self.problem.model;
+        let (mut class, mut value) = (Vec::with_capacity(nx * ny), Vec::with_capacity(nx * ny));
+        for j in 0..ny {
+            for i in 0..nx {
+                let x = [
+                    x0 + (i as f64 + 0.5) / nx as f64 * (x1 - x0),
+                    y0 + (j as f64 + 0.5) / ny as f64 * (y1 - y0),
+                ];
+                let p = m.predict(theta, &x);
+                if m.kind == ModelKind::Linear {
+                    class.push(0);
+                    value.push(p[0]);
+                } else {
+                    let c = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0);
+                    class.push(c);
+                    value.push(p[c]);
+                }
+            }
+        }
+        Some(Surface { x: [x0, x1], y: [y0, y1], nx, ny, class, value })
+    }
+
+    fn reweight(&self, index: usize, weight: f64, curve: bool) -> Result<ReweightView, String> {
+        let n = self.train.n();
+        if index >= n {
+            return Err(format!("training point {index} does not exist (there are {n})"));
+        }
+        if !(0.0..=1e6).contains(&weight) {
+            return Err(format!("weight {weight} is not allowed (use 0 to 3)"));
+        }
+        let mut retrainer =
+            Retrainer::new(&self.problem, &self.theta, &self.influence, FitOptions::default());
+        let m = &self.problem.model;
+        let (x, label) = (&self.explained_x, self.explained.label);
+        let mut buf = vec![0.0; m.n_params()];
+        let mut actual_at = |w: f64| -> Result<(f64, f64, Vec<f64>), String> {
+            let r = retrainer.reweight(index, w).map_err(|e| e.to_string())?;
+            let dl = m.loss(&r.theta, x, label) - self.explained.loss;
+            let dp = m.f_and_grad(&r.theta, x, label, &mut buf) - self.explained.pred;
+            Ok((dl, dp, r.theta))
+        };
+        let s = 1.0 - weight;
+        let (actual_dloss, actual_dpred, theta) = actual_at(weight)?;
+        let curve = if curve {
+            let mut c = Vec::new();
+            for k in 0..=12 {
+                let w = k as f64 * 0.25;
+                let (dl, _, _) = actual_at(w)?;
+                c.push([w, (1.0 - w) * self.explained.pred_loo_dloss[index], dl]);
+            }
+            Some(c)
+        } else {
+            None
+        };
+        Ok(ReweightView {
+            index,
+            weight,
+            predicted_dloss: s * self.explained.pred_loo_dloss[index],
+            predicted_dpred: s * self.explained.pred_loo_dpred[index],
+            actual_dloss,
+            actual_dpred,
+            curve,
+            surface: self.surface(&theta),
+        })
     }
 }
 
-/// The first two features (or the feature and 0 for 1-D data).
-fn plot_coords(data: &Dataset) -> Vec<[f64; 2]> {
-    data.x
-        .rows()
-        .into_iter()
-        .map(|r| [r.first().copied().unwrap_or(0.0), r.get(1).copied().unwrap_or(0.0)])
-        .collect()
+/// Plot bounds with a 5% margin (at least 0.5).
+fn bounds(points: &[[f64; 2]]) -> ([f64; 2], [f64; 2]) {
+    let mut b = [[f64::INFINITY, f64::NEG_INFINITY]; 2];
+    for p in points {
+        for k in 0..2 {
+            b[k][0] = b[k][0].min(p[k]);
+            b[k][1] = b[k][1].max(p[k]);
+        }
+    }
+    let pad = |[lo, hi]: [f64; 2]| {
+        if !lo.is_finite() || !hi.is_finite() {
+            return [-1.0, 1.0];
+        }
+        let m = ((hi - lo) * 0.05).max(0.5);
+        [lo - m, hi + m]
+    };
+    (pad(b[0]), pad(b[1]))
 }
 
 /// Accuracy for classifiers, RMSE for regression, on train and test.
@@ -123,4 +572,9 @@ fn metrics(model: &Model, theta: &[f64], train: &Dataset, test: &Dataset) -> (St
     };
     let name = if model.kind == ModelKind::Linear { "RMSE" } else { "accuracy" };
     (name.to_string(), score(train), score(test))
+}
+
+/// Handle a request with a fresh service (one-shot use, e.g. tests of a single train).
+pub fn train(spec: &TrainSpec) -> Result<TrainedView, String> {
+    Session::build(spec, None).map(|s| s.view())
 }

@@ -11,4 +11,5 @@ mod native {
     pub mod influence_vs_retraining;
     pub mod properties;
     pub mod reproducibility;
+    pub mod service;
 }

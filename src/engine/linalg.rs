@@ -129,3 +129,17 @@ pub fn symmetric_eigenvalues(h: &Array2<f64>) -> Option<Vec<f64>> {
     ev.sort_by(f64::total_cmp);
     Some(ev)
 }
+
+/// Eigenvalues (ascending) and eigenvectors (columns, same order) of a symmetric
+/// matrix (for the PCA projection of the plot).
+pub fn symmetric_eigen(a: &Array2<f64>) -> Option<(Vec<f64>, Array2<f64>)> {
+    let p = a.nrows();
+    let m = Mat::<f64>::from_fn(p, p, |i, j| a[[i, j]]);
+    let eig = m.as_ref().self_adjoint_eigen(Side::Lower).ok()?;
+    let (s, u) = (eig.S(), eig.U());
+    let mut order: Vec<usize> = (0..p).collect();
+    order.sort_by(|&i, &j| s[i].total_cmp(&s[j]));
+    let vals = order.iter().map(|&i| s[i]).collect();
+    let vecs = Array2::from_shape_fn((p, p), |(r, c)| u[(r, order[c])]);
+    Some((vals, vecs))
+}

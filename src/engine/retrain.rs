@@ -38,6 +38,9 @@ pub enum RetrainError {
     /// Cancelled by the user.
     #[error("cancelled")]
     Cancelled,
+    /// A retraining thread stopped unexpectedly (a bug, never bad input).
+    #[error("an internal error stopped the retraining")]
+    Internal,
 }
 
 impl From<Cancelled> for RetrainError {
@@ -232,10 +235,7 @@ impl<'a> Retrainer<'a> {
                     scope.spawn(move || (lo..hi).map(|i| worker.leave_out(i)).collect())
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(RetrainError::Fit(FitError::NonFinite))))
-                .collect()
+            handles.into_iter().map(|h| h.join().unwrap_or(Err(RetrainError::Internal))).collect()
         });
         let mut out = Vec::with_capacity(end - start);
         for r in results {

@@ -2,8 +2,10 @@
 //! numbers come from [`crate::engine`] through [`crate::service`] in the worker; this
 //! module only moves messages and draws.
 
+pub mod actions;
 pub mod app;
 pub mod bridge;
+pub mod components;
 pub mod panic_banner;
 pub mod plot;
 pub mod worker;

@@ -1,10 +1,13 @@
-//! The main scatter, drawn with plotters: training points coloured by their influence
-//! on the selected test point (diverging Okabe–Ito blue = helpful, vermillion =
-//! harmful, grey = negligible) and shaped by class (circle, triangle, square); test
-//! points as crosses; the
-//! selected test point ringed.
+//! Charts drawn with plotters on canvas. Each `draw_*` is generic over the backend and
+//! the main one returns a [`Mapper`] that turns a click's pixel back into data.
+//!
+//! Main scatter: training points coloured by their influence on the explained point
+//! (diverging Okabe–Ito blue = helpful, vermillion = harmful, grey = negligible), sized
+//! by its magnitude and shaped by class (circle, triangle, square); test points as
+//! crosses; the explained point ringed; behind them the model's decision (or
+//! prediction) surface in light tints.
 
-use crate::protocol::TrainedView;
+use crate::protocol::{LooView, Projection, Surface, TrainedView};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -15,88 +18,217 @@ pub const HELPFUL: RGBColor = RGBColor(0, 114, 178);
 /// Harmful (removal lowers the test loss): Okabe–Ito vermillion.
 pub const HARMFUL: RGBColor = RGBColor(213, 94, 0);
 const NEUTRAL: RGBColor = RGBColor(200, 200, 200);
+/// Surface tints per class (Okabe–Ito bluish green, yellow, reddish purple, sky blue).
+const CLASS_TINTS: [RGBColor; 4] =
+    [RGBColor(0, 158, 115), RGBColor(240, 228, 66), RGBColor(204, 121, 167), RGBColor(86, 180, 233)];
 
 /// Colour of a score `s` on the diverging scale normalised by `max_abs`.
 pub fn score_color(s: f64, max_abs: f64) -> RGBColor {
     let t = if max_abs > 0.0 { (s / max_abs).clamp(-1.0, 1.0) } else { 0.0 };
     let end = if t >= 0.0 { HELPFUL } else { HARMFUL };
-    let a = t.abs().sqrt(); // perceptually spread the small scores
+    let a = t.abs().sqrt(); // spread the many small scores
     let mix = |n: u8, e: u8| (n as f64 + (e as f64 - n as f64) * a).round() as u8;
     RGBColor(mix(NEUTRAL.0, end.0), mix(NEUTRAL.1, end.1), mix(NEUTRAL.2, end.2))
 }
 
-fn bounds(v: &TrainedView) -> ((f64, f64), (f64, f64)) {
-    let all = v.train_xy.iter().chain(&v.test_xy);
-    let (mut x0, mut x1, mut y0, mut y1) =
-        (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for p in all {
-        x0 = x0.min(p[0]);
-        x1 = x1.max(p[0]);
-        y0 = y0.min(p[1]);
-        y1 = y1.max(p[1]);
-    }
-    let pad = |a: f64, b: f64| {
-        let m = ((b - a) * 0.05).max(0.5);
-        if a.is_finite() {
-            (a - m, b + m)
-        } else {
-            (-1.0, 1.0)
-        }
-    };
-    (pad(x0, x1), pad(y0, y1))
+/// Pixel ↔ data for the plotting area of the main chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mapper {
+    px: (i32, i32),
+    py: (i32, i32),
+    x: [f64; 2],
+    y: [f64; 2],
 }
 
-/// Draw the view on any plotters backend.
-pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, v: &TrainedView) -> Result<(), String> {
+impl Mapper {
+    /// Data coordinates of a backing-store pixel, if it is inside the plotting area.
+    pub fn to_data(&self, px: f64, py: f64) -> Option<[f64; 2]> {
+        let (x0, x1) = (self.px.0 as f64, self.px.1 as f64);
+        let (y0, y1) = (self.py.0 as f64, self.py.1 as f64);
+        if px < x0 || px > x1 || py < y0 || py > y1 || x1 <= x0 || y1 <= y0 {
+            return None;
+        }
+        let fx = (px - x0) / (x1 - x0);
+        let fy = (y1 - py) / (y1 - y0);
+        Some([self.x[0] + fx * (self.x[1] - self.x[0]), self.y[0] + fy * (self.y[1] - self.y[0])])
+    }
+
+    /// Backing-store pixel of a data point.
+    pub fn to_pixel(&self, p: [f64; 2]) -> (f64, f64) {
+        let fx = (p[0] - self.x[0]) / (self.x[1] - self.x[0]);
+        let fy = (p[1] - self.y[0]) / (self.y[1] - self.y[0]);
+        (
+            self.px.0 as f64 + fx * (self.px.1 - self.px.0) as f64,
+            self.py.1 as f64 - fy * (self.py.1 - self.py.0) as f64,
+        )
+    }
+}
+
+/// What to draw besides the view.
+pub struct Overlay<'a> {
+    /// The training point on the scrubber.
+    pub picked: Option<usize>,
+    /// A surface replacing the view's (the retrained model while scrubbing).
+    pub surface: Option<&'a Surface>,
+}
+
+fn surface_color(s: &Surface, k: usize, range: (f64, f64), classify: bool) -> RGBAColor {
+    if classify {
+        // Confidence above chance maps to opacity.
+        let tint = CLASS_TINTS[s.class[k] % CLASS_TINTS.len()];
+        tint.mix((s.value[k] - 0.4).clamp(0.0, 0.6) * 0.55)
+    } else {
+        let t = if range.1 > range.0 { (s.value[k] - range.0) / (range.1 - range.0) } else { 0.5 };
+        RGBColor(0, 158, 115).mix(0.05 + 0.4 * t.clamp(0.0, 1.0))
+    }
+}
+
+/// Draw the main scatter on any plotters backend.
+pub fn draw_main<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    v: &TrainedView,
+    overlay: &Overlay,
+) -> Result<Mapper, String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
-    let ((x0, x1), (y0, y1)) = bounds(v);
+    let ([x0, x1], [y0, y1]) = v.bounds;
     let mut chart = ChartBuilder::on(root)
         .margin(12)
-        .x_label_area_size(32)
-        .y_label_area_size(40)
+        .x_label_area_size(34)
+        .y_label_area_size(44)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
-    let name = |i: usize| v.feature_names.get(i).cloned().unwrap_or_default();
-    chart
-        .configure_mesh()
-        .x_desc(name(0))
-        .y_desc(name(1))
-        .light_line_style(RGBColor(238, 238, 238))
-        .draw()
-        .map_err(err)?;
+    let (xd, yd) = match &v.projection {
+        Projection::Plane => (v.feature_names[0].clone(), v.feature_names[1].clone()),
+        Projection::Line => (v.feature_names[0].clone(), v.target_name.clone()),
+        Projection::Pca { explained } => {
+            (format!("PC 1 (PC 1+2: {:.0}% of variance)", explained * 100.0), "PC 2".to_string())
+        }
+    };
+    chart.configure_mesh().x_desc(xd).y_desc(yd).disable_mesh().draw().map_err(err)?;
     let area = chart.plotting_area();
-    let draw_err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let max_abs = v.pred_loo_dloss.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+    if let Some(s) = overlay.surface.or(v.surface.as_ref()) {
+        let classify = !v.class_names.is_empty();
+        let range =
+            s.value.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+        let (dx, dy) = ((s.x[1] - s.x[0]) / s.nx as f64, (s.y[1] - s.y[0]) / s.ny as f64);
+        for j in 0..s.ny {
+            for i in 0..s.nx {
+                let k = j * s.nx + i;
+                let (cx, cy) = (s.x[0] + i as f64 * dx, s.y[0] + j as f64 * dy);
+                let style = surface_color(s, k, range, classify).filled();
+                area.draw(&Rectangle::new([(cx, cy), (cx + dx, cy + dy)], style)).map_err(err)?;
+            }
+        }
+    }
+    let scores = &v.explained.pred_loo_dloss;
+    let max_abs = scores.iter().fold(0.0f64, |m, s| m.max(s.abs()));
     let radius =
         |s: f64| if max_abs > 0.0 { 3 + (6.0 * (s.abs() / max_abs).sqrt()).round() as i32 } else { 4 };
+    for (_, p) in &v.removed {
+        area.draw(&Circle::new((p[0], p[1]), 4, RGBColor(150, 150, 150).stroke_width(1))).map_err(err)?;
+    }
     // Least influential first, so the strongest points are drawn on top.
     let mut order: Vec<usize> = (0..v.train_xy.len()).collect();
-    order.sort_by(|&a, &b| v.pred_loo_dloss[a].abs().total_cmp(&v.pred_loo_dloss[b].abs()));
+    order.sort_by(|&a, &b| scores[a].abs().total_cmp(&scores[b].abs()));
     for i in order {
-        let (p, s) = ((v.train_xy[i][0], v.train_xy[i][1]), v.pred_loo_dloss[i]);
+        let (p, s) = ((v.train_xy[i][0], v.train_xy[i][1]), scores[i]);
         let style = score_color(s, max_abs).filled();
         let r = radius(s);
         let class = if v.class_names.is_empty() { 0 } else { v.train_y[i] as usize };
         match class % 3 {
-            0 => area.draw(&Circle::new(p, r, style)).map_err(draw_err)?,
-            1 => area.draw(&TriangleMarker::new(p, r + 1, style)).map_err(draw_err)?,
-            _ => area
-                .draw(&(EmptyElement::at(p) + Rectangle::new([(-r, -r), (r, r)], style)))
-                .map_err(draw_err)?,
+            0 => area.draw(&Circle::new(p, r, style)).map_err(err)?,
+            1 => area.draw(&TriangleMarker::new(p, r + 1, style)).map_err(err)?,
+            _ => {
+                area.draw(&(EmptyElement::at(p) + Rectangle::new([(-r, -r), (r, r)], style))).map_err(err)?
+            }
         }
     }
     for p in &v.test_xy {
-        area.draw(&Cross::new((p[0], p[1]), 3, BLACK.mix(0.45))).map_err(draw_err)?;
+        area.draw(&Cross::new((p[0], p[1]), 3, BLACK.mix(0.45))).map_err(err)?;
     }
-    if let Some(p) = v.test_xy.get(v.selected_test) {
-        area.draw(&Circle::new((p[0], p[1]), 10, BLACK.stroke_width(3))).map_err(draw_err)?;
+    let e = v.explained.xy;
+    area.draw(&Circle::new((e[0], e[1]), 10, BLACK.stroke_width(3))).map_err(err)?;
+    if let Some(p) = overlay.picked.and_then(|i| v.train_xy.get(i)) {
+        area.draw(&Circle::new((p[0], p[1]), 13, RGBColor(90, 0, 140).stroke_width(3))).map_err(err)?;
     }
+    let (px, py) = area.get_pixel_range();
+    root.present().map_err(err)?;
+    Ok(Mapper { px: (px.start, px.end), py: (py.start, py.end), x: [x0, x1], y: [y0, y1] })
+}
+
+fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    if !lo.is_finite() {
+        return (-1.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-6);
+    (lo - pad, hi + pad)
+}
+
+/// Predicted (first-order) and actual change of the explained loss over weights 0..3.
+pub fn draw_curve<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    curve: &[[f64; 3]],
+    weight: f64,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let (lo, hi) = finite_range(curve.iter().flat_map(|c| [c[1], c[2]]));
+    let mut chart = ChartBuilder::on(root)
+        .margin(8)
+        .x_label_area_size(26)
+        .y_label_area_size(52)
+        .build_cartesian_2d(0.0..3.0, lo..hi)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("weight").y_desc("Δ loss").disable_mesh().draw().map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(curve.iter().map(|c| (c[0], c[1])), HELPFUL.stroke_width(2)))
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(curve.iter().map(|c| (c[0], c[2])), HARMFUL.stroke_width(2)))
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(vec![(weight, lo), (weight, hi)], BLACK.mix(0.5))))
+        .map_err(err)?;
     root.present().map_err(err)
 }
 
-/// Draw on a canvas element (sized by its `width`/`height` attributes).
-pub fn draw_on_canvas(canvas: &HtmlCanvasElement, v: &TrainedView) -> Result<(), String> {
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2-D context")?;
-    draw(&backend.into_drawing_area(), v)
+/// Predicted against actual leave-one-out change, with the diagonal.
+pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let (lo, hi) = finite_range(l.predicted.iter().chain(&l.actual).copied());
+    let mut chart = ChartBuilder::on(root)
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(56)
+        .build_cartesian_2d(lo..hi, lo..hi)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("predicted Δ loss")
+        .y_desc("actual Δ loss")
+        .disable_mesh()
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.3))))
+        .map_err(err)?;
+    chart
+        .draw_series(
+            l.predicted
+                .iter()
+                .zip(&l.actual)
+                .map(|(p, a)| Circle::new((*p, *a), 3, HELPFUL.mix(0.7).filled())),
+        )
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// A canvas's plotters drawing area.
+pub fn canvas_area(canvas: &HtmlCanvasElement) -> Result<DrawingArea<CanvasBackend, Shift>, String> {
+    CanvasBackend::with_canvas_object(canvas.clone())
+        .map(|b| b.into_drawing_area())
+        .ok_or_else(|| "the canvas has no 2-D context".to_string())
 }

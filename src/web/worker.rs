@@ -1,33 +1,67 @@
-//! The worker's message loop: JSON in, [`crate::service::handle`], JSON out. It posts
-//! [`Response::Ready`] once listening, and turns a panic into [`Response::Crashed`] so
-//! the page can say so.
+//! The worker's message loop: JSON in, [`Service`], JSON out. It posts
+//! [`Response::Ready`] once listening, turns a panic into [`Response::Crashed`], and
+//! runs long jobs block by block with `setTimeout(0)` in between, so that messages
+//! (a Cancel, a newer request) are read while a job runs.
 
 use crate::protocol::{Request, Response};
+use crate::service::Service;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-fn post(response: &Response) {
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    if let Ok(text) = serde_json::to_string(response) {
-        let _ = scope.post_message(&JsValue::from_str(&text));
+thread_local! {
+    static SERVICE: RefCell<Service> = RefCell::new(Service::new(js_sys::Date::now));
+    static SCHEDULED: Cell<bool> = const { Cell::new(false) };
+    static TICK: RefCell<Option<Closure<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(response: Response) {
+    if let Ok(text) = serde_json::to_string(&response) {
+        let _ = scope().post_message(&JsValue::from_str(&text));
     }
+}
+
+/// Run the next block of a long job, if any, after the pending messages.
+fn schedule() {
+    let busy = SERVICE.with(|s| s.borrow().busy());
+    if !busy || SCHEDULED.with(Cell::get) {
+        return;
+    }
+    SCHEDULED.with(|s| s.set(true));
+    TICK.with(|t| {
+        if let Some(tick) = t.borrow().as_ref() {
+            let _ = scope()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 0);
+        }
+    });
+}
+
+fn tick() {
+    SCHEDULED.with(|s| s.set(false));
+    SERVICE.with(|s| s.borrow_mut().step(&mut post));
+    schedule();
 }
 
 /// Listen for requests forever.
 pub fn run() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        post(&Response::Crashed { message: info.to_string() });
+        post(Response::Crashed { message: info.to_string() });
     }));
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    TICK.with(|t| *t.borrow_mut() = Some(Closure::<dyn Fn()>::new(tick)));
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else { return };
         match serde_json::from_str::<Request>(&text) {
-            Ok(request) => crate::service::handle(request, &mut |r| post(&r)),
-            Err(e) => post(&Response::Crashed { message: format!("unreadable request: {e}") }),
+            Ok(request) => SERVICE.with(|s| s.borrow_mut().handle(request, &mut post)),
+            Err(e) => post(Response::Crashed { message: format!("unreadable request: {e}") }),
         }
+        schedule();
     });
-    scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
-    post(&Response::Ready);
+    post(Response::Ready);
 }

@@ -82,7 +82,7 @@ await check('default view: trained model, selected test point, ranked rows with 
   assert(rows.length === 10, `expected 10 ranked rows, got ${rows.length}`);
   assert(rows.every(([, v]) => Number.isFinite(v)), 'every row has a finite score');
   assert(rows[0][1] > 0 && rows[9][1] < 0, `top row helps (${rows[0][1]}), last row harms (${rows[9][1]})`);
-  assert(/^Removing #\d+ would raise this point's loss by \d\.\d{4}/.test(rows[0][0]), `sentence: ${rows[0][0]}`);
+  assert(/^Removing #\d+ \(class [AB]\) would raise this point's loss by \d\.\d{4}/.test(rows[0][0]), `sentence: ${rows[0][0]}`);
   const ink = await canvasInk(page);
   assert(ink > 5000, `the plot looks blank (${ink} drawn pixels)`);
   await page.screenshot({ path: `${OUT}/default.png`, fullPage: true });

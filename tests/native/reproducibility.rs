@@ -16,5 +16,5 @@ fn default_view_matches_the_committed_fixture() {
     let text = std::fs::read_to_string(FIXTURE).expect("fixture exists (UPDATE_FIXTURES=1 writes it)");
     let fixture: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
     assert_eq!(here["train_xy"], fixture["train_xy"]);
-    assert_eq!(here["pred_loo_dloss"], fixture["pred_loo_dloss"]);
+    assert_eq!(here["explained"], fixture["explained"]);
 }

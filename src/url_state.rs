@@ -1,0 +1,268 @@
+//! Everything needed to reproduce a view, as a URL query: dataset (or the marker that
+//! the data were uploaded: uploaded data never go into a link), generator parameters,
+//! model, λ, damping, standardisation, split seed, the explained point, the scrubbed
+//! training point and its weight, and the edits. Parsing is lenient: a missing or
+//! malformed value falls back to its default, so any link opens a working page.
+//!
+//! Keys: `ds n noise seed model l2 damp std split sel tp w rm flip add target embed`.
+
+use crate::engine::data::builtin::GeneratorParams;
+use crate::engine::model::ModelKind;
+use crate::protocol::{AddedPoint, DataSource, Edits, Selection, TrainSpec};
+
+/// The reproducible state of the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewState {
+    /// Built-in dataset id, or [`UPLOAD`].
+    pub dataset: String,
+    /// Generator parameters.
+    pub params: GeneratorParams,
+    /// Model override.
+    pub model: Option<ModelKind>,
+    /// L2 strength.
+    pub lambda: f64,
+    /// Hessian damping.
+    pub damping: f64,
+    /// Standardise features.
+    pub standardize: bool,
+    /// Train/test split seed.
+    pub split_seed: u64,
+    /// The explained point.
+    pub selection: Selection,
+    /// The training point on the scrubber.
+    pub train_point: Option<usize>,
+    /// Its weight.
+    pub weight: f64,
+    /// Edits of the training set.
+    pub edits: Edits,
+    /// Target column of an uploaded file.
+    pub target: Option<String>,
+    /// Embedded in an iframe: plot and explanation only.
+    pub embed: bool,
+}
+
+/// The dataset marker of uploaded data.
+pub const UPLOAD: &str = "upload";
+
+impl Default for ViewState {
+    fn default() -> Self {
+        let spec = TrainSpec::default();
+        Self {
+            dataset: "moons".into(),
+            params: GeneratorParams::default(),
+            model: spec.model,
+            lambda: spec.lambda,
+            damping: spec.damping,
+            standardize: spec.standardize,
+            split_seed: spec.split_seed,
+            selection: Selection::Auto,
+            train_point: None,
+            weight: 1.0,
+            edits: Edits::default(),
+            target: None,
+            embed: false,
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn list(v: &[usize]) -> String {
+    v.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+fn parse_list(s: &str) -> Vec<usize> {
+    s.split(',').filter_map(|p| p.parse().ok()).collect()
+}
+
+fn finite(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+impl ViewState {
+    /// The query string (with the leading `?`). Floats use Rust's shortest
+    /// round-trip form, so parsing gives back exactly the same numbers.
+    pub fn to_query(&self) -> String {
+        let mut q = vec![format!("ds={}", encode(&self.dataset))];
+        let d = ViewState::default();
+        if self.params != d.params {
+            q.push(format!("n={}&noise={}&seed={}", self.params.n, self.params.noise, self.params.seed));
+        }
+        q.push(format!("model={}", self.model.map_or("auto", ModelKind::id)));
+        q.push(format!("l2={}&damp={}&std={}", self.lambda, self.damping, u8::from(self.standardize)));
+        if self.split_seed != 0 {
+            q.push(format!("split={}", self.split_seed));
+        }
+        match &self.selection {
+            Selection::Auto => {}
+            Selection::Test(t) => q.push(format!("sel=t{t}")),
+            Selection::Query { xy, label } => q.push(format!("sel=q{},{},{}", xy[0], xy[1], label)),
+        }
+        if let Some(tp) = self.train_point {
+            q.push(format!("tp={tp}&w={}", self.weight));
+        }
+        if !self.edits.removed.is_empty() {
+            q.push(format!("rm={}", list(&self.edits.removed)));
+        }
+        if !self.edits.flipped.is_empty() {
+            q.push(format!("flip={}", list(&self.edits.flipped)));
+        }
+        if !self.edits.added.is_empty() {
+            let a: Vec<String> =
+                self.edits.added.iter().map(|p| format!("{},{},{}", p.xy[0], p.xy[1], p.label)).collect();
+            q.push(format!("add={}", a.join(";")));
+        }
+        if let Some(t) = &self.target {
+            q.push(format!("target={}", encode(t)));
+        }
+        if self.embed {
+            q.push("embed=1".into());
+        }
+        format!("?{}", q.join("&"))
+    }
+
+    /// Parse a query string (with or without the leading `?`); bad values fall back to
+    /// their defaults.
+    pub fn from_query(query: &str) -> ViewState {
+        let mut s = ViewState::default();
+        for pair in query.trim_start_matches('?').split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = decode(v);
+            match k {
+                "ds" if !v.is_empty() => s.dataset = v,
+                "n" => s.params.n = v.parse().unwrap_or(s.params.n),
+                "noise" => s.params.noise = finite(&v).unwrap_or(s.params.noise),
+                "seed" => s.params.seed = v.parse().unwrap_or(s.params.seed),
+                "model" => s.model = ModelKind::from_id(&v),
+                "l2" => s.lambda = finite(&v).filter(|l| *l >= 0.0).unwrap_or(s.lambda),
+                "damp" => s.damping = finite(&v).filter(|l| *l >= 0.0).unwrap_or(s.damping),
+                "std" => s.standardize = v != "0",
+                "split" => s.split_seed = v.parse().unwrap_or(0),
+                "sel" => s.selection = parse_selection(&v).unwrap_or(Selection::Auto),
+                "tp" => s.train_point = v.parse().ok(),
+                "w" => s.weight = finite(&v).filter(|w| (0.0..=3.0).contains(w)).unwrap_or(1.0),
+                "rm" => s.edits.removed = parse_list(&v),
+                "flip" => s.edits.flipped = parse_list(&v),
+                "add" => {
+                    s.edits.added = v
+                        .split(';')
+                        .filter_map(|p| {
+                            let f: Vec<f64> = p.split(',').filter_map(finite).collect();
+                            (f.len() == 3).then(|| AddedPoint { xy: [f[0], f[1]], label: f[2] })
+                        })
+                        .collect()
+                }
+                "target" if !v.is_empty() => s.target = Some(v),
+                "embed" => s.embed = v == "1",
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// What the worker must train for this state.
+    pub fn train_spec(&self) -> TrainSpec {
+        let source = if self.dataset == UPLOAD {
+            DataSource::Uploaded { target: self.target.clone().unwrap_or_default() }
+        } else {
+            DataSource::Builtin { id: self.dataset.clone(), params: self.params }
+        };
+        TrainSpec {
+            source,
+            model: self.model,
+            lambda: self.lambda,
+            damping: self.damping,
+            standardize: self.standardize,
+            split_seed: self.split_seed,
+            selection: self.selection.clone(),
+            edits: self.edits.clone(),
+            ..TrainSpec::default()
+        }
+    }
+}
+
+fn parse_selection(v: &str) -> Option<Selection> {
+    if let Some(t) = v.strip_prefix('t') {
+        return t.parse().ok().map(Selection::Test);
+    }
+    let f: Vec<f64> = v.strip_prefix('q')?.split(',').filter_map(finite).collect();
+    (f.len() == 3).then(|| Selection::Query { xy: [f[0], f[1]], label: f[2] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_round_trips() {
+        let s = ViewState::default();
+        assert_eq!(ViewState::from_query(&s.to_query()), s);
+    }
+
+    #[test]
+    fn full_state_round_trips_exactly() {
+        let s = ViewState {
+            dataset: "circles".into(),
+            params: GeneratorParams { n: 321, noise: 0.123456789012345, seed: 99 },
+            model: Some(ModelKind::Logistic),
+            lambda: 0.1 + 0.2, // 0.30000000000000004: needs every digit
+            damping: 1e-7,
+            standardize: false,
+            split_seed: 5,
+            selection: Selection::Query { xy: [-0.5, 1.0 / 3.0], label: 1.0 },
+            train_point: Some(17),
+            weight: 0.25,
+            edits: Edits {
+                removed: vec![3, 9],
+                flipped: vec![4],
+                added: vec![AddedPoint { xy: [0.1, -2.5], label: 0.0 }],
+            },
+            target: Some("my target; ü & co".into()),
+            embed: true,
+        };
+        let q = s.to_query();
+        assert_eq!(ViewState::from_query(&q), s, "{q}");
+        let t = ViewState { selection: Selection::Test(4), ..s };
+        assert_eq!(ViewState::from_query(&t.to_query()), t);
+    }
+
+    #[test]
+    fn malformed_values_fall_back_to_defaults() {
+        let s = ViewState::from_query("?ds=&n=abc&l2=-1&w=9&sel=zzz&model=tree&noise=NaN&rm=1,x,2");
+        let d = ViewState::default();
+        assert_eq!((s.dataset, s.params.n, s.lambda, s.weight), (d.dataset, d.params.n, d.lambda, 1.0));
+        assert_eq!((s.selection, s.model, s.params.noise), (Selection::Auto, None, d.params.noise));
+        assert_eq!(s.edits.removed, vec![1, 2]);
+    }
+}

@@ -1,0 +1,98 @@
+//! The explanation in words: the explained point, then its most helpful and most
+//! harmful training points, one sentence each. Arrow keys move between rows; Enter or a
+//! click puts the row's point on the scrubber and highlights it on the plot.
+
+use super::{label_text, pred_name};
+use crate::protocol::{Selection, TrainedView};
+use crate::web::actions::Actions;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+fn sentence(v: &TrainedView, i: usize) -> String {
+    let (dl, dp) = (v.explained.pred_loo_dloss[i], v.explained.pred_loo_dpred[i]);
+    let verb = if dl >= 0.0 { "raise" } else { "lower" };
+    format!(
+        "Removing #{i} ({}) would {verb} this point's loss by {:.4} ({} {:.3} → {:.3}).",
+        label_text(v, v.train_y[i]),
+        dl.abs(),
+        pred_name(v),
+        v.explained.pred,
+        v.explained.pred + dp
+    )
+}
+
+fn move_focus(ev: leptos::ev::KeyboardEvent) {
+    let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+    let next = match ev.key().as_str() {
+        "ArrowDown" => el.next_element_sibling(),
+        "ArrowUp" => el.previous_element_sibling(),
+        _ => return,
+    };
+    if let Some(n) = next.and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+        ev.prevent_default();
+        let _ = n.focus();
+    }
+}
+
+/// The right panel's explanation.
+#[component]
+pub fn InfluenceList() -> impl IntoView {
+    let a = expect_context::<Actions>();
+    let rows = move |helpful: bool| {
+        a.view.with(|v| {
+            let v = v.as_ref()?;
+            let s = &v.explained.pred_loo_dloss;
+            let mut order: Vec<usize> = (0..s.len()).filter(|&i| (s[i] > 0.0) == helpful && s[i] != 0.0).collect();
+            order.sort_by(|&x, &y| s[y].abs().total_cmp(&s[x].abs()));
+            let picked = a.state.with(|st| st.train_point);
+            Some(
+                order
+                    .into_iter()
+                    .take(5)
+                    .map(|i| {
+                        let text = sentence(v, i);
+                        view! {
+                            <li data-testid="influence-row" tabindex="0" data-index=i data-value=s[i].to_string()
+                                class:picked=picked == Some(i) aria-selected=(picked == Some(i)).to_string()
+                                on:click=move |_| a.pick(Some(i))
+                                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                    if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); a.pick(Some(i)); } else { move_focus(ev) }
+                                }>{text}</li>
+                        }
+                    })
+                    .collect_view(),
+            )
+        })
+    };
+    let head = move || {
+        a.view.with(|v| {
+            v.as_ref().map(|v| {
+                let e = &v.explained;
+                let what = match &e.selection {
+                    Selection::Test(t) => format!("Test point #{t}"),
+                    Selection::Query { .. } => "Your query point".to_string(),
+                    Selection::Auto => "Test point".to_string(),
+                };
+                format!(
+                    "{what}, true label {}: the model gives {} {:.3}, loss {:.4}.",
+                    label_text(v, e.label),
+                    pred_name(v),
+                    e.pred,
+                    e.loss
+                )
+            })
+        })
+    };
+    view! {
+        <section class="panel side-panel" aria-label="Most influential training points">
+            <h2>"Why this prediction?"</h2>
+            <p data-testid="explained">{head}</p>
+            <h3 class="helpful-title">"Most helpful"</h3>
+            <ol>{move || rows(true)}</ol>
+            <h3 class="harmful-title">"Most harmful"</h3>
+            <ol>{move || rows(false)}</ol>
+            <p class="hint">"These are first-order predictions (influence functions, Koh & Liang 2017) of what removing one \
+                point would do. Click a row to scrub its weight, or check them all against real retraining below."</p>
+        </section>
+    }
+}

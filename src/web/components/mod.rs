@@ -1,0 +1,33 @@
+//! The page's panels, each a small component reading [`Actions`](super::actions::Actions)
+//! from context.
+
+pub mod data_panel;
+pub mod influence_list;
+pub mod loo_check;
+pub mod plot_panel;
+pub mod scrubber;
+
+use crate::protocol::TrainedView;
+
+/// How a label reads: the class name, or the value.
+pub fn label_text(v: &TrainedView, y: f64) -> String {
+    if v.class_names.is_empty() {
+        format!("{y:.3}")
+    } else {
+        v.class_names.get(y as usize).cloned().unwrap_or_else(|| format!("{y}"))
+    }
+}
+
+/// "prob. of 'benign'" or "prediction": what `f` of the explained point is.
+pub fn pred_name(v: &TrainedView) -> String {
+    if v.class_names.is_empty() {
+        "prediction".into()
+    } else {
+        format!("prob. of '{}'", label_text(v, v.explained.label))
+    }
+}
+
+/// Signed number with explicit `+`.
+pub fn signed(x: f64, digits: usize) -> String {
+    format!("{}{:.*}", if x >= 0.0 { "+" } else { "−" }, digits, x.abs())
+}

@@ -1,0 +1,215 @@
+//! The main plot: hover for a tooltip, click a test point to explain it, click a
+//! training point to put it on the scrubber, click empty space (2-D) to place a query
+//! point or add a training point; remove, restore or relabel points.
+
+use super::{label_text, signed};
+use crate::protocol::{AddedPoint, Projection, Selection, TrainedView};
+use crate::web::actions::Actions;
+use crate::web::plot::{canvas_area, draw_main, Mapper, Overlay};
+use leptos::prelude::*;
+
+/// What is under the mouse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Hit {
+    Train(usize),
+    Test(usize),
+}
+
+fn nearest(v: &TrainedView, m: &Mapper, px: f64, py: f64) -> Option<Hit> {
+    let d2 = |p: &[f64; 2]| {
+        let (x, y) = m.to_pixel(*p);
+        (x - px).powi(2) + (y - py).powi(2)
+    };
+    let test = v.test_xy.iter().enumerate().map(|(i, p)| (Hit::Test(i), d2(p)));
+    let train = v.train_xy.iter().enumerate().map(|(i, p)| (Hit::Train(i), d2(p)));
+    test.chain(train).filter(|(_, d)| *d <= 81.0).min_by(|a, b| a.1.total_cmp(&b.1)).map(|h| h.0)
+}
+
+fn tooltip(v: &TrainedView, hit: Hit) -> String {
+    let feats = |x: &[f64]| {
+        x.iter()
+            .zip(&v.feature_names)
+            .take(4)
+            .map(|(x, n)| format!("{n} {x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match hit {
+        Hit::Train(i) => format!(
+            "Training #{i}: {}; label {}; loss {:.4}. Removing it: {} on the explained point's loss.",
+            feats(&v.train_x[i]),
+            label_text(v, v.train_y[i]),
+            v.train_loss[i],
+            signed(v.explained.pred_loo_dloss[i], 4)
+        ),
+        Hit::Test(t) => format!("Test #{t}: label {}. Click to explain it.", label_text(v, v.test_y[t])),
+    }
+}
+
+/// Canvas pixel of a mouse event (the canvas is scaled by CSS).
+fn event_pixel(ev: &leptos::ev::MouseEvent, canvas: &web_sys::HtmlCanvasElement) -> (f64, f64) {
+    let scale_x = canvas.width() as f64 / canvas.client_width().max(1) as f64;
+    let scale_y = canvas.height() as f64 / canvas.client_height().max(1) as f64;
+    (ev.offset_x() as f64 * scale_x, ev.offset_y() as f64 * scale_y)
+}
+
+/// The main plot with its controls.
+#[component]
+pub fn PlotPanel() -> impl IntoView {
+    let a = expect_context::<Actions>();
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let mapper = StoredValue::new(None::<Mapper>);
+    let drawn = RwSignal::new(0u32);
+    let hover = RwSignal::new(None::<(String, f64, f64)>);
+    let add_mode = RwSignal::new(false);
+    let click_label = RwSignal::new(0.0f64);
+
+    // Synchronise the canvas with the view.
+    Effect::new(move |_| {
+        let picked = a.state.with(|s| s.train_point);
+        let reweight = a.reweight.get();
+        a.view.with(|v| {
+            let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
+            let surface =
+                reweight.as_ref().filter(|r| Some(r.index) == picked).and_then(|r| r.surface.as_ref());
+            match canvas_area(&c).and_then(|area| draw_main(&area, v, &Overlay { picked, surface })) {
+                Ok(m) => {
+                    mapper.set_value(Some(m));
+                    drawn.update(|d| *d += 1);
+                }
+                Err(e) => a.error.set(Some(format!("could not draw the plot: {e}"))),
+            }
+        });
+    });
+
+    let on_move = move |ev: leptos::ev::MouseEvent| {
+        let (Some(c), Some(m)) = (canvas.get_untracked(), mapper.get_value()) else { return };
+        let (px, py) = event_pixel(&ev, &c);
+        let tip =
+            a.view.with_untracked(|v| v.as_ref().and_then(|v| nearest(v, &m, px, py).map(|h| tooltip(v, h))));
+        hover.set(tip.map(|t| (t, ev.offset_x() as f64, ev.offset_y() as f64)));
+    };
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let (Some(c), Some(m)) = (canvas.get_untracked(), mapper.get_value()) else { return };
+        let (px, py) = event_pixel(&ev, &c);
+        let Some((hit, plane)) = a.view.with_untracked(|v| {
+            v.as_ref().map(|v| (nearest(v, &m, px, py), v.projection == Projection::Plane))
+        }) else {
+            return;
+        };
+        match hit {
+            Some(Hit::Test(t)) => a.select(Selection::Test(t)),
+            Some(Hit::Train(i)) => a.pick(Some(i)),
+            None if plane => {
+                let Some(xy) = m.to_data(px, py) else { return };
+                let label = click_label.get_untracked();
+                if add_mode.get_untracked() {
+                    a.retrain(|s| s.edits.added.push(AddedPoint { xy, label }));
+                } else {
+                    a.select(Selection::Query { xy, label });
+                }
+            }
+            None => {}
+        }
+    };
+
+    let picked_tools = move || {
+        let i = a.state.with(|s| s.train_point)?;
+        let origin = a.view.with(|v| v.as_ref().and_then(|v| v.train_origin.get(i).copied()))?;
+        let plane = a.view.with(|v| v.as_ref().is_some_and(|v| v.projection == Projection::Plane));
+        let classes = a.view.with(|v| v.as_ref().is_some_and(|v| !v.class_names.is_empty()));
+        let n_kept =
+            a.view.with(|v| v.as_ref().map_or(0, |v| v.train_origin.iter().filter(|o| o.is_some()).count()));
+        plane.then(|| {
+            let remove = move |_| {
+                a.retrain(|s| match origin {
+                    Some(o) => s.edits.removed.push(o),
+                    None => {
+                        if i >= n_kept && i - n_kept < s.edits.added.len() {
+                            s.edits.added.remove(i - n_kept);
+                        }
+                    }
+                })
+            };
+            let flip = move |_| {
+                a.retrain(|s| match origin {
+                    Some(o) if s.edits.flipped.contains(&o) => s.edits.flipped.retain(|f| *f != o),
+                    Some(o) => s.edits.flipped.push(o),
+                    None => {
+                        if let Some(p) = s.edits.added.get_mut(i.wrapping_sub(n_kept)) {
+                            p.label = 1.0 - p.label.min(1.0);
+                        }
+                    }
+                })
+            };
+            view! {
+                <button on:click=remove>{format!("Remove #{i} from the data")}</button>
+                <Show when=move || classes><button on:click=flip>{format!("Flip the label of #{i}")}</button></Show>
+            }
+        })
+    };
+    let class_options = move || {
+        a.view.with(|v| {
+            v.as_ref().map(|v| {
+                v.class_names
+                    .iter()
+                    .enumerate()
+                    .map(|(k, n)| view! { <option value=k.to_string()>{n.clone()}</option> })
+                    .collect_view()
+            })
+        })
+    };
+    let edit_tools = move || {
+        let plane = a.view.with(|v| {
+            v.as_ref().is_some_and(|v| v.projection == Projection::Plane && !v.class_names.is_empty())
+        });
+        plane.then(|| view! {
+            <div class="tools">
+                <label class="inline" for="click-mode">"Clicking empty space "</label>
+                <select id="click-mode" class="inline" on:change=move |ev| add_mode.set(event_target_value(&ev) == "add")>
+                    <option value="query">"places a query point"</option>
+                    <option value="add">"adds a training point"</option>
+                </select>
+                <label class="inline" for="click-label">" labelled "</label>
+                <select id="click-label" class="inline" on:change=move |ev| click_label.set(event_target_value(&ev).parse().unwrap_or(0.0))>
+                    {class_options}
+                </select>
+                {picked_tools}
+                <Show when=move || a.state.with(|s| !s.edits.is_empty())>
+                    <button on:click=move |_| a.retrain(|s| s.edits = Default::default())>"Undo all edits"</button>
+                </Show>
+            </div>
+        })
+    };
+    let caption = move || {
+        a.view.with(|v| {
+            v.as_ref().map(|v| match &v.projection {
+                Projection::Pca { explained } => format!(
+                    "{} features, shown by their first two principal components ({:.0}% of the variance); no decision surface.",
+                    v.feature_names.len(), explained * 100.0),
+                Projection::Line => "One feature against the target.".to_string(),
+                Projection::Plane => "Background: the model's prediction; while scrubbing, the retrained model's.".to_string(),
+            })
+        })
+    };
+    view! {
+        <section class="panel plot-panel" aria-label="Training and test points">
+            <div class="plot-wrap">
+                <canvas node_ref=canvas width="640" height="480" data-testid="main-plot" tabindex="0"
+                    data-drawn=move || (drawn.get() > 0).to_string()
+                    aria-label="Scatter of the training points coloured by influence on the explained point"
+                    on:mousemove=on_move on:mouseleave=move |_| hover.set(None) on:click=on_click></canvas>
+                {move || hover.get().map(|(t, x, y)| view! {
+                    <div class="tooltip" role="tooltip" data-testid="tooltip" style=format!("left:{}px;top:{}px", x + 14.0, y + 14.0)>{t}</div>
+                })}
+            </div>
+            <p class="legend">
+                <span class="swatch helpful"></span>" helpful: removing it would raise the explained point's loss. "
+                <span class="swatch harmful"></span>" harmful: removing it would lower the loss. "
+                "Bigger = stronger. ○ △ □ = class; × = test point; black ring = explained point; purple ring = point on the scrubber. "
+                {caption}
+            </p>
+            {edit_tools}
+        </section>
+    }
+}

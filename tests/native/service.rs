@@ -1,0 +1,218 @@
+//! The worker's service, natively: every request flow the page uses, and bad input
+//! leaving the previous state intact.
+
+use attribution_explorer::protocol::*;
+use attribution_explorer::service::Service;
+
+fn run(s: &mut Service, r: Request) -> Vec<Response> {
+    let mut out = Vec::new();
+    s.handle(r, &mut |x| out.push(x));
+    while s.busy() {
+        s.step(&mut |x| out.push(x));
+    }
+    out
+}
+
+fn trained(out: &[Response]) -> Result<TrainedView, String> {
+    out.iter()
+        .find_map(|r| match r {
+            Response::Trained { result, .. } => Some(result.clone().map(|b| *b)),
+            _ => None,
+        })
+        .expect("a Trained response")
+}
+
+fn builtin(id: &str) -> TrainSpec {
+    TrainSpec {
+        source: DataSource::Builtin { id: id.into(), params: Default::default() },
+        ..TrainSpec::default()
+    }
+}
+
+#[test]
+fn default_view_explains_the_worst_test_point_with_a_surface() {
+    let mut s = Service::default();
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
+    assert_eq!(v.projection, Projection::Plane);
+    let surface = v.surface.as_ref().expect("2-D data have a surface");
+    assert_eq!(surface.class.len(), surface.nx * surface.ny);
+    assert!(surface.value.iter().all(|p| (0.5..=1.0).contains(p)), "argmax probability ≥ 1/2");
+    assert!(matches!(v.explained.selection, Selection::Test(_)));
+    assert_eq!(v.explained.pred_loo_dloss.len(), v.train_xy.len());
+    assert!(v.fit.converged && v.fit.test_metric > 0.7, "{:?}", v.fit);
+}
+
+#[test]
+fn reweight_to_zero_is_leave_one_out_and_agrees_in_sign() {
+    let mut s = Service::default();
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
+    let scores = &v.explained.pred_loo_dloss;
+    let top = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).expect("points");
+    let out = run(&mut s, Request::Reweight { job: 2, index: top, weight: 0.0, curve: true });
+    let Some(Response::Reweighted { result: Ok(r), .. }) = out.first() else { panic!("{out:?}") };
+    assert_eq!(r.predicted_dloss, scores[top]);
+    assert!(r.actual_dloss > 0.0 && r.predicted_dloss > 0.0, "{r:?}");
+    let curve = r.curve.as_ref().expect("curve");
+    assert_eq!(curve.len(), 13);
+    // At weight 1 nothing changes, predicted and actual.
+    assert!(curve[4][1].abs() < 1e-15 && curve[4][2].abs() < 1e-9, "{:?}", curve[4]);
+    assert_eq!(curve[0][2], r.actual_dloss, "weight 0 in the curve is the same refit");
+}
+
+#[test]
+fn leave_each_out_streams_progress_and_matches_prediction() {
+    let mut s = Service::default();
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
+    let out = run(&mut s, Request::LeaveEachOut { job: 2 });
+    let progress: Vec<usize> = out
+        .iter()
+        .filter_map(|r| if let Response::Progress { done, .. } = r { Some(*done) } else { None })
+        .collect();
+    assert_eq!(progress.last(), Some(&v.train_xy.len()));
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    let Some(Response::LeaveEachOutDone { result: Ok(l), .. }) = out.last() else { panic!("{out:?}") };
+    assert_eq!(l.actual.len(), v.train_xy.len());
+    println!("default view: Pearson {:.4}, Spearman {:.4}", l.pearson, l.spearman);
+    assert!(l.pearson > 0.9, "Pearson {}", l.pearson);
+}
+
+#[test]
+fn cancel_stops_leave_each_out_and_a_new_request_cancels_it_too() {
+    let mut s = Service::default();
+    run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() });
+    let mut out = Vec::new();
+    s.handle(Request::LeaveEachOut { job: 2 }, &mut |x| out.push(x));
+    s.step(&mut |x| out.push(x));
+    s.handle(Request::Cancel { job: 2 }, &mut |x| out.push(x));
+    assert!(!s.busy());
+    assert!(
+        matches!(out.last(), Some(Response::LeaveEachOutDone { job: 2, result: Err(e) }) if e == "cancelled")
+    );
+    s.handle(Request::LeaveEachOut { job: 3 }, &mut |x| out.push(x));
+    s.handle(Request::Select { job: 4, selection: Selection::Test(0) }, &mut |x| out.push(x));
+    assert!(!s.busy(), "a new selection makes the running check stale");
+}
+
+#[test]
+fn bad_uploads_report_the_line_and_keep_the_previous_state() {
+    let mut s = Service::default();
+    let good = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
+    for (text, needle) in [("a,b,y\n1,2,0\n3,4\n", "line 3"), ("", "empty"), ("a,b,y\n", "no data rows")] {
+        let out = run(&mut s, Request::Upload { job: 2, name: "bad.csv".into(), text: text.into() });
+        let Some(Response::Uploaded { result: Err(e), .. }) = out.first() else { panic!("{out:?}") };
+        assert!(e.contains("bad.csv") && e.contains(needle), "{e}");
+    }
+    // Cells are read as numbers at training (any column may be the target): a text
+    // cell in a feature column is reported then, with its line.
+    run(
+        &mut s,
+        Request::Upload { job: 3, name: "text.csv".into(), text: "a,b,y\n1,2,0\n3,x,1\n4,5,0\n".into() },
+    );
+    let spec = TrainSpec { source: DataSource::Uploaded { target: "y".into() }, ..TrainSpec::default() };
+    let err = trained(&run(&mut s, Request::Train { job: 4, spec })).expect_err("non-numeric");
+    assert!(err.contains("text.csv") && err.contains("line 3") && err.contains("\"x\""), "{err}");
+    // A file that parses but has a single class fails at training, keeping the model.
+    run(
+        &mut s,
+        Request::Upload {
+            job: 3,
+            name: "one.csv".into(),
+            text: "a,b,y\n1,2,0\n3,4,0\n5,6,0\n7,8,0\n".into(),
+        },
+    );
+    let spec = TrainSpec { source: DataSource::Uploaded { target: "y".into() }, ..TrainSpec::default() };
+    let err = trained(&run(&mut s, Request::Train { job: 4, spec })).expect_err("single class");
+    assert!(err.contains("single class"), "{err}");
+    let again =
+        trained(&run(&mut s, Request::Select { job: 5, selection: good.explained.selection.clone() }))
+            .expect("the previous model is still there");
+    assert_eq!(again.explained, good.explained);
+}
+
+#[test]
+fn uploaded_csv_trains_with_the_chosen_target() {
+    let mut s = Service::default();
+    let mut text = String::from("x1;x2;label\n");
+    for i in 0..40 {
+        let (a, b) = ((i % 7) as f64 - 3.0, (i % 5) as f64 - 2.0);
+        text +=
+            &format!("{a};{b};{}\n", if a + b + 0.5 * ((i % 3) as f64 - 1.0) > 0.0 { "yes" } else { "no" });
+    }
+    let out = run(&mut s, Request::Upload { job: 1, name: "mine.csv".into(), text });
+    let Some(Response::Uploaded { result: Ok(u), .. }) = out.first() else { panic!("{out:?}") };
+    assert_eq!((u.rows, u.default_target.as_str()), (40, "label"));
+    let spec = TrainSpec {
+        source: DataSource::Uploaded { target: "label".into() },
+        lambda: 0.1,
+        ..TrainSpec::default()
+    };
+    let v = trained(&run(&mut s, Request::Train { job: 2, spec })).expect("trains");
+    assert_eq!(v.class_names, vec!["no".to_string(), "yes".to_string()]);
+    assert_eq!(v.train_xy.len() + v.test_xy.len(), 40);
+}
+
+#[test]
+fn query_points_and_edits_on_2d_data() {
+    let mut s = Service::default();
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
+    let q = Selection::Query { xy: [0.3, -0.2], label: 1.0 };
+    let w = trained(&run(&mut s, Request::Select { job: 2, selection: q.clone() })).expect("query");
+    assert_eq!((w.explained.selection.clone(), w.explained.xy), (q, [0.3, -0.2]));
+    let n = v.train_xy.len();
+    let edits = Edits {
+        removed: vec![0, 1],
+        flipped: vec![2],
+        added: vec![AddedPoint { xy: [0.0, 0.0], label: 0.0 }],
+    };
+    let spec = TrainSpec { edits, ..TrainSpec::default() };
+    let e = trained(&run(&mut s, Request::Train { job: 3, spec })).expect("edited");
+    assert_eq!(e.train_xy.len(), n - 2 + 1);
+    assert_eq!(e.removed.iter().map(|r| r.0).collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(e.train_origin[0], Some(2));
+    assert_eq!(e.train_y[0], 1.0 - v.train_y[2], "flipped");
+    assert_eq!((e.train_origin.last(), e.train_xy.last()), (Some(&None), Some(&[0.0, 0.0])));
+}
+
+#[test]
+fn wide_data_use_pca_and_one_feature_uses_the_target_axis() {
+    let mut s = Service::default();
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: builtin("breast_cancer") })).expect("trains");
+    let Projection::Pca { explained } = v.projection else { panic!("{:?}", v.projection) };
+    assert!((0.3..=1.0).contains(&explained), "{explained}");
+    assert!(v.surface.is_none());
+    let err = trained(&run(
+        &mut s,
+        Request::Select { job: 2, selection: Selection::Query { xy: [0.0, 0.0], label: 0.0 } },
+    ));
+    assert!(err.is_err_and(|e| e.contains("2-D")));
+    let w = trained(&run(&mut s, Request::Train { job: 3, spec: builtin("wave1d") })).expect("trains");
+    assert_eq!(w.projection, Projection::Line);
+    assert_eq!(w.train_xy[0][1], w.train_y[0]);
+    let d = trained(&run(&mut s, Request::Train { job: 4, spec: builtin("diabetes") })).expect("trains");
+    assert_eq!((d.fit.metric_name.as_str(), d.class_names.len()), ("RMSE", 0));
+}
+
+#[test]
+fn singular_hessian_is_a_sentence_not_nan() {
+    let mut s = Service::default();
+    // Separable XOR-free data with λ = 0: the logistic weights run off to infinity.
+    let spec = TrainSpec {
+        source: DataSource::Builtin {
+            id: "blobs".into(),
+            params: attribution_explorer::engine::data::builtin::GeneratorParams {
+                n: 30,
+                noise: 0.0,
+                seed: 1,
+            },
+        },
+        lambda: 0.0,
+        ..TrainSpec::default()
+    };
+    match trained(&run(&mut s, Request::Train { job: 1, spec })) {
+        Err(e) => assert!(e.contains("Hessian") || e.contains("NaN"), "{e}"),
+        Ok(v) => {
+            assert!(!v.fit.warnings.is_empty(), "an unregularised separable fit must warn");
+            assert!(v.explained.pred_loo_dloss.iter().all(|x| x.is_finite()));
+        }
+    }
+}
