@@ -52,11 +52,13 @@ pub fn App() -> impl IntoView {
         </Show>
         <main class="layout" class:embed=embed>
             <Show when=move || !embed><DataPanel /></Show>
-            <PlotPanel />
+            <div class="side">
+                <PlotPanel />
+                <Show when=move || !embed><LooCheck /></Show>
+            </div>
             <div class="side">
                 <InfluenceList />
                 <Scrubber />
-                <Show when=move || !embed><LooCheck /></Show>
             </div>
         </main>
     }

@@ -113,6 +113,142 @@ await check('a panic shows the error banner instead of a dead page', async () =>
   await page.close();
 });
 
+
+/** A CSV the test writes: two numeric features and a yes/no label with some overlap. */
+function makeCsv(n = 80) {
+  let s = 'size;weight;label\n';
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let i = 0; i < n; i++) {
+    const a = rnd() * 4 - 2, b = rnd() * 4 - 2;
+    s += `${a.toFixed(4)};${b.toFixed(4)};${a + 0.5 * b + (rnd() - 0.5) > 0 ? 'yes' : 'no'}\n`;
+  }
+  return s;
+}
+
+async function upload(page, name, text) {
+  await page.setInputFiles('[data-testid=csv-input]', { name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+}
+
+await check('uploading a CSV trains on it and explains a prediction, locally', async () => {
+  const page = await open();
+  await viewReady(page);
+  await upload(page, 'mine.csv', makeCsv());
+  await page.waitForFunction(() => document.querySelector('[data-testid=target-select]') !== null, null, { timeout: 20000 });
+  await page.waitForFunction(() => /Logistic regression: \d+ Newton steps, converged/.test(document.querySelector('[data-testid=model-status]').textContent)
+    && /prob\. of '(yes|no)'/.test(document.querySelector('[data-testid=explained]').textContent), null, { timeout: 20000 });
+  const hint = await page.textContent('.data-panel');
+  assert(hint.includes('mine.csv: 80 rows, 3 columns'), `upload summary: ${hint}`);
+  assert((await page.$$('[data-testid=influence-row]')).length >= 5, 'ranked rows for the uploaded data');
+  await page.screenshot({ path: `${OUT}/upload.png`, fullPage: true });
+  noProblems(page);
+  await page.close();
+});
+
+await check('broken CSVs show the error with its line and keep the previous view working', async () => {
+  const page = await open();
+  await viewReady(page);
+  const before = await page.textContent('[data-testid=explained]');
+  const cases = [
+    ['ragged.csv', 'a,b,y\n1,2,0\n3,4\n', /ragged\.csv: line 3: expected 3 fields/],
+    ['text.csv', 'a,b,y\n1,2,0\n3,oops,1\n5,6,0\n', /text\.csv: line 3, column 2 \("b"\): "oops" is not a number/],
+    ['oneclass.csv', 'a,b,y\n1,2,0\n3,4,0\n5,6,0\n7,8,0\n', /single class/],
+    ['empty.csv', '', /empty/],
+  ];
+  for (const [name, text, pattern] of cases) {
+    await upload(page, name, text);
+    await page.waitForSelector('[data-testid=error-banner]', { timeout: 20000 });
+    await page.waitForFunction(p => new RegExp(p).test(document.querySelector('[data-testid=error-banner]').textContent), pattern.source, { timeout: 20000 });
+    assert(await page.textContent('[data-testid=explained]') === before, `${name}: the previous explanation is gone`);
+    assert(/Logistic regression/.test(await page.textContent('[data-testid=model-status]')), `${name}: the previous model is gone`);
+  }
+  await page.screenshot({ path: `${OUT}/broken-csv.png`, fullPage: true });
+  // The previous view still works: pick a row and scrub it.
+  await page.click('[data-testid=influence-row]');
+  await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  noProblems(page);
+  await page.close();
+});
+
+await check('weight 0 for the top helpful point: predicted and actual change agree in sign', async () => {
+  const page = await open();
+  await viewReady(page);
+  await page.click('[data-testid=influence-row]'); // the first row is the most helpful
+  await page.waitForSelector('[data-testid=weight-slider]', { timeout: 20000 });
+  await page.$eval('[data-testid=weight-slider]', el => { el.value = '0'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.waitForFunction(() => {
+    const p = document.querySelector('[data-testid=predicted-delta]'), a = document.querySelector('[data-testid=actual-delta]');
+    return p && a && Number(p.dataset.value) !== 0 && Number(a.dataset.value) !== 0;
+  }, null, { timeout: 20000 });
+  const pred = Number(await page.getAttribute('[data-testid=predicted-delta]', 'data-value'));
+  const act = Number(await page.getAttribute('[data-testid=actual-delta]', 'data-value'));
+  assert(pred > 0 && act > 0, `predicted ${pred}, actual ${act}: both should be positive (removing a helpful point raises the loss)`);
+  assert(new URL(page.url()).searchParams.get('w') === '0', `weight in the URL: ${page.url()}`);
+  await page.screenshot({ path: `${OUT}/scrubber.png`, fullPage: true });
+  noProblems(page);
+  await page.close();
+});
+
+await check('leave-one-out of every point reaches 100% and Pearson > 0.9 (Koh & Liang check)', async () => {
+  const page = await open();
+  await viewReady(page);
+  await page.click('[data-testid=loo-button]');
+  await page.waitForSelector('[data-testid=loo-pearson]', { timeout: 60000 });
+  const [value, max] = await page.$eval('[data-testid=progress]', el => [el.value, el.max]);
+  assert(value === max, `progress ${value}/${max}`);
+  const r = Number(await page.getAttribute('[data-testid=loo-pearson]', 'data-value'));
+  assert(r > 0.9, `Pearson ${r}`);
+  await page.screenshot({ path: `${OUT}/loo.png`, fullPage: true });
+  noProblems(page);
+  await page.close();
+});
+
+await check('a link copied from one page restores the same view in a new page', async () => {
+  const page = await open();
+  await viewReady(page);
+  await page.selectOption('[data-testid=dataset-select]', 'circles');
+  await page.waitForFunction(() => document.querySelector('[data-testid=dataset-select]').value === 'circles'
+    && !/Training/.test(document.querySelector('[data-testid=model-status]').textContent), null, { timeout: 20000 });
+  await page.waitForTimeout(300);
+  const rows = await page.$$('[data-testid=influence-row]');
+  await rows[2].click();
+  await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  const url = page.url();
+  const explained = await page.textContent('[data-testid=explained]');
+  const scores = await page.$$eval('[data-testid=influence-row]', els => els.map(e => e.dataset.value));
+  const delta = await page.getAttribute('[data-testid=actual-delta]', 'data-value');
+  noProblems(page);
+  await page.close();
+  const again = await open(new URL(url).search);
+  await viewReady(again);
+  await again.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  assert(await again.textContent('[data-testid=explained]') === explained, 'same explained point');
+  const scores2 = await again.$$eval('[data-testid=influence-row]', els => els.map(e => e.dataset.value));
+  assert(JSON.stringify(scores2) === JSON.stringify(scores), 'same scores');
+  assert(await again.getAttribute('[data-testid=actual-delta]', 'data-value') === delta, 'same scrubbed point');
+  assert(await again.$eval('[data-testid=dataset-select]', el => el.value) === 'circles', 'same dataset');
+  noProblems(again);
+  await again.close();
+});
+
+await check('clicking empty space places a query point; ?embed=1 shows only the plot and explanation', async () => {
+  const page = await open();
+  await viewReady(page);
+  const box = await page.$eval('[data-testid=main-plot]', c => { const r = c.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; });
+  // Top-left corner of the plotting area: empty on the default dataset.
+  await page.mouse.click(box[0] + box[2] * 0.12, box[1] + box[3] * 0.06);
+  await page.waitForFunction(() => document.querySelector('[data-testid=explained]').textContent.startsWith('Your query point'), null, { timeout: 20000 });
+  assert(new URL(page.url()).searchParams.get('sel').startsWith('q'), 'query point in the URL');
+  noProblems(page);
+  await page.close();
+  const embed = await open('?embed=1');
+  await embed.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+  assert(await embed.$('header.top') === null && await embed.$('.data-panel') === null, 'embed hides header and panels');
+  await embed.screenshot({ path: `${OUT}/embed.png` });
+  if (embed.log.errors.length) throw new Error(embed.log.errors.join('\n'));
+  await embed.close();
+});
+
 await browser.close();
 server.close();
 console.log(`e2e: ${passed} passed, ${failed} failed`);
