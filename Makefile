@@ -1,8 +1,10 @@
 # The two commands of the README. Both install what is missing first.
-.PHONY: run test bench
+.PHONY: run test bench bench-web
 run:   ## build the explorer and serve it on http://127.0.0.1:8080
 	scripts/run.sh
 test:  ## run every check and test (what CI runs)
 	scripts/test.sh
 bench: ## native benchmarks (criterion); numbers go in the README
 	cargo bench --bench engine
+bench-web: ## browser benchmarks of the built page (prints, asserts nothing)
+	scripts/setup.sh && scripts/build.sh && node tests/e2e/bench.mjs

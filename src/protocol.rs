@@ -319,6 +319,8 @@ pub struct TrainedView {
     pub train_y: Vec<f64>,
     /// Training losses at θ̂.
     pub train_loss: Vec<f64>,
+    /// Training predictions `f` (probability of the own label, or `ŷ`).
+    pub train_pred: Vec<f64>,
     /// Original training row of each training point (`None` for added points).
     pub train_origin: Vec<Option<usize>>,
     /// Original training rows removed by edits, in plot coordinates, with their index.
@@ -327,6 +329,10 @@ pub struct TrainedView {
     pub test_xy: Vec<[f64; 2]>,
     /// Test targets.
     pub test_y: Vec<f64>,
+    /// Test losses at θ̂.
+    pub test_loss: Vec<f64>,
+    /// Test predictions `f`.
+    pub test_pred: Vec<f64>,
     /// The fit.
     pub fit: FitSummary,
     /// The model's output over the plot, when the data are 2-D.

@@ -22,9 +22,10 @@ use crate::engine::stats::{pearson, spearman};
 use crate::protocol::*;
 use ndarray::{Array2, Axis};
 
-/// Refits per block of the leave-one-out job (between blocks the worker reads its
-/// messages, so Cancel gets through).
-pub const LOO_BLOCK: usize = 24;
+/// Milliseconds of refits per block of the leave-one-out job: between blocks the worker
+/// reads its messages (so Cancel gets through) and posts progress. Blocks are bounded
+/// by time, not count, because browsers clamp nested `setTimeout(0)` to 4 ms.
+pub const LOO_BLOCK_MS: f64 = 15.0;
 /// Surface grid cells across (and down, scaled by the aspect ratio).
 const SURFACE_CELLS: usize = 64;
 
@@ -220,12 +221,12 @@ impl Service {
             return;
         };
         let n = s.train.n();
-        let start = job.actual.len();
-        let end = (start + LOO_BLOCK).min(n);
+        let block_start = (self.clock)();
         let mut retrainer = Retrainer::new(&s.problem, &s.theta, &s.influence, FitOptions::default());
         let m = &s.problem.model;
         let l0 = s.explained.loss;
-        for i in start..end {
+        while job.actual.len() < n && (self.clock)() - block_start < LOO_BLOCK_MS {
+            let i = job.actual.len();
             match retrainer.leave_out(i) {
                 Ok(r) => job.actual.push(m.loss(&r.theta, &s.explained_x, s.explained.label) - l0),
                 Err(e) => {
@@ -236,6 +237,7 @@ impl Service {
                 }
             }
         }
+        let end = job.actual.len();
         emit(Response::Progress { job: job.job, done: end, total: n });
         if end == n {
             let predicted = s.explained.pred_loo_dloss.clone();
@@ -428,6 +430,17 @@ impl Session {
         Ok(())
     }
 
+    /// Predictions `f` (probability of the own label, or `ŷ`) of every row.
+    fn predictions(&self, d: &Dataset) -> Vec<f64> {
+        let m = &self.problem.model;
+        let mut buf = vec![0.0; m.n_params()];
+        d.x.rows()
+            .into_iter()
+            .zip(&d.y)
+            .map(|(x, y)| m.f_and_grad(&self.theta, &x.to_vec(), *y, &mut buf))
+            .collect()
+    }
+
     fn view(&self) -> TrainedView {
         TrainedView {
             title: self.title.clone(),
@@ -443,10 +456,13 @@ impl Session {
             train_x: self.train.x.rows().into_iter().map(|r| r.to_vec()).collect(),
             train_y: self.train.y.clone(),
             train_loss: self.influence.train_losses.clone(),
+            train_pred: self.predictions(&self.train),
             train_origin: self.origin.clone(),
             removed: self.removed.clone(),
             test_xy: plot_xy(&self.frame, &self.test),
             test_y: self.test.y.clone(),
+            test_loss: self.problem.losses(&self.theta, &Design::from_dataset(&self.test)),
+            test_pred: self.predictions(&self.test),
             fit: self.fit.clone(),
             surface: self.surface(&self.theta),
             bounds: self.bounds,
@@ -454,22 +470,22 @@ impl Session {
         }
     }
 
-    /// The model `theta` over a grid covering the plot (2-D data only).
+    /// The model `theta` over the plot: a grid for 2-D data; for one feature and a real
+    /// target, the prediction curve (a single row of cells); nothing otherwise.
     fn surface(&self, theta: &[f64]) -> Option<Surface> {
-        if !matches!(self.frame, Frame::Plane) {
-            return None;
-        }
-        let ([x0, x1], [y0, y1]) = self.bounds;
-        let nx = SURFACE_CELLS;
-        let ny = ((SURFACE_CELLS as f64) * 0.75).round() as usize;
         let m = &self.problem.model;
+        let ([x0, x1], [y0, y1]) = self.bounds;
+        let (nx, ny) = match self.frame {
+            Frame::Plane => (SURFACE_CELLS, ((SURFACE_CELLS as f64) * 0.75).round() as usize),
+            Frame::Line if m.kind == ModelKind::Linear => (2 * SURFACE_CELLS, 1),
+            _ => return None,
+        };
         let (mut class, mut value) = (Vec::with_capacity(nx * ny), Vec::with_capacity(nx * ny));
         for j in 0..ny {
             for i in 0..nx {
-                let x = [
-                    x0 + (i as f64 + 0.5) / nx as f64 * (x1 - x0),
-                    y0 + (j as f64 + 0.5) / ny as f64 * (y1 - y0),
-                ];
+                let cx = x0 + (i as f64 + 0.5) / nx as f64 * (x1 - x0);
+                let x =
+                    if ny == 1 { vec![cx] } else { vec![cx, y0 + (j as f64 + 0.5) / ny as f64 * (y1 - y0)] };
                 let p = m.predict(theta, &x);
                 if m.kind == ModelKind::Linear {
                     class.push(0);

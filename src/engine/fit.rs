@@ -8,6 +8,7 @@
 
 use crate::engine::linalg::{Factor, LinalgError};
 use crate::engine::model::problem::Problem;
+use crate::engine::model::ModelKind;
 use serde::{Deserialize, Serialize};
 
 /// Options of [`fit`].
@@ -40,6 +41,12 @@ pub enum FitWarning {
         /// Largest damping used.
         damping: f64,
     },
+    /// λ = 0 and every training point is classified with near certainty: the classes
+    /// are separable, the optimum is at infinity, and influence is not meaningful.
+    Separable {
+        /// Largest training loss.
+        max_loss: f64,
+    },
     /// The parameters grew very large: the data are probably separable and λ too small.
     Diverging {
         /// Largest parameter magnitude.
@@ -57,6 +64,10 @@ impl std::fmt::Display for FitWarning {
             FitWarning::DampedSteps { damping } => write!(
                 f,
                 "the Hessian was not positive definite during training (damping up to {damping:.1e} was needed); consider more L2 regularisation"
+            ),
+            FitWarning::Separable { max_loss } => write!(
+                f,
+                "the classes are perfectly separable and λ = 0 (largest training loss {max_loss:.1e}): the weights grow without bound, so influence is not meaningful; add L2 regularisation"
             ),
             FitWarning::Diverging { max_abs } => write!(
                 f,
@@ -103,6 +114,9 @@ pub enum FitError {
 
 /// Largest parameter magnitude before [`FitWarning::Diverging`] is raised.
 const DIVERGING: f64 = 1e6;
+/// With λ = 0, a largest training loss below this means the classes are separated
+/// (every point has probability above 0.999 for its label).
+const SEPARABLE_LOSS: f64 = 1e-3;
 
 fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
@@ -172,6 +186,17 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
     }
     if max_damping > 0.0 {
         warnings.push(FitWarning::DampedSteps { damping: max_damping });
+    }
+    if problem.lambda == 0.0 && problem.model.kind != ModelKind::Linear {
+        let max_loss = problem
+            .losses(&theta, &problem.train)
+            .iter()
+            .zip(&problem.weights)
+            .filter(|(_, w)| **w > 0.0)
+            .fold(0.0f64, |m, (l, _)| m.max(*l));
+        if max_loss < SEPARABLE_LOSS {
+            warnings.push(FitWarning::Separable { max_loss });
+        }
     }
     let max_abs = inf_norm(&theta);
     if max_abs > DIVERGING {

@@ -107,7 +107,14 @@ pub fn draw_main<DB: DrawingBackend>(
     };
     chart.configure_mesh().x_desc(xd).y_desc(yd).disable_mesh().draw().map_err(err)?;
     let area = chart.plotting_area();
-    if let Some(s) = overlay.surface.or(v.surface.as_ref()) {
+    let surface = overlay.surface.or(v.surface.as_ref());
+    if let Some(s) = surface.filter(|s| s.ny == 1) {
+        // One feature: the prediction curve.
+        let dx = (s.x[1] - s.x[0]) / s.nx as f64;
+        let pts = s.value.iter().enumerate().map(|(i, y)| (s.x[0] + (i as f64 + 0.5) * dx, *y));
+        area.draw(&PathElement::new(pts.collect::<Vec<_>>(), RGBColor(0, 158, 115).stroke_width(3)))
+            .map_err(err)?;
+    } else if let Some(s) = surface {
         let classify = !v.class_names.is_empty();
         let range =
             s.value.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));

@@ -249,6 +249,23 @@ await check('clicking empty space places a query point; ?embed=1 shows only the 
   await embed.close();
 });
 
+await check('a narrow screen stacks the panels; 1-D regression shows its prediction line', async () => {
+  const page = await open('?ds=wave1d');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await viewReady(page);
+  const status = await page.textContent('[data-testid=model-status]');
+  assert(/Linear \(ridge\) regression: .* RMSE 0\.\d+/.test(status), `model status: ${status}`);
+  const [data, plot, side] = await Promise.all(['.data-panel', '.plot-panel', '.side-panel'].map(
+    sel => page.$eval(sel, el => { const r = el.getBoundingClientRect(); return [r.x, r.y, r.width]; })));
+  assert(data[1] < plot[1] && plot[1] < side[1], `panels not stacked: ${data} ${plot} ${side}`);
+  assert(plot[2] <= 390, `plot wider than the screen: ${plot[2]}`);
+  const legend = await page.textContent('.plot-panel .legend');
+  assert(legend.includes("the line is the model's prediction"), legend);
+  await page.screenshot({ path: `${OUT}/narrow-wave1d.png`, fullPage: true });
+  noProblems(page);
+  await page.close();
+});
+
 await browser.close();
 server.close();
 console.log(`e2e: ${passed} passed, ${failed} failed`);

@@ -172,3 +172,56 @@ fn softmax_is_invariant_to_shifting_all_biases() {
         assert!(rel_err(&x.pred_loo_dloss, &y.pred_loo_dloss) < 1e-9);
     }
 }
+
+#[test]
+fn constant_column_standardises_to_zero_and_makes_an_unregularised_hessian_singular() {
+    use attribution_explorer::engine::data::prep::standardize;
+    use attribution_explorer::engine::data::{Dataset, Target};
+    use attribution_explorer::engine::fit::{fit, FitOptions};
+    use attribution_explorer::engine::linalg::LinalgError;
+    use attribution_explorer::engine::model::{Model, ModelKind};
+    // Column b is constant: after standardising it is exactly 0 (not 0/0 = NaN).
+    let x = ndarray::array![[0.0, 5.0], [1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [0.5, 5.0], [2.5, 5.0]];
+    let y = vec![0.0, 0.0, 1.0, 1.0, 1.0, 0.0];
+    let names = Target::Classes { names: vec!["0".into(), "1".into()] };
+    let mut train =
+        Dataset { feature_names: vec!["a".into(), "b".into()], target_name: "y".into(), x, y, target: names };
+    let mut test = train.clone();
+    standardize(&mut train, &mut test);
+    assert!(train.x.column(1).iter().all(|v| *v == 0.0));
+    let model = Model::new(ModelKind::Logistic, 2, 2).expect("model");
+    // λ = 0: the constant column's weight has no curvature at all.
+    let problem = Problem::new(model, &train, 0.0).expect("problem");
+    let report = fit(&problem, None, &FitOptions::default()).expect("the fit itself runs");
+    match Influence::new(&problem, &report.theta, 0.0) {
+        Err(LinalgError::NotPositiveDefinite { .. } | LinalgError::Singular { .. }) => {}
+        other => panic!("expected a typed singular-Hessian error, got {other:?}"),
+    }
+    // Damping makes it invertible, and every score is finite.
+    let damped = Influence::new(&problem, &report.theta, 1e-3).expect("H + δI is positive definite");
+    assert!(damped.self_influence().iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn separable_data_without_regularisation_warn_instead_of_returning_nan() {
+    use attribution_explorer::engine::data::{Dataset, Target};
+    use attribution_explorer::engine::fit::{fit, FitOptions, FitWarning};
+    use attribution_explorer::engine::model::{Model, ModelKind};
+    let x = ndarray::array![[-2.0], [-1.0], [-0.5], [0.5], [1.0], [2.0]];
+    let data = Dataset {
+        feature_names: vec!["a".into()],
+        target_name: "y".into(),
+        x,
+        y: vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+        target: Target::Classes { names: vec!["0".into(), "1".into()] },
+    };
+    let problem =
+        Problem::new(Model::new(ModelKind::Logistic, 1, 2).expect("model"), &data, 0.0).expect("problem");
+    let report = fit(&problem, None, &FitOptions::default()).expect("fit runs");
+    assert!(report.theta.iter().all(|t| t.is_finite()));
+    assert!(
+        report.warnings.iter().any(|w| matches!(w, FitWarning::Separable { .. })),
+        "{:?}",
+        report.warnings
+    );
+}

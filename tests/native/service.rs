@@ -188,6 +188,8 @@ fn wide_data_use_pca_and_one_feature_uses_the_target_axis() {
     let w = trained(&run(&mut s, Request::Train { job: 3, spec: builtin("wave1d") })).expect("trains");
     assert_eq!(w.projection, Projection::Line);
     assert_eq!(w.train_xy[0][1], w.train_y[0]);
+    let line = w.surface.as_ref().expect("a 1-D regression has a prediction curve");
+    assert_eq!((line.ny, line.value.len()), (1, line.nx));
     let d = trained(&run(&mut s, Request::Train { job: 4, spec: builtin("diabetes") })).expect("trains");
     assert_eq!((d.fit.metric_name.as_str(), d.class_names.len()), ("RMSE", 0));
 }

@@ -34,15 +34,28 @@ fn tooltip(v: &TrainedView, hit: Hit) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let pred = |p: f64| {
+        if v.class_names.is_empty() {
+            format!("prediction {p:.3}")
+        } else {
+            format!("prob. of its label {p:.3}")
+        }
+    };
     match hit {
         Hit::Train(i) => format!(
-            "Training #{i}: {}; label {}; loss {:.4}. Removing it: {} on the explained point's loss.",
+            "Training #{i}: {}; label {}; {}; loss {:.4}. Removing it: {} on the explained point's loss.",
             feats(&v.train_x[i]),
             label_text(v, v.train_y[i]),
+            pred(v.train_pred[i]),
             v.train_loss[i],
             signed(v.explained.pred_loo_dloss[i], 4)
         ),
-        Hit::Test(t) => format!("Test #{t}: label {}. Click to explain it.", label_text(v, v.test_y[t])),
+        Hit::Test(t) => format!(
+            "Test #{t}: label {}; {}; loss {:.4}. Click to explain it.",
+            label_text(v, v.test_y[t]),
+            pred(v.test_pred[t]),
+            v.test_loss[t]
+        ),
     }
 }
 
@@ -175,6 +188,12 @@ pub fn PlotPanel() -> impl IntoView {
                     {class_options}
                 </select>
                 {picked_tools}
+                {move || {
+                    let removed = a.state.with(|s| s.edits.removed.clone());
+                    removed.into_iter().take(8).map(|o| view! {
+                        <button on:click=move |_| a.retrain(|s| s.edits.removed.retain(|r| *r != o))>{format!("Restore removed point {o}")}</button>
+                    }).collect_view()
+                }}
                 <Show when=move || a.state.with(|s| !s.edits.is_empty())>
                     <button on:click=move |_| a.retrain(|s| s.edits = Default::default())>"Undo all edits"</button>
                 </Show>
@@ -187,7 +206,7 @@ pub fn PlotPanel() -> impl IntoView {
                 Projection::Pca { explained } => format!(
                     "{} features, shown by their first two principal components ({:.0}% of the variance); no decision surface.",
                     v.feature_names.len(), explained * 100.0),
-                Projection::Line => "One feature against the target.".to_string(),
+                Projection::Line => "One feature against the target; the line is the model's prediction.".to_string(),
                 Projection::Plane => "Background: the model's prediction; while scrubbing, the retrained model's.".to_string(),
             })
         })

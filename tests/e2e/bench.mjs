@@ -1,0 +1,96 @@
+// Browser performance of the built page (dist/), printed, never asserted:
+// - time from navigation to the first fully drawn view;
+// - scrubber updates per second on the default dataset, each including the actual
+//   retrain in the worker and the redraw;
+// - the longest main-thread task while the all-points leave-one-out job runs;
+// - the leave-one-out time in the browser on breast cancer (455 refits).
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const DIST = path.resolve('dist');
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  const file = path.join(DIST, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname));
+  if (!file.startsWith(DIST) || !fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise(r => server.listen(0, '127.0.0.1', r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+
+// Records long tasks and the moment the first view is fully drawn.
+const INIT = () => {
+  window.__long = [];
+  new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration))).observe({ type: 'longtask', buffered: true });
+  new MutationObserver(() => {
+    if (!window.__drawn && document.querySelector('[data-testid=main-plot][data-drawn=true]')
+        && document.querySelectorAll('[data-testid=influence-row]').length >= 5) window.__drawn = performance.now();
+  }).observe(document, { subtree: true, childList: true, attributes: true });
+};
+
+async function fresh(query = '') {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.addInitScript(INIT);
+  await page.goto(`${origin}/${query}`);
+  await page.waitForFunction(() => window.__drawn, null, { timeout: 30000 });
+  return page;
+}
+
+const firstView = [];
+for (let i = 0; i < 5; i++) {
+  const page = await fresh();
+  firstView.push(await page.evaluate(() => window.__drawn));
+  await page.close();
+}
+firstView.sort((a, b) => a - b);
+console.log(`first fully drawn view: median ${firstView[2].toFixed(0)} ms (min ${firstView[0].toFixed(0)}, max ${firstView[4].toFixed(0)}) over 5 loads`);
+
+{
+  const page = await fresh();
+  await page.click('[data-testid=influence-row]');
+  await page.waitForSelector('[data-testid=actual-delta]');
+  const rate = await page.evaluate(async () => {
+    const slider = document.querySelector('[data-testid=weight-slider]');
+    let updates = 0, last = null;
+    const obs = new MutationObserver(() => {
+      const v = document.querySelector('[data-testid=actual-delta]')?.dataset.value;
+      if (v !== last) { updates++; last = v; }
+    });
+    obs.observe(document.body, { subtree: true, attributes: true, childList: true, characterData: true });
+    const t0 = performance.now();
+    let k = 0;
+    while (performance.now() - t0 < 3000) {
+      slider.value = String((k++ % 60) * 0.05);  // sweep 0 .. 2.95 like a dragging hand
+      slider.dispatchEvent(new Event('input', { bubbles: true }));
+      await new Promise(r => requestAnimationFrame(r));
+    }
+    obs.disconnect();
+    return { updates: updates / ((performance.now() - t0) / 1000), inputs: k / 3 };
+  });
+  console.log(`scrubber: ${rate.updates.toFixed(1)} retrain+redraw updates/s for ${rate.inputs.toFixed(0)} slider events/s (default dataset)`);
+  await page.close();
+}
+
+for (const ds of ['moons', 'breast_cancer']) {
+  const page = await fresh(`?ds=${ds}`);
+  await page.evaluate(() => { window.__long = []; });
+  await page.click('[data-testid=loo-button]');
+  await page.waitForSelector('[data-testid=loo-pearson]', { timeout: 120000 });
+  const longest = await page.evaluate(() => Math.max(0, ...window.__long));
+  const text = await page.textContent('section.loo');
+  const ms = /in (\d+) ms/.exec(text)?.[1];
+  const n = /over (\d+) refits/.exec(text)?.[1];
+  console.log(`${ds}: leave-one-out of ${n} points in ${ms} ms in the worker; longest main-thread task meanwhile: ${longest ? longest.toFixed(0) + ' ms' : 'none over 50 ms'}`);
+  await page.close();
+}
+
+await browser.close();
+server.close();
