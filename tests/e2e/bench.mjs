@@ -4,27 +4,9 @@
 //   retrain in the worker and the redraw;
 // - the longest main-thread task while the all-points leave-one-out job runs;
 // - the leave-one-out time in the browser on breast cancer (455 refits).
-import { chromium } from 'playwright-core';
-import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
-
-const DIST = path.resolve('dist');
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, 'http://x');
-  const file = path.join(DIST, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname));
-  if (!file.startsWith(DIST) || !fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
-  fs.createReadStream(file).pipe(res);
-});
-await new Promise(r => server.listen(0, '127.0.0.1', r));
-const origin = `http://127.0.0.1:${server.address().port}`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
+import { serve, launch } from './harness.mjs';
+const { origin, close } = await serve();
+const browser = await launch();
 
 // Records long tasks and the moment the first view is fully drawn.
 const INIT = () => {
@@ -93,4 +75,4 @@ for (const ds of ['moons', 'breast_cancer']) {
 }
 
 await browser.close();
-server.close();
+close();

@@ -2,31 +2,14 @@
 // Serves dist/ on 127.0.0.1 itself, fails on any console error or page error, records
 // every request (none may leave 127.0.0.1, and none may happen after the first view is
 // drawn), and saves screenshots under target/e2e/.
-import { chromium } from 'playwright-core';
-import http from 'node:http';
+import { serve, launch } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const DIST = path.resolve('dist');
 const OUT = path.resolve('target/e2e');
 fs.mkdirSync(OUT, { recursive: true });
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
-
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, 'http://x');
-  const file = path.join(DIST, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname));
-  if (!file.startsWith(DIST) || !fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
-  fs.createReadStream(file).pipe(res);
-});
-await new Promise(r => server.listen(0, '127.0.0.1', r));
-const origin = `http://127.0.0.1:${server.address().port}`;
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
+const { origin, close } = await serve();
+const browser = await launch();
 
 let passed = 0, failed = 0;
 async function check(name, fn) {
@@ -267,6 +250,6 @@ await check('a narrow screen stacks the panels; 1-D regression shows its predict
 });
 
 await browser.close();
-server.close();
+close();
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

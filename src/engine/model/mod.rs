@@ -232,13 +232,19 @@ impl Model {
 
     /// `out = v ⊗ x̃` for a K-vector `v` (the chain rule through `z = W x̃`).
     pub fn outer_into(&self, v: &[f64], x: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        self.add_outer(v, x, out);
+    }
+
+    /// `out += v ⊗ x̃`: accumulate a K-vector times the augmented row.
+    pub fn add_outer(&self, v: &[f64], x: &[f64], out: &mut [f64]) {
         let r = self.row_len();
         for k in 0..self.k {
             let row = &mut out[k * r..(k + 1) * r];
             for (o, xj) in row[..self.d].iter_mut().zip(x) {
-                *o = v[k] * xj;
+                *o += v[k] * xj;
             }
-            row[self.d] = v[k];
+            row[self.d] += v[k];
         }
     }
 

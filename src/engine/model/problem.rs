@@ -98,8 +98,7 @@ impl Problem {
     /// `∇R(θ)` into `out` (the loss values are not computed: see [`Problem::objective`]).
     pub fn gradient(&self, theta: &[f64], out: &mut [f64]) {
         let (m, n) = (&self.model, self.n() as f64);
-        let (k, r, d) = (m.k, m.row_len(), m.d);
-        let (mut z, mut dz) = (vec![0.0; k], vec![0.0; k]);
+        let (mut z, mut dz) = (vec![0.0; m.k], vec![0.0; m.k]);
         out.fill(0.0);
         for (i, &w) in self.weights.iter().enumerate() {
             if w == 0.0 {
@@ -108,14 +107,8 @@ impl Problem {
             let x = self.train.row(i);
             m.outputs(theta, x, &mut z);
             m.derivs(&z, self.train.y[i], &mut dz, None);
-            for c in 0..k {
-                let s = w * dz[c] / n;
-                let row = &mut out[c * r..(c + 1) * r];
-                for (o, xj) in row[..d].iter_mut().zip(x) {
-                    *o += s * xj;
-                }
-                row[d] += s;
-            }
+            dz.iter_mut().for_each(|g| *g = w * *g / n);
+            m.add_outer(&dz, x, out);
         }
         for (p, o) in out.iter_mut().enumerate() {
             if m.is_weight(p) {
@@ -176,7 +169,7 @@ impl Problem {
     /// Hessian-vector product `∇²R(θ) v` into `out`, without forming the Hessian.
     pub fn hvp(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
         let (m, n) = (&self.model, self.n() as f64);
-        let (k, r, d) = (m.k, m.row_len(), m.d);
+        let k = m.k;
         let (mut z, mut dz, mut d2) = (vec![0.0; k], vec![0.0; k], vec![0.0; k * k]);
         let (mut u, mut s) = (vec![0.0; k], vec![0.0; k]);
         out.fill(0.0);
@@ -191,13 +184,7 @@ impl Problem {
             for a in 0..k {
                 s[a] = w * (0..k).map(|b| d2[a * k + b] * u[b]).sum::<f64>() / n;
             }
-            for a in 0..k {
-                let row = &mut out[a * r..(a + 1) * r];
-                for (o, xj) in row[..d].iter_mut().zip(x) {
-                    *o += s[a] * xj;
-                }
-                row[d] += s[a];
-            }
+            m.add_outer(&s, x, out);
         }
         for (q, o) in out.iter_mut().enumerate() {
             if m.is_weight(q) {
