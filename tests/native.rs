@@ -9,6 +9,7 @@ mod native {
     pub mod csv_errors;
     pub mod derivatives;
     pub mod influence_vs_retraining;
+    pub mod methods;
     pub mod properties;
     pub mod reproducibility;
     pub mod service;

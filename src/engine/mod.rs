@@ -9,9 +9,11 @@
 //! (first-order predictions), [`retrain`] (the ground truth), [`stats`] (agreement).
 
 pub mod data;
+pub mod evaluate;
 pub mod fit;
 pub mod influence;
 pub mod linalg;
+pub mod methods;
 pub mod model;
 pub mod progress;
 pub mod retrain;

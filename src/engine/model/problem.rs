@@ -168,12 +168,28 @@ impl Problem {
 
     /// Hessian-vector product `∇²R(θ) v` into `out`, without forming the Hessian.
     pub fn hvp(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
-        let (m, n) = (&self.model, self.n() as f64);
+        self.hvp_rows(theta, v, None, out);
+    }
+
+    /// Hessian-vector product of the objective restricted to `rows` (a mini-batch,
+    /// averaged over its own size) or of the full objective when `None`; λ is
+    /// included either way.
+    pub fn hvp_rows(&self, theta: &[f64], v: &[f64], rows: Option<&[usize]>, out: &mut [f64]) {
+        let m = &self.model;
+        let all: Vec<usize>;
+        let (rows, n) = match rows {
+            Some(r) => (r, r.len().max(1) as f64),
+            None => {
+                all = (0..self.n()).collect();
+                (&all[..], self.n() as f64)
+            }
+        };
         let k = m.k;
         let (mut z, mut dz, mut d2) = (vec![0.0; k], vec![0.0; k], vec![0.0; k * k]);
         let (mut u, mut s) = (vec![0.0; k], vec![0.0; k]);
         out.fill(0.0);
-        for (i, &w) in self.weights.iter().enumerate() {
+        for &i in rows {
+            let w = self.weights[i];
             if w == 0.0 {
                 continue;
             }

@@ -1,0 +1,187 @@
+//! How good an attribution is, by the checks of the conventions ("Evaluation"):
+//!
+//! - **Agreement** with a reference (exact influence, or actual leave-one-out): Pearson
+//!   and Spearman per test point (mean, median, min) and pooled over all pairs, and the
+//!   overlap of the top-k most helpful points.
+//! - **Linear datamodeling score** (Park et al. 2023): M seeded random subsets of
+//!   fraction α, the model retrained on each (weights 0/1, `1/n` kept, warm-started);
+//!   per test point the Spearman, across subsets, between the summed scores of the
+//!   subset and minus the retrained test loss; averaged over test points. The refits
+//!   are computed once ([`lds_refits`]) and shared by every method ([`lds`]).
+//! - **Mislabel detection**: flip a seeded fraction of training labels, refit, rank
+//!   the points by a self-score (descending) and report the fraction of flipped labels
+//!   found against the fraction checked, and its area (with 10% flips the best
+//!   possible area is 0.95, random about 0.5).
+
+use crate::engine::fit::{fit, FitError, FitOptions};
+use crate::engine::model::problem::{Design, Problem};
+use crate::engine::progress::{Cancelled, Progress};
+use crate::engine::rng::Rng;
+use crate::engine::stats::{pearson, spearman, summary, Summary};
+use serde::{Deserialize, Serialize};
+
+/// Agreement of `scores[t][i]` with `reference[t][i]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    /// Per-test Pearson r.
+    pub pearson: Option<Summary>,
+    /// Per-test Spearman ρ.
+    pub spearman: Option<Summary>,
+    /// Pearson over all (t, i) pairs.
+    pub pooled_pearson: Option<f64>,
+    /// Spearman over all (t, i) pairs.
+    pub pooled_spearman: Option<f64>,
+    /// Mean overlap of the top-k most helpful points.
+    pub top_k_overlap: f64,
+    /// The k used.
+    pub k: usize,
+}
+
+/// Indices of the `k` largest values (most helpful), ties by index.
+pub fn top_k(v: &[f64], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}
+
+/// Share of `top_k(a)` that is in `top_k(b)`.
+pub fn top_k_overlap(a: &[f64], b: &[f64], k: usize) -> f64 {
+    let (ta, tb) = (top_k(a, k), top_k(b, k));
+    if ta.is_empty() {
+        return 0.0;
+    }
+    ta.iter().filter(|i| tb.contains(i)).count() as f64 / ta.len() as f64
+}
+
+/// See [`Agreement`].
+pub fn agreement(scores: &[Vec<f64>], reference: &[Vec<f64>], k: usize) -> Agreement {
+    let pairs = scores.iter().zip(reference);
+    let p: Vec<f64> = pairs.clone().filter_map(|(a, b)| pearson(a, b)).collect();
+    let s: Vec<f64> = pairs.clone().filter_map(|(a, b)| spearman(a, b)).collect();
+    let overlaps: Vec<f64> = pairs.map(|(a, b)| top_k_overlap(a, b, k)).collect();
+    let (fa, fb): (Vec<f64>, Vec<f64>) = (scores.concat(), reference.concat());
+    Agreement {
+        pearson: summary(&p),
+        spearman: summary(&s),
+        pooled_pearson: pearson(&fa, &fb),
+        pooled_spearman: spearman(&fa, &fb),
+        top_k_overlap: if overlaps.is_empty() {
+            0.0
+        } else {
+            overlaps.iter().sum::<f64>() / overlaps.len() as f64
+        },
+        k,
+    }
+}
+
+/// The subsets and their retrained test losses, shared by every method's LDS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LdsRefits {
+    /// Members of each subset.
+    pub subsets: Vec<Vec<usize>>,
+    /// `losses[m][t]`: test loss of the model retrained on subset m.
+    pub losses: Vec<Vec<f64>>,
+}
+
+/// Why an evaluation stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum EvalError {
+    /// A refit failed.
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    /// Cancelled by the user.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<Cancelled> for EvalError {
+    fn from(_: Cancelled) -> Self {
+        EvalError::Cancelled
+    }
+}
+
+/// Retrain on `m` seeded subsets of fraction `alpha`.
+pub fn lds_refits(
+    problem: &Problem,
+    theta_hat: &[f64],
+    test: &Design,
+    m: usize,
+    alpha: f64,
+    seed: u64,
+    progress: &mut dyn Progress,
+) -> Result<LdsRefits, EvalError> {
+    let n = problem.n();
+    let size = ((n as f64) * alpha.clamp(0.0, 1.0)).round() as usize;
+    let mut rng = Rng::new(seed);
+    let mut sub = problem.clone();
+    let (mut subsets, mut losses) = (Vec::with_capacity(m), Vec::with_capacity(m));
+    for j in 0..m {
+        let mut members = rng.permutation(n);
+        members.truncate(size);
+        members.sort_unstable();
+        sub.weights.iter_mut().for_each(|w| *w = 0.0);
+        for &i in &members {
+            sub.weights[i] = problem.weights[i];
+        }
+        let refit = fit(&sub, Some(theta_hat), &FitOptions::default())?;
+        losses.push(problem.losses(&refit.theta, test));
+        subsets.push(members);
+        if !progress.report(j + 1, m) {
+            return Err(EvalError::Cancelled);
+        }
+    }
+    Ok(LdsRefits { subsets, losses })
+}
+
+/// The linear datamodeling score of `scores[t][i]`: mean over test points of
+/// Spearman(Σ_{i∈S} score_i, −loss_t(S)) across subsets S.
+pub fn lds(refits: &LdsRefits, scores: &[Vec<f64>]) -> Option<f64> {
+    let per_test: Vec<f64> = scores
+        .iter()
+        .enumerate()
+        .filter_map(|(t, s)| {
+            let predicted: Vec<f64> = refits.subsets.iter().map(|m| m.iter().map(|&i| s[i]).sum()).collect();
+            let actual: Vec<f64> = refits.losses.iter().map(|l| -l[t]).collect();
+            spearman(&predicted, &actual)
+        })
+        .collect();
+    (!per_test.is_empty()).then(|| per_test.iter().sum::<f64>() / per_test.len() as f64)
+}
+
+/// Flip a seeded `fraction` of training labels (to the next class); returns the
+/// changed problem and which rows were flipped.
+pub fn flip_labels(problem: &Problem, n_classes: usize, fraction: f64, seed: u64) -> (Problem, Vec<bool>) {
+    let n = problem.n();
+    let count = ((n as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
+    let mut flipped = vec![false; n];
+    let mut out = problem.clone();
+    for &i in Rng::new(seed).permutation(n).iter().take(count) {
+        flipped[i] = true;
+        out.train.y[i] = ((out.train.y[i] as usize + 1) % n_classes.max(2)) as f64;
+    }
+    (out, flipped)
+}
+
+/// Fraction of flipped labels found against fraction checked, checking in order of
+/// decreasing `self_score`; and the area under that curve (trapezoid on [0, 1]).
+pub fn detection_curve(self_score: &[f64], flipped: &[bool]) -> (Vec<[f64; 2]>, f64) {
+    let n = self_score.len();
+    let total = flipped.iter().filter(|f| **f).count();
+    if n == 0 || total == 0 {
+        return (vec![[0.0, 0.0], [1.0, 0.0]], 0.0);
+    }
+    let mut found = 0;
+    let mut curve = vec![[0.0, 0.0]];
+    for (k, i) in top_k(self_score, n).into_iter().enumerate() {
+        found += usize::from(flipped[i]);
+        curve.push([(k + 1) as f64 / n as f64, found as f64 / total as f64]);
+    }
+    let auc = curve.windows(2).map(|w| (w[1][0] - w[0][0]) * (w[1][1] + w[0][1]) / 2.0).sum();
+    (curve, auc)
+}
+
+/// Refit the flipped problem from scratch.
+pub fn refit_flipped(flipped: &Problem) -> Result<Vec<f64>, EvalError> {
+    Ok(fit(flipped, None, &FitOptions::default())?.theta)
+}
