@@ -195,3 +195,91 @@ fn bad_input_exits_2_with_one_line_naming_file_and_line() {
     );
     expect_error(&["frobnicate"], &["unknown command"]);
 }
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = attrib(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn approx_reports_every_method_with_its_agreement() {
+    let (train, test) = moons_files("approx");
+    let v =
+        json(&["approx", "--train", &train, "--test", &test, "--target", "label", "--standardize", "--loo"]);
+    let methods = v["methods"].as_object().expect("methods");
+    for m in
+        ["cg", "lissa", "arnoldi", "tracin", "representer", "grad_dot", "grad_cos", "trak", "knn_shapley"]
+    {
+        let entry = &methods[m];
+        assert!(entry.get("error").is_none(), "{m}: {entry}");
+        assert_eq!(entry["scores"].as_array().map(Vec::len), Some(12), "{m}: one row per test point");
+        assert!(entry["agreement_exact"]["pearson"]["mean"].is_number(), "{m}");
+        assert!(entry["agreement_loo"]["spearman"]["mean"].is_number(), "{m}");
+    }
+    // CG solves the same system as the Cholesky factorisation.
+    assert!(methods["cg"]["agreement_exact"]["pearson"]["min"].as_f64().expect("number") > 0.999999);
+    assert!(v["exact_vs_loo"]["pearson"]["mean"].as_f64().expect("number") > 0.99);
+    // A method that cannot run says why, and the others still report.
+    let v = json(&[
+        "approx",
+        "--train",
+        &train,
+        "--test",
+        &test,
+        "--target",
+        "label",
+        "--l2",
+        "0.05",
+        "--methods",
+        "lissa,grad_dot",
+        "--lissa-scale",
+        "0.001",
+    ]);
+    assert!(v["methods"]["lissa"]["error"].as_str().expect("error").contains("diverged"));
+    assert!(v["methods"]["grad_dot"]["scores"].is_array());
+}
+
+#[test]
+fn lds_and_mislabel_commands() {
+    let (train, test) = moons_files("lds");
+    let v = json(&[
+        "lds",
+        "--train",
+        &train,
+        "--test",
+        &test,
+        "--target",
+        "label",
+        "--methods",
+        "cg,grad_dot",
+        "--subsets",
+        "20",
+    ]);
+    for m in ["exact", "cg", "grad_dot"] {
+        let x = v["lds"][m].as_f64().expect("a number");
+        assert!((-1.0..=1.0).contains(&x), "{m}: {x}");
+    }
+    assert_eq!(v["lds"]["exact"], v["lds"]["cg"], "same scores, same LDS");
+    let v = json(&[
+        "mislabel",
+        "--train",
+        &train,
+        "--test",
+        &test,
+        "--target",
+        "label",
+        "--flip-fraction",
+        "0.2",
+    ]);
+    assert_eq!(v["best_auc"].as_f64(), Some(0.9));
+    assert_eq!(v["flipped"].as_array().map(Vec::len), Some(10), "20% of 48, rounded");
+    for r in ["self_influence", "train_loss", "grad_dot", "tracin", "random"] {
+        let auc = v["rankings"][r]["auc"].as_f64().expect("auc");
+        assert!((0.0..=0.9).contains(&auc), "{r}: {auc}");
+    }
+    expect_error(
+        &["approx", "--train", &train, "--test", &test, "--target", "label", "--methods", "magic"],
+        &["unknown method"],
+    );
+}

@@ -1,0 +1,189 @@
+//! `attrib influence`: exact influence of every training point on every test point,
+//! with optional actual leave-one-out (`--loo`) and reweighting (`--reweight-eps E`,
+//! weight `1 + E·n`), every number as in the conventions.
+
+use super::flags::Flags;
+use super::{ms, prepare, CliError, DataArgs, DATA_FLAGS};
+use crate::engine::fit::FitOptions;
+use crate::engine::influence::Influence;
+use crate::engine::model::ModelKind;
+use crate::engine::progress::Silent;
+use crate::engine::retrain::{actual_changes, Refit, Retrainer};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Flags of `attrib influence`.
+pub const FLAGS: [&str; 10] = [
+    DATA_FLAGS[0],
+    DATA_FLAGS[1],
+    DATA_FLAGS[2],
+    DATA_FLAGS[3],
+    DATA_FLAGS[4],
+    DATA_FLAGS[5],
+    DATA_FLAGS[6],
+    DATA_FLAGS[7],
+    DATA_FLAGS[8],
+    "--reweight-eps",
+];
+
+/// Per-test-point output.
+#[derive(Debug, Serialize)]
+pub struct TestOutput {
+    /// Row of the test file (0-based).
+    pub index: usize,
+    /// Test loss at θ̂.
+    pub loss: f64,
+    /// Test prediction f_t.
+    pub pred: f64,
+    /// Predicted change of the loss when each training point is removed.
+    pub pred_loo_dloss: Vec<f64>,
+    /// Predicted change of f_t when each training point is removed.
+    pub pred_loo_dpred: Vec<f64>,
+    /// Actual change of the loss when each training point is removed (`--loo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_loo_dloss: Option<Vec<f64>>,
+    /// Actual change of f_t when each training point is removed (`--loo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_loo_dpred: Option<Vec<f64>>,
+    /// Predicted change of the loss with each weight set to 1 + εn (`--reweight-eps`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pred_reweight_dloss: Option<Vec<f64>>,
+    /// Actual change of the loss with each weight set to 1 + εn (`--reweight-eps`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_reweight_dloss: Option<Vec<f64>>,
+}
+
+/// Wall-clock times of the phases, in milliseconds.
+#[derive(Debug, Serialize)]
+pub struct Timings {
+    /// Fitting.
+    pub fit: f64,
+    /// Factorising H and scoring every pair.
+    pub influence: f64,
+    /// Leave-one-out refits (0 without `--loo`).
+    pub loo: f64,
+    /// Reweighting refits (0 without `--reweight-eps`).
+    pub reweight: f64,
+}
+
+/// The JSON document of `attrib influence`.
+#[derive(Debug, Serialize)]
+pub struct InfluenceOutput {
+    /// Model used.
+    pub model: ModelKind,
+    /// L2 strength.
+    pub l2: f64,
+    /// Hessian damping.
+    pub damping: f64,
+    /// Whether features were standardised.
+    pub standardized: bool,
+    /// Feature names, in parameter order.
+    pub feature_names: Vec<String>,
+    /// Class names (index = class id); empty for regression.
+    pub class_names: Vec<String>,
+    /// Training rows.
+    pub n_train: usize,
+    /// Test rows.
+    pub n_test: usize,
+    /// Parameters.
+    pub n_params: usize,
+    /// Fitted parameters (row-major K × (d+1), bias last).
+    pub theta: Vec<f64>,
+    /// Newton iterations.
+    pub iterations: usize,
+    /// Final ‖∇R‖∞.
+    pub grad_norm: f64,
+    /// Whether the fit reached 1e-10.
+    pub converged: bool,
+    /// Warnings in words.
+    pub warnings: Vec<String>,
+    /// g_iᵀ H⁻¹ g_i for every training point.
+    pub self_influence: Vec<f64>,
+    /// Training losses at θ̂.
+    pub train_loss: Vec<f64>,
+    /// Phase timings.
+    pub timings_ms: Timings,
+    /// One entry per test row.
+    pub test: Vec<TestOutput>,
+}
+
+/// Run `attrib influence`.
+pub fn run(f: &Flags) -> Result<InfluenceOutput, CliError> {
+    let a = DataArgs::from_flags(f)?;
+    let reweight_eps = match f.string("--reweight-eps") {
+        Some(_) => Some(f.f64("--reweight-eps", 0.0)?),
+        None => None,
+    };
+    let p = prepare(&a)?;
+    let (problem, report, design) = (&p.problem, &p.report, &p.design);
+
+    let t = Instant::now();
+    let influence = Influence::new(problem, &report.theta, a.damping).map_err(CliError::engine)?;
+    let scores = influence.score(problem, design);
+    let self_influence = influence.self_influence();
+    let influence_ms = ms(t);
+
+    let mut retrainer = Retrainer::new(problem, &report.theta, &influence, FitOptions::default());
+    let t = Instant::now();
+    let loo = if f.switch("--loo") {
+        let refits = retrainer.leave_each_out(&mut Silent).map_err(CliError::engine)?;
+        Some(actual_changes(problem, &report.theta, &refits, design))
+    } else {
+        None
+    };
+    let loo_ms = ms(t);
+
+    let t = Instant::now();
+    let reweight = match reweight_eps {
+        Some(eps) => {
+            let w = 1.0 + eps * problem.n() as f64;
+            let refits: Vec<Refit> = (0..problem.n())
+                .map(|i| retrainer.reweight(i, w))
+                .collect::<Result<_, _>>()
+                .map_err(CliError::engine)?;
+            Some((w, actual_changes(problem, &report.theta, &refits, design)))
+        }
+        None => None,
+    };
+    let reweight_ms = ms(t);
+
+    let test_out = scores
+        .into_iter()
+        .enumerate()
+        .map(|(t, s)| {
+            let pred_reweight =
+                reweight.as_ref().map(|(w, _)| (0..problem.n()).map(|i| s.reweight(i, *w).0).collect());
+            TestOutput {
+                index: t,
+                loss: s.loss,
+                pred: s.pred,
+                actual_loo_dloss: loo.as_ref().map(|l| l.dloss[t].clone()),
+                actual_loo_dpred: loo.as_ref().map(|l| l.dpred[t].clone()),
+                pred_reweight_dloss: pred_reweight,
+                actual_reweight_dloss: reweight.as_ref().map(|(_, r)| r.dloss[t].clone()),
+                pred_loo_dloss: s.pred_loo_dloss,
+                pred_loo_dpred: s.pred_loo_dpred,
+            }
+        })
+        .collect();
+    Ok(InfluenceOutput {
+        model: problem.model.kind,
+        l2: a.l2,
+        damping: a.damping,
+        standardized: a.standardize,
+        feature_names: p.train.feature_names.clone(),
+        class_names: p.class_names(),
+        n_train: p.train.n(),
+        n_test: p.test.n(),
+        n_params: problem.n_params(),
+        theta: report.theta.clone(),
+        iterations: report.iterations,
+        grad_norm: report.grad_norm,
+        converged: report.converged,
+        warnings: report.warnings.iter().map(|w| w.to_string()).collect(),
+        self_influence,
+        train_loss: influence.train_losses.clone(),
+        timings_ms: Timings { fit: p.fit_ms, influence: influence_ms, loo: loo_ms, reweight: reweight_ms },
+        test: test_out,
+    })
+}
