@@ -22,7 +22,7 @@ use crate::engine::model::problem::{Design, Problem};
 use crate::engine::rng::Rng;
 use ndarray::Array2;
 
-/// Parameters of [`lissa`].
+/// Parameters of [`lissa_solve`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LissaParams {
     /// Recursion depth J.
