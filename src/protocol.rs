@@ -7,6 +7,7 @@
 //! original model.
 
 use crate::engine::data::builtin::GeneratorParams;
+use crate::engine::methods::MethodParams;
 use crate::engine::model::ModelKind;
 use serde::{Deserialize, Serialize};
 
@@ -155,10 +156,47 @@ pub enum Request {
         /// Job id.
         job: u64,
     },
-    /// Stop a running leave-one-out job.
+    /// Stop a running long job (leave-one-out or LDS).
     Cancel {
         /// The job to stop.
         job: u64,
+    },
+    /// Every approximation and peer method for the explained point, side by side with
+    /// exact influence (and actual leave-one-out when it has been computed).
+    Methods {
+        /// Job id.
+        job: u64,
+        /// Their parameters.
+        settings: MethodParams,
+    },
+    /// The Hessian's spectrum, CG and LiSSA traces, and a damping sweep.
+    Diagnostics {
+        /// Job id.
+        job: u64,
+        /// LiSSA's parameters (the traces use them).
+        settings: MethodParams,
+    },
+    /// Flip a fraction of the training labels and see which rankings find them.
+    Mislabel {
+        /// Job id.
+        job: u64,
+        /// Fraction flipped.
+        fraction: f64,
+        /// Seed of the flips.
+        seed: u64,
+    },
+    /// The linear datamodeling score of the methods (streams progress; cancellable).
+    Lds {
+        /// Job id.
+        job: u64,
+        /// Subsets retrained.
+        subsets: usize,
+        /// Their fraction.
+        alpha: f64,
+        /// Their seed.
+        seed: u64,
+        /// The methods' parameters.
+        settings: MethodParams,
     },
 }
 
@@ -203,6 +241,34 @@ pub enum Response {
         job: u64,
         /// Predicted vs actual, or the error.
         result: Result<Box<LooView>, String>,
+    },
+    /// The methods side by side.
+    MethodsDone {
+        /// Job id.
+        job: u64,
+        /// The comparison, or the error.
+        result: Result<Box<MethodsView>, String>,
+    },
+    /// Diagnostics of the Hessian and the iterative solvers.
+    DiagnosticsDone {
+        /// Job id.
+        job: u64,
+        /// The diagnostics, or the error.
+        result: Result<Box<DiagnosticsView>, String>,
+    },
+    /// Mislabel detection.
+    MislabelDone {
+        /// Job id.
+        job: u64,
+        /// The curves, or the error.
+        result: Result<Box<MislabelView>, String>,
+    },
+    /// Linear datamodeling scores (or `Err("cancelled")`).
+    LdsDone {
+        /// Job id.
+        job: u64,
+        /// Per method, or the error.
+        result: Result<Box<LdsView>, String>,
     },
     /// The worker panicked; the message is shown to the user.
     Crashed {
@@ -376,5 +442,102 @@ pub struct LooView {
     /// Spearman ρ between them.
     pub spearman: f64,
     /// Wall-clock time of the refits in milliseconds.
+    pub millis: f64,
+}
+
+/// One method's scores for the explained point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodRow {
+    /// Method name.
+    pub name: String,
+    /// Scores per training point, oriented like `pred_loo_dloss` (empty on error).
+    pub scores: Vec<f64>,
+    /// Spearman with exact influence.
+    pub spearman_exact: Option<f64>,
+    /// Top-10 overlap with exact influence.
+    pub top10_exact: f64,
+    /// Spearman with actual leave-one-out, when computed.
+    pub spearman_loo: Option<f64>,
+    /// Top-10 overlap with actual leave-one-out, when computed.
+    pub top10_loo: Option<f64>,
+    /// Why the method gave no scores.
+    pub error: Option<String>,
+    /// Wall-clock milliseconds.
+    pub millis: f64,
+}
+
+/// Every method next to exact influence and the truth, for the explained point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodsView {
+    /// One row per method (exact influence first, actual leave-one-out last if known).
+    pub rows: Vec<MethodRow>,
+    /// Spearman between every pair of rows (same order), `None` where undefined.
+    pub matrix: Vec<Vec<Option<f64>>>,
+}
+
+/// How ranking agreement changes with damping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DampingPoint {
+    /// δ.
+    pub damping: f64,
+    /// Spearman of the damped exact scores with the undamped ones.
+    pub spearman_exact: Option<f64>,
+    /// Spearman with actual leave-one-out, when computed.
+    pub spearman_loo: Option<f64>,
+}
+
+/// The Hessian and the iterative solvers, seen from the explained point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosticsView {
+    /// Eigenvalues of H, ascending.
+    pub eigenvalues: Vec<f64>,
+    /// Largest over smallest positive eigenvalue.
+    pub condition: f64,
+    /// CG relative residual per step.
+    pub cg_trace: Vec<f64>,
+    /// LiSSA relative change per step (first repeat), empty if it diverged.
+    pub lissa_trace: Vec<f64>,
+    /// LiSSA's divergence message, if any.
+    pub lissa_error: Option<String>,
+    /// The damping sweep.
+    pub sweep: Vec<DampingPoint>,
+}
+
+/// One ranking's detection curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionCurve {
+    /// Ranking name.
+    pub name: String,
+    /// Area under found-vs-checked.
+    pub auc: f64,
+    /// `[fraction checked, fraction found]`.
+    pub curve: Vec<[f64; 2]>,
+}
+
+/// Mislabel detection on the current training set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MislabelView {
+    /// Fraction flipped.
+    pub fraction: f64,
+    /// Training points whose label was flipped.
+    pub flipped: Vec<usize>,
+    /// Best possible area (1 − fraction/2).
+    pub best_auc: f64,
+    /// Per ranking.
+    pub curves: Vec<DetectionCurve>,
+    /// Flipped points among the top of the self-influence ranking (checked first).
+    pub found: Vec<usize>,
+}
+
+/// Linear datamodeling score per method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LdsView {
+    /// Subsets retrained.
+    pub subsets: usize,
+    /// Their fraction.
+    pub alpha: f64,
+    /// `(method, LDS)`.
+    pub values: Vec<(String, Option<f64>)>,
+    /// Wall-clock milliseconds of the refits.
     pub millis: f64,
 }

@@ -10,10 +10,9 @@ use crate::engine::evaluate::{
 };
 use crate::engine::fit::FitOptions;
 use crate::engine::influence::Influence;
-use crate::engine::methods::ihvp::{largest_eigenvalue, scores as ihvp_scores, Ihvp, LissaParams};
-use crate::engine::methods::peers::{gradient_similarity, representer, tracin, trak, TracInParams};
-use crate::engine::methods::shapley::{knn_shapley, tmc_shapley};
-use crate::engine::methods::{MethodError, Scores};
+use crate::engine::methods::ihvp::LissaParams;
+use crate::engine::methods::peers::{gradient_similarity, tracin, TracInParams};
+use crate::engine::methods::{self, MethodError, MethodParams, Scores, NAMES};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::progress::Silent;
 use crate::engine::retrain::{actual_changes, Retrainer};
@@ -21,20 +20,6 @@ use crate::engine::rng::Rng;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
-
-/// Every method `approx` and `lds` know.
-pub const METHODS: [&str; 10] = [
-    "cg",
-    "lissa",
-    "arnoldi",
-    "tracin",
-    "representer",
-    "grad_dot",
-    "grad_cos",
-    "trak",
-    "knn_shapley",
-    "tmc_shapley",
-];
 
 /// Flags of `approx`, `lds` and `mislabel`.
 pub const FLAGS: [&str; 34] = [
@@ -77,79 +62,57 @@ pub const FLAGS: [&str; 34] = [
 fn chosen_methods(f: &Flags) -> Result<Vec<String>, CliError> {
     let list = match f.string("--methods") {
         Some(v) => v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-        None => METHODS.iter().filter(|m| **m != "tmc_shapley").map(|m| m.to_string()).collect::<Vec<_>>(),
+        None => NAMES.iter().filter(|m| **m != "tmc_shapley").map(|m| m.to_string()).collect::<Vec<_>>(),
     };
     for m in &list {
-        if !METHODS.contains(&m.as_str()) {
+        if !NAMES.contains(&m.as_str()) {
             return Err(CliError::Usage(format!(
                 "--methods: unknown method \"{m}\" (known: {})",
-                METHODS.join(", ")
+                NAMES.join(", ")
             )));
         }
     }
     Ok(list)
 }
 
-/// Run one method by name with its flags.
-fn run_method(
-    name: &str,
-    f: &Flags,
-    p: &Prepared,
-    damping: f64,
-) -> Result<Result<Scores, MethodError>, CliError> {
-    let (problem, theta, test) = (&p.problem, &p.report.theta, &p.design);
-    Ok(match name {
-        "cg" => {
-            let m = Ihvp::Cg { tol: f.f64("--cg-tol", 1e-10)?, max_iter: f.usize("--cg-max-iter", 1000)? };
-            ihvp_scores(problem, theta, test, &m, damping)
-        }
-        "lissa" => {
-            let scale = match f.string("--lissa-scale") {
-                Some(_) => f.f64("--lissa-scale", 1.0)?,
-                None => 2.0 * largest_eigenvalue(problem, theta, damping, 0),
-            };
-            let params = LissaParams {
-                depth: f.usize("--lissa-depth", 200)?,
-                repeats: f.usize("--lissa-repeats", 4)?,
-                scale,
-                damping,
-                batch: f.usize("--lissa-batch", 64)?,
-                seed: f.seed("--lissa-seed", 0)?,
-            };
-            ihvp_scores(problem, theta, test, &Ihvp::Lissa(params), damping)
-        }
-        "arnoldi" => {
-            let m = Ihvp::Arnoldi { k: f.usize("--arnoldi-k", 10)?, seed: f.seed("--arnoldi-seed", 0)? };
-            ihvp_scores(problem, theta, test, &m, damping)
-        }
-        "tracin" => Ok(tracin(problem, test, &tracin_params(f)?)),
-        "representer" => representer(problem, theta, test),
-        "grad_dot" => Ok(gradient_similarity(problem, theta, test, false)),
-        "grad_cos" => Ok(gradient_similarity(problem, theta, test, true)),
-        "trak" => trak(problem, theta, test, f.usize("--trak-k", 20)?, f.seed("--trak-seed", 0)?),
-        "knn_shapley" => Ok(knn_shapley(problem, test, f.usize("--knn-k", 5)?)),
-        "tmc_shapley" => {
-            let (m, tol, seed) = (
-                f.usize("--shapley-permutations", 20)?,
-                f.f64("--shapley-truncation", 1e-3)?,
-                f.seed("--shapley-seed", 0)?,
-            );
-            (0..test.n())
-                .map(|t| tmc_shapley(problem, test, t, m, tol, seed, &mut Silent).map(|s| s.value))
-                .collect::<Result<Vec<_>, _>>()
-                .map(|scores| Scores { method: "tmc_shapley".into(), scores, trace: vec![] })
-        }
-        other => return Err(CliError::Usage(format!("unknown method \"{other}\""))),
+/// The methods' parameters from the flags (defaults as documented in the help).
+fn method_params(f: &Flags) -> Result<MethodParams, CliError> {
+    let d = MethodParams::default();
+    let scale = match f.string("--lissa-scale") {
+        Some(_) => Some(f.f64("--lissa-scale", 1.0)?),
+        None => None,
+    };
+    Ok(MethodParams {
+        cg_tol: f.f64("--cg-tol", d.cg_tol)?,
+        cg_max_iter: f.usize("--cg-max-iter", d.cg_max_iter)?,
+        lissa: LissaParams {
+            depth: f.usize("--lissa-depth", d.lissa.depth)?,
+            repeats: f.usize("--lissa-repeats", d.lissa.repeats)?,
+            scale: scale.unwrap_or(d.lissa.scale),
+            damping: 0.0,
+            batch: f.usize("--lissa-batch", d.lissa.batch)?,
+            seed: f.seed("--lissa-seed", d.lissa.seed)?,
+        },
+        lissa_scale_factor: if scale.is_some() { None } else { d.lissa_scale_factor },
+        arnoldi_k: f.usize("--arnoldi-k", d.arnoldi_k)?,
+        arnoldi_seed: f.seed("--arnoldi-seed", d.arnoldi_seed)?,
+        tracin: TracInParams {
+            lr: f.f64("--tracin-lr", d.tracin.lr)?,
+            epochs: f.usize("--tracin-epochs", d.tracin.epochs)?,
+            batch: f.usize("--tracin-batch", d.tracin.batch)?,
+            seed: f.seed("--tracin-seed", d.tracin.seed)?,
+        },
+        trak_k: f.usize("--trak-k", d.trak_k)?,
+        trak_seed: f.seed("--trak-seed", d.trak_seed)?,
+        knn_k: f.usize("--knn-k", d.knn_k)?,
+        shapley_permutations: f.usize("--shapley-permutations", d.shapley_permutations)?,
+        shapley_truncation: f.f64("--shapley-truncation", d.shapley_truncation)?,
+        shapley_seed: f.seed("--shapley-seed", d.shapley_seed)?,
     })
 }
 
-fn tracin_params(f: &Flags) -> Result<TracInParams, CliError> {
-    Ok(TracInParams {
-        lr: f.f64("--tracin-lr", 0.5)?,
-        epochs: f.usize("--tracin-epochs", 20)?,
-        batch: f.usize("--tracin-batch", 32)?,
-        seed: f.seed("--tracin-seed", 0)?,
-    })
+fn run_method(name: &str, params: &MethodParams, p: &Prepared, damping: f64) -> Result<Scores, MethodError> {
+    methods::run(name, &p.problem, &p.report.theta, &p.design, damping, params)
 }
 
 fn exact_scores(p: &Prepared, damping: f64) -> Result<(Influence, Vec<Vec<f64>>), CliError> {
@@ -203,6 +166,7 @@ pub fn approx(f: &Flags) -> Result<ApproxOutput, CliError> {
     let a = DataArgs::from_flags(f)?;
     let methods = chosen_methods(f)?;
     let k = f.usize("--top-k", 10)?;
+    let params = method_params(f)?;
     let p = prepare(&a)?;
     let (inf, exact) = exact_scores(&p, a.damping)?;
     let actual_loo = if f.switch("--loo") {
@@ -215,7 +179,7 @@ pub fn approx(f: &Flags) -> Result<ApproxOutput, CliError> {
     let mut out = BTreeMap::new();
     for name in &methods {
         let t = Instant::now();
-        let result = run_method(name, f, &p, a.damping)?;
+        let result = run_method(name, &params, &p, a.damping);
         let millis = ms(t);
         out.insert(
             name.clone(),
@@ -274,6 +238,7 @@ pub fn lds(f: &Flags) -> Result<LdsOutput, CliError> {
     if !(0.0..=1.0).contains(&alpha) || m < 2 {
         return Err(CliError::Usage("--alpha must be in [0, 1] and --subsets at least 2".into()));
     }
+    let params = method_params(f)?;
     let p = prepare(&a)?;
     let (_, exact) = exact_scores(&p, a.damping)?;
     let t = Instant::now();
@@ -283,7 +248,7 @@ pub fn lds(f: &Flags) -> Result<LdsOutput, CliError> {
     let mut values = BTreeMap::from([("exact".to_string(), lds_score(&refits, &exact))]);
     let mut errors = BTreeMap::new();
     for name in &methods {
-        match run_method(name, f, &p, a.damping)? {
+        match run_method(name, &params, &p, a.damping) {
             Ok(s) => {
                 values.insert(name.clone(), lds_score(&refits, &s.scores));
             }
@@ -343,7 +308,7 @@ pub fn mislabel(f: &Flags) -> Result<MislabelOutput, CliError> {
             "grad_dot",
             self_scores(&flipped_problem, gradient_similarity(&flipped_problem, &theta, &own, false)),
         ),
-        ("tracin", self_scores(&flipped_problem, tracin(&flipped_problem, &own, &tracin_params(f)?))),
+        ("tracin", self_scores(&flipped_problem, tracin(&flipped_problem, &own, &method_params(f)?.tracin))),
         ("random", (0..flipped.len()).map(|_| rng.uniform()).collect()),
     ];
     let rankings = rankings

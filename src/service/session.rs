@@ -1,15 +1,8 @@
-//! The worker's work, independent of the browser: a [`Service`] holds the uploaded
-//! file and the fitted model between requests and turns each [`Request`] into its
-//! [`Response`]s. The worker binary only moves JSON in and out; this is tested natively.
-//!
-//! Plot coordinates: with two features, the features themselves (standardised when
-//! asked); with one, the feature against the target; with more, the first two
-//! principal components of the training features. Edits of the training set happen in
-//! those standardised units, with the statistics of the original training rows, so the
-//! picture does not shift when a point is removed.
+//! A fitted model with its data, its plot frame and the explained point: built from a
+//! [`TrainSpec`], it answers selection, reweighting and the views of the page.
 
 use crate::engine::data::builtin::Builtin;
-use crate::engine::data::csv::{datasets_from_tables, parse, ColumnSpec, CsvTable, TargetKind};
+use crate::engine::data::csv::{datasets_from_tables, ColumnSpec, CsvTable, TargetKind};
 use crate::engine::data::prep::{split, Standardizer};
 use crate::engine::data::{Dataset, Target};
 use crate::engine::fit::{fit, FitOptions};
@@ -18,46 +11,36 @@ use crate::engine::linalg::symmetric_eigen;
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::{Model, ModelKind};
 use crate::engine::retrain::Retrainer;
-use crate::engine::stats::{pearson, spearman};
 use crate::protocol::*;
 use ndarray::{Array2, Axis};
 
-/// Milliseconds of refits per block of the leave-one-out job: between blocks the worker
-/// reads its messages (so Cancel gets through) and posts progress. Blocks are bounded
-/// by time, not count, because browsers clamp nested `setTimeout(0)` to 4 ms.
-pub const LOO_BLOCK_MS: f64 = 15.0;
 /// Surface grid cells across (and down, scaled by the aspect ratio).
 const SURFACE_CELLS: usize = 64;
 
-/// The worker's state.
-pub struct Service {
-    upload: Option<(String, CsvTable)>,
-    session: Option<Session>,
-    loo: Option<LooJob>,
-    clock: fn() -> f64,
-}
-
-struct LooJob {
-    job: u64,
-    actual: Vec<f64>,
-    started: f64,
-}
-
 /// A fitted model with its data, its plot frame and the explained point.
-struct Session {
+pub struct Session {
     title: String,
     standardized: bool,
-    train: Dataset,
-    test: Dataset,
+    /// Training rows as fitted (standardised, edited).
+    pub train: Dataset,
+    /// Test rows.
+    pub test: Dataset,
     origin: Vec<Option<usize>>,
     removed: Vec<(usize, [f64; 2])>,
     frame: Frame,
-    problem: Problem,
-    theta: Vec<f64>,
+    /// The objective.
+    pub problem: Problem,
+    /// The fitted parameters.
+    pub theta: Vec<f64>,
     fit: FitSummary,
-    influence: Influence,
-    explained: Explained,
-    explained_x: Vec<f64>,
+    /// The factorised Hessian and training gradients.
+    pub influence: Influence,
+    /// The explained point and its exact scores.
+    pub explained: Explained,
+    /// Its features.
+    pub explained_x: Vec<f64>,
+    /// Actual leave-one-out change of the explained point's loss, once computed.
+    pub actual_loo: Option<Vec<f64>>,
     bounds: ([f64; 2], [f64; 2]),
 }
 
@@ -116,146 +99,6 @@ fn plot_xy(frame: &Frame, d: &Dataset) -> Vec<[f64; 2]> {
     d.x.rows().into_iter().zip(&d.y).map(|(r, y)| frame.xy(&r.to_vec(), *y)).collect()
 }
 
-fn native_clock() -> f64 {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use std::sync::OnceLock;
-        static START: OnceLock<std::time::Instant> = OnceLock::new();
-        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        0.0
-    }
-}
-
-impl Default for Service {
-    fn default() -> Self {
-        Self::new(native_clock)
-    }
-}
-
-impl Service {
-    /// A service that reads milliseconds from `clock` (the worker passes the browser's).
-    pub fn new(clock: fn() -> f64) -> Self {
-        Self { upload: None, session: None, loo: None, clock }
-    }
-
-    /// Whether a leave-one-out job has blocks left (call [`Service::step`]).
-    pub fn busy(&self) -> bool {
-        self.loo.is_some()
-    }
-
-    /// Handle one request; `emit` receives every response.
-    pub fn handle(&mut self, request: Request, emit: &mut dyn FnMut(Response)) {
-        match request {
-            Request::Upload { job, name, text } => {
-                let result = parse(&text).map_err(|e| format!("{name}: {e}")).map(|table| {
-                    let summary = UploadSummary {
-                        name: name.clone(),
-                        rows: table.rows.len(),
-                        columns: table.headers.clone(),
-                        default_target: table.headers.last().cloned().unwrap_or_default(),
-                    };
-                    self.upload = Some((name, table));
-                    summary
-                });
-                emit(Response::Uploaded { job, result });
-            }
-            Request::Train { job, spec } => {
-                self.cancel_loo(emit);
-                let result = Session::build(&spec, self.upload.as_ref()).map(|s| {
-                    let view = s.view();
-                    self.session = Some(s);
-                    Box::new(view)
-                });
-                emit(Response::Trained { job, result });
-            }
-            Request::Select { job, selection } => {
-                self.cancel_loo(emit);
-                let result = match self.session.as_mut() {
-                    Some(s) => s.select(&selection).map(|()| Box::new(s.view())),
-                    None => Err("train a model first".into()),
-                };
-                emit(Response::Trained { job, result });
-            }
-            Request::Reweight { job, index, weight, curve } => {
-                let result = match self.session.as_ref() {
-                    Some(s) => s.reweight(index, weight, curve).map(Box::new),
-                    None => Err("train a model first".into()),
-                };
-                emit(Response::Reweighted { job, result });
-            }
-            Request::LeaveEachOut { job } => {
-                self.cancel_loo(emit);
-                match &self.session {
-                    Some(s) => {
-                        let started = (self.clock)();
-                        self.loo = Some(LooJob { job, actual: Vec::with_capacity(s.train.n()), started });
-                        emit(Response::Progress { job, done: 0, total: s.train.n() });
-                    }
-                    None => {
-                        emit(Response::LeaveEachOutDone { job, result: Err("train a model first".into()) })
-                    }
-                }
-            }
-            Request::Cancel { job } => {
-                if self.loo.as_ref().is_some_and(|l| l.job == job) {
-                    self.cancel_loo(emit);
-                }
-            }
-        }
-    }
-
-    fn cancel_loo(&mut self, emit: &mut dyn FnMut(Response)) {
-        if let Some(l) = self.loo.take() {
-            emit(Response::LeaveEachOutDone { job: l.job, result: Err("cancelled".into()) });
-        }
-    }
-
-    /// Run one block of the leave-one-out job, emitting progress, and the result when
-    /// it is complete.
-    pub fn step(&mut self, emit: &mut dyn FnMut(Response)) {
-        let (Some(job), Some(s)) = (self.loo.as_mut(), self.session.as_ref()) else {
-            self.loo = None;
-            return;
-        };
-        let n = s.train.n();
-        let block_start = (self.clock)();
-        let mut retrainer = Retrainer::new(&s.problem, &s.theta, &s.influence, FitOptions::default());
-        let m = &s.problem.model;
-        let l0 = s.explained.loss;
-        while job.actual.len() < n && (self.clock)() - block_start < LOO_BLOCK_MS {
-            let i = job.actual.len();
-            match retrainer.leave_out(i) {
-                Ok(r) => job.actual.push(m.loss(&r.theta, &s.explained_x, s.explained.label) - l0),
-                Err(e) => {
-                    let job_id = job.job;
-                    self.loo = None;
-                    emit(Response::LeaveEachOutDone { job: job_id, result: Err(e.to_string()) });
-                    return;
-                }
-            }
-        }
-        let end = job.actual.len();
-        emit(Response::Progress { job: job.job, done: end, total: n });
-        if end == n {
-            let predicted = s.explained.pred_loo_dloss.clone();
-            let actual = std::mem::take(&mut job.actual);
-            let view = LooView {
-                pearson: pearson(&predicted, &actual).unwrap_or(0.0),
-                spearman: spearman(&predicted, &actual).unwrap_or(0.0),
-                millis: (self.clock)() - job.started,
-                predicted,
-                actual,
-            };
-            let id = job.job;
-            self.loo = None;
-            emit(Response::LeaveEachOutDone { job: id, result: Ok(Box::new(view)) });
-        }
-    }
-}
-
 /// Load the data of a source: (dataset, title).
 fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<(Dataset, String), String> {
     match source {
@@ -282,7 +125,8 @@ fn flipped(y: f64, target: &Target) -> f64 {
 }
 
 impl Session {
-    fn build(spec: &TrainSpec, upload: Option<&(String, CsvTable)>) -> Result<Session, String> {
+    /// Load, split, standardise, edit, fit and explain.
+    pub fn build(spec: &TrainSpec, upload: Option<&(String, CsvTable)>) -> Result<Session, String> {
         let (data, title) = load(&spec.source, upload)?;
         let (mut train, mut test) = split(&data, spec.test_fraction, spec.split_seed);
         if test.n() == 0 || train.n() < 2 {
@@ -381,13 +225,14 @@ impl Session {
                 pred_loo_dpred: vec![],
             },
             explained_x: vec![],
+            actual_loo: None,
         };
         session.select(&spec.selection)?;
         Ok(session)
     }
 
     /// Explain `selection` with the fitted model.
-    fn select(&mut self, selection: &Selection) -> Result<(), String> {
+    pub fn select(&mut self, selection: &Selection) -> Result<(), String> {
         let (x, label, resolved) = match selection {
             Selection::Auto => {
                 let losses = self.problem.losses(&self.theta, &Design::from_dataset(&self.test));
@@ -427,6 +272,7 @@ impl Session {
             pred_loo_dpred: scored.pred_loo_dpred,
         };
         self.explained_x = x;
+        self.actual_loo = None;
         Ok(())
     }
 
@@ -441,7 +287,8 @@ impl Session {
             .collect()
     }
 
-    fn view(&self) -> TrainedView {
+    /// The view the page draws.
+    pub fn view(&self) -> TrainedView {
         TrainedView {
             title: self.title.clone(),
             feature_names: self.train.feature_names.clone(),
@@ -500,7 +347,8 @@ impl Session {
         Some(Surface { x: [x0, x1], y: [y0, y1], nx, ny, class, value })
     }
 
-    fn reweight(&self, index: usize, weight: f64, curve: bool) -> Result<ReweightView, String> {
+    /// Predicted and actual change of the explained point with one weight changed.
+    pub fn reweight(&self, index: usize, weight: f64, curve: bool) -> Result<ReweightView, String> {
         let n = self.train.n();
         if index >= n {
             return Err(format!("training point {index} does not exist (there are {n})"));
@@ -590,7 +438,7 @@ fn metrics(model: &Model, theta: &[f64], train: &Dataset, test: &Dataset) -> (St
     (name.to_string(), score(train), score(test))
 }
 
-/// Handle a request with a fresh service (one-shot use, e.g. tests of a single train).
+/// Train one view without a service (tests, and one-shot use).
 pub fn train(spec: &TrainSpec) -> Result<TrainedView, String> {
     Session::build(spec, None).map(|s| s.view())
 }

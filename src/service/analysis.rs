@@ -1,0 +1,148 @@
+//! The analyses of the Methods, Diagnostics and Mislabel views, for the explained
+//! point of a [`Session`]. Every method's scores are oriented like `pred_loo_dloss`.
+
+use super::session::Session;
+use crate::engine::evaluate::{detection_curve, flip_labels, refit_flipped, top_k, top_k_overlap};
+use crate::engine::influence::Influence;
+use crate::engine::linalg::symmetric_eigenvalues;
+use crate::engine::methods::ihvp::{cg_solve, largest_eigenvalue, lissa_solve, LissaParams};
+use crate::engine::methods::peers::{gradient_similarity, tracin};
+use crate::engine::methods::{self, MethodParams, NAMES};
+use crate::engine::model::problem::Design;
+use crate::engine::rng::Rng;
+use crate::engine::stats::spearman;
+use crate::protocol::*;
+
+/// Methods shown on the page (TMC-Shapley retrains too much for an interactive view).
+pub const PAGE_METHODS: [&str; 9] =
+    ["cg", "lissa", "arnoldi", "tracin", "representer", "grad_dot", "grad_cos", "trak", "knn_shapley"];
+
+fn explained_design(s: &Session) -> Design {
+    Design::new(s.explained_x.len(), s.explained_x.clone(), vec![s.explained.label])
+}
+
+fn row(name: &str, scores: Vec<f64>, exact: &[f64], loo: Option<&Vec<f64>>, millis: f64) -> MethodRow {
+    MethodRow {
+        name: name.into(),
+        spearman_exact: spearman(&scores, exact),
+        top10_exact: top_k_overlap(&scores, exact, 10),
+        spearman_loo: loo.and_then(|l| spearman(&scores, l)),
+        top10_loo: loo.map(|l| top_k_overlap(&scores, l, 10)),
+        error: None,
+        millis,
+        scores,
+    }
+}
+
+/// Every page method next to exact influence and (when computed) actual LOO.
+pub fn methods_view(s: &Session, params: &MethodParams, clock: fn() -> f64) -> MethodsView {
+    let design = explained_design(s);
+    let exact = s.explained.pred_loo_dloss.clone();
+    let loo = s.actual_loo.as_ref();
+    let mut rows = vec![row("exact", exact.clone(), &exact, loo, 0.0)];
+    for name in PAGE_METHODS.iter().filter(|n| NAMES.contains(n)) {
+        let t = clock();
+        match methods::run(name, &s.problem, &s.theta, &design, s.influence.damping, params) {
+            Ok(mut m) => rows.push(row(name, m.scores.swap_remove(0), &exact, loo, clock() - t)),
+            Err(e) => rows.push(MethodRow {
+                name: name.to_string(),
+                scores: vec![],
+                spearman_exact: None,
+                top10_exact: 0.0,
+                spearman_loo: None,
+                top10_loo: None,
+                error: Some(e.to_string()),
+                millis: clock() - t,
+            }),
+        }
+    }
+    if let Some(l) = loo {
+        rows.push(row("actual_loo", l.clone(), &exact, loo, 0.0));
+    }
+    let matrix = rows.iter().map(|a| rows.iter().map(|b| spearman(&a.scores, &b.scores)).collect()).collect();
+    MethodsView { rows, matrix }
+}
+
+/// Spectrum, solver traces and the damping sweep.
+pub fn diagnostics(s: &Session, params: &MethodParams) -> DiagnosticsView {
+    let h = s.problem.hessian(&s.theta);
+    let eigenvalues = symmetric_eigenvalues(&h).unwrap_or_default();
+    let top = eigenvalues.last().copied().unwrap_or(0.0);
+    let smallest = eigenvalues.iter().copied().find(|v| *v > 1e-12 * top.abs()).unwrap_or(f64::NAN);
+    let (mut g, _) = s.problem.example_grads(&s.theta, &explained_design(s));
+    let g = g.row_mut(0).to_vec();
+    let damping = s.influence.damping;
+    let (_, cg_trace) = cg_solve(&s.problem, &s.theta, &g, damping, params.cg_tol, params.cg_max_iter);
+    let scale = params.lissa_scale_factor.map_or(params.lissa.scale, |f| {
+        f * largest_eigenvalue(&s.problem, &s.theta, damping, params.lissa.seed)
+    });
+    let (lissa_trace, lissa_error) = match lissa_solve(
+        &s.problem,
+        &s.theta,
+        &g,
+        &LissaParams { scale, damping, repeats: 1, ..params.lissa },
+    ) {
+        Ok((_, t)) => (t, None),
+        Err(e) => (vec![], Some(e.to_string())),
+    };
+    let exact = &s.explained.pred_loo_dloss;
+    let design = explained_design(s);
+    let sweep = (-6..=1)
+        .map(|e| 10f64.powi(e) * top.max(1e-12))
+        .map(|d| {
+            let scores = Influence::new(&s.problem, &s.theta, d)
+                .map(|inf| inf.score(&s.problem, &design).swap_remove(0).pred_loo_dloss)
+                .unwrap_or_default();
+            DampingPoint {
+                damping: d,
+                spearman_exact: spearman(&scores, exact),
+                spearman_loo: s.actual_loo.as_ref().and_then(|l| spearman(&scores, l)),
+            }
+        })
+        .collect();
+    DiagnosticsView { condition: top / smallest, eigenvalues, cg_trace, lissa_trace, lissa_error, sweep }
+}
+
+/// Flip a fraction of the training labels, refit, and rank by self-scores.
+pub fn mislabel(
+    s: &Session,
+    fraction: f64,
+    seed: u64,
+    params: &MethodParams,
+) -> Result<MislabelView, String> {
+    let classes = s.train.n_classes();
+    if classes < 2 {
+        return Err("mislabel detection needs class labels".into());
+    }
+    let (problem, flipped) = flip_labels(&s.problem, classes, fraction, seed);
+    let theta = refit_flipped(&problem).map_err(|e| e.to_string())?;
+    let inf = Influence::new(&problem, &theta, s.influence.damping).map_err(|e| e.to_string())?;
+    let own = Design::new(s.train.d(), s.train.x.iter().copied().collect(), problem.train.y.clone());
+    let diag = |m: Vec<Vec<f64>>| (0..problem.n()).map(|i| m[i][i]).collect::<Vec<f64>>();
+    let self_influence = inf.self_influence();
+    let mut rng = Rng::new(seed ^ 0x5EED);
+    let rankings = vec![
+        ("self-influence", self_influence.clone()),
+        ("training loss", inf.train_losses.clone()),
+        ("gradient norm²", diag(gradient_similarity(&problem, &theta, &own, false).scores)),
+        ("TracIn self", diag(tracin(&problem, &own, &params.tracin).scores)),
+        ("random", (0..problem.n()).map(|_| rng.uniform()).collect()),
+    ];
+    let curves = rankings
+        .into_iter()
+        .map(|(name, scores)| {
+            let (curve, auc) = detection_curve(&scores, &flipped);
+            DetectionCurve { name: name.into(), auc, curve }
+        })
+        .collect();
+    let n_flipped = flipped.iter().filter(|f| **f).count();
+    let found =
+        top_k(&self_influence, 2 * n_flipped).into_iter().filter(|&i| flipped[i]).collect::<Vec<usize>>();
+    Ok(MislabelView {
+        fraction,
+        flipped: flipped.iter().enumerate().filter(|(_, f)| **f).map(|(i, _)| i).collect(),
+        best_auc: 1.0 - fraction / 2.0,
+        curves,
+        found,
+    })
+}
