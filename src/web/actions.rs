@@ -5,6 +5,7 @@
 //! latest request; older responses are dropped. Weight changes are coalesced: while a
 //! reweighting is being computed, only the latest slider value waits to be sent.
 
+use crate::engine::methods::MethodParams;
 use crate::protocol::*;
 use crate::url_state::{ViewState, UPLOAD};
 use crate::web::bridge;
@@ -20,6 +21,10 @@ struct Jobs {
     pending_weight: Option<(usize, f64, bool)>,
     loo: u64,
     upload: u64,
+    methods: u64,
+    diagnostics: u64,
+    mislabel: u64,
+    lds: u64,
 }
 
 /// Signals and actions of the page (cheap to copy).
@@ -45,7 +50,49 @@ pub struct Actions {
     pub ready: RwSignal<bool>,
     /// Whether a training job is running.
     pub busy: RwSignal<bool>,
+    /// Which tab is shown.
+    pub tab: RwSignal<Tab>,
+    /// Parameters of the approximations and peer methods.
+    pub method_params: RwSignal<MethodParams>,
+    /// The Methods view.
+    pub methods: RwSignal<Option<MethodsView>>,
+    /// The Diagnostics view.
+    pub diagnostics: RwSignal<Option<DiagnosticsView>>,
+    /// The Mislabel lab.
+    pub mislabel: RwSignal<Option<MislabelView>>,
+    /// The LDS panel.
+    pub lds: RwSignal<Option<LdsView>>,
+    /// Progress of the LDS job.
+    pub lds_progress: RwSignal<Option<(usize, usize)>>,
+    /// An analysis is being computed (Methods, Diagnostics, Mislabel).
+    pub analysing: RwSignal<bool>,
     jobs: StoredValue<Jobs>,
+}
+
+/// The page's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// The main explorer.
+    Explore,
+    /// Every method side by side.
+    Methods,
+    /// Hessian and solvers.
+    Diagnostics,
+    /// Mislabel detection.
+    Mislabel,
+    /// Linear datamodeling score.
+    Lds,
+}
+
+impl Tab {
+    /// Every tab with its label.
+    pub const ALL: [(Tab, &'static str); 5] = [
+        (Tab::Explore, "Explore"),
+        (Tab::Methods, "Methods"),
+        (Tab::Diagnostics, "Diagnostics"),
+        (Tab::Mislabel, "Mislabel lab"),
+        (Tab::Lds, "LDS"),
+    ];
 }
 
 impl Actions {
@@ -72,6 +119,19 @@ impl Actions {
             error: RwSignal::new(error),
             ready: RwSignal::new(false),
             busy: RwSignal::new(false),
+            tab: RwSignal::new(Tab::Explore),
+            method_params: RwSignal::new(MethodParams {
+                arnoldi_k: 5,
+                trak_k: 10,
+                lissa: crate::engine::methods::ihvp::LissaParams { batch: 32, ..Default::default() },
+                ..MethodParams::default()
+            }),
+            methods: RwSignal::new(None),
+            diagnostics: RwSignal::new(None),
+            mislabel: RwSignal::new(None),
+            lds: RwSignal::new(None),
+            lds_progress: RwSignal::new(None),
+            analysing: RwSignal::new(false),
             jobs: StoredValue::new(Jobs::default()),
         }
     }
@@ -92,8 +152,7 @@ impl Actions {
         let job = self.next_job();
         self.jobs.update_value(|j| j.train = job);
         self.busy.set(true);
-        self.loo.set(None);
-        self.progress.set(None);
+        self.clear_analyses();
         self.send(Request::Train { job, spec: self.state.get_untracked().train_spec() });
     }
 
@@ -113,8 +172,7 @@ impl Actions {
         self.state.update(|s| s.selection = selection.clone());
         let job = self.next_job();
         self.jobs.update_value(|j| j.train = job);
-        self.loo.set(None);
-        self.progress.set(None);
+        self.clear_analyses();
         self.send(Request::Select { job, selection });
     }
 
@@ -169,11 +227,68 @@ impl Actions {
         self.send(Request::Cancel { job });
     }
 
+    /// Everything computed for the previous model or point is stale now.
+    fn clear_analyses(&self) {
+        self.loo.set(None);
+        self.progress.set(None);
+        self.methods.set(None);
+        self.diagnostics.set(None);
+        self.mislabel.set(None);
+        self.lds.set(None);
+        self.lds_progress.set(None);
+    }
+
+    /// Every method side by side for the explained point.
+    pub fn run_methods(&self) {
+        let job = self.next_job();
+        self.jobs.update_value(|j| j.methods = job);
+        self.analysing.set(true);
+        self.send(Request::Methods { job, settings: self.method_params.get_untracked() });
+    }
+
+    /// Spectrum, traces and the damping sweep.
+    pub fn run_diagnostics(&self) {
+        let job = self.next_job();
+        self.jobs.update_value(|j| j.diagnostics = job);
+        self.analysing.set(true);
+        self.send(Request::Diagnostics { job, settings: self.method_params.get_untracked() });
+    }
+
+    /// Flip labels and rank.
+    pub fn run_mislabel(&self, fraction: f64, seed: u64) {
+        let job = self.next_job();
+        self.jobs.update_value(|j| j.mislabel = job);
+        self.analysing.set(true);
+        self.send(Request::Mislabel { job, fraction, seed });
+    }
+
+    /// The linear datamodeling score (long job).
+    pub fn run_lds(&self, subsets: usize, alpha: f64, seed: u64) {
+        let job = self.next_job();
+        self.jobs.update_value(|j| j.lds = job);
+        self.lds.set(None);
+        self.lds_progress.set(Some((0, subsets)));
+        self.send(Request::Lds { job, subsets, alpha, seed, settings: self.method_params.get_untracked() });
+    }
+
+    /// Cancel the LDS job.
+    pub fn cancel_lds(&self) {
+        let job = self.jobs.with_value(|j| j.lds);
+        self.send(Request::Cancel { job });
+    }
+
     /// Send a user's file to the worker.
     pub fn upload_file(&self, name: String, text: String) {
         let job = self.next_job();
         self.jobs.update_value(|j| j.upload = job);
         self.send(Request::Upload { job, name, text });
+    }
+
+    fn show<T: Send + Sync + 'static>(&self, result: Result<Box<T>, String>, into: RwSignal<Option<T>>) {
+        match result {
+            Ok(v) => into.set(Some(*v)),
+            Err(e) => self.error.set(Some(e)),
+        }
     }
 
     /// React to the worker.
@@ -249,6 +364,26 @@ impl Actions {
             Response::Progress { job, done, total } if job == latest(|j| j.loo) => {
                 self.progress.set(Some((done, total)));
             }
+            Response::Progress { job, done, total } if job == latest(|j| j.lds) => {
+                self.lds_progress.set(Some((done, total)));
+            }
+            Response::MethodsDone { job, result } if job == latest(|j| j.methods) => {
+                self.analysing.set(false);
+                self.show(result, self.methods);
+            }
+            Response::DiagnosticsDone { job, result } if job == latest(|j| j.diagnostics) => {
+                self.analysing.set(false);
+                self.show(result, self.diagnostics);
+            }
+            Response::MislabelDone { job, result } if job == latest(|j| j.mislabel) => {
+                self.analysing.set(false);
+                self.show(result, self.mislabel);
+            }
+            Response::LdsDone { job, result } if job == latest(|j| j.lds) => match result {
+                Ok(l) => self.lds.set(Some(*l)),
+                Err(e) if e == "cancelled" => self.lds_progress.set(None),
+                Err(e) => self.error.set(Some(e)),
+            },
             Response::LeaveEachOutDone { job, result } if job == latest(|j| j.loo) => match result {
                 Ok(l) => self.loo.set(Some(*l)),
                 Err(e) if e == "cancelled" => self.progress.set(None),

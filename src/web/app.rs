@@ -1,11 +1,15 @@
 //! The page: owns the [`Actions`] (signals and everything that changes them) and lays
 //! out the panels. `?embed=1` shows only the plot and its explanation, for an iframe.
 
-use crate::web::actions::Actions;
+use crate::web::actions::{Actions, Tab};
 use crate::web::bridge;
 use crate::web::components::data_panel::DataPanel;
+use crate::web::components::diagnostics_tab::DiagnosticsTab;
 use crate::web::components::influence_list::InfluenceList;
+use crate::web::components::lds_tab::LdsTab;
 use crate::web::components::loo_check::LooCheck;
+use crate::web::components::methods_tab::MethodsTab;
+use crate::web::components::mislabel_tab::MislabelTab;
 use crate::web::components::plot_panel::PlotPanel;
 use crate::web::components::scrubber::Scrubber;
 use leptos::prelude::*;
@@ -50,12 +54,32 @@ pub fn App() -> impl IntoView {
                 </span>
             </header>
         </Show>
+        <Show when=move || !embed>
+            <nav class="tabs" role="tablist" aria-label="Views">
+                {Tab::ALL.into_iter().map(|(t, label)| view! {
+                    <button role="tab" aria-selected=move || (a.tab.get() == t).to_string() class:active=move || a.tab.get() == t
+                        data-testid=format!("tab-{}", label.split(' ').next().unwrap_or(label).to_lowercase())
+                        on:click=move |_| a.tab.set(t)>{label}</button>
+                }).collect_view()}
+            </nav>
+        </Show>
         <main class="layout" class:embed=embed>
             <Show when=move || !embed><DataPanel /></Show>
-            <div class="side">
-                <PlotPanel />
-                <Show when=move || !embed><LooCheck /></Show>
-            </div>
+            <Show when=move || a.tab.get() == Tab::Explore fallback=move || view! {
+                <div class="side analysis">
+                    {move || match a.tab.get() {
+                        Tab::Methods => view! { <MethodsTab /> }.into_any(),
+                        Tab::Diagnostics => view! { <DiagnosticsTab /> }.into_any(),
+                        Tab::Mislabel => view! { <MislabelTab /> }.into_any(),
+                        _ => view! { <LdsTab /> }.into_any(),
+                    }}
+                </div>
+            }>
+                <div class="side">
+                    <PlotPanel />
+                    <Show when=move || !embed><LooCheck /></Show>
+                </div>
+            </Show>
             <div class="side">
                 <InfluenceList />
                 <Scrubber />

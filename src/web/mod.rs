@@ -6,6 +6,7 @@ pub mod actions;
 pub mod app;
 pub mod bridge;
 pub mod components;
+pub mod export;
 pub mod panic_banner;
 pub mod plot;
 pub mod worker;

@@ -233,6 +233,73 @@ pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) 
     root.present().map_err(err)
 }
 
+/// One line of [`draw_lines`].
+pub struct Series<'a> {
+    /// Legend text.
+    pub name: &'a str,
+    /// Colour.
+    pub color: RGBColor,
+    /// Points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Okabe–Ito colours for the lines of [`draw_lines`].
+pub const LINE_COLORS: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 0, 0),
+];
+
+/// Lines with points and a legend (spectra, traces, sweeps, detection curves).
+pub fn draw_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[Series],
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let (x0, x1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let (y0, y1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let mut chart = ChartBuilder::on(root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .light_line_style(RGBColor(236, 236, 236))
+        .draw()
+        .map_err(err)?;
+    for s in series {
+        let pts: Vec<(f64, f64)> =
+            s.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+        let color = s.color;
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(s.name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3)));
+        if pts.len() <= 40 {
+            chart.draw_series(pts.iter().map(|p| Circle::new(*p, 2, color.filled()))).map_err(err)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
 /// A canvas's plotters drawing area.
 pub fn canvas_area(canvas: &HtmlCanvasElement) -> Result<DrawingArea<CanvasBackend, Shift>, String> {
     CanvasBackend::with_canvas_object(canvas.clone())

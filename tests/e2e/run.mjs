@@ -26,7 +26,11 @@ async function open(query = '', { allowErrors = false } = {}) {
   page.on('console', m => { if (m.type() === 'error') log.errors.push(`console: ${m.text()}`); });
   page.on('pageerror', e => log.errors.push(`pageerror: ${e.message}`));
   // Every request, including the worker's (the context sees them all).
-  page.context().on('request', r => { log.requests.push(r.url()); if (log.ready) log.afterReady.push(r.url()); });
+  page.context().on('request', r => {
+    const url = r.url();
+    log.requests.push(url);
+    if (log.ready && !url.startsWith('blob:') && !url.startsWith('data:')) log.afterReady.push(url);
+  });
   page.log = log;
   page.allowErrors = allowErrors;
   await page.goto(`${origin}/${query}`);
@@ -41,7 +45,8 @@ async function viewReady(page) {
 }
 
 function noProblems(page) {
-  const outside = page.log.requests.filter(u => !u.startsWith(origin) && !u.startsWith('data:'));
+  // data: and blob: URLs never leave the page (exports are blob: downloads).
+  const outside = page.log.requests.filter(u => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert(outside.length === 0, `requests left 127.0.0.1: ${outside.join(', ')}`);
   assert(page.log.afterReady.length === 0, `requests after load: ${page.log.afterReady.join(', ')}`);
   if (!page.allowErrors) assert(page.log.errors.length === 0, page.log.errors.join('\n'));
@@ -245,6 +250,47 @@ await check('a narrow screen stacks the panels; 1-D regression shows its predict
   const legend = await page.textContent('.plot-panel .legend');
   assert(legend.includes("the line is the model's prediction"), legend);
   await page.screenshot({ path: `${OUT}/narrow-wave1d.png`, fullPage: true });
+  noProblems(page);
+  await page.close();
+});
+
+await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers; scores export as CSV', async () => {
+  const page = await open();
+  await viewReady(page);
+  await page.click('[data-testid=loo-button]');
+  await page.waitForSelector('[data-testid=loo-pearson]', { timeout: 60000 });
+
+  await page.click('[data-testid=tab-methods]');
+  await page.click('[data-testid=methods-button]');
+  await page.waitForSelector('[data-testid=method-row][data-method=actual_loo]', { timeout: 60000 });
+  const rho = await page.$$eval('[data-testid=method-row]', rows => Object.fromEntries(rows.map(r =>
+    [r.dataset.method, Number(r.querySelector('[data-testid=method-spearman]').dataset.value)])));
+  assert(rho.cg > 0.9999 && rho.arnoldi > 0.9 && rho.lissa > 0.9, `iHVP methods vs exact: ${JSON.stringify(rho)}`);
+  assert(['tracin', 'grad_dot', 'trak', 'representer', 'knn_shapley'].every(m => Number.isFinite(rho[m])), JSON.stringify(rho));
+  await page.screenshot({ path: `${OUT}/methods.png`, fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download scores (CSV)')]);
+  const csv = fs.readFileSync(await download.path(), 'utf8');
+  assert(csv.startsWith('train_index,exact,cg,'), `CSV header: ${csv.slice(0, 60)}`);
+  assert(csv.trim().split('\n').length === 161, `CSV rows: ${csv.trim().split('\n').length}`);
+
+  await page.click('[data-testid=tab-diagnostics]');
+  await page.click('[data-testid=diagnostics-button]');
+  await page.waitForFunction(() => /condition number/.test(document.querySelector('[data-testid=diagnostics-summary]').textContent), null, { timeout: 60000 });
+  await page.screenshot({ path: `${OUT}/diagnostics.png`, fullPage: true });
+
+  await page.click('[data-testid=tab-mislabel]');
+  await page.click('[data-testid=mislabel-button]');
+  await page.waitForSelector('[data-testid=mislabel-auc]', { timeout: 60000 });
+  const auc = await page.$$eval('[data-testid=mislabel-auc]', els => Object.fromEntries(els.map(e => [e.dataset.method, Number(e.dataset.value)])));
+  assert(auc['self-influence'] > auc.random && auc['self-influence'] <= 0.95, `AUCs: ${JSON.stringify(auc)}`);
+  await page.screenshot({ path: `${OUT}/mislabel.png`, fullPage: true });
+
+  await page.click('[data-testid=tab-lds]');
+  await page.click('[data-testid=lds-button]');
+  await page.waitForSelector('[data-testid=lds-value]', { timeout: 120000 });
+  const lds = await page.$$eval('[data-testid=lds-value]', els => Object.fromEntries(els.map(e => [e.dataset.method, Number(e.dataset.value)])));
+  assert(lds.exact > 0.5 && lds.exact <= 1, `LDS: ${JSON.stringify(lds)}`);
+  await page.screenshot({ path: `${OUT}/lds.png`, fullPage: true });
   noProblems(page);
   await page.close();
 });

@@ -1,9 +1,14 @@
 //! The page's panels, each a small component reading [`Actions`](super::actions::Actions)
 //! from context.
 
+pub mod chart;
 pub mod data_panel;
+pub mod diagnostics_tab;
 pub mod influence_list;
+pub mod lds_tab;
 pub mod loo_check;
+pub mod methods_tab;
+pub mod mislabel_tab;
 pub mod plot_panel;
 pub mod scrubber;
 

@@ -1,0 +1,60 @@
+//! The Mislabel lab: flip a fraction of the training labels (seeded), rank the points
+//! by self-influence and the other self-scores, and see how many flips each ranking
+//! finds as more points are checked. Found points open in the main view.
+
+use super::chart::{LineCanvas, LineChart};
+use crate::web::actions::{Actions, Tab};
+use leptos::prelude::*;
+
+/// The Mislabel tab.
+#[component]
+pub fn MislabelTab() -> impl IntoView {
+    let a = expect_context::<Actions>();
+    let fraction = RwSignal::new(0.1f64);
+    let seed = RwSignal::new(0u64);
+    let chart = Signal::derive(move || {
+        a.mislabel.get().map(|m| LineChart {
+            lines: m
+                .curves
+                .iter()
+                .map(|c| {
+                    (format!("{} (AUC {:.3})", c.name, c.auc), c.curve.iter().map(|p| (p[0], p[1])).collect())
+                })
+                .collect(),
+            x: "fraction of training points checked".into(),
+            y: "fraction of flipped labels found".into(),
+        })
+    });
+    let results = move || {
+        a.mislabel.get().map(|m| {
+            let aucs = m.curves.iter().map(|c| view! {
+                <tr><th scope="row">{c.name.clone()}</th><td data-testid="mislabel-auc" data-method=c.name.clone() data-value=c.auc.to_string()>{format!("{:.3}", c.auc)}</td></tr>
+            }).collect_view();
+            let found = m.found.iter().map(|&i| view! {
+                <button class="small" on:click=move |_| { a.tab.set(Tab::Explore); a.pick(Some(i)); }>{format!("#{i}")}</button>
+            }).collect_view();
+            view! {
+                <p>{format!("{} of {} training labels flipped; the best possible AUC is {:.3}, random about 0.5.", m.flipped.len(), m.flipped.len() as f64 / m.fraction.max(1e-9), m.best_auc)}</p>
+                <table class="grid"><thead><tr><th>"ranking"</th><th>"AUC"</th></tr></thead><tbody>{aucs}</tbody></table>
+                <p>"Flipped points found first by self-influence (click to inspect in the main view; the main view shows the original labels):"</p>
+                <div class="found">{found}</div>
+            }
+        })
+    };
+    view! {
+        <section class="panel wide" aria-label="Mislabel lab">
+            <h2>"Mislabel lab"</h2>
+            <p class="hint">"Points with a wrong label tend to have large self-influence: the model bends to fit them. Flip some labels and see which ranking finds them."</p>
+            <div class="params">
+                <label>{move || format!("Flip {:.0}% of the labels ", fraction.get() * 100.0)}
+                    <input type="range" min="0.02" max="0.4" step="0.02" prop:value=move || fraction.get().to_string()
+                        on:change=move |ev| fraction.set(event_target_value(&ev).parse().unwrap_or(0.1)) /></label>
+                <label>"Seed "<input type="number" min="0" prop:value=move || seed.get().to_string()
+                    on:change=move |ev| seed.set(event_target_value(&ev).parse().unwrap_or(0)) /></label>
+            </div>
+            <button data-testid="mislabel-button" disabled=move || a.analysing.get() on:click=move |_| a.run_mislabel(fraction.get_untracked(), seed.get_untracked())>"Flip and rank"</button>
+            {results}
+            <LineCanvas data=chart file="mislabel-detection.png" label="Flipped labels found against points checked" testid="mislabel-chart" />
+        </section>
+    }
+}
