@@ -13,11 +13,13 @@ mod native {
     use attribution_explorer::engine::data::{Dataset, Target};
     use attribution_explorer::engine::fit::{fit, FitOptions};
     use attribution_explorer::engine::influence::Influence;
+    use attribution_explorer::engine::methods::{self, MethodParams};
     use attribution_explorer::engine::model::problem::{Design, Problem};
     use attribution_explorer::engine::model::{Model, ModelKind};
     use attribution_explorer::engine::progress::Silent;
     use attribution_explorer::engine::retrain::Retrainer;
     use attribution_explorer::engine::rng::Rng;
+    use attribution_explorer::service::analysis::PAGE_METHODS;
     use criterion::{criterion_group, Criterion};
     use std::hint::black_box;
 
@@ -74,6 +76,28 @@ mod native {
                 black_box(r.leave_each_out(&mut Silent).expect("refits").len())
             })
         });
+        // Each method for one test point (what the page's Methods view computes).
+        let one = Design::new(test.row(0).len(), test.row(0).to_vec(), vec![test.y[0]]);
+        let params = MethodParams::default();
+        let mut group = c.benchmark_group("breast_cancer_one_test_point");
+        group.sample_size(10);
+        group.bench_function("exact", |b| {
+            b.iter(|| {
+                let inf = Influence::new(&problem, &report.theta, 0.0).expect("factor");
+                black_box(inf.score(&problem, &one).len())
+            })
+        });
+        for name in PAGE_METHODS {
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    black_box(
+                        methods::run(name, &problem, &report.theta, &one, 0.0, &params)
+                            .map(|s| s.scores.len()),
+                    )
+                })
+            });
+        }
+        group.finish();
         let mut group = c.benchmark_group("synthetic_d50");
         group.sample_size(10);
         for n in [1_000, 10_000] {

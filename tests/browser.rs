@@ -63,3 +63,26 @@ fn engine_numbers_match_the_native_fixture() {
         assert!((x - y).abs() <= 1e-12 * y.abs().max(1e-6), "{x} vs {y}");
     }
 }
+
+#[wasm_bindgen_test]
+fn seeded_methods_match_the_native_fixture() {
+    use attribution_explorer::protocol::{Request, Response};
+    use attribution_explorer::service::Service;
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/default_methods.json")).expect("fixture is JSON");
+    let mut s = Service::new(js_sys::Date::now);
+    let mut out = Vec::new();
+    s.handle(Request::Train { job: 1, spec: TrainSpec::default() }, &mut |r| out.push(r));
+    s.handle(Request::Methods { job: 2, settings: Default::default() }, &mut |r| out.push(r));
+    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.pop() else { panic!("methods view") };
+    for row in &m.rows {
+        let expected = fixture[&row.name].as_array().expect("method in fixture");
+        assert_eq!(expected.len(), row.scores.len(), "{}", row.name);
+        for (x, y) in row.scores.iter().zip(expected) {
+            let y = y.as_f64().expect("number");
+            // Seeded streams are bit-identical; only libm's exp/ln may differ in the
+            // last bit, and LiSSA's 200-step recursion can carry that a little further.
+            assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-6), "{}: {x} vs {y}", row.name);
+        }
+    }
+}

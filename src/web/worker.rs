@@ -10,9 +10,15 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 thread_local! {
-    static SERVICE: RefCell<Service> = RefCell::new(Service::new(js_sys::Date::now));
+    static SERVICE: RefCell<Service> = RefCell::new(Service::new(now));
     static SCHEDULED: Cell<bool> = const { Cell::new(false) };
     static TICK: RefCell<Option<Closure<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Milliseconds from the worker's high-resolution clock (`performance.now()`).
+fn now() -> f64 {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    scope.performance().map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {

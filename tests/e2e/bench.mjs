@@ -74,5 +74,16 @@ for (const ds of ['moons', 'breast_cancer']) {
   await page.close();
 }
 
+{
+  // Each method for one test point on breast cancer, timed in the worker by the page.
+  const page = await fresh('?ds=breast_cancer');
+  await page.click('[data-testid=tab-methods]');
+  await page.click('[data-testid=methods-button]');
+  await page.waitForSelector('[data-testid=method-row][data-method=knn_shapley]', { timeout: 120000 });
+  const times = await page.$$eval('[data-testid=method-row]', rows => rows.map(r => [r.dataset.method, r.lastElementChild.textContent]));
+  console.log('breast cancer, one test point, per method in the worker (ms): ' + times.map(([m, t]) => `${m} ${t}`).join(', '));
+  await page.close();
+}
+
 await browser.close();
 close();

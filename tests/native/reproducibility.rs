@@ -1,10 +1,35 @@
 //! The default view computed natively, kept as a fixture that the browser test
 //! (`tests/browser.rs`) compares against: same seed, same numbers on both targets.
 
-use attribution_explorer::protocol::TrainSpec;
-use attribution_explorer::service::train;
+use attribution_explorer::protocol::{Request, Response, TrainSpec};
+use attribution_explorer::service::{train, Service};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/default_view.json");
+const METHODS_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/default_methods.json");
+
+/// The seeded methods' scores for the default view (what the browser test compares).
+pub fn default_methods() -> serde_json::Value {
+    let mut s = Service::default();
+    let mut out = Vec::new();
+    s.handle(Request::Train { job: 1, spec: TrainSpec::default() }, &mut |r| out.push(r));
+    s.handle(Request::Methods { job: 2, settings: Default::default() }, &mut |r| out.push(r));
+    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.pop() else { panic!("methods view") };
+    let rows: serde_json::Map<String, serde_json::Value> =
+        m.rows.iter().map(|r| (r.name.clone(), serde_json::json!(r.scores))).collect();
+    serde_json::Value::Object(rows)
+}
+
+#[test]
+fn seeded_methods_match_the_committed_fixture() {
+    let here = default_methods();
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(METHODS_FIXTURE, serde_json::to_string(&here).expect("json")).expect("write fixture");
+    }
+    let text =
+        std::fs::read_to_string(METHODS_FIXTURE).expect("fixture exists (UPDATE_FIXTURES=1 writes it)");
+    let fixture: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+    assert_eq!(here, fixture);
+}
 
 #[test]
 fn default_view_matches_the_committed_fixture() {

@@ -71,11 +71,11 @@ pub fn MethodsTab() -> impl IntoView {
                     <tr data-testid="method-row" data-method=r.name.clone()>
                         <th scope="row">{r.name.clone()}</th>
                         <td data-testid="method-spearman" data-value=r.spearman_exact.map(|v| v.to_string()).unwrap_or_default()>{fmt(r.spearman_exact)}</td>
-                        <td>{format!("{:.1}", r.top10_exact)}</td>
+                        <td>{format!("{:.2}", r.top10_exact)}</td>
                         <td>{fmt(r.spearman_loo)}</td>
                         <td>{fmt(r.top10_loo)}</td>
                         <td>{r.error.clone().unwrap_or_else(|| top.join(" "))}</td>
-                        <td>{format!("{:.1}", r.millis)}</td>
+                        <td>{format!("{:.2}", r.millis)}</td>
                     </tr>
                 }
             }).collect_view();
