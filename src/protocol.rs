@@ -166,6 +166,8 @@ pub enum Request {
     Methods {
         /// Job id.
         job: u64,
+        /// Which methods (names of `engine::methods::NAMES`).
+        methods: Vec<String>,
         /// Their parameters.
         settings: MethodParams,
     },

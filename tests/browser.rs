@@ -73,7 +73,9 @@ fn seeded_methods_match_the_native_fixture() {
     let mut s = Service::new(js_sys::Date::now);
     let mut out = Vec::new();
     s.handle(Request::Train { job: 1, spec: TrainSpec::default() }, &mut |r| out.push(r));
-    s.handle(Request::Methods { job: 2, settings: Default::default() }, &mut |r| out.push(r));
+    s.handle(Request::Methods { job: 2, methods: page_methods(), settings: Default::default() }, &mut |r| {
+        out.push(r)
+    });
     let Some(Response::MethodsDone { result: Ok(m), .. }) = out.pop() else { panic!("methods view") };
     for row in &m.rows {
         let expected = fixture[&row.name].as_array().expect("method in fixture");
@@ -85,4 +87,8 @@ fn seeded_methods_match_the_native_fixture() {
             assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-6), "{}: {x} vs {y}", row.name);
         }
     }
+}
+
+fn page_methods() -> Vec<String> {
+    attribution_explorer::service::analysis::PAGE_METHODS.iter().map(|m| m.to_string()).collect()
 }

@@ -34,8 +34,13 @@ fn row(name: &str, scores: Vec<f64>, exact: &[f64], loo: Option<&Vec<f64>>, mill
     }
 }
 
-/// Every page method next to exact influence and (when computed) actual LOO.
-pub fn methods_view(s: &Session, params: &MethodParams, clock: fn() -> f64) -> MethodsView {
+/// The chosen methods next to exact influence and (when computed) actual LOO.
+pub fn methods_view(
+    s: &Session,
+    chosen: &[String],
+    params: &MethodParams,
+    clock: fn() -> f64,
+) -> MethodsView {
     let design = explained_design(s);
     // Exact influence, timed from scratch (factorise H, score every point) so its cost
     // stands next to the approximations'.
@@ -46,7 +51,7 @@ pub fn methods_view(s: &Session, params: &MethodParams, clock: fn() -> f64) -> M
     let exact_ms = clock() - t;
     let loo = s.actual_loo.as_ref();
     let mut rows = vec![row("exact", exact.clone(), &exact, loo, exact_ms)];
-    for name in PAGE_METHODS.iter().filter(|n| NAMES.contains(n)) {
+    for name in chosen.iter().map(String::as_str).filter(|n| NAMES.contains(n)) {
         let t = clock();
         match methods::run(name, &s.problem, &s.theta, &design, s.influence.damping, params) {
             Ok(mut m) => rows.push(row(name, m.scores.swap_remove(0), &exact, loo, clock() - t)),

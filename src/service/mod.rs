@@ -131,9 +131,9 @@ impl Service {
                     self.cancel_long(emit);
                 }
             }
-            Request::Methods { job, settings } => {
+            Request::Methods { job, methods, settings } => {
                 let result = match &self.session {
-                    Some(s) => Ok(Box::new(analysis::methods_view(s, &settings, self.clock))),
+                    Some(s) => Ok(Box::new(analysis::methods_view(s, &methods, &settings, self.clock))),
                     None => Err("train a model first".into()),
                 };
                 emit(Response::MethodsDone { job, result });

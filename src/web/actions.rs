@@ -7,6 +7,7 @@
 
 use crate::engine::methods::MethodParams;
 use crate::protocol::*;
+use crate::service::analysis::PAGE_METHODS;
 use crate::url_state::{ViewState, UPLOAD};
 use crate::web::bridge;
 use leptos::prelude::*;
@@ -54,6 +55,8 @@ pub struct Actions {
     pub tab: RwSignal<Tab>,
     /// Parameters of the approximations and peer methods.
     pub method_params: RwSignal<MethodParams>,
+    /// The methods the Methods view runs.
+    pub chosen_methods: RwSignal<Vec<String>>,
     /// The Methods view.
     pub methods: RwSignal<Option<MethodsView>>,
     /// The Diagnostics view.
@@ -126,6 +129,7 @@ impl Actions {
                 lissa: crate::engine::methods::ihvp::LissaParams { batch: 32, ..Default::default() },
                 ..MethodParams::default()
             }),
+            chosen_methods: RwSignal::new(PAGE_METHODS.iter().map(|m| m.to_string()).collect()),
             methods: RwSignal::new(None),
             diagnostics: RwSignal::new(None),
             mislabel: RwSignal::new(None),
@@ -243,7 +247,8 @@ impl Actions {
         let job = self.next_job();
         self.jobs.update_value(|j| j.methods = job);
         self.analysing.set(true);
-        self.send(Request::Methods { job, settings: self.method_params.get_untracked() });
+        let methods = self.chosen_methods.get_untracked();
+        self.send(Request::Methods { job, methods, settings: self.method_params.get_untracked() });
     }
 
     /// Spectrum, traces and the damping sweep.

@@ -12,7 +12,9 @@ pub fn default_methods() -> serde_json::Value {
     let mut s = Service::default();
     let mut out = Vec::new();
     s.handle(Request::Train { job: 1, spec: TrainSpec::default() }, &mut |r| out.push(r));
-    s.handle(Request::Methods { job: 2, settings: Default::default() }, &mut |r| out.push(r));
+    s.handle(Request::Methods { job: 2, methods: page_methods(), settings: Default::default() }, &mut |r| {
+        out.push(r)
+    });
     let Some(Response::MethodsDone { result: Ok(m), .. }) = out.pop() else { panic!("methods view") };
     let rows: serde_json::Map<String, serde_json::Value> =
         m.rows.iter().map(|r| (r.name.clone(), serde_json::json!(r.scores))).collect();
@@ -42,4 +44,8 @@ fn default_view_matches_the_committed_fixture() {
     let fixture: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
     assert_eq!(here["train_xy"], fixture["train_xy"]);
     assert_eq!(here["explained"], fixture["explained"]);
+}
+
+fn page_methods() -> Vec<String> {
+    attribution_explorer::service::analysis::PAGE_METHODS.iter().map(|m| m.to_string()).collect()
 }

@@ -224,7 +224,7 @@ fn methods_view_compares_every_method_with_exact_and_actual_loo() {
     let mut s = Service::default();
     run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() });
     run(&mut s, Request::LeaveEachOut { job: 2 });
-    let out = run(&mut s, Request::Methods { job: 3, settings: Default::default() });
+    let out = run(&mut s, Request::Methods { job: 3, methods: page_methods(), settings: Default::default() });
     let Some(Response::MethodsDone { result: Ok(m), .. }) = out.first() else { panic!("{out:?}") };
     let names: Vec<&str> = m.rows.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names.first(), Some(&"exact"));
@@ -274,4 +274,8 @@ fn diagnostics_mislabel_and_lds_views() {
     );
     s.handle(Request::Cancel { job: 5 }, &mut |x| out.push(x));
     assert!(matches!(out.last(), Some(Response::LdsDone { job: 5, result: Err(e) }) if e == "cancelled"));
+}
+
+fn page_methods() -> Vec<String> {
+    attribution_explorer::service::analysis::PAGE_METHODS.iter().map(|m| m.to_string()).collect()
 }

@@ -49,7 +49,12 @@ pub fn LooCheck() -> impl IntoView {
                        {format!(" over {} refits in {:.0} ms: {}.", l.actual.len(), l.millis, verdict(l.pearson))}</p>
                 })}
             </Show>
-            <canvas node_ref=chart width="320" height="240" class:hidden=move || a.loo.with(Option::is_none)
+            <Show when=move || a.loo.with(Option::is_some)><button class="small" on:click=move |_| {
+                    if let Some(c) = chart.get_untracked() {
+                        if let Err(e) = crate::web::export::download_canvas(&c, "leave-one-out-check.png") { a.error.set(Some(e)); }
+                    }
+                }>"Save PNG"</button></Show>
+                <canvas node_ref=chart width="320" height="240" class:hidden=move || a.loo.with(Option::is_none)
                 aria-label="Predicted against actual leave-one-out change of the loss"></canvas>
         </section>
     }

@@ -4,6 +4,7 @@
 //! export as CSV and JSON.
 
 use crate::protocol::MethodsView;
+use crate::service::analysis::PAGE_METHODS;
 use crate::web::actions::Actions;
 use crate::web::export::download_text;
 use leptos::prelude::*;
@@ -101,6 +102,20 @@ pub fn MethodsTab() -> impl IntoView {
         <section class="panel wide" aria-label="Methods">
             <h2>"Every method for the explained point"</h2>
             <p class="hint">"All scores are oriented like the influence function: larger means removing the point would raise the explained point's loss. Run the leave-one-out check on the Explore tab first to compare with the truth."</p>
+            <fieldset class="params">
+                <legend>"Methods to run"</legend>
+                {PAGE_METHODS.iter().map(|m| {
+                    let name = m.to_string();
+                    let checked = { let name = name.clone(); move || a.chosen_methods.with(|c| c.contains(&name)) };
+                    view! {
+                        <label class="check"><input type="checkbox" prop:checked=checked on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            let name = name.clone();
+                            a.chosen_methods.update(|c| { c.retain(|x| *x != name); if on { c.push(name); } });
+                        } />{m.to_string()}</label>
+                    }
+                }).collect_view()}
+            </fieldset>
             <div class="params">
                 <label>"LiSSA scale × λmax "<input type="number" step="any" min="0" prop:value=move || p.with(|p| p.lissa_scale_factor.unwrap_or(2.0).to_string())
                     on:change=num(|p, v| p.lissa_scale_factor = Some(v)) /></label>

@@ -33,7 +33,9 @@ pub fn MislabelTab() -> impl IntoView {
             let found = m.found.iter().map(|&i| view! {
                 <button class="small" on:click=move |_| { a.tab.set(Tab::Explore); a.pick(Some(i)); }>{format!("#{i}")}</button>
             }).collect_view();
+            let flipped = m.flipped.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(" ");
             view! {
+                <p data-testid="mislabel-flipped">{format!("Flipped: {flipped}.")}</p>
                 <p>{format!("{} of {} training labels flipped; the best possible AUC is {:.3}, random about 0.5.", m.flipped.len(), m.flipped.len() as f64 / m.fraction.max(1e-9), m.best_auc)}</p>
                 <table class="grid"><thead><tr><th>"ranking"</th><th>"AUC"</th></tr></thead><tbody>{aucs}</tbody></table>
                 <p>"Flipped points found first by self-influence (click to inspect in the main view; the main view shows the original labels):"</p>

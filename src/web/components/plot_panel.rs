@@ -228,7 +228,12 @@ pub fn PlotPanel() -> impl IntoView {
                 "Bigger = stronger. ○ △ □ = class; × = test point; black ring = explained point; purple ring = point on the scrubber. "
                 {caption}
             </p>
-            {edit_tools}
+            <button class="small" on:click=move |_| {
+                    if let Some(c) = canvas.get_untracked() {
+                        if let Err(e) = crate::web::export::download_canvas(&c, "attribution-plot.png") { a.error.set(Some(e)); }
+                    }
+                }>"Save PNG"</button>
+                {edit_tools}
         </section>
     }
 }

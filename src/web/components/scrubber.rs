@@ -60,6 +60,11 @@ pub fn Scrubber() -> impl IntoView {
                 {numbers}
                 <canvas node_ref=chart width="320" height="170" aria-label="Predicted (blue) and actual (orange) change of the loss over the weight"></canvas>
                 <p class="hint">"Blue: the influence function's straight-line prediction; orange: the model really retrained. The plot's background follows the retrained model."</p>
+                <button class="small" on:click=move |_| {
+                    if let Some(c) = chart.get_untracked() {
+                        if let Err(e) = crate::web::export::download_canvas(&c, "scrubber-curve.png") { a.error.set(Some(e)); }
+                    }
+                }>"Save PNG"</button>
                 <button on:click=move |_| a.pick(None)>"Close"</button>
             </section>
         </Show>
