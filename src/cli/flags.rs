@@ -15,15 +15,15 @@ pub struct Flags {
 }
 
 impl Flags {
-    /// Parse `args` against the `allowed` flags (switches are always allowed).
-    pub fn parse(args: &[String], allowed: &[&str]) -> Result<Self, CliError> {
+    /// Parse `args` against the groups of `allowed` flags (switches are always allowed).
+    pub fn parse(args: &[String], allowed: &[&[&str]]) -> Result<Self, CliError> {
         let mut values: HashMap<String, Vec<String>> = HashMap::new();
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let name = if flag == "-h" { "--help" } else { flag.as_str() };
             if SWITCHES.contains(&name) {
                 values.entry(name.into()).or_default().push(String::new());
-            } else if allowed.contains(&name) {
+            } else if allowed.iter().any(|group| group.contains(&name)) {
                 let v = it.next().ok_or_else(|| CliError::Usage(format!("{name} needs a value")))?;
                 values.entry(name.into()).or_default().push(v.clone());
             } else {

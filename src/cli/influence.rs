@@ -3,7 +3,7 @@
 //! weight `1 + E·n`), every number as in the conventions.
 
 use super::flags::Flags;
-use super::{ms, prepare, CliError, DataArgs, DATA_FLAGS};
+use super::{ms, prepare, CliError, DataArgs};
 use crate::engine::fit::FitOptions;
 use crate::engine::influence::Influence;
 use crate::engine::model::ModelKind;
@@ -12,19 +12,8 @@ use crate::engine::retrain::{actual_changes, Refit, Retrainer};
 use serde::Serialize;
 use std::time::Instant;
 
-/// Flags of `attrib influence`.
-pub const FLAGS: [&str; 10] = [
-    DATA_FLAGS[0],
-    DATA_FLAGS[1],
-    DATA_FLAGS[2],
-    DATA_FLAGS[3],
-    DATA_FLAGS[4],
-    DATA_FLAGS[5],
-    DATA_FLAGS[6],
-    DATA_FLAGS[7],
-    DATA_FLAGS[8],
-    "--reweight-eps",
-];
+/// Flags of `attrib influence` besides [`DATA_FLAGS`](super::DATA_FLAGS).
+pub const FLAGS: [&str; 1] = ["--reweight-eps"];
 
 /// Per-test-point output.
 #[derive(Debug, Serialize)]

@@ -3,7 +3,7 @@
 //! the linear datamodeling score, and mislabel detection.
 
 use super::flags::Flags;
-use super::{ms, prepare, CliError, DataArgs, Prepared, DATA_FLAGS};
+use super::{ms, prepare, CliError, DataArgs, Prepared};
 use crate::engine::evaluate::Agreement;
 use crate::engine::evaluate::{
     agreement, detection_curve, flip_labels, lds as lds_score, lds_refits, refit_flipped,
@@ -21,17 +21,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// Flags of `approx`, `lds` and `mislabel`.
-pub const FLAGS: [&str; 34] = [
-    DATA_FLAGS[0],
-    DATA_FLAGS[1],
-    DATA_FLAGS[2],
-    DATA_FLAGS[3],
-    DATA_FLAGS[4],
-    DATA_FLAGS[5],
-    DATA_FLAGS[6],
-    DATA_FLAGS[7],
-    DATA_FLAGS[8],
+/// Flags of `approx`, `lds` and `mislabel` besides [`DATA_FLAGS`](super::DATA_FLAGS).
+pub const FLAGS: [&str; 25] = [
     "--methods",
     "--top-k",
     "--cg-tol",

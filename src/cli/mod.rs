@@ -254,14 +254,14 @@ pub fn run(args: &[String], stdout: &mut dyn Write) -> Result<(), CliError> {
     let json = match command {
         "-h" | "--help" | "help" => return stdout.write_all(HELP.as_bytes()).map_err(|e| io("stdout", e)),
         "influence" => {
-            let f = Flags::parse(rest, &influence::FLAGS)?;
+            let f = Flags::parse(rest, &[&DATA_FLAGS, &influence::FLAGS])?;
             if f.switch("--help") {
                 return stdout.write_all(HELP.as_bytes()).map_err(|e| io("stdout", e));
             }
             (serde_json::to_string(&influence::run(&f)?), f.string("--out"))
         }
         "approx" | "lds" | "mislabel" => {
-            let f = Flags::parse(rest, &methods::FLAGS)?;
+            let f = Flags::parse(rest, &[&DATA_FLAGS, &methods::FLAGS])?;
             if f.switch("--help") {
                 return stdout.write_all(HELP.as_bytes()).map_err(|e| io("stdout", e));
             }
