@@ -295,6 +295,23 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   await page.close();
 });
 
+await check('the Content-Security-Policy blocks requests to other origins', async () => {
+  const page = await open();
+  await viewReady(page);
+  const violation = await page.evaluate(async () => {
+    const seen = new Promise(r => document.addEventListener('securitypolicyviolation', e => r(e.effectiveDirective), { once: true }));
+    try { await fetch('http://127.0.0.2:9/should-not-leave'); } catch { /* refused, as it must be */ }
+    return Promise.race([seen, new Promise(r => setTimeout(() => r(null), 2000))]);
+  });
+  assert(violation === 'connect-src', `the policy did not block the fetch (violation: ${violation})`);
+  // The attempt itself is the CSP violation the browser reports; nothing was sent.
+  page.log.errors = page.log.errors.filter(e => !e.includes('Content Security Policy') && !e.includes('Failed to fetch'));
+  page.log.requests = page.log.requests.filter(u => !u.startsWith('http://127.0.0.2'));
+  page.log.afterReady = page.log.afterReady.filter(u => !u.startsWith('http://127.0.0.2'));
+  noProblems(page);
+  await page.close();
+});
+
 await browser.close();
 close();
 console.log(`e2e: ${passed} passed, ${failed} failed`);
