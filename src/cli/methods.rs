@@ -123,6 +123,9 @@ pub struct MethodOutput {
     pub error: Option<String>,
     /// Convergence trace (CG residuals, LiSSA changes, TracIn training loss).
     pub trace: Vec<f64>,
+    /// Monte Carlo standard error per score (TMC-Shapley).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std_error: Option<Vec<Vec<f64>>>,
     /// Wall-clock milliseconds.
     pub millis: f64,
     /// Agreement with exact influence.
@@ -181,12 +184,14 @@ pub fn approx(f: &Flags) -> Result<ApproxOutput, CliError> {
                     scores: Some(s.scores),
                     error: None,
                     trace: s.trace,
+                    std_error: s.std_error,
                     millis,
                 },
                 Err(e) => MethodOutput {
                     scores: None,
                     error: Some(e.to_string()),
                     trace: vec![],
+                    std_error: None,
                     millis,
                     agreement_exact: None,
                     agreement_loo: None,

@@ -283,3 +283,29 @@ fn lds_and_mislabel_commands() {
         &["unknown method"],
     );
 }
+
+#[test]
+fn tmc_shapley_reports_a_standard_error_per_point() {
+    let (train, test) = moons_files("tmc");
+    let v = json(&[
+        "approx",
+        "--train",
+        &train,
+        "--test",
+        &test,
+        "--target",
+        "label",
+        "--methods",
+        "tmc_shapley",
+        "--shapley-permutations",
+        "5",
+    ]);
+    let m = &v["methods"]["tmc_shapley"];
+    let (scores, errors) =
+        (m["scores"].as_array().expect("scores"), m["std_error"].as_array().expect("errors"));
+    assert_eq!((scores.len(), errors.len()), (12, 12));
+    assert!(errors
+        .iter()
+        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+        .all(|e| e.as_f64().is_some_and(|x| x >= 0.0)));
+}

@@ -278,5 +278,5 @@ pub fn scores(
         Ihvp::Lissa(_) => "lissa",
         Ihvp::Arnoldi { .. } => "arnoldi",
     };
-    Ok(Scores { method: name.into(), scores: all, trace: first_trace })
+    Ok(Scores { method: name.into(), scores: all, trace: first_trace, std_error: None })
 }

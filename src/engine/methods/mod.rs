@@ -47,6 +47,8 @@ pub struct Scores {
     /// A convergence trace where the method has one (relative residual for CG, relative
     /// change per step for LiSSA), for the first test point.
     pub trace: Vec<f64>,
+    /// Monte Carlo standard error of each score (TMC-Shapley), `[t][i]`.
+    pub std_error: Option<Vec<Vec<f64>>>,
 }
 
 use crate::engine::model::problem::{Design, Problem};
@@ -172,10 +174,14 @@ pub fn run(
                     p.shapley_seed,
                     &mut Silent,
                 )
-                .map(|s| s.value)
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(|scores| Scores { method: "tmc_shapley".into(), scores, trace: vec![] }),
+            .map(|runs| Scores {
+                method: "tmc_shapley".into(),
+                scores: runs.iter().map(|r| r.value.clone()).collect(),
+                trace: vec![],
+                std_error: Some(runs.into_iter().map(|r| r.std_error).collect()),
+            }),
         other => Err(MethodError::NotApplicable(format!("unknown method \"{other}\""))),
     }
 }

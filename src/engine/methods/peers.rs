@@ -54,7 +54,12 @@ pub fn gradient_similarity(problem: &Problem, theta: &[f64], test: &Design, cosi
         }
     }
     let name = if cosine { "grad_cos" } else { "grad_dot" };
-    Scores { method: name.into(), scores: s.rows().into_iter().map(|r| r.to_vec()).collect(), trace: vec![] }
+    Scores {
+        method: name.into(),
+        scores: s.rows().into_iter().map(|r| r.to_vec()).collect(),
+        trace: vec![],
+        std_error: None,
+    }
 }
 
 /// TracIn over a seeded mini-batch gradient-descent run from θ = 0.
@@ -88,7 +93,12 @@ pub fn tracin(problem: &Problem, test: &Design, params: &TracInParams) -> Scores
         total.scaled_add(params.lr, &gt.dot(&gi.t()));
         trace.push(losses.iter().sum::<f64>() / n.max(1) as f64);
     }
-    Scores { method: "tracin".into(), scores: total.rows().into_iter().map(|r| r.to_vec()).collect(), trace }
+    Scores {
+        method: "tracin".into(),
+        scores: total.rows().into_iter().map(|r| r.to_vec()).collect(),
+        trace,
+        std_error: None,
+    }
 }
 
 /// Representer weights `α` (n × K): `α_i = −(1/(λn)) ∂l_i/∂z_i`.
@@ -130,7 +140,7 @@ pub fn representer(problem: &Problem, theta: &[f64], test: &Design) -> Result<Sc
         let c = c.min(m.k - 1);
         scores.push((0..problem.n()).map(|i| sign * alpha[[i, c]] * dot(problem.train.row(i), xt)).collect());
     }
-    Ok(Scores { method: "representer".into(), scores, trace: vec![] })
+    Ok(Scores { method: "representer".into(), scores, trace: vec![], std_error: None })
 }
 
 /// TRAK with a seeded Gaussian projection to `k` dimensions.
@@ -160,5 +170,6 @@ pub fn trak(
         method: "trak".into(),
         scores: s.rows().into_iter().map(|r| r.to_vec()).collect(),
         trace: vec![],
+        std_error: None,
     })
 }

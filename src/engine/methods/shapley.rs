@@ -113,5 +113,5 @@ pub fn knn_shapley(problem: &Problem, test: &Design, k: usize) -> Scores {
         }
         all.push(s);
     }
-    Scores { method: "knn_shapley".into(), scores: all, trace: vec![] }
+    Scores { method: "knn_shapley".into(), scores: all, trace: vec![], std_error: None }
 }
