@@ -5,7 +5,7 @@
 
 use super::{Model, ModelError};
 use crate::engine::data::Dataset;
-use ndarray::Array2;
+use ndarray::{s, Array2, ArrayView2, Axis};
 
 /// Rows of features with their targets, row-major, ready for the hot loops.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,11 +19,15 @@ pub struct Design {
 impl Design {
     /// The rows of `data`.
     pub fn from_dataset(data: &Dataset) -> Self {
-        Self { d: data.d(), rows: data.x.iter().copied().collect(), y: data.y.clone() }
+        Self::new(data.d(), data.x.iter().copied().collect(), data.y.clone())
     }
 
-    /// From a row-major buffer of `y.len()` rows of `d` features.
-    pub fn new(d: usize, rows: Vec<f64>, y: Vec<f64>) -> Self {
+    /// From a row-major buffer of `y.len()` rows of `d` features (a buffer and a target
+    /// of different lengths are cut to the rows they both hold).
+    pub fn new(d: usize, mut rows: Vec<f64>, mut y: Vec<f64>) -> Self {
+        let n = y.len().min(rows.len().checked_div(d).unwrap_or(y.len()));
+        rows.truncate(n * d);
+        y.truncate(n);
         Self { d, rows, y }
     }
 
@@ -35,6 +39,12 @@ impl Design {
     /// Features of row `i`.
     pub fn row(&self, i: usize) -> &[f64] {
         &self.rows[i * self.d..(i + 1) * self.d]
+    }
+
+    /// All features as an n × d view (`None` only if the invariant of [`Design::new`]
+    /// were broken).
+    pub fn matrix(&self) -> Option<ArrayView2<'_, f64>> {
+        ArrayView2::from_shape((self.n(), self.d), &self.rows).ok()
     }
 }
 
@@ -118,44 +128,45 @@ impl Problem {
     }
 
     /// The exact Hessian `∇²R(θ)` (P × P), including λ on the weights.
+    ///
+    /// Block (a, b) of the outputs is `X̃ᵀ diag(c_ab) X̃` with
+    /// `c_ab,i = w_i (∂²l_i/∂z_a∂z_b) / n`, assembled with matrix products (blocked and
+    /// vectorised by ndarray) rather than n rank-one updates.
     pub fn hessian(&self, theta: &[f64]) -> Array2<f64> {
         let (m, n) = (&self.model, self.n() as f64);
         let (k, r, d, p) = (m.k, m.row_len(), m.d, m.n_params());
         let mut h = Array2::<f64>::zeros((p, p));
+        let Some(x) = self.train.matrix() else { return h };
+        // Per-example second derivatives, one column per output pair (a, b), b ≥ a.
+        let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a..k).map(move |b| (a, b))).collect();
+        let mut c = Array2::<f64>::zeros((self.n(), pairs.len()));
         let (mut z, mut dz, mut d2) = (vec![0.0; k], vec![0.0; k], vec![0.0; k * k]);
-        let mut xt = vec![1.0; r];
         for (i, &w) in self.weights.iter().enumerate() {
             if w == 0.0 {
                 continue;
             }
-            let x = self.train.row(i);
-            xt[..d].copy_from_slice(x);
-            m.outputs(theta, x, &mut z);
+            m.outputs(theta, self.train.row(i), &mut z);
             m.derivs(&z, self.train.y[i], &mut dz, Some(&mut d2));
-            for a in 0..k {
-                for b in a..k {
-                    let c = w * d2[a * k + b] / n;
-                    if c == 0.0 {
-                        continue;
-                    }
-                    for (ii, xi) in xt.iter().enumerate() {
-                        let cx = c * xi;
-                        let mut hrow = h.row_mut(a * r + ii);
-                        for (jj, xj) in xt.iter().enumerate() {
-                            hrow[b * r + jj] += cx * xj;
-                        }
-                    }
-                }
+            for (q, &(a, b)) in pairs.iter().enumerate() {
+                c[[i, q]] = w * d2[a * k + b] / n;
             }
         }
-        // Blocks (a, b) with b < a by symmetry.
-        for a in 0..k {
-            for b in 0..a {
-                for ii in 0..r {
-                    for jj in 0..r {
-                        h[[a * r + ii, b * r + jj]] = h[[b * r + jj, a * r + ii]];
-                    }
-                }
+        for (q, &(a, b)) in pairs.iter().enumerate() {
+            let cq = c.column(q);
+            let scaled = &x * &cq.insert_axis(Axis(1)); // rows of X times c_i
+            let xx = x.t().dot(&scaled); // d × d
+            let xb = scaled.sum_axis(Axis(0)); // X̃ᵀ c, the weight–bias column
+            let bb = cq.sum();
+            let (ra, rb) = (a * r, b * r);
+            h.slice_mut(s![ra..ra + d, rb..rb + d]).assign(&xx);
+            h.slice_mut(s![ra..ra + d, rb + d]).assign(&xb);
+            h.slice_mut(s![ra + d, rb..rb + d]).assign(&xb);
+            h[[ra + d, rb + d]] = bb;
+            if a != b {
+                h.slice_mut(s![rb..rb + d, ra..ra + d]).assign(&xx.t());
+                h.slice_mut(s![rb..rb + d, ra + d]).assign(&xb);
+                h.slice_mut(s![rb + d, ra..ra + d]).assign(&xb);
+                h[[rb + d, ra + d]] = bb;
             }
         }
         for q in 0..p {
