@@ -127,6 +127,12 @@ await check('uploading a CSV trains on it and explains a prediction, locally', a
     && /prob\. of '(yes|no)'/.test(document.querySelector('[data-testid=explained]').textContent), null, { timeout: 20000 });
   const hint = await page.textContent('.data-panel');
   assert(hint.includes('mine.csv: 80 rows, 3 columns'), `upload summary: ${hint}`);
+  // Away to a built-in dataset and back to the uploaded file.
+  await page.selectOption('[data-testid=dataset-select]', 'iris');
+  await page.waitForFunction(() => /Softmax regression/.test(document.querySelector('[data-testid=model-status]').textContent), null, { timeout: 20000 });
+  await page.selectOption('[data-testid=dataset-select]', 'upload');
+  await page.waitForFunction(() => /Logistic regression/.test(document.querySelector('[data-testid=model-status]').textContent)
+    && /prob\. of '(yes|no)'/.test(document.querySelector('[data-testid=explained]').textContent), null, { timeout: 20000 });
   assert((await page.$$('[data-testid=influence-row]')).length >= 5, 'ranked rows for the uploaded data');
   await page.screenshot({ path: `${OUT}/upload.png`, fullPage: true });
   noProblems(page);

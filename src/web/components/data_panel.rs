@@ -38,7 +38,20 @@ pub fn DataPanel() -> impl IntoView {
         move || Builtin::from_id(&state.with(|s| s.dataset.clone())).is_some_and(|b| b.is_generated());
     let on_dataset = move |ev| {
         let id = event_target_value(&ev);
-        if id != UPLOAD {
+        if id == UPLOAD {
+            // Back to the file uploaded in this tab, with its default target.
+            let Some(target) = a.upload.with_untracked(|u| u.as_ref().map(|u| u.default_target.clone()))
+            else {
+                return;
+            };
+            a.retrain(|s| {
+                s.dataset = id;
+                s.target = Some(target);
+                s.selection = crate::protocol::Selection::Auto;
+                s.edits = Default::default();
+                s.model = None;
+            });
+        } else {
             a.retrain(|s| {
                 s.dataset = id;
                 s.selection = crate::protocol::Selection::Auto;
