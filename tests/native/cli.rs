@@ -22,6 +22,13 @@ fn write_csv(path: &PathBuf, d: &Dataset) {
     std::fs::write(path, s).expect("write csv");
 }
 
+/// `command --train T --test S --target label` followed by `extra`.
+fn cmd<'a>(command: &'a str, train: &'a str, test: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![command, "--train", train, "--test", test, "--target", "label"];
+    v.extend_from_slice(extra);
+    v
+}
+
 fn attrib(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_attrib")).args(args).output().expect("runs")
 }
@@ -61,21 +68,12 @@ fn help_documents_every_flag() {
 #[test]
 fn influence_json_has_every_key_and_round_trips() {
     let (train, test) = moons_files("json");
-    let out = attrib(&[
+    let out = attrib(&cmd(
         "influence",
-        "--train",
         &train,
-        "--test",
         &test,
-        "--target",
-        "label",
-        "--model",
-        "logistic",
-        "--l2",
-        "0.05",
-        "--standardize",
-        "--loo",
-    ]);
+        &["--model", "logistic", "--l2", "0.05", "--standardize", "--loo"],
+    ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     for key in [
@@ -121,19 +119,7 @@ fn reweight_and_out_file() {
     let (train, test) = moons_files("reweight");
     let out_path = temp_dir("reweight").join("out.json");
     let out_s = out_path.display().to_string();
-    let out = attrib(&[
-        "influence",
-        "--train",
-        &train,
-        "--test",
-        &test,
-        "--target",
-        "label",
-        "--reweight-eps",
-        "0.001",
-        "--out",
-        &out_s,
-    ]);
+    let out = attrib(&cmd("influence", &train, &test, &["--reweight-eps", "0.001", "--out", &out_s]));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty());
     let v: serde_json::Value =
@@ -166,17 +152,11 @@ fn bad_input_exits_2_with_one_line_naming_file_and_line() {
     let ragged = dir.join("ragged.csv");
     std::fs::write(&ragged, "x1,x2,label\n1,2,class A\n3,class B\n").expect("write");
     let r = ragged.display().to_string();
-    expect_error(
-        &["influence", "--train", &r, "--test", &test, "--target", "label"],
-        &["ragged.csv", "line 3"],
-    );
+    expect_error(&cmd("influence", &r, &test, &[]), &["ragged.csv", "line 3"]);
     let nonnum = dir.join("nonnum.csv");
     std::fs::write(&nonnum, "x1,x2,label\n1,2,class A\n3,oops,class B\n").expect("write");
     let s = nonnum.display().to_string();
-    expect_error(
-        &["influence", "--train", &train, "--test", &s, "--target", "label"],
-        &["nonnum.csv", "line 3", "oops"],
-    );
+    expect_error(&cmd("influence", &train, &s, &[]), &["nonnum.csv", "line 3", "oops"]);
     expect_error(
         &["influence", "--train", "/no/such.csv", "--test", &test, "--target", "label"],
         &["/no/such.csv"],
@@ -185,14 +165,8 @@ fn bad_input_exits_2_with_one_line_naming_file_and_line() {
         &["influence", "--train", &train, "--test", &test, "--target", "nope"],
         &["nope", "not in the header"],
     );
-    expect_error(
-        &["influence", "--train", &train, "--test", &test, "--target", "label", "--l2", "x"],
-        &["--l2"],
-    );
-    expect_error(
-        &["influence", "--train", &train, "--test", &test, "--target", "label", "--model", "linear"],
-        &["not a number"],
-    );
+    expect_error(&cmd("influence", &train, &test, &["--l2", "x"]), &["--l2"]);
+    expect_error(&cmd("influence", &train, &test, &["--model", "linear"]), &["not a number"]);
     expect_error(&["frobnicate"], &["unknown command"]);
 }
 
@@ -205,8 +179,7 @@ fn json(args: &[&str]) -> serde_json::Value {
 #[test]
 fn approx_reports_every_method_with_its_agreement() {
     let (train, test) = moons_files("approx");
-    let v =
-        json(&["approx", "--train", &train, "--test", &test, "--target", "label", "--standardize", "--loo"]);
+    let v = json(&cmd("approx", &train, &test, &["--standardize", "--loo"]));
     let methods = v["methods"].as_object().expect("methods");
     for m in
         ["cg", "lissa", "arnoldi", "tracin", "representer", "grad_dot", "grad_cos", "trak", "knn_shapley"]
@@ -221,21 +194,12 @@ fn approx_reports_every_method_with_its_agreement() {
     assert!(methods["cg"]["agreement_exact"]["pearson"]["min"].as_f64().expect("number") > 0.999999);
     assert!(v["exact_vs_loo"]["pearson"]["mean"].as_f64().expect("number") > 0.99);
     // A method that cannot run says why, and the others still report.
-    let v = json(&[
+    let v = json(&cmd(
         "approx",
-        "--train",
         &train,
-        "--test",
         &test,
-        "--target",
-        "label",
-        "--l2",
-        "0.05",
-        "--methods",
-        "lissa,grad_dot",
-        "--lissa-scale",
-        "0.001",
-    ]);
+        &["--l2", "0.05", "--methods", "lissa,grad_dot", "--lissa-scale", "0.001"],
+    ));
     assert!(v["methods"]["lissa"]["error"].as_str().expect("error").contains("diverged"));
     assert!(v["methods"]["grad_dot"]["scores"].is_array());
 }
@@ -243,63 +207,26 @@ fn approx_reports_every_method_with_its_agreement() {
 #[test]
 fn lds_and_mislabel_commands() {
     let (train, test) = moons_files("lds");
-    let v = json(&[
-        "lds",
-        "--train",
-        &train,
-        "--test",
-        &test,
-        "--target",
-        "label",
-        "--methods",
-        "cg,grad_dot",
-        "--subsets",
-        "20",
-    ]);
+    let v = json(&cmd("lds", &train, &test, &["--methods", "cg,grad_dot", "--subsets", "20"]));
     for m in ["exact", "cg", "grad_dot"] {
         let x = v["lds"][m].as_f64().expect("a number");
         assert!((-1.0..=1.0).contains(&x), "{m}: {x}");
     }
     assert_eq!(v["lds"]["exact"], v["lds"]["cg"], "same scores, same LDS");
-    let v = json(&[
-        "mislabel",
-        "--train",
-        &train,
-        "--test",
-        &test,
-        "--target",
-        "label",
-        "--flip-fraction",
-        "0.2",
-    ]);
+    let v = json(&cmd("mislabel", &train, &test, &["--flip-fraction", "0.2"]));
     assert_eq!(v["best_auc"].as_f64(), Some(0.9));
     assert_eq!(v["flipped"].as_array().map(Vec::len), Some(10), "20% of 48, rounded");
     for r in ["self_influence", "train_loss", "grad_dot", "tracin", "random"] {
         let auc = v["rankings"][r]["auc"].as_f64().expect("auc");
         assert!((0.0..=0.9).contains(&auc), "{r}: {auc}");
     }
-    expect_error(
-        &["approx", "--train", &train, "--test", &test, "--target", "label", "--methods", "magic"],
-        &["unknown method"],
-    );
+    expect_error(&cmd("approx", &train, &test, &["--methods", "magic"]), &["unknown method"]);
 }
 
 #[test]
 fn tmc_shapley_reports_a_standard_error_per_point() {
     let (train, test) = moons_files("tmc");
-    let v = json(&[
-        "approx",
-        "--train",
-        &train,
-        "--test",
-        &test,
-        "--target",
-        "label",
-        "--methods",
-        "tmc_shapley",
-        "--shapley-permutations",
-        "5",
-    ]);
+    let v = json(&cmd("approx", &train, &test, &["--methods", "tmc_shapley", "--shapley-permutations", "5"]));
     let m = &v["methods"]["tmc_shapley"];
     let (scores, errors) =
         (m["scores"].as_array().expect("scores"), m["std_error"].as_array().expect("errors"));
