@@ -4,7 +4,7 @@
 //! training point and its weight, and the edits. Parsing is lenient: a missing or
 //! malformed value falls back to its default, so any link opens a working page.
 //!
-//! Keys: `ds n noise seed model l2 damp std split sel tp w rm flip add target embed`.
+//! Keys: `ds n noise seed model l2 damp std split sel tp w rm flip add target embed view`.
 
 use crate::engine::data::builtin::GeneratorParams;
 use crate::engine::model::ModelKind;
@@ -39,6 +39,53 @@ pub struct ViewState {
     pub target: Option<String>,
     /// Embedded in an iframe: plot and explanation only.
     pub embed: bool,
+    /// The tab shown.
+    pub tab: Tab,
+}
+
+/// The page's tabs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tab {
+    /// The main explorer.
+    #[default]
+    Explore,
+    /// Every method side by side.
+    Methods,
+    /// Hessian and solvers.
+    Diagnostics,
+    /// Mislabel detection.
+    Mislabel,
+    /// Linear datamodeling score.
+    Lds,
+}
+
+impl Tab {
+    /// Every tab with its label.
+    pub const ALL: [(Tab, &'static str); 5] = [
+        (Tab::Explore, "Explore"),
+        (Tab::Methods, "Methods"),
+        (Tab::Diagnostics, "Diagnostics"),
+        (Tab::Mislabel, "Mislabel lab"),
+        (Tab::Lds, "LDS"),
+    ];
+}
+
+impl Tab {
+    /// The identifier in the URL (`view=`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Tab::Explore => "explore",
+            Tab::Methods => "methods",
+            Tab::Diagnostics => "diagnostics",
+            Tab::Mislabel => "mislabel",
+            Tab::Lds => "lds",
+        }
+    }
+
+    /// The tab with identifier `id`.
+    pub fn from_id(id: &str) -> Option<Tab> {
+        Tab::ALL.into_iter().map(|(t, _)| t).find(|t| t.id() == id)
+    }
 }
 
 /// The dataset marker of uploaded data.
@@ -61,6 +108,7 @@ impl Default for ViewState {
             edits: Edits::default(),
             target: None,
             embed: false,
+            tab: Tab::Explore,
         }
     }
 }
@@ -149,6 +197,9 @@ impl ViewState {
         if self.embed {
             q.push("embed=1".into());
         }
+        if self.tab != Tab::Explore {
+            q.push(format!("view={}", self.tab.id()));
+        }
         format!("?{}", q.join("&"))
     }
 
@@ -185,6 +236,7 @@ impl ViewState {
                 }
                 "target" if !v.is_empty() => s.target = Some(v),
                 "embed" => s.embed = v == "1",
+                "view" => s.tab = Tab::from_id(&v).unwrap_or_default(),
                 _ => {}
             }
         }
@@ -250,6 +302,7 @@ mod tests {
             },
             target: Some("my target; ü & co".into()),
             embed: true,
+            tab: Tab::Diagnostics,
         };
         let q = s.to_query();
         assert_eq!(ViewState::from_query(&q), s, "{q}");

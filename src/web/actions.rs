@@ -8,6 +8,7 @@
 use crate::engine::methods::MethodParams;
 use crate::protocol::*;
 use crate::service::analysis::PAGE_METHODS;
+pub use crate::url_state::Tab;
 use crate::url_state::{ViewState, UPLOAD};
 use crate::web::bridge;
 use leptos::prelude::*;
@@ -51,8 +52,6 @@ pub struct Actions {
     pub ready: RwSignal<bool>,
     /// Whether a training job is running.
     pub busy: RwSignal<bool>,
-    /// Which tab is shown.
-    pub tab: RwSignal<Tab>,
     /// Parameters of the approximations and peer methods.
     pub method_params: RwSignal<MethodParams>,
     /// The methods the Methods view runs.
@@ -70,32 +69,6 @@ pub struct Actions {
     /// An analysis is being computed (Methods, Diagnostics, Mislabel).
     pub analysing: RwSignal<bool>,
     jobs: StoredValue<Jobs>,
-}
-
-/// The page's tabs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    /// The main explorer.
-    Explore,
-    /// Every method side by side.
-    Methods,
-    /// Hessian and solvers.
-    Diagnostics,
-    /// Mislabel detection.
-    Mislabel,
-    /// Linear datamodeling score.
-    Lds,
-}
-
-impl Tab {
-    /// Every tab with its label.
-    pub const ALL: [(Tab, &'static str); 5] = [
-        (Tab::Explore, "Explore"),
-        (Tab::Methods, "Methods"),
-        (Tab::Diagnostics, "Diagnostics"),
-        (Tab::Mislabel, "Mislabel lab"),
-        (Tab::Lds, "LDS"),
-    ];
 }
 
 impl Actions {
@@ -122,7 +95,6 @@ impl Actions {
             error: RwSignal::new(error),
             ready: RwSignal::new(false),
             busy: RwSignal::new(false),
-            tab: RwSignal::new(Tab::Explore),
             method_params: RwSignal::new(MethodParams {
                 arnoldi_k: 5,
                 trak_k: 10,
@@ -138,6 +110,16 @@ impl Actions {
             analysing: RwSignal::new(false),
             jobs: StoredValue::new(Jobs::default()),
         }
+    }
+
+    /// The tab shown (part of the URL state).
+    pub fn tab(&self) -> Tab {
+        self.state.with(|s| s.tab)
+    }
+
+    /// Show another tab.
+    pub fn set_tab(&self, tab: Tab) {
+        self.state.update(|s| s.tab = tab);
     }
 
     fn next_job(&self) -> u64 {

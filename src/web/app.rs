@@ -57,17 +57,17 @@ pub fn App() -> impl IntoView {
         <Show when=move || !embed>
             <nav class="tabs" role="tablist" aria-label="Views">
                 {Tab::ALL.into_iter().map(|(t, label)| view! {
-                    <button role="tab" aria-selected=move || (a.tab.get() == t).to_string() class:active=move || a.tab.get() == t
+                    <button role="tab" aria-selected=move || (a.tab() == t).to_string() class:active=move || a.tab() == t
                         data-testid=format!("tab-{}", label.split(' ').next().unwrap_or(label).to_lowercase())
-                        on:click=move |_| a.tab.set(t)>{label}</button>
+                        on:click=move |_| a.set_tab(t)>{label}</button>
                 }).collect_view()}
             </nav>
         </Show>
         <main class="layout" class:embed=embed>
             <Show when=move || !embed><DataPanel /></Show>
-            <Show when=move || a.tab.get() == Tab::Explore fallback=move || view! {
+            <Show when=move || a.tab() == Tab::Explore fallback=move || view! {
                 <div class="side analysis">
-                    {move || match a.tab.get() {
+                    {move || match a.tab() {
                         Tab::Methods => view! { <MethodsTab /> }.into_any(),
                         Tab::Diagnostics => view! { <DiagnosticsTab /> }.into_any(),
                         Tab::Mislabel => view! { <MislabelTab /> }.into_any(),

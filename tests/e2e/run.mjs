@@ -267,6 +267,7 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   await page.waitForSelector('[data-testid=loo-pearson]', { timeout: 60000 });
 
   await page.click('[data-testid=tab-methods]');
+  assert(new URL(page.url()).searchParams.get('view') === 'methods', `tab in the URL: ${page.url()}`);
   await page.click('[data-testid=methods-button]');
   await page.waitForSelector('[data-testid=method-row][data-method=actual_loo]', { timeout: 60000 });
   const rho = await page.$$eval('[data-testid=method-row]', rows => Object.fromEntries(rows.map(r =>

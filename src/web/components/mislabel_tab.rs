@@ -31,7 +31,7 @@ pub fn MislabelTab() -> impl IntoView {
                 <tr><th scope="row">{c.name.clone()}</th><td data-testid="mislabel-auc" data-method=c.name.clone() data-value=c.auc.to_string()>{format!("{:.3}", c.auc)}</td></tr>
             }).collect_view();
             let found = m.found.iter().map(|&i| view! {
-                <button class="small" on:click=move |_| { a.tab.set(Tab::Explore); a.pick(Some(i)); }>{format!("#{i}")}</button>
+                <button class="small" on:click=move |_| { a.set_tab(Tab::Explore); a.pick(Some(i)); }>{format!("#{i}")}</button>
             }).collect_view();
             let flipped = m.flipped.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(" ");
             view! {
