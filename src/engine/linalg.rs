@@ -83,11 +83,12 @@ impl Factor {
 
     /// `(H + δI)⁻¹ b` in place (pseudo-inverse on `u⊥` for softmax).
     pub fn solve_in_place(&self, b: &mut [f64]) {
-        let mut m = Mat::<f64>::from_fn(self.p, 1, |i, _| b[i]);
-        self.llt.solve_in_place(m.as_mut());
-        for (i, v) in b.iter_mut().enumerate() {
-            *v = m[(i, 0)];
+        // A view of `b` itself: no allocation on this hot path (every refit step). Every
+        // caller passes P entries; anything else is left untouched rather than panicking.
+        if b.len() != self.p {
+            return;
         }
+        self.llt.solve_in_place(faer::MatMut::from_column_major_slice_mut(b, self.p, 1));
         self.project(b);
     }
 

@@ -205,7 +205,8 @@ impl<'a> Retrainer<'a> {
     /// machine's cores, in WebAssembly it runs on the worker's one thread.
     pub fn leave_each_out(&mut self, progress: &mut dyn Progress) -> Result<Vec<Refit>, RetrainError> {
         let n = self.problem.n();
-        let block = (n / 50).clamp(16, 256);
+        // Blocks of about a tenth: few thread start-ups natively, and progress 10 times.
+        let block = (n / 10).clamp(32, 1024);
         let mut out = Vec::with_capacity(n);
         let mut start = 0;
         while start < n {
