@@ -13,9 +13,13 @@ use crate::engine::rng::Rng;
 use crate::engine::stats::spearman;
 use crate::protocol::*;
 
-/// Methods shown on the page (TMC-Shapley retrains too much for an interactive view).
+/// Methods the page runs by default.
 pub const PAGE_METHODS: [&str; 9] =
     ["cg", "lissa", "arnoldi", "tracin", "representer", "grad_dot", "grad_cos", "trak", "knn_shapley"];
+
+/// Methods the page offers but does not run by default: TMC-Shapley retrains the model
+/// n times per permutation.
+pub const OPTIONAL_PAGE_METHODS: [&str; 1] = ["tmc_shapley"];
 
 fn explained_design(s: &Session) -> Design {
     Design::new(s.explained_x.len(), s.explained_x.clone(), vec![s.explained.label])

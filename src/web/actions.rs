@@ -96,6 +96,7 @@ impl Actions {
             ready: RwSignal::new(false),
             busy: RwSignal::new(false),
             method_params: RwSignal::new(MethodParams {
+                shapley_permutations: 10,
                 arnoldi_k: 5,
                 trak_k: 10,
                 lissa: crate::engine::methods::ihvp::LissaParams { batch: 32, ..Default::default() },

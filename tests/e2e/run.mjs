@@ -268,12 +268,13 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
 
   await page.click('[data-testid=tab-methods]');
   assert(new URL(page.url()).searchParams.get('view') === 'methods', `tab in the URL: ${page.url()}`);
+  await page.check('label:has-text("tmc_shapley") input');  // opt-in: it retrains a lot
   await page.click('[data-testid=methods-button]');
   await page.waitForSelector('[data-testid=method-row][data-method=actual_loo]', { timeout: 60000 });
   const rho = await page.$$eval('[data-testid=method-row]', rows => Object.fromEntries(rows.map(r =>
     [r.dataset.method, Number(r.querySelector('[data-testid=method-spearman]').dataset.value)])));
   assert(rho.cg > 0.9999 && rho.arnoldi > 0.9 && rho.lissa > 0.9, `iHVP methods vs exact: ${JSON.stringify(rho)}`);
-  assert(['tracin', 'grad_dot', 'trak', 'representer', 'knn_shapley'].every(m => Number.isFinite(rho[m])), JSON.stringify(rho));
+  assert(['tracin', 'grad_dot', 'trak', 'representer', 'knn_shapley', 'tmc_shapley'].every(m => Number.isFinite(rho[m])), JSON.stringify(rho));
   await page.screenshot({ path: `${OUT}/methods.png`, fullPage: true });
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download scores (CSV)')]);
   const csv = fs.readFileSync(await download.path(), 'utf8');

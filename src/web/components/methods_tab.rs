@@ -4,7 +4,7 @@
 //! export as CSV and JSON.
 
 use crate::protocol::MethodsView;
-use crate::service::analysis::PAGE_METHODS;
+use crate::service::analysis::{OPTIONAL_PAGE_METHODS, PAGE_METHODS};
 use crate::web::actions::Actions;
 use crate::web::export::download_text;
 use leptos::prelude::*;
@@ -104,7 +104,7 @@ pub fn MethodsTab() -> impl IntoView {
             <p class="hint">"All scores are oriented like the influence function: larger means removing the point would raise the explained point's loss. Run the leave-one-out check on the Explore tab first to compare with the truth."</p>
             <fieldset class="params">
                 <legend>"Methods to run"</legend>
-                {PAGE_METHODS.iter().map(|m| {
+                {PAGE_METHODS.iter().chain(&OPTIONAL_PAGE_METHODS).map(|m| {
                     let name = m.to_string();
                     let checked = { let name = name.clone(); move || a.chosen_methods.with(|c| c.contains(&name)) };
                     view! {
@@ -131,6 +131,8 @@ pub fn MethodsTab() -> impl IntoView {
                     on:change=num(|p, v| p.trak_k = v as usize) /></label>
                 <label>"KNN k "<input type="number" min="1" prop:value=move || p.with(|p| p.knn_k.to_string())
                     on:change=num(|p, v| p.knn_k = v as usize) /></label>
+                <label>"TMC permutations "<input type="number" min="1" max="200" prop:value=move || p.with(|p| p.shapley_permutations.to_string())
+                    on:change=num(|p, v| p.shapley_permutations = (v as usize).clamp(1, 200)) /></label>
             </div>
             <button data-testid="methods-button" disabled=move || a.analysing.get() on:click=move |_| a.run_methods()>"Compare methods"</button>
             {table}
