@@ -6,17 +6,15 @@ use super::flags::Flags;
 use super::{ms, prepare, CliError, DataArgs, Prepared};
 use crate::engine::evaluate::Agreement;
 use crate::engine::evaluate::{
-    agreement, detection_curve, flip_labels, lds as lds_score, lds_refits, refit_flipped,
+    agreement, detection_curve, lds as lds_score, lds_refits, mislabel_experiment,
 };
 use crate::engine::fit::FitOptions;
 use crate::engine::influence::Influence;
 use crate::engine::methods::ihvp::LissaParams;
-use crate::engine::methods::peers::{gradient_similarity, tracin, TracInParams};
+use crate::engine::methods::peers::TracInParams;
 use crate::engine::methods::{self, MethodError, MethodParams, Scores, NAMES};
-use crate::engine::model::problem::{Design, Problem};
 use crate::engine::progress::Silent;
 use crate::engine::retrain::{actual_changes, Retrainer};
-use crate::engine::rng::Rng;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -285,29 +283,18 @@ pub fn mislabel(f: &Flags) -> Result<MislabelOutput, CliError> {
     let a = DataArgs::from_flags(f)?;
     let (fraction, seed) = (f.f64("--flip-fraction", 0.1)?, f.seed("--seed", 0)?);
     let p = prepare(&a)?;
-    let classes = p.train.n_classes();
-    if classes < 2 {
-        return Err(CliError::Usage("mislabel detection needs a classification target".into()));
-    }
-    let (flipped_problem, flipped) = flip_labels(&p.problem, classes, fraction, seed);
-    let theta = refit_flipped(&flipped_problem).map_err(CliError::engine)?;
-    let inf = Influence::new(&flipped_problem, &theta, a.damping).map_err(CliError::engine)?;
-    let own = Design::new(p.train.d(), p.train.x.iter().copied().collect(), flipped_problem.train.y.clone());
-    let self_scores = |problem: &Problem, s: Scores| -> Vec<f64> {
-        (0..problem.n()).map(|i| s.scores.get(i).and_then(|r| r.get(i)).copied().unwrap_or(0.0)).collect()
-    };
-    let mut rng = Rng::new(seed ^ 0x5EED);
-    let rankings: Vec<(&str, Vec<f64>)> = vec![
-        ("self_influence", inf.self_influence()),
-        ("train_loss", inf.train_losses.clone()),
-        (
-            "grad_dot",
-            self_scores(&flipped_problem, gradient_similarity(&flipped_problem, &theta, &own, false)),
-        ),
-        ("tracin", self_scores(&flipped_problem, tracin(&flipped_problem, &own, &method_params(f)?.tracin))),
-        ("random", (0..flipped.len()).map(|_| rng.uniform()).collect()),
-    ];
-    let rankings = rankings
+    let e = mislabel_experiment(
+        &p.problem,
+        p.train.n_classes(),
+        fraction,
+        seed,
+        a.damping,
+        &method_params(f)?.tracin,
+    )
+    .map_err(CliError::engine)?;
+    let flipped = e.flipped;
+    let rankings = e
+        .rankings
         .into_iter()
         .map(|(name, s)| {
             let (curve, auc) = detection_curve(&s, &flipped);

@@ -14,6 +14,9 @@
 //!   possible area is 0.95, random about 0.5).
 
 use crate::engine::fit::{fit, FitError, FitOptions};
+use crate::engine::influence::Influence;
+use crate::engine::linalg::LinalgError;
+use crate::engine::methods::peers::{gradient_similarity, tracin, TracInParams};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::progress::{Cancelled, Progress};
 use crate::engine::rng::Rng;
@@ -93,12 +96,50 @@ pub enum EvalError {
     /// Cancelled by the user.
     #[error("cancelled")]
     Cancelled,
+    /// The Hessian of the refitted model could not be factorised.
+    #[error(transparent)]
+    Linalg(#[from] LinalgError),
+    /// Mislabel detection on a real-valued target.
+    #[error("mislabel detection needs class labels")]
+    NeedsClasses,
 }
 
 impl From<Cancelled> for EvalError {
     fn from(_: Cancelled) -> Self {
         EvalError::Cancelled
     }
+}
+
+/// `m` seeded random subsets of `0..n`, each of `round(alpha · n)` members, sorted.
+pub fn random_subsets(n: usize, m: usize, alpha: f64, seed: u64) -> Vec<Vec<usize>> {
+    let size = ((n as f64) * alpha.clamp(0.0, 1.0)).round() as usize;
+    let mut rng = Rng::new(seed);
+    (0..m)
+        .map(|_| {
+            let mut members = rng.permutation(n);
+            members.truncate(size);
+            members.sort_unstable();
+            members
+        })
+        .collect()
+}
+
+/// Test losses of `full` retrained on `members` only (weights 0/1, `1/n` kept),
+/// warm-started from `theta_hat`. `scratch` is a copy of `full` whose weights are
+/// overwritten (so repeated refits do not clone the data).
+pub fn subset_losses(
+    full: &Problem,
+    scratch: &mut Problem,
+    theta_hat: &[f64],
+    members: &[usize],
+    test: &Design,
+) -> Result<Vec<f64>, FitError> {
+    scratch.weights.iter_mut().for_each(|w| *w = 0.0);
+    for &i in members {
+        scratch.weights[i] = full.weights[i];
+    }
+    let refit = fit(scratch, Some(theta_hat), &FitOptions::default())?;
+    Ok(full.losses(&refit.theta, test))
 }
 
 /// Retrain on `m` seeded subsets of fraction `alpha`.
@@ -111,22 +152,11 @@ pub fn lds_refits(
     seed: u64,
     progress: &mut dyn Progress,
 ) -> Result<LdsRefits, EvalError> {
-    let n = problem.n();
-    let size = ((n as f64) * alpha.clamp(0.0, 1.0)).round() as usize;
-    let mut rng = Rng::new(seed);
-    let mut sub = problem.clone();
-    let (mut subsets, mut losses) = (Vec::with_capacity(m), Vec::with_capacity(m));
-    for j in 0..m {
-        let mut members = rng.permutation(n);
-        members.truncate(size);
-        members.sort_unstable();
-        sub.weights.iter_mut().for_each(|w| *w = 0.0);
-        for &i in &members {
-            sub.weights[i] = problem.weights[i];
-        }
-        let refit = fit(&sub, Some(theta_hat), &FitOptions::default())?;
-        losses.push(problem.losses(&refit.theta, test));
-        subsets.push(members);
+    let subsets = random_subsets(problem.n(), m, alpha, seed);
+    let mut scratch = problem.clone();
+    let mut losses = Vec::with_capacity(m);
+    for (j, members) in subsets.iter().enumerate() {
+        losses.push(subset_losses(problem, &mut scratch, theta_hat, members, test)?);
         if !progress.report(j + 1, m) {
             return Err(EvalError::Cancelled);
         }
@@ -179,6 +209,46 @@ pub fn detection_curve(self_score: &[f64], flipped: &[bool]) -> (Vec<[f64; 2]>, 
     }
     let auc = curve.windows(2).map(|w| (w[1][0] - w[0][0]) * (w[1][1] + w[0][1]) / 2.0).sum();
     (curve, auc)
+}
+
+/// A mislabel experiment: which training rows were flipped, and each ranking's
+/// self-score per training point (checked in decreasing order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MislabelExperiment {
+    /// Flipped rows.
+    pub flipped: Vec<bool>,
+    /// `(id, self-score)`: `self_influence` (g_iᵀ H⁻¹ g_i), `train_loss`, `grad_dot`
+    /// (‖g_i‖²), `tracin` (TracIn of a point on itself) and `random` (seeded).
+    pub rankings: Vec<(&'static str, Vec<f64>)>,
+}
+
+/// Flip a seeded `fraction` of the labels, refit, and compute every ranking's
+/// self-scores with damping `damping`.
+pub fn mislabel_experiment(
+    problem: &Problem,
+    n_classes: usize,
+    fraction: f64,
+    seed: u64,
+    damping: f64,
+    tracin_params: &TracInParams,
+) -> Result<MislabelExperiment, EvalError> {
+    if n_classes < 2 {
+        return Err(EvalError::NeedsClasses);
+    }
+    let (flipped_problem, flipped) = flip_labels(problem, n_classes, fraction, seed);
+    let theta = refit_flipped(&flipped_problem)?;
+    let inf = Influence::new(&flipped_problem, &theta, damping)?;
+    let own = &flipped_problem.train; // the training rows, with their flipped labels
+    let diag = |m: Vec<Vec<f64>>| (0..m.len()).map(|i| m[i][i]).collect::<Vec<f64>>();
+    let mut rng = Rng::new(seed ^ 0x5EED);
+    let rankings = vec![
+        ("self_influence", inf.self_influence()),
+        ("train_loss", inf.train_losses.clone()),
+        ("grad_dot", diag(gradient_similarity(&flipped_problem, &theta, own, false).scores)),
+        ("tracin", diag(tracin(&flipped_problem, own, tracin_params).scores)),
+        ("random", (0..flipped.len()).map(|_| rng.uniform()).collect()),
+    ];
+    Ok(MislabelExperiment { flipped, rankings })
 }
 
 /// Refit the flipped problem from scratch.

@@ -2,14 +2,12 @@
 //! point of a [`Session`]. Every method's scores are oriented like `pred_loo_dloss`.
 
 use super::session::Session;
-use crate::engine::evaluate::{detection_curve, flip_labels, refit_flipped, top_k, top_k_overlap};
+use crate::engine::evaluate::{detection_curve, mislabel_experiment, top_k, top_k_overlap};
 use crate::engine::influence::Influence;
 use crate::engine::linalg::symmetric_eigenvalues;
 use crate::engine::methods::ihvp::{cg_solve, largest_eigenvalue, lissa_solve, LissaParams};
-use crate::engine::methods::peers::{gradient_similarity, tracin};
 use crate::engine::methods::{self, MethodParams, NAMES};
 use crate::engine::model::problem::Design;
-use crate::engine::rng::Rng;
 use crate::engine::stats::spearman;
 use crate::protocol::*;
 
@@ -118,6 +116,17 @@ pub fn diagnostics(s: &Session, params: &MethodParams) -> DiagnosticsView {
     DiagnosticsView { condition: top / smallest, eigenvalues, cg_trace, lissa_trace, lissa_error, sweep }
 }
 
+/// How a mislabel ranking reads on the page.
+fn ranking_label(id: &str) -> &str {
+    match id {
+        "self_influence" => "self-influence",
+        "train_loss" => "training loss",
+        "grad_dot" => "gradient norm²",
+        "tracin" => "TracIn self",
+        other => other,
+    }
+}
+
 /// Flip a fraction of the training labels, refit, and rank by self-scores.
 pub fn mislabel(
     s: &Session,
@@ -125,29 +134,24 @@ pub fn mislabel(
     seed: u64,
     params: &MethodParams,
 ) -> Result<MislabelView, String> {
-    let classes = s.train.n_classes();
-    if classes < 2 {
-        return Err("mislabel detection needs class labels".into());
-    }
-    let (problem, flipped) = flip_labels(&s.problem, classes, fraction, seed);
-    let theta = refit_flipped(&problem).map_err(|e| e.to_string())?;
-    let inf = Influence::new(&problem, &theta, s.influence.damping).map_err(|e| e.to_string())?;
-    let own = Design::new(s.train.d(), s.train.x.iter().copied().collect(), problem.train.y.clone());
-    let diag = |m: Vec<Vec<f64>>| (0..problem.n()).map(|i| m[i][i]).collect::<Vec<f64>>();
-    let self_influence = inf.self_influence();
-    let mut rng = Rng::new(seed ^ 0x5EED);
-    let rankings = vec![
-        ("self-influence", self_influence.clone()),
-        ("training loss", inf.train_losses.clone()),
-        ("gradient norm²", diag(gradient_similarity(&problem, &theta, &own, false).scores)),
-        ("TracIn self", diag(tracin(&problem, &own, &params.tracin).scores)),
-        ("random", (0..problem.n()).map(|_| rng.uniform()).collect()),
-    ];
-    let curves = rankings
+    let e = mislabel_experiment(
+        &s.problem,
+        s.train.n_classes(),
+        fraction,
+        seed,
+        s.influence.damping,
+        &params.tracin,
+    )
+    .map_err(|e| e.to_string())?;
+    let flipped = e.flipped;
+    let self_influence =
+        e.rankings.iter().find(|r| r.0 == "self_influence").map(|r| r.1.clone()).unwrap_or_default();
+    let curves = e
+        .rankings
         .into_iter()
-        .map(|(name, scores)| {
+        .map(|(id, scores)| {
             let (curve, auc) = detection_curve(&scores, &flipped);
-            DetectionCurve { name: name.into(), auc, curve }
+            DetectionCurve { name: ranking_label(id).into(), auc, curve }
         })
         .collect();
     let n_flipped = flipped.iter().filter(|f| **f).count();

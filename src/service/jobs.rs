@@ -3,12 +3,11 @@
 //! point for the explained point, and the retraining behind the LDS.
 
 use super::session::Session;
-use crate::engine::evaluate::lds;
-use crate::engine::fit::{fit, FitOptions};
+use crate::engine::evaluate::{lds, random_subsets, subset_losses, LdsRefits};
+use crate::engine::fit::FitOptions;
 use crate::engine::methods::{self, MethodParams};
 use crate::engine::model::problem::Design;
 use crate::engine::retrain::Retrainer;
-use crate::engine::rng::Rng;
 use crate::engine::stats::{pearson, spearman};
 use crate::protocol::*;
 
@@ -60,16 +59,7 @@ impl LongJob {
         params: MethodParams,
         started: f64,
     ) -> Self {
-        let size = ((n as f64) * alpha.clamp(0.05, 0.95)).round() as usize;
-        let mut rng = Rng::new(seed);
-        let subsets = (0..m.clamp(2, 500))
-            .map(|_| {
-                let mut s = rng.permutation(n);
-                s.truncate(size);
-                s.sort_unstable();
-                s
-            })
-            .collect();
+        let subsets = random_subsets(n, m.clamp(2, 500), alpha.clamp(0.05, 0.95), seed);
         LongJob::Lds { job, subsets, losses: Vec::new(), alpha, params: Box::new(params), started }
     }
 
@@ -127,14 +117,10 @@ impl LongJob {
             }
             LongJob::Lds { job, subsets, losses, alpha, params, started } => {
                 let test = Design::from_dataset(&s.test);
-                let mut sub = s.problem.clone();
+                let mut scratch = s.problem.clone();
                 while losses.len() < subsets.len() && clock() < deadline {
-                    sub.weights.iter_mut().for_each(|w| *w = 0.0);
-                    for &i in &subsets[losses.len()] {
-                        sub.weights[i] = s.problem.weights[i];
-                    }
-                    match fit(&sub, Some(&s.theta), &FitOptions::default()) {
-                        Ok(r) => losses.push(s.problem.losses(&r.theta, &test)),
+                    match subset_losses(&s.problem, &mut scratch, &s.theta, &subsets[losses.len()], &test) {
+                        Ok(l) => losses.push(l),
                         Err(e) => {
                             emit(Response::LdsDone { job: *job, result: Err(e.to_string()) });
                             return true;
@@ -145,8 +131,7 @@ impl LongJob {
                 if losses.len() < subsets.len() {
                     return false;
                 }
-                let refits =
-                    crate::engine::evaluate::LdsRefits { subsets: subsets.clone(), losses: losses.clone() };
+                let refits = LdsRefits { subsets: subsets.clone(), losses: losses.clone() };
                 let exact: Vec<Vec<f64>> =
                     s.influence.score(&s.problem, &test).into_iter().map(|t| t.pred_loo_dloss).collect();
                 let mut values = vec![("exact".to_string(), lds(&refits, &exact))];
