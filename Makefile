@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first.
-.PHONY: run test bench bench-web
+.PHONY: run test bench bench-web fuzz
 run:   ## build the explorer and serve it on http://127.0.0.1:8080
 	scripts/run.sh
 test:  ## run every check and test (what CI runs)
@@ -8,3 +8,5 @@ bench: ## native benchmarks (criterion); numbers go in the README
 	cargo bench --bench engine
 bench-web: ## browser benchmarks of the built page (prints, asserts nothing)
 	scripts/setup.sh && scripts/build.sh && node tests/e2e/bench.mjs
+fuzz:  ## ten million hostile inputs per target (CSV, URL, worker messages); about an hour
+	FUZZ_CASES=10000000 cargo test --release --test native fuzz -- --test-threads 2

@@ -13,13 +13,12 @@ mod native {
     use attribution_explorer::engine::data::{Dataset, Target};
     use attribution_explorer::engine::fit::{fit, FitOptions};
     use attribution_explorer::engine::influence::Influence;
-    use attribution_explorer::engine::methods::{self, MethodParams};
+    use attribution_explorer::engine::methods::{self, CheckedParams, Method};
     use attribution_explorer::engine::model::problem::{Design, Problem};
     use attribution_explorer::engine::model::{Model, ModelKind};
     use attribution_explorer::engine::progress::Silent;
     use attribution_explorer::engine::retrain::Retrainer;
     use attribution_explorer::engine::rng::Rng;
-    use attribution_explorer::service::analysis::PAGE_METHODS;
     use criterion::{criterion_group, Criterion};
     use std::hint::black_box;
 
@@ -60,7 +59,7 @@ mod native {
     fn fit_and_influence(problem: &Problem, test: &Design) -> usize {
         let report = fit(problem, None, &FitOptions::default()).expect("fit");
         let influence = Influence::new(problem, &report.theta, 0.0).expect("factor");
-        influence.score(problem, test).len()
+        influence.score(problem, test).expect("scores").len()
     }
 
     pub fn benches(c: &mut Criterion) {
@@ -72,26 +71,27 @@ mod native {
         let influence = Influence::new(&problem, &report.theta, 0.0).expect("factor");
         c.bench_function("breast_cancer/loo_all_455_refits", |b| {
             b.iter(|| {
-                let mut r = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+                let mut r = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default())
+                    .expect("the fit converged");
                 black_box(r.leave_each_out(&mut Silent).expect("refits").len())
             })
         });
         // Each method for one test point (what the page's Methods view computes).
         let one = Design::new(test.row(0).len(), test.row(0).to_vec(), vec![test.y[0]]);
-        let params = MethodParams::default();
+        let params = CheckedParams::default();
         let mut group = c.benchmark_group("breast_cancer_one_test_point");
         group.sample_size(10);
         group.bench_function("exact", |b| {
             b.iter(|| {
                 let inf = Influence::new(&problem, &report.theta, 0.0).expect("factor");
-                black_box(inf.score(&problem, &one).len())
+                black_box(inf.score(&problem, &one).expect("scores").len())
             })
         });
-        for name in PAGE_METHODS {
-            group.bench_function(name, |b| {
+        for method in Method::DEFAULT {
+            group.bench_function(method.id(), |b| {
                 b.iter(|| {
                     black_box(
-                        methods::run(name, &problem, &report.theta, &one, 0.0, &params)
+                        methods::run(method, &problem, &report.theta, &one, 0.0, &params)
                             .map(|s| s.scores.len()),
                     )
                 })

@@ -10,10 +10,12 @@
 //! `shared/docs/conventions.md`: `pred_loo_dloss` is the predicted change of a test
 //! loss when a training point is removed; positive means the point helps.
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod engine;
 pub mod protocol;
 pub mod service;
+pub mod tracker;
 pub mod url_state;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -1,5 +1,8 @@
 //! The typed messages between the page and its Web Worker, sent as JSON.
 //!
+//! Every job ends in a `Result<_, JobError>`: [`JobError::Cancelled`] when the user
+//! stopped it, [`JobError::Failed`] with the reason in plain words otherwise.
+//!
 //! Every request carries a job id; the page drops any response whose id is older than
 //! the latest request of its kind (a generation counter), so stale results never
 //! overwrite fresh ones. The worker keeps the fitted model between requests: choosing
@@ -7,9 +10,31 @@
 //! original model.
 
 use crate::engine::data::builtin::GeneratorParams;
-use crate::engine::methods::MethodParams;
+use crate::engine::methods::{Method, MethodParams};
 use crate::engine::model::ModelKind;
+use crate::engine::retrain::RefitStats;
 use serde::{Deserialize, Serialize};
+
+/// Why a job produced no result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum JobError {
+    /// The user cancelled it (or a newer request replaced it).
+    #[error("cancelled")]
+    Cancelled,
+    /// It failed; the reason in plain words.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl JobError {
+    /// A failure from anything displayable.
+    pub fn failed(e: impl std::fmt::Display) -> Self {
+        JobError::Failed(e.to_string())
+    }
+}
+
+/// A job's outcome.
+pub type JobResult<T> = Result<Box<T>, JobError>;
 
 /// Where the data come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,8 +191,8 @@ pub enum Request {
     Methods {
         /// Job id.
         job: u64,
-        /// Which methods (names of `engine::methods::NAMES`).
-        methods: Vec<String>,
+        /// Which methods.
+        methods: Vec<Method>,
         /// Their parameters.
         settings: MethodParams,
     },
@@ -197,6 +222,8 @@ pub enum Request {
         alpha: f64,
         /// Their seed.
         seed: u64,
+        /// The methods scored (exact influence always is).
+        methods: Vec<Method>,
         /// The methods' parameters.
         settings: MethodParams,
     },
@@ -212,21 +239,21 @@ pub enum Response {
         /// Job id.
         job: u64,
         /// Columns found, or the error in plain words (the previous file is kept).
-        result: Result<UploadSummary, String>,
+        result: Result<UploadSummary, JobError>,
     },
     /// A training or selection job finished.
     Trained {
         /// Job id.
         job: u64,
         /// The view, or the error in plain words.
-        result: Result<Box<TrainedView>, String>,
+        result: JobResult<TrainedView>,
     },
     /// A reweighting finished.
     Reweighted {
         /// Job id.
         job: u64,
         /// Predicted and actual changes, or the error.
-        result: Result<Box<ReweightView>, String>,
+        result: JobResult<ReweightView>,
     },
     /// Progress of a long job.
     Progress {
@@ -237,40 +264,40 @@ pub enum Response {
         /// Units in all.
         total: usize,
     },
-    /// Leave-one-out finished (or was cancelled: `Err("cancelled")`).
+    /// Leave-one-out finished (or was cancelled).
     LeaveEachOutDone {
         /// Job id.
         job: u64,
         /// Predicted vs actual, or the error.
-        result: Result<Box<LooView>, String>,
+        result: JobResult<LooView>,
     },
     /// The methods side by side.
     MethodsDone {
         /// Job id.
         job: u64,
         /// The comparison, or the error.
-        result: Result<Box<MethodsView>, String>,
+        result: JobResult<MethodsView>,
     },
     /// Diagnostics of the Hessian and the iterative solvers.
     DiagnosticsDone {
         /// Job id.
         job: u64,
         /// The diagnostics, or the error.
-        result: Result<Box<DiagnosticsView>, String>,
+        result: JobResult<DiagnosticsView>,
     },
     /// Mislabel detection.
     MislabelDone {
         /// Job id.
         job: u64,
         /// The curves, or the error.
-        result: Result<Box<MislabelView>, String>,
+        result: JobResult<MislabelView>,
     },
-    /// Linear datamodeling scores (or `Err("cancelled")`).
+    /// Linear datamodeling scores (or cancelled).
     LdsDone {
         /// Job id.
         job: u64,
         /// Per method, or the error.
-        result: Result<Box<LdsView>, String>,
+        result: JobResult<LdsView>,
     },
     /// The worker panicked; the message is shown to the user.
     Crashed {
@@ -301,6 +328,8 @@ pub struct FitSummary {
     pub iterations: usize,
     /// Final `‖∇R‖_∞`.
     pub grad_norm: f64,
+    /// The gradient relative to the size of its terms (compared with 1e-10).
+    pub scaled_grad_norm: f64,
     /// Whether the fit reached the tolerance.
     pub converged: bool,
     /// Warnings in plain words.
@@ -411,6 +440,19 @@ pub struct TrainedView {
     pub explained: Explained,
 }
 
+/// One point of the scrubber's curves.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// The training point's weight.
+    pub weight: f64,
+    /// First-order predicted change of the explained point's loss.
+    pub predicted: f64,
+    /// Actual change (retrained).
+    pub actual: f64,
+    /// Whether that refit converged.
+    pub converged: bool,
+}
+
 /// Predicted next to actual, for one training point's weight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReweightView {
@@ -426,8 +468,10 @@ pub struct ReweightView {
     pub predicted_dpred: f64,
     /// Actual change of its prediction.
     pub actual_dpred: f64,
-    /// `(weight, predicted Δloss, actual Δloss)` over 0..3, when asked for.
-    pub curve: Option<Vec<[f64; 3]>>,
+    /// The refit behind the actual change (and the curve's, when asked for).
+    pub refits: RefitStats,
+    /// Both changes over weights 0..3, when asked for.
+    pub curve: Option<Vec<CurvePoint>>,
     /// The retrained model's surface, when the data are 2-D.
     pub surface: Option<Surface>,
 }
@@ -439,22 +483,66 @@ pub struct LooView {
     pub predicted: Vec<f64>,
     /// Actual change (leave-one-out retraining), per training point.
     pub actual: Vec<f64>,
-    /// Pearson r between them.
-    pub pearson: f64,
-    /// Spearman ρ between them.
-    pub spearman: f64,
+    /// Pearson r between them (`None` when either side is constant: undefined).
+    pub pearson: Option<f64>,
+    /// Spearman ρ between them (`None` when undefined).
+    pub spearman: Option<f64>,
+    /// How the refits converged.
+    pub refits: RefitStats,
+    /// Training points whose refit did not converge (their actual value is approximate).
+    pub not_converged: Vec<usize>,
     /// Wall-clock time of the refits in milliseconds.
     pub millis: f64,
+}
+
+/// What a row of the Methods view is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Attribution {
+    /// Exact influence (the reference).
+    Exact,
+    /// An approximation or peer method.
+    Method(Method),
+    /// Actual leave-one-out retraining (the truth).
+    ActualLoo,
+}
+
+impl Attribution {
+    /// The identifier in exports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Attribution::Exact => "exact",
+            Attribution::Method(m) => m.id(),
+            Attribution::ActualLoo => "actual_loo",
+        }
+    }
+
+    /// The name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Attribution::Exact => "Exact influence",
+            Attribution::Method(m) => m.label(),
+            Attribution::ActualLoo => "Actual leave-one-out",
+        }
+    }
+
+    /// What it computes, in one sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Attribution::Exact => "(1/n) g_tᵀ H⁻¹ g_i with H factorised exactly: the first-order prediction of removing the point",
+            Attribution::Method(m) => m.describe(),
+            Attribution::ActualLoo => "the model really retrained without the point: the truth the others estimate",
+        }
+    }
 }
 
 /// One method's scores for the explained point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodRow {
-    /// Method name.
-    pub name: String,
+    /// Which method.
+    pub method: Attribution,
     /// Scores per training point, oriented like `pred_loo_dloss` (empty on error).
     pub scores: Vec<f64>,
-    /// Spearman with exact influence.
+    /// Spearman with exact influence (`None`: undefined).
     pub spearman_exact: Option<f64>,
     /// Top-10 overlap with exact influence.
     pub top10_exact: f64,
@@ -464,6 +552,10 @@ pub struct MethodRow {
     pub top10_loo: Option<f64>,
     /// Why the method gave no scores.
     pub error: Option<String>,
+    /// Caveats in plain words.
+    pub notes: Vec<String>,
+    /// Monte Carlo standard errors (TMC-Shapley).
+    pub std_error: Option<Vec<f64>>,
     /// Wall-clock milliseconds.
     pub millis: f64,
 }
@@ -493,14 +585,20 @@ pub struct DampingPoint {
 pub struct DiagnosticsView {
     /// Eigenvalues of H, ascending.
     pub eigenvalues: Vec<f64>,
-    /// Largest over smallest positive eigenvalue.
-    pub condition: f64,
+    /// Largest over smallest positive eigenvalue (`None` when there is no positive one).
+    pub condition: Option<f64>,
     /// CG relative residual per step.
     pub cg_trace: Vec<f64>,
+    /// How CG ended, in words ("converged in 12 steps", or why not).
+    pub cg_status: String,
+    /// Whether CG converged.
+    pub cg_converged: bool,
     /// LiSSA relative change per step (first repeat), empty if it diverged.
     pub lissa_trace: Vec<f64>,
     /// LiSSA's divergence message, if any.
     pub lissa_error: Option<String>,
+    /// LiSSA's caveats (effective damping, depth).
+    pub lissa_notes: Vec<String>,
     /// The damping sweep.
     pub sweep: Vec<DampingPoint>,
 }
@@ -519,6 +617,8 @@ pub struct DetectionCurve {
 /// Mislabel detection on the current training set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MislabelView {
+    /// Training points.
+    pub n_train: usize,
     /// Fraction flipped.
     pub fraction: f64,
     /// Training points whose label was flipped.
@@ -529,6 +629,8 @@ pub struct MislabelView {
     pub curves: Vec<DetectionCurve>,
     /// Flipped points among the top of the self-influence ranking (checked first).
     pub found: Vec<usize>,
+    /// The refit on the flipped labels.
+    pub refits: RefitStats,
 }
 
 /// Linear datamodeling score per method.
@@ -538,8 +640,10 @@ pub struct LdsView {
     pub subsets: usize,
     /// Their fraction.
     pub alpha: f64,
-    /// `(method, LDS)`.
-    pub values: Vec<(String, Option<f64>)>,
+    /// `(method, LDS)`; `None` when undefined or when the method failed.
+    pub values: Vec<(Attribution, Option<f64>)>,
+    /// How the subset refits converged.
+    pub refits: RefitStats,
     /// Wall-clock milliseconds of the refits.
     pub millis: f64,
 }

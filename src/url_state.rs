@@ -240,6 +240,11 @@ impl ViewState {
                 _ => {}
             }
         }
+        // A weight belongs to a scrubbed point: without one it means nothing (and a
+        // link would drop it), so the state is made canonical.
+        if s.train_point.is_none() {
+            s.weight = 1.0;
+        }
         s
     }
 

@@ -78,17 +78,18 @@ fn seeded_methods_match_the_native_fixture() {
     });
     let Some(Response::MethodsDone { result: Ok(m), .. }) = out.pop() else { panic!("methods view") };
     for row in &m.rows {
-        let expected = fixture[&row.name].as_array().expect("method in fixture");
-        assert_eq!(expected.len(), row.scores.len(), "{}", row.name);
+        let name = row.method.id();
+        let expected = fixture[name].as_array().expect("method in fixture");
+        assert_eq!(expected.len(), row.scores.len(), "{name}");
         for (x, y) in row.scores.iter().zip(expected) {
             let y = y.as_f64().expect("number");
             // Seeded streams are bit-identical; only libm's exp/ln may differ in the
             // last bit, and LiSSA's 200-step recursion can carry that a little further.
-            assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-6), "{}: {x} vs {y}", row.name);
+            assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-6), "{name}: {x} vs {y}");
         }
     }
 }
 
-fn page_methods() -> Vec<String> {
-    attribution_explorer::service::analysis::PAGE_METHODS.iter().map(|m| m.to_string()).collect()
+fn page_methods() -> Vec<attribution_explorer::engine::methods::Method> {
+    attribution_explorer::engine::methods::Method::DEFAULT.to_vec()
 }

@@ -8,9 +8,11 @@ mod native {
     pub mod common;
     pub mod csv_errors;
     pub mod derivatives;
+    pub mod fuzz;
     pub mod influence_vs_retraining;
     pub mod methods;
     pub mod properties;
     pub mod reproducibility;
     pub mod service;
+    pub mod trust;
 }

@@ -2,18 +2,14 @@
 //! with optional actual leave-one-out (`--loo`) and reweighting (`--reweight-eps E`,
 //! weight `1 + E·n`), every number as in the conventions.
 
-use super::flags::Flags;
-use super::{ms, prepare, CliError, DataArgs};
+use super::args::InfluenceArgs;
+use super::{ms, prepare, CliError};
 use crate::engine::fit::FitOptions;
-use crate::engine::influence::Influence;
 use crate::engine::model::ModelKind;
 use crate::engine::progress::Silent;
-use crate::engine::retrain::{actual_changes, Refit, Retrainer};
+use crate::engine::retrain::{actual_changes, Refit, RefitStats, Retrainer};
 use serde::Serialize;
 use std::time::Instant;
-
-/// Flags of `attrib influence` besides [`DATA_FLAGS`](super::DATA_FLAGS).
-pub const FLAGS: [&str; 1] = ["--reweight-eps"];
 
 /// Per-test-point output.
 #[derive(Debug, Serialize)]
@@ -82,7 +78,9 @@ pub struct InfluenceOutput {
     pub iterations: usize,
     /// Final ‖∇R‖∞.
     pub grad_norm: f64,
-    /// Whether the fit reached 1e-10.
+    /// The gradient relative to the size of its terms (what is compared with 1e-10).
+    pub scaled_grad_norm: f64,
+    /// Whether the fit reached the tolerance.
     pub converged: bool,
     /// Warnings in words.
     pub warnings: Vec<String>,
@@ -92,47 +90,57 @@ pub struct InfluenceOutput {
     pub train_loss: Vec<f64>,
     /// Phase timings.
     pub timings_ms: Timings,
+    /// The refits of `--loo` and `--reweight-eps` (absent without them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refits: Option<RefitStats>,
     /// One entry per test row.
     pub test: Vec<TestOutput>,
 }
 
 /// Run `attrib influence`.
-pub fn run(f: &Flags) -> Result<InfluenceOutput, CliError> {
-    let a = DataArgs::from_flags(f)?;
-    let reweight_eps = match f.string("--reweight-eps") {
-        Some(_) => Some(f.f64("--reweight-eps", 0.0)?),
-        None => None,
-    };
-    let p = prepare(&a)?;
-    let (problem, report, design) = (&p.problem, &p.report, &p.design);
+pub fn run(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
+    let p = prepare(&a.data)?;
+    let (problem, report, design) = (&p.fitted.problem, &p.fitted.report, &p.design);
+    let influence = &p.fitted.influence;
 
     let t = Instant::now();
-    let influence = Influence::new(problem, &report.theta, a.damping).map_err(CliError::engine)?;
-    let scores = influence.score(problem, design);
-    let self_influence = influence.self_influence();
+    let scores = influence.score(problem, design).map_err(CliError::engine)?;
+    let self_influence = influence.self_influence().map_err(CliError::engine)?;
     let influence_ms = ms(t);
 
-    let mut retrainer = Retrainer::new(problem, &report.theta, &influence, FitOptions::default());
-    let t = Instant::now();
-    let loo = if f.switch("--loo") {
-        let refits = retrainer.leave_each_out(&mut Silent).map_err(CliError::engine)?;
-        Some(actual_changes(problem, &report.theta, &refits, design))
+    let refitting = a.loo || a.reweight_eps.is_some();
+    let mut retrainer = if refitting {
+        Some(
+            Retrainer::new(problem, &report.theta, influence, FitOptions::default())
+                .map_err(CliError::engine)?,
+        )
     } else {
         None
+    };
+    let mut stats = RefitStats::default();
+    let t = Instant::now();
+    let loo = match retrainer.as_mut().filter(|_| a.loo) {
+        Some(r) => {
+            let refits = r.leave_each_out(&mut Silent).map_err(CliError::engine)?;
+            refits.iter().for_each(|r| stats.add(r));
+            Some(actual_changes(problem, &report.theta, &refits, design))
+        }
+        None => None,
     };
     let loo_ms = ms(t);
 
     let t = Instant::now();
-    let reweight = match reweight_eps {
-        Some(eps) => {
+    let reweight = match (a.reweight_eps, retrainer.as_mut()) {
+        (Some(eps), Some(r)) => {
             let w = 1.0 + eps * problem.n() as f64;
             let refits: Vec<Refit> = (0..problem.n())
-                .map(|i| retrainer.reweight(i, w))
+                .map(|i| r.reweight(i, w))
                 .collect::<Result<_, _>>()
                 .map_err(CliError::engine)?;
+            refits.iter().for_each(|r| stats.add(r));
             Some((w, actual_changes(problem, &report.theta, &refits, design)))
         }
-        None => None,
+        _ => None,
     };
     let reweight_ms = ms(t);
 
@@ -157,9 +165,9 @@ pub fn run(f: &Flags) -> Result<InfluenceOutput, CliError> {
         .collect();
     Ok(InfluenceOutput {
         model: problem.model.kind,
-        l2: a.l2,
-        damping: a.damping,
-        standardized: a.standardize,
+        l2: a.data.l2,
+        damping: a.data.damping,
+        standardized: a.data.standardize,
         feature_names: p.train.feature_names.clone(),
         class_names: p.class_names(),
         n_train: p.train.n(),
@@ -168,11 +176,13 @@ pub fn run(f: &Flags) -> Result<InfluenceOutput, CliError> {
         theta: report.theta.clone(),
         iterations: report.iterations,
         grad_norm: report.grad_norm,
+        scaled_grad_norm: report.scaled_grad_norm,
         converged: report.converged,
-        warnings: report.warnings.iter().map(|w| w.to_string()).collect(),
+        warnings: p.all_warnings(),
         self_influence,
         train_loss: influence.train_losses.clone(),
         timings_ms: Timings { fit: p.fit_ms, influence: influence_ms, loo: loo_ms, reweight: reweight_ms },
+        refits: refitting.then_some(stats),
         test: test_out,
     })
 }

@@ -4,21 +4,26 @@
 //!   and Spearman per test point (mean, median, min) and pooled over all pairs, and the
 //!   overlap of the top-k most helpful points.
 //! - **Linear datamodeling score** (Park et al. 2023): M seeded random subsets of
-//!   fraction α, the model retrained on each (weights 0/1, `1/n` kept, warm-started);
+//!   fraction α (stratified by class, so that no class is missing from a subset), the
+//!   model retrained on each (weights 0/1, `1/n` kept, warm-started);
 //!   per test point the Spearman, across subsets, between the summed scores of the
 //!   subset and minus the retrained test loss; averaged over test points. The refits
 //!   are computed once ([`lds_refits`]) and shared by every method ([`lds`]).
-//! - **Mislabel detection**: flip a seeded fraction of training labels, refit, rank
-//!   the points by a self-score (descending) and report the fraction of flipped labels
+//! - **Mislabel detection**: flip a seeded fraction of training labels (each to a
+//!   random other class), refit, rank the points by a self-score (descending; every
+//!   self-score is computed directly, never as the diagonal of an n × n matrix) and
+//!   report the fraction of flipped labels
 //!   found against the fraction checked, and its area (with 10% flips the best
 //!   possible area is 0.95, random about 0.5).
 
 use crate::engine::fit::{fit, FitError, FitOptions};
 use crate::engine::influence::Influence;
 use crate::engine::linalg::LinalgError;
-use crate::engine::methods::peers::{gradient_similarity, tracin, TracInParams};
+use crate::engine::methods::peers::{gradient_self_dot, tracin_self, TracInParams};
 use crate::engine::model::problem::{Design, Problem};
+use crate::engine::model::ModelKind;
 use crate::engine::progress::{Cancelled, Progress};
+use crate::engine::retrain::RefitStats;
 use crate::engine::rng::Rng;
 use crate::engine::stats::{pearson, spearman, summary, Summary};
 use serde::{Deserialize, Serialize};
@@ -40,12 +45,19 @@ pub struct Agreement {
     pub k: usize,
 }
 
-/// Indices of the `k` largest values (most helpful), ties by index.
+/// Indices of the `k` largest values (most helpful), ties by index. NaN never ranks
+/// above a number (it sorts last).
 pub fn top_k(v: &[f64], k: usize) -> Vec<usize> {
+    let key = |i: usize| if v[i].is_nan() { f64::NEG_INFINITY } else { v[i] };
     let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+    idx.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(v[a].is_nan().cmp(&v[b].is_nan())).then(a.cmp(&b)));
     idx.truncate(k);
     idx
+}
+
+/// Index of the largest value (the first on ties; NaN never wins), or 0 when empty.
+pub fn argmax(v: &[f64]) -> usize {
+    top_k(v, 1).first().copied().unwrap_or(0)
 }
 
 /// Share of `top_k(a)` that is in `top_k(b)`.
@@ -85,6 +97,8 @@ pub struct LdsRefits {
     pub subsets: Vec<Vec<usize>>,
     /// `losses[m][t]`: test loss of the model retrained on subset m.
     pub losses: Vec<Vec<f64>>,
+    /// How the refits converged.
+    pub refits: RefitStats,
 }
 
 /// Why an evaluation stopped.
@@ -110,14 +124,37 @@ impl From<Cancelled> for EvalError {
     }
 }
 
-/// `m` seeded random subsets of `0..n`, each of `round(alpha · n)` members, sorted.
-pub fn random_subsets(n: usize, m: usize, alpha: f64, seed: u64) -> Vec<Vec<usize>> {
-    let size = ((n as f64) * alpha.clamp(0.0, 1.0)).round() as usize;
+/// The stratum of each training row: its class, or 0 for a real target.
+pub fn strata(problem: &Problem) -> Vec<usize> {
+    match problem.model.kind {
+        ModelKind::Linear => vec![0; problem.n()],
+        _ => problem.train.y.iter().map(|&y| y as usize).collect(),
+    }
+}
+
+/// `m` seeded random subsets of `0..n` (`n = strata.len()`), sorted, each holding
+/// `round(alpha · n_s)` rows of every stratum `s` (at least one).
+pub fn random_subsets(strata: &[usize], m: usize, alpha: f64, seed: u64) -> Vec<Vec<usize>> {
+    let alpha = alpha.clamp(0.0, 1.0);
+    let k = strata.iter().copied().max().map_or(0, |s| s + 1);
     let mut rng = Rng::new(seed);
+    let mut counts = vec![0usize; k];
+    strata.iter().for_each(|&s| counts[s] += 1);
+    let want: Vec<usize> =
+        counts.iter().map(|&c| (((c as f64) * alpha).round() as usize).clamp(c.min(1), c)).collect();
     (0..m)
         .map(|_| {
-            let mut members = rng.permutation(n);
-            members.truncate(size);
+            let mut taken = vec![0usize; k];
+            let mut members: Vec<usize> = rng
+                .permutation(strata.len())
+                .into_iter()
+                .filter(|&i| {
+                    let s = strata[i];
+                    let keep = taken[s] < want[s];
+                    taken[s] += usize::from(keep);
+                    keep
+                })
+                .collect();
             members.sort_unstable();
             members
         })
@@ -125,21 +162,72 @@ pub fn random_subsets(n: usize, m: usize, alpha: f64, seed: u64) -> Vec<Vec<usiz
 }
 
 /// Test losses of `full` retrained on `members` only (weights 0/1, `1/n` kept),
-/// warm-started from `theta_hat`. `scratch` is a copy of `full` whose weights are
-/// overwritten (so repeated refits do not clone the data).
+/// warm-started from `theta_hat`, and whether the refit converged. `scratch` is a copy
+/// of `full` whose weights are overwritten (so repeated refits do not clone the data).
 pub fn subset_losses(
     full: &Problem,
     scratch: &mut Problem,
     theta_hat: &[f64],
     members: &[usize],
     test: &Design,
-) -> Result<Vec<f64>, FitError> {
+) -> Result<(Vec<f64>, bool, f64), FitError> {
     scratch.weights.iter_mut().for_each(|w| *w = 0.0);
     for &i in members {
         scratch.weights[i] = full.weights[i];
     }
     let refit = fit(scratch, Some(theta_hat), &FitOptions::default())?;
-    Ok(full.losses(&refit.theta, test))
+    Ok((full.losses(&refit.theta, test), refit.converged, refit.grad_norm))
+}
+
+/// The LDS retraining, one subset per step: the CLI runs it to the end
+/// ([`lds_refits`]), the worker a time slice at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LdsJob {
+    refits: LdsRefits,
+}
+
+impl LdsJob {
+    /// `m` seeded stratified subsets of fraction `alpha` of `problem`'s rows.
+    pub fn new(problem: &Problem, m: usize, alpha: f64, seed: u64) -> Self {
+        let subsets = random_subsets(&strata(problem), m, alpha, seed);
+        Self { refits: LdsRefits { subsets, losses: Vec::new(), refits: RefitStats::default() } }
+    }
+
+    /// Subsets retrained so far.
+    pub fn done(&self) -> usize {
+        self.refits.losses.len()
+    }
+
+    /// Subsets in all.
+    pub fn total(&self) -> usize {
+        self.refits.subsets.len()
+    }
+
+    /// Whether every subset is retrained.
+    pub fn is_finished(&self) -> bool {
+        self.done() >= self.total()
+    }
+
+    /// Retrain the next subset.
+    pub fn step(
+        &mut self,
+        full: &Problem,
+        scratch: &mut Problem,
+        theta_hat: &[f64],
+        test: &Design,
+    ) -> Result<(), FitError> {
+        if let Some(members) = self.refits.subsets.get(self.done()) {
+            let (losses, converged, grad) = subset_losses(full, scratch, theta_hat, members, test)?;
+            self.refits.losses.push(losses);
+            self.refits.refits.record(converged, grad);
+        }
+        Ok(())
+    }
+
+    /// The subsets and losses (complete once [`LdsJob::is_finished`]).
+    pub fn into_refits(self) -> LdsRefits {
+        self.refits
+    }
 }
 
 /// Retrain on `m` seeded subsets of fraction `alpha`.
@@ -152,16 +240,15 @@ pub fn lds_refits(
     seed: u64,
     progress: &mut dyn Progress,
 ) -> Result<LdsRefits, EvalError> {
-    let subsets = random_subsets(problem.n(), m, alpha, seed);
+    let mut job = LdsJob::new(problem, m, alpha, seed);
     let mut scratch = problem.clone();
-    let mut losses = Vec::with_capacity(m);
-    for (j, members) in subsets.iter().enumerate() {
-        losses.push(subset_losses(problem, &mut scratch, theta_hat, members, test)?);
-        if !progress.report(j + 1, m) {
+    while !job.is_finished() {
+        job.step(problem, &mut scratch, theta_hat, test)?;
+        if !progress.report(job.done(), job.total()) {
             return Err(EvalError::Cancelled);
         }
     }
-    Ok(LdsRefits { subsets, losses })
+    Ok(job.into_refits())
 }
 
 /// The linear datamodeling score of `scores[t][i]`: mean over test points of
@@ -179,16 +266,19 @@ pub fn lds(refits: &LdsRefits, scores: &[Vec<f64>]) -> Option<f64> {
     (!per_test.is_empty()).then(|| per_test.iter().sum::<f64>() / per_test.len() as f64)
 }
 
-/// Flip a seeded `fraction` of training labels (to the next class); returns the
-/// changed problem and which rows were flipped.
+/// Flip a seeded `fraction` of training labels, each to a class drawn uniformly from
+/// the other classes; returns the changed problem and which rows were flipped.
 pub fn flip_labels(problem: &Problem, n_classes: usize, fraction: f64, seed: u64) -> (Problem, Vec<bool>) {
     let n = problem.n();
+    let k = n_classes.max(2);
     let count = ((n as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
     let mut flipped = vec![false; n];
     let mut out = problem.clone();
-    for &i in Rng::new(seed).permutation(n).iter().take(count) {
+    let mut rng = Rng::new(seed);
+    for i in rng.permutation(n).into_iter().take(count) {
         flipped[i] = true;
-        out.train.y[i] = ((out.train.y[i] as usize + 1) % n_classes.max(2)) as f64;
+        let shift = 1 + rng.below(k - 1);
+        out.train.y[i] = ((out.train.y[i] as usize + shift) % k) as f64;
     }
     (out, flipped)
 }
@@ -220,6 +310,8 @@ pub struct MislabelExperiment {
     /// `(id, self-score)`: `self_influence` (g_iᵀ H⁻¹ g_i), `train_loss`, `grad_dot`
     /// (‖g_i‖²), `tracin` (TracIn of a point on itself) and `random` (seeded).
     pub rankings: Vec<(&'static str, Vec<f64>)>,
+    /// The refit on the flipped labels.
+    pub refit: RefitStats,
 }
 
 /// Flip a seeded `fraction` of the labels, refit, and compute every ranking's
@@ -236,22 +328,18 @@ pub fn mislabel_experiment(
         return Err(EvalError::NeedsClasses);
     }
     let (flipped_problem, flipped) = flip_labels(problem, n_classes, fraction, seed);
-    let theta = refit_flipped(&flipped_problem)?;
+    let report = fit(&flipped_problem, None, &FitOptions::default())?;
+    let mut refit = RefitStats::default();
+    refit.record(report.converged, report.grad_norm);
+    let theta = report.theta;
     let inf = Influence::new(&flipped_problem, &theta, damping)?;
-    let own = &flipped_problem.train; // the training rows, with their flipped labels
-    let diag = |m: Vec<Vec<f64>>| (0..m.len()).map(|i| m[i][i]).collect::<Vec<f64>>();
     let mut rng = Rng::new(seed ^ 0x5EED);
     let rankings = vec![
-        ("self_influence", inf.self_influence()),
+        ("self_influence", inf.self_influence()?),
         ("train_loss", inf.train_losses.clone()),
-        ("grad_dot", diag(gradient_similarity(&flipped_problem, &theta, own, false).scores)),
-        ("tracin", diag(tracin(&flipped_problem, own, tracin_params).scores)),
+        ("grad_dot", gradient_self_dot(&flipped_problem, &theta)),
+        ("tracin", tracin_self(&flipped_problem, tracin_params)),
         ("random", (0..flipped.len()).map(|_| rng.uniform()).collect()),
     ];
-    Ok(MislabelExperiment { flipped, rankings })
-}
-
-/// Refit the flipped problem from scratch.
-pub fn refit_flipped(flipped: &Problem) -> Result<Vec<f64>, EvalError> {
-    Ok(fit(flipped, None, &FitOptions::default())?.theta)
+    Ok(MislabelExperiment { flipped, rankings, refit })
 }

@@ -1,20 +1,35 @@
 //! Fitting by Newton's method with the exact Hessian and Armijo backtracking, the
-//! reference method of the conventions: stop when `‖∇R‖_∞ < tol` (1e-10 by default).
+//! reference method of the conventions.
 //!
-//! Each step solves `H p = −∇R` with [`Factor`] (for softmax the step lies in the
-//! gauge complement, and `θ` is reported in the gauge `Σ_k b_k = 0`). When `H` cannot
-//! be factorised (λ = 0 on separable data), the step is damped Levenberg–Marquardt
-//! style and the report says so.
+//! **Stopping.** The conventions ask for `‖∇R‖_∞ < 1e-10`. Each gradient entry is a
+//! sum of terms whose rounding error grows with their size, so the test is made
+//! relative to that size: stop when `max_p |∂R/∂θ_p| / max(1, s_p) < tol`, where
+//! `s_p` is the summed magnitude of the terms of `∂R/∂θ_p`
+//! ([`Problem::gradient_scale`]). On standardised data `s_p ≲ 1` and this is the
+//! absolute 1e-10; on raw features near 1e5 it is the same relative accuracy instead
+//! of an unreachable absolute one.
+//!
+//! **Steps.** Each step solves `H p = −∇R` with [`Factor`] (for softmax the step lies
+//! in the complement of the null directions, and `θ` is reported in the gauge of the
+//! conventions). A step is accepted when `R` decreases by the Armijo amount, or, near
+//! the optimum where rounding hides the decrease, when `R` does not rise beyond
+//! rounding and the gradient shrinks ([`accept_step`]). When `H` cannot be factorised
+//! (λ = 0 on separable data), the step is damped Levenberg–Marquardt style and the
+//! report says so.
+//!
+//! **Polishing.** Once converged, up to [`POLISH_STEPS`] more Newton steps are taken
+//! while they shrink the gradient: every actual leave-one-out change is measured from
+//! `θ̂`, so a residual gradient at `θ̂` would shift all of them.
 
-use crate::engine::linalg::{Factor, LinalgError};
-use crate::engine::model::problem::Problem;
+use crate::engine::linalg::{Check, Factor, LinalgError};
+use crate::engine::model::problem::{scaled_norm, Problem};
 use crate::engine::model::ModelKind;
 use serde::{Deserialize, Serialize};
 
 /// Options of [`fit`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FitOptions {
-    /// Stop when the largest gradient entry is below this.
+    /// Stop when the scaled gradient ([`scaled_norm`]) is below this.
     pub tol: f64,
     /// Most Newton iterations.
     pub max_iter: usize,
@@ -41,11 +56,14 @@ pub enum FitWarning {
         /// Largest damping used.
         damping: f64,
     },
-    /// λ = 0 and every training point is classified with near certainty: the classes
-    /// are separable, the optimum is at infinity, and influence is not meaningful.
+    /// λ is (nearly) 0 and every training point is classified with near certainty:
+    /// the classes are separable, the weights grow as λ shrinks, and influence
+    /// describes the regulariser more than the data.
     Separable {
         /// Largest training loss.
         max_loss: f64,
+        /// The λ used.
+        lambda: f64,
     },
     /// The parameters grew very large: the data are probably separable and λ too small.
     Diverging {
@@ -65,9 +83,9 @@ impl std::fmt::Display for FitWarning {
                 f,
                 "the Hessian was not positive definite during training (damping up to {damping:.1e} was needed); consider more L2 regularisation"
             ),
-            FitWarning::Separable { max_loss } => write!(
+            FitWarning::Separable { max_loss, lambda } => write!(
                 f,
-                "the classes are perfectly separable and λ = 0 (largest training loss {max_loss:.1e}): the weights grow without bound, so influence is not meaningful; add L2 regularisation"
+                "the classes are perfectly separated and λ = {lambda:.0e} is tiny (largest training loss {max_loss:.1e}): the weights grow as λ shrinks, so influence here describes the regulariser more than the data; use more L2 regularisation"
             ),
             FitWarning::Diverging { max_abs } => write!(
                 f,
@@ -82,11 +100,13 @@ impl std::fmt::Display for FitWarning {
 pub struct FitReport {
     /// Fitted parameters `θ̂`.
     pub theta: Vec<f64>,
-    /// Newton iterations run.
+    /// Newton iterations run (polishing steps included).
     pub iterations: usize,
     /// Final `‖∇R(θ̂)‖_∞`.
     pub grad_norm: f64,
-    /// Whether `grad_norm < tol`.
+    /// Final gradient relative to the size of its terms ([`scaled_norm`]).
+    pub scaled_grad_norm: f64,
+    /// Whether `scaled_grad_norm < tol`.
     pub converged: bool,
     /// Final objective `R(θ̂)`.
     pub objective: f64,
@@ -102,6 +122,12 @@ pub enum FitError {
         "the training objective became NaN or infinite (are the features extremely large? try standardising)"
     )]
     NonFinite,
+    /// The Hessian stayed indefinite or singular even with the largest damping tried.
+    #[error("the Hessian is not positive definite even with damping {damping:.1e} (relative to its diagonal): the problem has no unique optimum; add L2 regularisation")]
+    NotPositiveDefinite {
+        /// The largest damping tried.
+        damping: f64,
+    },
     /// A warm start of the wrong length.
     #[error("the starting parameters have {found} entries; the model has {expected}")]
     BadStart {
@@ -114,12 +140,30 @@ pub enum FitError {
 
 /// Largest parameter magnitude before [`FitWarning::Diverging`] is raised.
 const DIVERGING: f64 = 1e6;
-/// With λ = 0, a largest training loss below this means the classes are separated
-/// (every point has probability above 0.999 for its label).
+/// A largest training loss below this means every point has probability above 0.999
+/// for its label.
 const SEPARABLE_LOSS: f64 = 1e-3;
+/// Below this λ, perfectly separated classes get [`FitWarning::Separable`].
+pub const SEPARABLE_LAMBDA: f64 = 1e-3;
+/// Extra Newton steps after convergence, while they shrink the gradient.
+pub const POLISH_STEPS: usize = 3;
 
-fn inf_norm(v: &[f64]) -> f64 {
+/// `‖v‖_∞`.
+pub fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+/// Whether a trial point is accepted: `R` fell by the Armijo amount
+/// (`R_new ≤ R + 1e-4 · t · slope`), or `R` did not rise by more than rounding
+/// (1e-13 relative) and the gradient shrank. A rise of `R` beyond rounding is never
+/// accepted, however much the gradient shrinks.
+pub fn accept_step(value: f64, new_value: f64, t: f64, slope: f64, grad: f64, new_grad: f64) -> bool {
+    if !new_value.is_finite() {
+        return false;
+    }
+    let armijo = new_value <= value + 1e-4 * t * slope;
+    let flat = new_value <= value + 1e-13 * value.abs().max(f64::MIN_POSITIVE);
+    armijo || (flat && new_grad < grad)
 }
 
 /// Minimise `R` from `start` (zeros when `None`).
@@ -130,93 +174,112 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
         Some(s) => s.to_vec(),
         None => vec![0.0; p],
     };
-    problem.model.fix_gauge(&mut theta);
-    let gauge = problem.model.gauge_direction();
-    let mut grad = vec![0.0; p];
-    let mut trial = vec![0.0; p];
-    let mut trial_grad = vec![0.0; p];
+    problem.fix_gauge(&mut theta);
+    let null = problem.null_directions();
+    let (mut grad, mut trial, mut trial_grad, mut scale) =
+        (vec![0.0; p], vec![0.0; p], vec![0.0; p], vec![0.0; p]);
     problem.gradient(&theta, &mut grad);
     let mut value = problem.objective(&theta);
-    let mut warnings = Vec::new();
     let mut max_damping: f64 = 0.0;
-    let mut iterations = 0;
-    while iterations < opts.max_iter {
+    let (mut iterations, mut polish) = (0, 0);
+    loop {
         if !value.is_finite() || grad.iter().any(|g| !g.is_finite()) {
             return Err(FitError::NonFinite);
         }
-        if inf_norm(&grad) < opts.tol {
+        problem.gradient_scale(&theta, &mut scale);
+        if scaled_norm(&grad, &scale) < opts.tol {
+            if polish == POLISH_STEPS {
+                break;
+            }
+            polish += 1;
+        }
+        if iterations >= opts.max_iter + polish {
             break;
         }
-        iterations += 1;
         let h = problem.hessian(&theta);
-        let factor = factor_with_damping(&h, gauge.clone(), &mut max_damping)?;
+        let factor = factor_with_damping(&h, &null, &mut max_damping)?;
         let mut step: Vec<f64> = grad.iter().map(|g| -g).collect();
-        factor.solve_in_place(&mut step);
+        factor.solve_in_place(&mut step).map_err(|_| FitError::NonFinite)?;
         let slope: f64 = step.iter().zip(&grad).map(|(s, g)| s * g).sum();
-        // Armijo backtracking; near the optimum rounding can hide the decrease of R,
-        // so a step that shrinks the gradient is accepted too.
-        let mut t = 1.0;
         let g_norm = inf_norm(&grad);
+        let mut t = 1.0;
         let accepted = loop {
             for q in 0..p {
                 trial[q] = theta[q] + t * step[q];
             }
             let v = problem.objective(&trial);
             problem.gradient(&trial, &mut trial_grad);
-            if v.is_finite() && (v <= value + 1e-4 * t * slope || inf_norm(&trial_grad) < g_norm) {
+            if accept_step(value, v, t, slope, g_norm, inf_norm(&trial_grad)) {
                 value = v;
                 break true;
             }
             t *= 0.5;
-            if t < 1e-12 {
-                break false;
+            if t < 1e-12 || polish > 0 {
+                break false; // polishing takes full steps only
             }
         };
         if !accepted {
             break;
         }
+        iterations += 1;
         std::mem::swap(&mut theta, &mut trial);
         std::mem::swap(&mut grad, &mut trial_grad);
     }
-    problem.model.fix_gauge(&mut theta);
+    problem.fix_gauge(&mut theta);
+    problem.gradient(&theta, &mut grad);
+    problem.gradient_scale(&theta, &mut scale);
     let grad_norm = inf_norm(&grad);
-    let converged = grad_norm < opts.tol;
+    let scaled_grad_norm = scaled_norm(&grad, &scale);
+    let converged = scaled_grad_norm < opts.tol;
+    let warnings = warnings(problem, &theta, converged, iterations, grad_norm, max_damping);
+    Ok(FitReport { theta, iterations, grad_norm, scaled_grad_norm, converged, objective: value, warnings })
+}
+
+fn warnings(
+    problem: &Problem,
+    theta: &[f64],
+    converged: bool,
+    iterations: usize,
+    grad_norm: f64,
+    max_damping: f64,
+) -> Vec<FitWarning> {
+    let mut warnings = Vec::new();
     if !converged {
         warnings.push(FitWarning::NotConverged { iterations, grad_norm });
     }
     if max_damping > 0.0 {
         warnings.push(FitWarning::DampedSteps { damping: max_damping });
     }
-    if problem.lambda == 0.0 && problem.model.kind != ModelKind::Linear {
+    if problem.lambda < SEPARABLE_LAMBDA && problem.model.kind != ModelKind::Linear {
         let max_loss = problem
-            .losses(&theta, &problem.train)
+            .losses(theta, &problem.train)
             .iter()
             .zip(&problem.weights)
             .filter(|(_, w)| **w > 0.0)
             .fold(0.0f64, |m, (l, _)| m.max(*l));
         if max_loss < SEPARABLE_LOSS {
-            warnings.push(FitWarning::Separable { max_loss });
+            warnings.push(FitWarning::Separable { max_loss, lambda: problem.lambda });
         }
     }
-    let max_abs = inf_norm(&theta);
+    let max_abs = inf_norm(theta);
     if max_abs > DIVERGING {
         warnings.push(FitWarning::Diverging { max_abs });
     }
-    Ok(FitReport { theta, iterations, grad_norm, converged, objective: value, warnings })
+    warnings
 }
 
 /// Factorise `H`, adding damping (1e-10 of the mean diagonal, ×100 per try) when it is
 /// not positive definite; records the damping used.
 fn factor_with_damping(
     h: &ndarray::Array2<f64>,
-    gauge: Option<Vec<f64>>,
+    null: &[Vec<f64>],
     max_damping: &mut f64,
 ) -> Result<Factor, FitError> {
     let p = h.nrows().max(1);
     let scale = ((0..h.nrows()).map(|i| h[[i, i]].abs()).sum::<f64>() / p as f64).max(1e-300);
     let mut damping = 0.0;
     loop {
-        match Factor::new(h, damping, gauge.clone()) {
+        match Factor::with_check(h, damping, null, Check::Pivots) {
             Ok(f) => {
                 *max_damping = max_damping.max(damping);
                 return Ok(f);
@@ -225,7 +288,7 @@ fn factor_with_damping(
             Err(_) if damping < scale * 1e6 => {
                 damping = if damping == 0.0 { scale * 1e-10 } else { damping * 100.0 };
             }
-            Err(_) => return Err(FitError::NonFinite),
+            Err(_) => return Err(FitError::NotPositiveDefinite { damping: damping / scale }),
         }
     }
 }

@@ -66,7 +66,7 @@ impl Influence {
     /// Factorise `H(θ̂) + δI` and compute every training gradient.
     pub fn new(problem: &Problem, theta: &[f64], damping: f64) -> Result<Self, LinalgError> {
         let h = problem.hessian(theta);
-        let factor = Factor::new(&h, damping, problem.model.gauge_direction())?;
+        let factor = Factor::new(&h, damping, &problem.null_directions())?;
         let (train_grads, train_losses) = problem.example_grads(theta, &problem.train);
         Ok(Self { theta: theta.to_vec(), factor, n: problem.n(), train_grads, train_losses, damping })
     }
@@ -76,20 +76,21 @@ impl Influence {
         &self.factor
     }
 
-    /// `I_up,params(z_i) = −H⁻¹ g_i`.
-    pub fn params_influence(&self, i: usize) -> Vec<f64> {
-        let g: Vec<f64> = self.train_grads.row(i).iter().map(|v| -v).collect();
-        self.factor.solve(&g)
+    /// `I_up,params(z_i) = −H⁻¹ g_i` (`None` for an index out of range).
+    pub fn params_influence(&self, i: usize) -> Option<Vec<f64>> {
+        let g: Vec<f64> = self.train_grads.rows().into_iter().nth(i)?.iter().map(|v| -v).collect();
+        self.factor.solve(&g).ok()
     }
 
-    /// `self_influence[i] = g_iᵀ H⁻¹ g_i` for every training point.
-    pub fn self_influence(&self) -> Vec<f64> {
-        let s = self.factor.solve_rows(&self.train_grads);
-        (&s * &self.train_grads).sum_axis(Axis(1)).to_vec()
+    /// `self_influence[i] = g_iᵀ H⁻¹ g_i` for every training point, one row of
+    /// `H⁻¹ Gᵀ` at a time (never an n × n matrix).
+    pub fn self_influence(&self) -> Result<Vec<f64>, LinalgError> {
+        let s = self.factor.solve_rows(&self.train_grads)?;
+        Ok((&s * &self.train_grads).sum_axis(Axis(1)).to_vec())
     }
 
     /// Influence of every training point on every row of `test`.
-    pub fn score(&self, problem: &Problem, test: &Design) -> Vec<TestInfluence> {
+    pub fn score(&self, problem: &Problem, test: &Design) -> Result<Vec<TestInfluence>, LinalgError> {
         let (m, p) = (test.n(), problem.n_params());
         let (g_test, losses) = problem.example_grads(&self.theta, test);
         let mut grad_f = Array2::<f64>::zeros((m, p));
@@ -101,15 +102,15 @@ impl Influence {
         }
         let inv_n = 1.0 / self.n as f64;
         // (n × P)(P × m): every training point against every test point in two products.
-        let dloss = self.train_grads.dot(&self.factor.solve_rows(&g_test).t()) * inv_n;
-        let dpred = self.train_grads.dot(&self.factor.solve_rows(&grad_f).t()) * inv_n;
-        (0..m)
+        let dloss = self.train_grads.dot(&self.factor.solve_rows(&g_test)?.t()) * inv_n;
+        let dpred = self.train_grads.dot(&self.factor.solve_rows(&grad_f)?.t()) * inv_n;
+        Ok((0..m)
             .map(|t| TestInfluence {
                 loss: losses[t],
                 pred: preds[t],
                 pred_loo_dloss: dloss.column(t).to_vec(),
                 pred_loo_dpred: dpred.column(t).to_vec(),
             })
-            .collect()
+            .collect())
     }
 }

@@ -6,7 +6,9 @@
 //!
 //! Layout: [`data`] (CSV, built-in datasets, splits), [`model`] (losses and their
 //! derivatives), [`fit`] (Newton), [`linalg`] (factorising `H`), [`influence`]
-//! (first-order predictions), [`retrain`] (the ground truth), [`stats`] (agreement).
+//! (first-order predictions), [`retrain`] (the ground truth), [`stats`] (agreement),
+//! and [`pipeline`], the one path from data to influence that the CLI and the worker
+//! share.
 
 pub mod data;
 pub mod evaluate;
@@ -15,6 +17,7 @@ pub mod influence;
 pub mod linalg;
 pub mod methods;
 pub mod model;
+pub mod pipeline;
 pub mod progress;
 pub mod retrain;
 pub mod rng;

@@ -8,10 +8,19 @@
 //! `θ ← θ − M⁻¹ ∇R_w(θ)`: the first step is exactly Newton's from `θ̂`, later steps
 //! converge linearly at the (tiny) rate of the Hessian's change. Softmax and group
 //! changes use `M = H(θ̂)`. If the iteration stalls, a full Newton fit takes over.
+//!
+//! Every refit takes at least one step (a change of gradient below the tolerance
+//! still moves `θ`, and must not read as an actual change of exactly 0), is judged
+//! converged by the fit's relative test ([`scaled_norm`]) and says whether it was;
+//! [`RefitStats`] counts them for every report. Refits start from a `θ̂` that itself
+//! converged: [`Retrainer::new`] refuses one that did not. A refit that leaves a
+//! class without weight has no optimum (that class's bias runs to −∞) and is never
+//! counted as converged, however small its final gradient.
 
 use crate::engine::fit::{fit, FitError, FitOptions};
 use crate::engine::influence::Influence;
-use crate::engine::model::problem::{Design, Problem};
+use crate::engine::linalg::LinalgError;
+use crate::engine::model::problem::{scaled_norm, Design, Problem};
 use crate::engine::progress::{Cancelled, Progress};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +44,15 @@ pub enum RetrainError {
         /// The weight given.
         weight: f64,
     },
+    /// The model to retrain never converged, so there is no optimum to refit from.
+    #[error("the model did not converge (gradient {grad_norm:.1e} relative to its scale), so retraining it has no reference; fix the fit first (more L2 regularisation, standardised features)")]
+    BaseNotConverged {
+        /// Scaled gradient at `θ̂`.
+        grad_norm: f64,
+    },
+    /// A solve with the factorised Hessian failed.
+    #[error(transparent)]
+    Linalg(#[from] LinalgError),
     /// Cancelled by the user.
     #[error("cancelled")]
     Cancelled,
@@ -62,6 +80,67 @@ pub struct Refit {
     pub converged: bool,
 }
 
+/// How many refits there were, how many converged, and the worst final gradient:
+/// reported next to every actual (retrained) number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RefitStats {
+    /// Refits run.
+    pub n: usize,
+    /// Refits that reached the tolerance.
+    pub converged: usize,
+    /// Largest final `‖∇R_w‖_∞` among them.
+    pub max_grad_norm: f64,
+}
+
+impl RefitStats {
+    /// Count one refit.
+    pub fn record(&mut self, converged: bool, grad_norm: f64) {
+        self.n += 1;
+        self.converged += usize::from(converged);
+        self.max_grad_norm = self.max_grad_norm.max(grad_norm);
+    }
+
+    /// Count one [`Refit`].
+    pub fn add(&mut self, r: &Refit) {
+        self.record(r.converged, r.grad_norm);
+    }
+
+    /// The counts of many refits.
+    pub fn of<'r>(refits: impl IntoIterator<Item = &'r Refit>) -> Self {
+        let mut s = Self::default();
+        refits.into_iter().for_each(|r| s.add(r));
+        s
+    }
+
+    /// Whether every refit converged.
+    pub fn all_converged(&self) -> bool {
+        self.converged == self.n
+    }
+
+    /// Both counts together.
+    pub fn merge(&mut self, other: &RefitStats) {
+        self.n += other.n;
+        self.converged += other.converged;
+        self.max_grad_norm = self.max_grad_norm.max(other.max_grad_norm);
+    }
+}
+
+impl std::fmt::Display for RefitStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.all_converged() {
+            write!(f, "all {} refits converged (largest final gradient {:.1e})", self.n, self.max_grad_norm)
+        } else {
+            write!(
+                f,
+                "{} of {} refits did not converge (largest final gradient {:.1e}): their actual values are approximate",
+                self.n - self.converged,
+                self.n,
+                self.max_grad_norm
+            )
+        }
+    }
+}
+
 /// Retrains a fitted problem under weight changes, reusing the factorised Hessian.
 #[derive(Clone)]
 pub struct Retrainer<'a> {
@@ -72,17 +151,53 @@ pub struct Retrainer<'a> {
     grad: Vec<f64>,
     /// `∇R(θ̂)` with the original weights (≈ 0, but kept exactly).
     grad_hat: Vec<f64>,
+    /// The size of the gradient's terms at `θ̂` ([`Problem::gradient_scale`]).
+    scale_hat: Vec<f64>,
+    scale: Vec<f64>,
+    /// Total weight of each class (empty for regression).
+    class_weight: Vec<f64>,
 }
 
 /// Preconditioned steps before a full Newton fit takes over.
 const MAX_PRECONDITIONED: usize = 40;
 
 impl<'a> Retrainer<'a> {
-    /// A retrainer for `problem` fitted at `theta_hat`, whose Hessian `influence` holds.
-    pub fn new(problem: &Problem, theta_hat: &'a [f64], influence: &'a Influence, opts: FitOptions) -> Self {
-        let mut grad_hat = vec![0.0; problem.n_params()];
+    /// A retrainer for `problem` fitted at `theta_hat`, whose Hessian `influence` holds;
+    /// an error when `theta_hat` is not an optimum to the tolerance.
+    pub fn new(
+        problem: &Problem,
+        theta_hat: &'a [f64],
+        influence: &'a Influence,
+        opts: FitOptions,
+    ) -> Result<Self, RetrainError> {
+        let p = problem.n_params();
+        if theta_hat.len() != p {
+            return Err(FitError::BadStart { found: theta_hat.len(), expected: p }.into());
+        }
+        let (mut grad_hat, mut scale_hat) = (vec![0.0; p], vec![0.0; p]);
         problem.gradient(theta_hat, &mut grad_hat);
-        Self { problem: problem.clone(), theta_hat, influence, opts, grad: grad_hat.clone(), grad_hat }
+        problem.gradient_scale(theta_hat, &mut scale_hat);
+        let grad_norm = scaled_norm(&grad_hat, &scale_hat);
+        if grad_norm.is_nan() || grad_norm >= opts.tol {
+            return Err(RetrainError::BaseNotConverged { grad_norm });
+        }
+        let mut class_weight = vec![0.0; problem.model.classes()];
+        for (&y, &w) in problem.train.y.iter().zip(&problem.weights) {
+            if let Some(c) = class_weight.get_mut(y as usize) {
+                *c += w;
+            }
+        }
+        Ok(Self {
+            class_weight,
+            problem: problem.clone(),
+            theta_hat,
+            influence,
+            opts,
+            grad: grad_hat.clone(),
+            grad_hat,
+            scale: scale_hat.clone(),
+            scale_hat,
+        })
     }
 
     /// Refit with `changes` = (index, new weight); weights are restored afterwards.
@@ -107,13 +222,25 @@ impl<'a> Retrainer<'a> {
         }
         // At θ̂ the new gradient is known without a pass over the data:
         // ∇R_w(θ̂) = ∇R(θ̂) + Σ (w_new − w_old)/n · g_i.
+        // The scale of the terms changes the same way, with |g_i|.
         let n_f = n as f64;
         self.grad.copy_from_slice(&self.grad_hat);
+        self.scale.copy_from_slice(&self.scale_hat);
         for (&(i, w), &(_, old)) in changes.iter().zip(&saved) {
             let g = self.influence.train_grads.row(i);
             self.grad.iter_mut().zip(g).for_each(|(a, gi)| *a += (w - old) / n_f * gi);
+            self.scale.iter_mut().zip(g).for_each(|(a, gi)| *a = (*a + (w - old) / n_f * gi.abs()).max(0.0));
         }
-        let result = self.iterate(precond);
+        // A class left without weight has no optimum (its bias runs to −∞): however
+        // small the final gradient, such a refit is never reported as converged.
+        let mut emptied = false;
+        for (&(i, w), &(_, old)) in changes.iter().zip(&saved) {
+            if let Some(c) = self.class_weight.get(self.problem.train.y[i] as usize) {
+                let rest = c - old + w;
+                emptied |= rest <= 0.0;
+            }
+        }
+        let result = self.iterate(precond).map(|r| Refit { converged: r.converged && !emptied, ..r });
         for &(i, w) in saved.iter().rev() {
             self.problem.weights[i] = w;
         }
@@ -134,7 +261,7 @@ impl<'a> Retrainer<'a> {
         m.derivs(&z, self.problem.train.y[*i], &mut dz, Some(&mut d2));
         let c = (w - self.problem.weights[*i]) * d2[0] / self.problem.n() as f64;
         let xt: Vec<f64> = x.iter().copied().chain([1.0]).collect();
-        let h = self.influence.factor().solve(&xt);
+        let h = self.influence.factor().solve(&xt).ok()?;
         let denom = 1.0 + c * xt.iter().zip(&h).map(|(a, b)| a * b).sum::<f64>();
         (denom > 1e-8).then_some((c, h, denom))
     }
@@ -144,23 +271,27 @@ impl<'a> Retrainer<'a> {
         let mut last = f64::INFINITY;
         let mut slow = 0;
         for it in 0..MAX_PRECONDITIONED {
+            // The first step is always taken: θ̂ is the optimum of the old weights.
             if it > 0 {
+                // The scale of the terms barely moves from θ̂: the one updated for the
+                // new weights serves every step.
                 self.problem.gradient(&theta, &mut self.grad);
+                let scaled = scaled_norm(&self.grad, &self.scale);
+                if !scaled.is_finite() {
+                    break;
+                }
+                if scaled < self.opts.tol {
+                    let grad_norm = crate::engine::fit::inf_norm(&self.grad);
+                    return Ok(Refit { theta, iterations: it, grad_norm, converged: true });
+                }
+                // Fall back when the linear rate is poor (large reweighting, far optimum).
+                slow = if scaled > 0.5 * last { slow + 1 } else { 0 };
+                if slow >= 2 {
+                    break;
+                }
+                last = scaled;
             }
-            let norm = self.grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-            if !norm.is_finite() {
-                break;
-            }
-            if norm < self.opts.tol {
-                return Ok(Refit { theta, iterations: it, grad_norm: norm, converged: true });
-            }
-            // Fall back when the linear rate is poor (large reweighting, far optimum).
-            slow = if norm > 0.5 * last { slow + 1 } else { 0 };
-            if slow >= 2 {
-                break;
-            }
-            last = norm;
-            let mut step = self.factor_solve(&self.grad, &precond);
+            let mut step = self.factor_solve(&self.grad, &precond)?;
             step.iter_mut().for_each(|s| *s = -*s);
             theta.iter_mut().zip(&step).for_each(|(t, s)| *t += s);
         }
@@ -174,14 +305,18 @@ impl<'a> Retrainer<'a> {
     }
 
     /// `M⁻¹ v`, with the Sherman–Morrison correction when there is one.
-    fn factor_solve(&self, v: &[f64], precond: &Option<(f64, Vec<f64>, f64)>) -> Vec<f64> {
-        let mut y = self.influence.factor().solve(v);
+    fn factor_solve(
+        &self,
+        v: &[f64],
+        precond: &Option<(f64, Vec<f64>, f64)>,
+    ) -> Result<Vec<f64>, LinalgError> {
+        let mut y = self.influence.factor().solve(v)?;
         if let Some((c, h, denom)) = precond {
             let hv: f64 = h.iter().zip(v).map(|(a, b)| a * b).sum();
             let s = c * hv / denom;
             y.iter_mut().zip(h).for_each(|(yi, hi)| *yi -= s * hi);
         }
-        y
+        Ok(y)
     }
 
     /// Leave point `i` out.
@@ -201,21 +336,17 @@ impl<'a> Retrainer<'a> {
     }
 
     /// Leave out every training point in turn. Progress is reported (and cancellation
-    /// honoured) after each block of points; natively a block is shared among the
-    /// machine's cores, in WebAssembly it runs on the worker's one thread.
+    /// honoured) after each block of points: [`LeaveEachOut`] run to the end.
     pub fn leave_each_out(&mut self, progress: &mut dyn Progress) -> Result<Vec<Refit>, RetrainError> {
-        let n = self.problem.n();
+        let mut job = LeaveEachOut::new(self.problem.n());
         // Blocks of about a tenth: few thread start-ups natively, and progress 10 times.
-        let block = (n / 10).clamp(32, 1024);
-        let mut out = Vec::with_capacity(n);
-        let mut start = 0;
-        while start < n {
-            let end = (start + block).min(n);
-            out.extend(self.leave_out_range(start, end)?);
-            if !progress.report(end, n) {
+        let block = (job.total() / 10).clamp(32, 1024);
+        let mut out = Vec::with_capacity(job.total());
+        while !job.is_finished() {
+            out.extend(job.step(self, block)?);
+            if !progress.report(job.done(), job.total()) {
                 return Err(RetrainError::Cancelled);
             }
-            start = end;
         }
         Ok(out)
     }
@@ -248,6 +379,46 @@ impl<'a> Retrainer<'a> {
     #[cfg(target_arch = "wasm32")]
     fn leave_out_range(&mut self, start: usize, end: usize) -> Result<Vec<Refit>, RetrainError> {
         (start..end).map(|i| self.leave_out(i)).collect()
+    }
+}
+
+/// Leave-one-out of every training point, a block at a time, so that the caller can
+/// report progress, read its messages and cancel between blocks: the CLI runs the
+/// blocks back to back ([`Retrainer::leave_each_out`]), the worker one per time slice.
+/// Natively a block is shared among the machine's cores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaveEachOut {
+    next: usize,
+    n: usize,
+}
+
+impl LeaveEachOut {
+    /// Leave-one-out of `n` training points, none done yet.
+    pub fn new(n: usize) -> Self {
+        Self { next: 0, n }
+    }
+
+    /// Points done.
+    pub fn done(&self) -> usize {
+        self.next
+    }
+
+    /// Points in all.
+    pub fn total(&self) -> usize {
+        self.n
+    }
+
+    /// Whether every point has been left out.
+    pub fn is_finished(&self) -> bool {
+        self.next >= self.n
+    }
+
+    /// Refit without each of the next `count` points (at least one), in order.
+    pub fn step(&mut self, retrainer: &mut Retrainer, count: usize) -> Result<Vec<Refit>, RetrainError> {
+        let end = (self.next + count.max(1)).min(self.n);
+        let out = retrainer.leave_out_range(self.next, end)?;
+        self.next = end;
+        Ok(out)
     }
 }
 

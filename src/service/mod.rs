@@ -1,18 +1,21 @@
 //! The worker's work, independent of the browser: a [`Service`] holds the uploaded
 //! file and the fitted model between requests and turns each [`Request`] into its
-//! [`Response`]s. The worker binary only moves JSON in and out; this is tested natively.
+//! [`Response`]s. The worker binary only moves messages in and out; this is tested
+//! natively.
 //!
-//! Plot coordinates: with two features, the features themselves (standardised when
-//! asked); with one, the feature against the target; with more, the first two
-//! principal components of the training features. Edits of the training set happen in
-//! those standardised units, with the statistics of the original training rows, so the
-//! picture does not shift when a point is removed.
+//! Plot coordinates ([`frame`]): with two features, the features themselves
+//! (standardised when asked); with one, the feature against the target; with more,
+//! the first two principal components of the training features. Edits of the
+//! training set happen in those standardised units, with the statistics of the
+//! original training rows, so the picture does not shift when a point is removed.
 
 pub mod analysis;
+pub mod frame;
 pub mod jobs;
 pub mod session;
 
 use crate::engine::data::csv::{parse, CsvTable};
+use crate::engine::methods::{CheckedParams, MethodParams};
 use crate::protocol::*;
 use jobs::LongJob;
 pub use session::train;
@@ -26,27 +29,29 @@ pub struct Service {
     clock: fn() -> f64,
 }
 
-fn native_clock() -> f64 {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use std::sync::OnceLock;
-        static START: OnceLock<std::time::Instant> = OnceLock::new();
-        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        0.0
-    }
+/// Milliseconds since the first call, from the operating system's monotonic clock
+/// (native tests and tools; the worker passes the browser's `performance.now`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn native_clock() -> f64 {
+    use std::sync::OnceLock;
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
 }
 
-impl Default for Service {
-    fn default() -> Self {
-        Self::new(native_clock)
-    }
+/// The reply when no model has been trained yet.
+fn untrained<T>() -> JobResult<T> {
+    Err(JobError::Failed("train a model first".into()))
+}
+
+/// Check the method parameters, with the error a job reports.
+fn check(params: MethodParams) -> Result<CheckedParams, JobError> {
+    params.check().map_err(JobError::failed)
 }
 
 impl Service {
-    /// A service that reads milliseconds from `clock` (the worker passes the browser's).
+    /// A service that reads milliseconds from `clock` (the worker passes the
+    /// browser's; long jobs yield when it passes their block's deadline, so a clock
+    /// that never moves would never yield).
     pub fn new(clock: fn() -> f64) -> Self {
         Self { upload: None, session: None, long: None, clock }
     }
@@ -60,21 +65,22 @@ impl Service {
     pub fn handle(&mut self, request: Request, emit: &mut dyn FnMut(Response)) {
         match request {
             Request::Upload { job, name, text } => {
-                let result = parse(&text).map_err(|e| format!("{name}: {e}")).map(|table| {
-                    let summary = UploadSummary {
-                        name: name.clone(),
-                        rows: table.rows.len(),
-                        columns: table.headers.clone(),
-                        default_target: table.headers.last().cloned().unwrap_or_default(),
-                    };
-                    self.upload = Some((name, table));
-                    summary
-                });
+                let result =
+                    parse(&text).map_err(|e| JobError::Failed(format!("{name}: {e}"))).map(|table| {
+                        let summary = UploadSummary {
+                            name: name.clone(),
+                            rows: table.rows.len(),
+                            columns: table.headers.clone(),
+                            default_target: table.headers.last().cloned().unwrap_or_default(),
+                        };
+                        self.upload = Some((name, table));
+                        summary
+                    });
                 emit(Response::Uploaded { job, result });
             }
             Request::Train { job, spec } => {
                 self.cancel_long(emit);
-                let result = Session::build(&spec, self.upload.as_ref()).map(|s| {
+                let result = Session::build(&spec, self.upload.as_ref()).map_err(JobError::Failed).map(|s| {
                     let view = s.view();
                     self.session = Some(s);
                     Box::new(view)
@@ -84,46 +90,41 @@ impl Service {
             Request::Select { job, selection } => {
                 self.cancel_long(emit);
                 let result = match self.session.as_mut() {
-                    Some(s) => s.select(&selection).map(|()| Box::new(s.view())),
-                    None => Err("train a model first".into()),
+                    Some(s) => s.select(&selection).map(|()| Box::new(s.view())).map_err(JobError::Failed),
+                    None => untrained(),
                 };
                 emit(Response::Trained { job, result });
             }
             Request::Reweight { job, index, weight, curve } => {
                 let result = match self.session.as_ref() {
-                    Some(s) => s.reweight(index, weight, curve).map(Box::new),
-                    None => Err("train a model first".into()),
+                    Some(s) => s.reweight(index, weight, curve).map(Box::new).map_err(JobError::Failed),
+                    None => untrained(),
                 };
                 emit(Response::Reweighted { job, result });
             }
             Request::LeaveEachOut { job } => {
                 self.cancel_long(emit);
                 match &self.session {
-                    Some(s) => {
-                        self.long = Some(LongJob::loo(job, (self.clock)()));
-                        emit(Response::Progress { job, done: 0, total: s.train.n() });
-                    }
-                    None => {
-                        emit(Response::LeaveEachOutDone { job, result: Err("train a model first".into()) })
-                    }
+                    Some(s) => self.start_long(LongJob::loo(job, s.train.n(), (self.clock)()), emit),
+                    None => emit(Response::LeaveEachOutDone { job, result: untrained() }),
                 }
             }
-            Request::Lds { job, subsets, alpha, seed, settings } => {
+            Request::Lds { job, subsets, alpha, seed, methods, settings } => {
                 self.cancel_long(emit);
-                match &self.session {
-                    Some(s) => {
-                        self.long = Some(LongJob::lds(
-                            job,
-                            s.train.n(),
-                            subsets,
-                            alpha,
-                            seed,
-                            settings,
-                            (self.clock)(),
-                        ));
-                        emit(Response::Progress { job, done: 0, total: subsets });
+                let started = (self.clock)();
+                let long = match (&self.session, check(settings)) {
+                    (None, _) => Err(JobError::Failed("train a model first".into())),
+                    (_, Err(e)) => Err(e),
+                    (Some(_), Ok(_)) if !((2..=10_000).contains(&subsets) && alpha > 0.0 && alpha < 1.0) => {
+                        Err(JobError::Failed(format!(
+                            "LDS needs 2 to 10000 subsets and a fraction above 0 and below 1 (got {subsets} and {alpha})"
+                        )))
                     }
-                    None => emit(Response::LdsDone { job, result: Err("train a model first".into()) }),
+                    (Some(s), Ok(p)) => Ok(LongJob::lds(job, s, subsets, alpha, seed, methods, p, started)),
+                };
+                match long {
+                    Ok(l) => self.start_long(l, emit),
+                    Err(e) => emit(Response::LdsDone { job, result: Err(e) }),
                 }
             }
             Request::Cancel { job } => {
@@ -132,32 +133,41 @@ impl Service {
                 }
             }
             Request::Methods { job, methods, settings } => {
-                let result = match &self.session {
-                    Some(s) => Ok(Box::new(analysis::methods_view(s, &methods, &settings, self.clock))),
-                    None => Err("train a model first".into()),
+                let result = match (&self.session, check(settings)) {
+                    (None, _) => untrained(),
+                    (_, Err(e)) => Err(e),
+                    (Some(s), Ok(p)) => Ok(Box::new(analysis::methods_view(s, &methods, &p, self.clock))),
                 };
                 emit(Response::MethodsDone { job, result });
             }
             Request::Diagnostics { job, settings } => {
-                let result = match &self.session {
-                    Some(s) => Ok(Box::new(analysis::diagnostics(s, &settings))),
-                    None => Err("train a model first".into()),
+                let result = match (&self.session, check(settings)) {
+                    (None, _) => untrained(),
+                    (_, Err(e)) => Err(e),
+                    (Some(s), Ok(p)) => Ok(Box::new(analysis::diagnostics(s, &p))),
                 };
                 emit(Response::DiagnosticsDone { job, result });
             }
             Request::Mislabel { job, fraction, seed } => {
                 let result = match &self.session {
-                    Some(s) => analysis::mislabel(s, fraction, seed, &Default::default()).map(Box::new),
-                    None => Err("train a model first".into()),
+                    Some(s) => analysis::mislabel(s, fraction, seed, &CheckedParams::default())
+                        .map(Box::new)
+                        .map_err(JobError::Failed),
+                    None => untrained(),
                 };
                 emit(Response::MislabelDone { job, result });
             }
         }
     }
 
+    fn start_long(&mut self, job: LongJob, emit: &mut dyn FnMut(Response)) {
+        emit(job.started());
+        self.long = Some(job);
+    }
+
     fn cancel_long(&mut self, emit: &mut dyn FnMut(Response)) {
         if let Some(job) = self.long.take() {
-            emit(job.cancelled());
+            emit(job.ended(JobError::Cancelled));
         }
     }
 

@@ -1,33 +1,16 @@
-//! The app's state and every action that changes it. Components get a copy of
-//! [`Actions`] through context; only actions talk to the worker.
-//!
-//! Job ids: each request gets the next id, and each kind of result keeps the id of its
-//! latest request; older responses are dropped. Weight changes are coalesced: while a
-//! reweighting is being computed, only the latest slider value waits to be sent.
+//! The app's state and every action that changes it. The signals are grouped by what
+//! the components need; only actions talk to the worker, and the job bookkeeping (ids,
+//! stale answers, coalescing, progress) is the plain, natively tested
+//! [`JobTracker`].
 
-use crate::engine::methods::MethodParams;
+use crate::engine::methods::ihvp::LissaParams;
+use crate::engine::methods::{Method, MethodParams};
 use crate::protocol::*;
-use crate::service::analysis::PAGE_METHODS;
+use crate::tracker::{JobKind, JobTracker, Progress, ReweightPlan};
 pub use crate::url_state::Tab;
 use crate::url_state::{ViewState, UPLOAD};
 use crate::web::bridge;
 use leptos::prelude::*;
-
-/// Ids of the latest requests, and the coalesced slider value.
-#[derive(Default)]
-struct Jobs {
-    next: u64,
-    train: u64,
-    reweight: u64,
-    reweight_busy: bool,
-    pending_weight: Option<(usize, f64, bool)>,
-    loo: u64,
-    upload: u64,
-    methods: u64,
-    diagnostics: u64,
-    mislabel: u64,
-    lds: u64,
-}
 
 /// Signals and actions of the page (cheap to copy).
 #[derive(Clone, Copy)]
@@ -43,7 +26,7 @@ pub struct Actions {
     /// The leave-one-out check.
     pub loo: RwSignal<Option<LooView>>,
     /// Progress of the leave-one-out job.
-    pub progress: RwSignal<Option<(usize, usize)>>,
+    pub loo_progress: RwSignal<Option<Progress>>,
     /// The uploaded file's columns.
     pub upload: RwSignal<Option<UploadSummary>>,
     /// The message shown in the error banner.
@@ -55,7 +38,7 @@ pub struct Actions {
     /// Parameters of the approximations and peer methods.
     pub method_params: RwSignal<MethodParams>,
     /// The methods the Methods view runs.
-    pub chosen_methods: RwSignal<Vec<String>>,
+    pub chosen_methods: RwSignal<Vec<Method>>,
     /// The Methods view.
     pub methods: RwSignal<Option<MethodsView>>,
     /// The Diagnostics view.
@@ -65,10 +48,22 @@ pub struct Actions {
     /// The LDS panel.
     pub lds: RwSignal<Option<LdsView>>,
     /// Progress of the LDS job.
-    pub lds_progress: RwSignal<Option<(usize, usize)>>,
+    pub lds_progress: RwSignal<Option<Progress>>,
     /// An analysis is being computed (Methods, Diagnostics, Mislabel).
     pub analysing: RwSignal<bool>,
-    jobs: StoredValue<Jobs>,
+    jobs: StoredValue<JobTracker>,
+}
+
+/// The parameters the page starts with: lighter than the CLI's where the page runs a
+/// method on every click.
+fn page_params() -> MethodParams {
+    MethodParams {
+        shapley_permutations: 10,
+        arnoldi_k: 5,
+        trak_k: 10,
+        lissa: LissaParams { batch: 32, ..Default::default() },
+        ..MethodParams::default()
+    }
 }
 
 impl Actions {
@@ -90,26 +85,20 @@ impl Actions {
             view: RwSignal::new(None),
             reweight: RwSignal::new(None),
             loo: RwSignal::new(None),
-            progress: RwSignal::new(None),
+            loo_progress: RwSignal::new(None),
             upload: RwSignal::new(None),
             error: RwSignal::new(error),
             ready: RwSignal::new(false),
             busy: RwSignal::new(false),
-            method_params: RwSignal::new(MethodParams {
-                shapley_permutations: 10,
-                arnoldi_k: 5,
-                trak_k: 10,
-                lissa: crate::engine::methods::ihvp::LissaParams { batch: 32, ..Default::default() },
-                ..MethodParams::default()
-            }),
-            chosen_methods: RwSignal::new(PAGE_METHODS.iter().map(|m| m.to_string()).collect()),
+            method_params: RwSignal::new(page_params()),
+            chosen_methods: RwSignal::new(Method::DEFAULT.to_vec()),
             methods: RwSignal::new(None),
             diagnostics: RwSignal::new(None),
             mislabel: RwSignal::new(None),
             lds: RwSignal::new(None),
             lds_progress: RwSignal::new(None),
             analysing: RwSignal::new(false),
-            jobs: StoredValue::new(Jobs::default()),
+            jobs: StoredValue::new(JobTracker::default()),
         }
     }
 
@@ -123,9 +112,27 @@ impl Actions {
         self.state.update(|s| s.tab = tab);
     }
 
-    fn next_job(&self) -> u64 {
-        self.jobs.update_value(|j| j.next += 1);
-        self.jobs.with_value(|j| j.next)
+    /// Start a job of `kind` in the tracker and mirror the tracker in the signals.
+    fn start(&self, kind: JobKind) -> u64 {
+        let id = self.jobs.try_update_value(|j| j.start(kind)).unwrap_or(0);
+        self.sync();
+        id
+    }
+
+    /// Copy the tracker's running jobs and progress into the signals.
+    fn sync(&self) {
+        let (busy, analysing, loo, lds) = self.jobs.with_value(|j| {
+            (
+                j.is_running(JobKind::Train),
+                [JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel].iter().any(|k| j.is_running(*k)),
+                j.current_progress(JobKind::Loo),
+                j.current_progress(JobKind::Lds),
+            )
+        });
+        self.busy.set(busy);
+        self.analysing.set(analysing);
+        self.loo_progress.set(loo);
+        self.lds_progress.set(lds);
     }
 
     fn send(&self, request: Request) {
@@ -136,10 +143,8 @@ impl Actions {
 
     /// Train for the current state.
     pub fn train(&self) {
-        let job = self.next_job();
-        self.jobs.update_value(|j| j.train = job);
-        self.busy.set(true);
         self.clear_analyses();
+        let job = self.start(JobKind::Train);
         self.send(Request::Train { job, spec: self.state.get_untracked().train_spec() });
     }
 
@@ -157,9 +162,8 @@ impl Actions {
     /// Explain another point with the same model.
     pub fn select(&self, selection: Selection) {
         self.state.update(|s| s.selection = selection.clone());
-        let job = self.next_job();
-        self.jobs.update_value(|j| j.train = job);
         self.clear_analyses();
+        let job = self.start(JobKind::Train);
         self.send(Request::Select { job, selection });
     }
 
@@ -183,202 +187,212 @@ impl Actions {
     }
 
     fn request_reweight(&self, index: usize, weight: f64, curve: bool) {
-        if self.jobs.with_value(|j| j.reweight_busy) {
-            // Coalesce: keep only the latest value (and whether any wanted a curve).
-            self.jobs.update_value(|j| {
-                let curve = curve || j.pending_weight.is_some_and(|p| p.2 && p.0 == index);
-                j.pending_weight = Some((index, weight, curve));
-            });
-            return;
+        let plan = self.jobs.try_update_value(|j| j.request_reweight(index, weight, curve));
+        if let Some(ReweightPlan::Send(job)) = plan {
+            self.send(Request::Reweight { job, index, weight, curve });
         }
-        let job = self.next_job();
-        self.jobs.update_value(|j| {
-            j.reweight = job;
-            j.reweight_busy = true;
-        });
-        self.send(Request::Reweight { job, index, weight, curve });
     }
 
     /// Start the all-points leave-one-out check.
     pub fn run_loo(&self) {
-        let job = self.next_job();
-        self.jobs.update_value(|j| j.loo = job);
+        let n = self.view.with_untracked(|v| v.as_ref().map_or(1, |v| v.train_xy.len()));
+        let job = self.jobs.try_update_value(|j| j.start_long(JobKind::Loo, n)).unwrap_or(0);
+        self.sync();
         self.loo.set(None);
-        self.progress.set(Some((0, 1)));
         self.send(Request::LeaveEachOut { job });
     }
 
     /// Cancel it.
     pub fn cancel_loo(&self) {
-        let job = self.jobs.with_value(|j| j.loo);
+        let job = self.jobs.with_value(|j| j.latest(JobKind::Loo));
         self.send(Request::Cancel { job });
     }
 
     /// Everything computed for the previous model or point is stale now.
     fn clear_analyses(&self) {
+        let stale = [JobKind::Loo, JobKind::Lds, JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel];
+        self.jobs.update_value(|j| j.abandon(&stale));
+        self.sync();
         self.loo.set(None);
-        self.progress.set(None);
         self.methods.set(None);
         self.diagnostics.set(None);
         self.mislabel.set(None);
         self.lds.set(None);
-        self.lds_progress.set(None);
     }
 
     /// Every method side by side for the explained point.
     pub fn run_methods(&self) {
-        let job = self.next_job();
-        self.jobs.update_value(|j| j.methods = job);
-        self.analysing.set(true);
+        let job = self.start(JobKind::Methods);
         let methods = self.chosen_methods.get_untracked();
         self.send(Request::Methods { job, methods, settings: self.method_params.get_untracked() });
     }
 
     /// Spectrum, traces and the damping sweep.
     pub fn run_diagnostics(&self) {
-        let job = self.next_job();
-        self.jobs.update_value(|j| j.diagnostics = job);
-        self.analysing.set(true);
+        let job = self.start(JobKind::Diagnostics);
         self.send(Request::Diagnostics { job, settings: self.method_params.get_untracked() });
     }
 
     /// Flip labels and rank.
     pub fn run_mislabel(&self, fraction: f64, seed: u64) {
-        let job = self.next_job();
-        self.jobs.update_value(|j| j.mislabel = job);
-        self.analysing.set(true);
+        let job = self.start(JobKind::Mislabel);
         self.send(Request::Mislabel { job, fraction, seed });
     }
 
     /// The linear datamodeling score (long job).
     pub fn run_lds(&self, subsets: usize, alpha: f64, seed: u64) {
-        let job = self.next_job();
-        self.jobs.update_value(|j| j.lds = job);
+        let job = self.jobs.try_update_value(|j| j.start_long(JobKind::Lds, subsets)).unwrap_or(0);
+        self.sync();
         self.lds.set(None);
-        self.lds_progress.set(Some((0, subsets)));
-        self.send(Request::Lds { job, subsets, alpha, seed, settings: self.method_params.get_untracked() });
+        // TMC-Shapley would retrain n times per permutation on top of the subsets.
+        let methods =
+            self.chosen_methods.get_untracked().into_iter().filter(|m| *m != Method::TmcShapley).collect();
+        self.send(Request::Lds {
+            job,
+            subsets,
+            alpha,
+            seed,
+            methods,
+            settings: self.method_params.get_untracked(),
+        });
     }
 
     /// Cancel the LDS job.
     pub fn cancel_lds(&self) {
-        let job = self.jobs.with_value(|j| j.lds);
+        let job = self.jobs.with_value(|j| j.latest(JobKind::Lds));
         self.send(Request::Cancel { job });
     }
 
     /// Send a user's file to the worker.
     pub fn upload_file(&self, name: String, text: String) {
-        let job = self.next_job();
-        self.jobs.update_value(|j| j.upload = job);
+        let job = self.start(JobKind::Upload);
         self.send(Request::Upload { job, name, text });
     }
 
-    fn show<T: Send + Sync + 'static>(&self, result: Result<Box<T>, String>, into: RwSignal<Option<T>>) {
+    /// Whether `job` is the latest of `kind`; if so the job has ended (any way).
+    fn finished(&self, kind: JobKind, job: u64) -> bool {
+        let latest = self.jobs.try_update_value(|j| j.finish(kind, job)).unwrap_or(false);
+        self.sync();
+        latest
+    }
+
+    /// Show a job's result in `into`, or its failure in the banner (a cancel is quiet).
+    fn show<T: Send + Sync + 'static>(&self, result: JobResult<T>, into: RwSignal<Option<T>>) {
         match result {
             Ok(v) => into.set(Some(*v)),
-            Err(e) => self.error.set(Some(e)),
+            Err(JobError::Cancelled) => {}
+            Err(JobError::Failed(e)) => self.error.set(Some(e)),
+        }
+    }
+
+    fn on_trained(&self, result: JobResult<TrainedView>) {
+        match result {
+            Ok(v) => {
+                let state = self.state.get_untracked();
+                self.good_state.set_value(Some(state.clone()));
+                let n = v.train_xy.len();
+                self.view.set(Some(*v));
+                self.error.set(None);
+                match state.train_point {
+                    Some(i) if i < n => self.request_reweight(i, state.weight, true),
+                    Some(_) => self.state.update(|s| s.train_point = None),
+                    None => {}
+                }
+            }
+            Err(e) => {
+                self.error.set(Some(e.to_string()));
+                // Keep what the user had: the previous state and view.
+                if let Some(good) = self.good_state.get_value() {
+                    self.state.set(good);
+                }
+            }
+        }
+    }
+
+    fn on_reweighted(&self, job: u64, result: JobResult<ReweightView>) {
+        let (latest, pending) = self.jobs.try_update_value(|j| j.reweighted(job)).unwrap_or((false, None));
+        if latest {
+            match result {
+                Ok(r) => {
+                    // Keep the last curve while the slider moves.
+                    let curve = r.curve.clone().or_else(|| {
+                        self.reweight.get_untracked().filter(|o| o.index == r.index).and_then(|o| o.curve)
+                    });
+                    self.reweight.set(Some(ReweightView { curve, ..*r }));
+                }
+                Err(e) => self.error.set(Some(e.to_string())),
+            }
+        }
+        if let Some(p) = pending {
+            self.request_reweight(p.index, p.weight, p.curve);
         }
     }
 
     /// React to the worker.
     pub fn on_response(&self, response: Response) {
-        let latest = |f: fn(&Jobs) -> u64| self.jobs.with_value(f);
         match response {
             Response::Ready => {
                 self.ready.set(true);
                 self.train();
             }
-            Response::Uploaded { job, result } if job == latest(|j| j.upload) => match result {
-                Ok(summary) => {
-                    let target = summary.default_target.clone();
-                    self.upload.set(Some(summary));
-                    self.error.set(None);
-                    self.retrain(|s| {
-                        s.dataset = UPLOAD.into();
-                        s.target = Some(target);
-                        s.selection = Selection::Auto;
-                        s.edits = Edits::default();
-                    });
+            Response::Uploaded { job, result } => {
+                if !self.finished(JobKind::Upload, job) {
+                    return;
                 }
-                Err(e) => self.error.set(Some(e)),
-            },
-            Response::Trained { job, result } if job == latest(|j| j.train) => {
-                self.busy.set(false);
                 match result {
-                    Ok(v) => {
-                        let state = self.state.get_untracked();
-                        self.good_state.set_value(Some(state.clone()));
-                        let n = v.train_xy.len();
-                        self.view.set(Some(*v));
+                    Ok(summary) => {
+                        let target = summary.default_target.clone();
+                        self.upload.set(Some(summary));
                         self.error.set(None);
-                        match state.train_point {
-                            Some(i) if i < n => self.request_reweight(i, state.weight, true),
-                            Some(_) => self.state.update(|s| s.train_point = None),
-                            None => {}
-                        }
+                        self.retrain(|s| {
+                            s.dataset = UPLOAD.into();
+                            s.target = Some(target);
+                            s.selection = Selection::Auto;
+                            s.edits = Edits::default();
+                        });
                     }
-                    Err(e) => {
-                        self.error.set(Some(e));
-                        // Keep what the user had: the previous state and view.
-                        if let Some(good) = self.good_state.get_value() {
-                            self.state.set(good);
-                        }
-                    }
+                    Err(e) => self.error.set(Some(e.to_string())),
                 }
             }
-            Response::Reweighted { job, result } => {
-                let pending = self.jobs.try_update_value(|j| {
-                    j.reweight_busy = false;
-                    j.pending_weight.take()
+            Response::Trained { job, result } => {
+                if self.finished(JobKind::Train, job) {
+                    self.on_trained(result);
+                }
+            }
+            Response::Reweighted { job, result } => self.on_reweighted(job, result),
+            Response::Progress { job, done, total } => {
+                self.jobs.update_value(|j| {
+                    j.progress(JobKind::Loo, job, done, total);
+                    j.progress(JobKind::Lds, job, done, total);
                 });
-                if job == latest(|j| j.reweight) {
-                    match result {
-                        Ok(r) => {
-                            // Keep the last curve while the slider moves.
-                            let curve = r.curve.clone().or_else(|| {
-                                self.reweight
-                                    .get_untracked()
-                                    .filter(|o| o.index == r.index)
-                                    .and_then(|o| o.curve)
-                            });
-                            self.reweight.set(Some(ReweightView { curve, ..*r }));
-                        }
-                        Err(e) => self.error.set(Some(e)),
-                    }
-                }
-                if let Some(Some((i, w, curve))) = pending {
-                    self.request_reweight(i, w, curve);
+                self.sync();
+            }
+            Response::MethodsDone { job, result } => {
+                if self.finished(JobKind::Methods, job) {
+                    self.show(result, self.methods);
                 }
             }
-            Response::Progress { job, done, total } if job == latest(|j| j.loo) => {
-                self.progress.set(Some((done, total)));
+            Response::DiagnosticsDone { job, result } => {
+                if self.finished(JobKind::Diagnostics, job) {
+                    self.show(result, self.diagnostics);
+                }
             }
-            Response::Progress { job, done, total } if job == latest(|j| j.lds) => {
-                self.lds_progress.set(Some((done, total)));
+            Response::MislabelDone { job, result } => {
+                if self.finished(JobKind::Mislabel, job) {
+                    self.show(result, self.mislabel);
+                }
             }
-            Response::MethodsDone { job, result } if job == latest(|j| j.methods) => {
-                self.analysing.set(false);
-                self.show(result, self.methods);
+            Response::LdsDone { job, result } => {
+                if self.finished(JobKind::Lds, job) {
+                    self.show(result, self.lds);
+                }
             }
-            Response::DiagnosticsDone { job, result } if job == latest(|j| j.diagnostics) => {
-                self.analysing.set(false);
-                self.show(result, self.diagnostics);
+            Response::LeaveEachOutDone { job, result } => {
+                if self.finished(JobKind::Loo, job) {
+                    self.show(result, self.loo);
+                }
             }
-            Response::MislabelDone { job, result } if job == latest(|j| j.mislabel) => {
-                self.analysing.set(false);
-                self.show(result, self.mislabel);
-            }
-            Response::LdsDone { job, result } if job == latest(|j| j.lds) => match result {
-                Ok(l) => self.lds.set(Some(*l)),
-                Err(e) if e == "cancelled" => self.lds_progress.set(None),
-                Err(e) => self.error.set(Some(e)),
-            },
-            Response::LeaveEachOutDone { job, result } if job == latest(|j| j.loo) => match result {
-                Ok(l) => self.loo.set(Some(*l)),
-                Err(e) if e == "cancelled" => self.progress.set(None),
-                Err(e) => self.error.set(Some(e)),
-            },
             Response::Crashed { message } => self.error.set(Some(format!("The engine stopped: {message}"))),
-            _ => {} // a stale response
         }
     }
 }

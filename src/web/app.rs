@@ -1,5 +1,6 @@
 //! The page: owns the [`Actions`] (signals and everything that changes them) and lays
-//! out the panels. `?embed=1` shows only the plot and its explanation, for an iframe.
+//! out the panels, handing each the signals and callbacks it uses. `?embed=1` shows
+//! only the plot and its explanation, for an iframe.
 
 use crate::web::actions::{Actions, Tab};
 use crate::web::bridge;
@@ -13,6 +14,49 @@ use crate::web::components::mislabel_tab::MislabelTab;
 use crate::web::components::plot_panel::PlotPanel;
 use crate::web::components::scrubber::Scrubber;
 use leptos::prelude::*;
+
+/// What "Copy link" says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Copied {
+    Not,
+    Done,
+    Refused,
+}
+
+/// The tab's panel.
+fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
+    match tab {
+        Tab::Methods => view! {
+            <MethodsTab methods=a.methods analysing=a.analysing params=a.method_params chosen=a.chosen_methods
+                on_run=Callback::new(move |_| a.run_methods()) error=a.error />
+        }
+        .into_any(),
+        Tab::Diagnostics => view! {
+            <DiagnosticsTab diagnostics=a.diagnostics analysing=a.analysing
+                on_run=Callback::new(move |_| a.run_diagnostics()) error=a.error />
+        }
+        .into_any(),
+        Tab::Mislabel => view! {
+            <MislabelTab mislabel=a.mislabel analysing=a.analysing error=a.error
+                on_run=Callback::new(move |(f, s)| a.run_mislabel(f, s))
+                on_open=Callback::new(move |i| { a.set_tab(Tab::Explore); a.pick(Some(i)); }) />
+        }
+        .into_any(),
+        Tab::Lds => view! {
+            <LdsTab lds=a.lds progress=a.lds_progress on_run=Callback::new(move |(m, alpha)| a.run_lds(m, alpha, 0))
+                on_cancel=Callback::new(move |_| a.cancel_lds()) />
+        }
+        .into_any(),
+        Tab::Explore => view! {
+            <PlotPanel />
+            <Show when=move || !a.state.with(|s| s.embed)>
+                <LooCheck loo=a.loo progress=a.loo_progress error=a.error
+                    on_run=Callback::new(move |_| a.run_loo()) on_cancel=Callback::new(move |_| a.cancel_loo()) />
+            </Show>
+        }
+        .into_any(),
+    }
+}
 
 /// The whole page.
 #[component]
@@ -35,11 +79,14 @@ pub fn App() -> impl IntoView {
         request_animation_frame(|| panic!("a panic requested by the URL (?debug=panic)"));
     }
     let embed = a.state.get_untracked().embed;
-    let copied = RwSignal::new(false);
+    let copied = RwSignal::new(Copied::Not);
     let copy_link = move |_| {
         let href = window().location().href().unwrap_or_default();
-        let _ = window().navigator().clipboard().write_text(&href);
-        copied.set(true);
+        let promise = window().navigator().clipboard().write_text(&href);
+        leptos::task::spawn_local(async move {
+            let ok = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
+            copied.set(if ok { Copied::Done } else { Copied::Refused });
+        });
     };
     view! {
         <Show when=move || !embed>
@@ -47,14 +94,16 @@ pub fn App() -> impl IntoView {
                 <h1>"Attribution Explorer"</h1>
                 <p class="tagline">"Which training points drive this prediction? Computed in your browser; nothing leaves it."</p>
                 <button class="link" data-testid="copy-link" on:click=copy_link>
-                    {move || if copied.get() { "Link copied" } else { "Copy link to this view" }}
+                    {move || match copied.get() {
+                        Copied::Not => "Copy link to this view",
+                        Copied::Done => "Link copied",
+                        Copied::Refused => "Copying was refused: the link is in the address bar",
+                    }}
                 </button>
                 <span class="engine" data-testid="engine-status" class:ok=move || a.ready.get()>
                     {move || if a.ready.get() { "engine ready" } else { "engine starting…" }}
                 </span>
             </header>
-        </Show>
-        <Show when=move || !embed>
             <nav class="tabs" role="tablist" aria-label="Views">
                 {Tab::ALL.into_iter().map(|(t, label)| view! {
                     <button role="tab" aria-selected=move || (a.tab() == t).to_string() class:active=move || a.tab() == t
@@ -65,24 +114,15 @@ pub fn App() -> impl IntoView {
         </Show>
         <main class="layout" class:embed=embed>
             <Show when=move || !embed><DataPanel /></Show>
-            <Show when=move || a.tab() == Tab::Explore fallback=move || view! {
-                <div class="side analysis">
-                    {move || match a.tab() {
-                        Tab::Methods => view! { <MethodsTab /> }.into_any(),
-                        Tab::Diagnostics => view! { <DiagnosticsTab /> }.into_any(),
-                        Tab::Mislabel => view! { <MislabelTab /> }.into_any(),
-                        _ => view! { <LdsTab /> }.into_any(),
-                    }}
-                </div>
-            }>
-                <div class="side">
-                    <PlotPanel />
-                    <Show when=move || !embed><LooCheck /></Show>
-                </div>
-            </Show>
+            <div class="side" class:analysis=move || a.tab() != Tab::Explore>
+                {move || analysis_tab(a, a.tab())}
+            </div>
             <div class="side">
                 <InfluenceList />
-                <Scrubber />
+                <Scrubber view=a.view reweight=a.reweight error=a.error
+                    picked=Signal::derive(move || a.state.with(|s| s.train_point))
+                    weight=Signal::derive(move || a.state.with(|s| s.weight))
+                    on_weight=Callback::new(move |w| a.set_weight(w)) on_close=Callback::new(move |_| a.pick(None)) />
             </div>
         </main>
     }

@@ -7,7 +7,7 @@
 //! crosses; the explained point ringed; behind them the model's decision (or
 //! prediction) surface in light tints.
 
-use crate::protocol::{LooView, Projection, Surface, TrainedView};
+use crate::protocol::{CurvePoint, LooView, Projection, Surface, TrainedView};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -173,15 +173,16 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// Predicted (first-order) and actual change of the explained loss over weights 0..3.
+/// Predicted (first-order) and actual change of the explained loss over weights 0..3
+/// (refits that did not converge are drawn as hollow rings).
 pub fn draw_curve<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    curve: &[[f64; 3]],
+    curve: &[CurvePoint],
     weight: f64,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
-    let (lo, hi) = finite_range(curve.iter().flat_map(|c| [c[1], c[2]]));
+    let (lo, hi) = finite_range(curve.iter().flat_map(|c| [c.predicted, c.actual]));
     let mut chart = ChartBuilder::on(root)
         .margin(8)
         .x_label_area_size(26)
@@ -190,10 +191,18 @@ pub fn draw_curve<DB: DrawingBackend>(
         .map_err(err)?;
     chart.configure_mesh().x_desc("weight").y_desc("Δ loss").disable_mesh().draw().map_err(err)?;
     chart
-        .draw_series(LineSeries::new(curve.iter().map(|c| (c[0], c[1])), HELPFUL.stroke_width(2)))
+        .draw_series(LineSeries::new(curve.iter().map(|c| (c.weight, c.predicted)), HELPFUL.stroke_width(2)))
         .map_err(err)?;
     chart
-        .draw_series(LineSeries::new(curve.iter().map(|c| (c[0], c[2])), HARMFUL.stroke_width(2)))
+        .draw_series(LineSeries::new(curve.iter().map(|c| (c.weight, c.actual)), HARMFUL.stroke_width(2)))
+        .map_err(err)?;
+    chart
+        .draw_series(
+            curve
+                .iter()
+                .filter(|c| !c.converged)
+                .map(|c| Circle::new((c.weight, c.actual), 4, HARMFUL.stroke_width(1))),
+        )
         .map_err(err)?;
     chart
         .draw_series(std::iter::once(PathElement::new(vec![(weight, lo), (weight, hi)], BLACK.mix(0.5))))
@@ -222,13 +231,18 @@ pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) 
     chart
         .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.3))))
         .map_err(err)?;
+    let solid = |i: &usize| !l.not_converged.contains(i);
     chart
         .draw_series(
-            l.predicted
-                .iter()
-                .zip(&l.actual)
-                .map(|(p, a)| Circle::new((*p, *a), 3, HELPFUL.mix(0.7).filled())),
+            (0..l.actual.len())
+                .filter(solid)
+                .map(|i| Circle::new((l.predicted[i], l.actual[i]), 3, HELPFUL.mix(0.7).filled())),
         )
+        .map_err(err)?;
+    chart
+        .draw_series(l.not_converged.iter().filter_map(|&i| {
+            Some(Circle::new((*l.predicted.get(i)?, *l.actual.get(i)?), 4, HARMFUL.stroke_width(2)))
+        }))
         .map_err(err)?;
     root.present().map_err(err)
 }

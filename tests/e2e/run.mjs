@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const OUT = path.resolve('target/e2e');
+const AXE = fs.readFileSync(path.resolve('node_modules/axe-core/axe.min.js'), 'utf8');
 fs.mkdirSync(OUT, { recursive: true });
 const { origin, close } = await serve();
 const browser = await launch();
@@ -52,6 +53,14 @@ function noProblems(page) {
   if (!page.allowErrors) assert(page.log.errors.length === 0, page.log.errors.join('\n'));
 }
 
+/** axe-core's WCAG 2 A and AA rules on the page as it is now: no violation allowed. */
+async function accessible(page, name) {
+  if (!await page.evaluate(() => typeof window.axe !== 'undefined')) await page.evaluate(AXE);
+  const found = await page.evaluate(async () => (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } }))
+    .violations.map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).slice(0, 5).join(', ')}`));
+  assert(found.length === 0, `axe on ${name}: ${found.join('; ')}`);
+}
+
 async function canvasInk(page) {
   return page.$eval('[data-testid=main-plot]', c => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -73,6 +82,7 @@ await check('default view: trained model, selected test point, ranked rows with 
   assert(/^Removing #\d+ \(class [AB]\) would raise this point's loss by \d\.\d{4}/.test(rows[0][0]), `sentence: ${rows[0][0]}`);
   const ink = await canvasInk(page);
   assert(ink > 5000, `the plot looks blank (${ink} drawn pixels)`);
+  await accessible(page, 'the default view');
   await page.screenshot({ path: `${OUT}/default.png`, fullPage: true });
   await page.waitForTimeout(500); // anything late would show up as a request after load
   noProblems(page);
@@ -164,6 +174,64 @@ await check('broken CSVs show the error with its line and keep the previous view
   await page.close();
 });
 
+await check('HTML in a CSV (header, class names, cells) is shown as text, never run', async () => {
+  const page = await open();
+  await viewReady(page);
+  let dialogs = 0;
+  page.on('dialog', d => { dialogs++; d.dismiss(); });
+  const evil = '<img src=x onerror=alert(1)>';
+  let text = `"${evil}",b,label\n`;
+  for (let i = 0; i < 40; i++) text += `${(i % 7) - 3},${(i % 5) - 2},${i % 2 ? '<b onmouseover=alert(2)>yes</b>' : '<script>alert(3)</script>'}\n`;
+  await upload(page, 'evil.csv', text);
+  await page.waitForFunction(() => /evil\.csv/.test(document.body.textContent) && document.querySelectorAll('[data-testid=influence-row]').length >= 5, null, { timeout: 20000 });
+  await page.hover('[data-testid=influence-row]');
+  // A bad cell's text reaches the error banner, as text.
+  await upload(page, 'evil2.csv', `a,b,y\n1,2,0\n3,${evil},1\n`);
+  await page.selectOption('[data-testid=target-select]', 'y').catch(() => {});
+  await page.waitForTimeout(500);
+  const options = await page.$$eval('[data-testid=target-select] option', els => els.map(e => e.textContent));
+  assert(options.includes(evil) || (await page.textContent('body')).includes(evil), 'the header shows as literal text');
+  assert(await page.$$eval('img, script:not([src]):not([type])', els => els.filter(e => !e.closest('head')).length) === 0, 'no element was made from the file');
+  assert(dialogs === 0, `${dialogs} dialogs opened`);
+  await page.screenshot({ path: `${OUT}/evil-csv.png`, fullPage: true });
+  await page.close();
+});
+
+await check('huge files (100,000 × 500, one 50 MB line, a 10 MB cell) get a clear message and the view survives', async () => {
+  const page = await open();
+  await viewReady(page);
+  const before = await page.textContent('[data-testid=explained]');
+  // Written to files: the browser reads them from disk as a user's files would be.
+  const dir = `${OUT}/huge`;
+  fs.mkdirSync(dir, { recursive: true });
+  const row = Array.from({ length: 500 }, (_, j) => j % 10).join(',') + '\n';
+  const files = {
+    'wide.csv': () => Buffer.from(Array.from({ length: 500 }, (_, j) => `c${j}`).join(',') + '\n' + row.repeat(100000)),
+    'oneline.csv': () => Buffer.alloc(50 * 1024 * 1024 - 16, 'a,'),
+    'cell.csv': () => Buffer.from('a,b,y\n1,2,0\n' + 'x'.repeat(10 * 1024 * 1024) + ',4,1\n5,6,0\n'),
+  };
+  const cases = [
+    ['wide.csv', /limit is 50 MB/],
+    ['oneline.csv', /columns; the limit is 500/],
+    ['cell.csv', /line 3, column 1 \("a"\): "x{60}… \(10485760 characters\)" is not a number/],
+  ];
+  for (const [name, pattern] of cases) {
+    const file = `${dir}/${name}`;
+    if (!fs.existsSync(file)) fs.writeFileSync(file, files[name]());
+    const buffer = { length: fs.statSync(file).size };
+    const t0 = Date.now();
+    await page.setInputFiles('[data-testid=csv-input]', file);
+    await page.waitForFunction(p => new RegExp(p).test(document.querySelector('[data-testid=error-banner]')?.textContent ?? ''), pattern.source, { timeout: 60000 });
+    const banner = await page.textContent('[data-testid=error-banner]');
+    assert(banner.length < 400, `${name}: the message is ${banner.length} characters long`);
+    console.log(`     ${name} (${(buffer.length / 1e6).toFixed(0)} MB): message after ${Date.now() - t0} ms`);
+    assert(await page.textContent('[data-testid=explained]') === before, `${name}: the previous explanation is gone`);
+  }
+  await page.click('[data-testid=influence-row]');
+  await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  await page.close();
+});
+
 await check('weight 0 for the top helpful point: predicted and actual change agree in sign', async () => {
   const page = await open();
   await viewReady(page);
@@ -187,11 +255,21 @@ await check('leave-one-out of every point reaches 100% and Pearson > 0.9 (Koh & 
   const page = await open();
   await viewReady(page);
   await page.click('[data-testid=loo-button]');
-  await page.waitForSelector('[data-testid=loo-pearson]', { timeout: 60000 });
-  const [value, max] = await page.$eval('[data-testid=progress]', el => [el.value, el.max]);
-  assert(value === max, `progress ${value}/${max}`);
+  const seen = [];
+  while (!(await page.$('[data-testid=loo-pearson]'))) {
+    const p = await page.$eval('[data-testid=progress]', el => [el.value, el.max]).catch(() => null);
+    if (p) seen.push(p[0] / p[1]);
+    await page.waitForTimeout(20);
+  }
+  assert(seen.every((v, i) => i === 0 || v >= seen[i - 1]), `progress moved backwards: ${seen}`);
+  assert(await page.$('[data-testid=progress]') === null, 'the progress bar ends with the job');
+  assert(await page.isEnabled('[data-testid=loo-button]'), 'the check can run again');
   const r = Number(await page.getAttribute('[data-testid=loo-pearson]', 'data-value'));
   assert(r > 0.9, `Pearson ${r}`);
+  const ms = Number(await page.getAttribute('[data-testid=loo-millis]', 'data-value'));
+  assert(ms > 0 && Number.isFinite(ms), `wall time ${ms}`);
+  console.log(`     leave-one-out in the browser: ${ms.toFixed(1)} ms for 160 refits`);
+  await accessible(page, 'the leave-one-out check');
   await page.screenshot({ path: `${OUT}/loo.png`, fullPage: true });
   noProblems(page);
   await page.close();
@@ -268,7 +346,7 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
 
   await page.click('[data-testid=tab-methods]');
   assert(new URL(page.url()).searchParams.get('view') === 'methods', `tab in the URL: ${page.url()}`);
-  await page.check('label:has-text("tmc_shapley") input');  // opt-in: it retrains a lot
+  await page.check('label:has-text("TMC data Shapley") input');  // opt-in: it retrains a lot
   await page.click('[data-testid=methods-button]');
   await page.waitForSelector('[data-testid=method-row][data-method=actual_loo]', { timeout: 60000 });
   const rho = await page.$$eval('[data-testid=method-row]', rows => Object.fromEntries(rows.map(r =>
@@ -280,10 +358,12 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   const csv = fs.readFileSync(await download.path(), 'utf8');
   assert(csv.startsWith('train_index,exact,cg,'), `CSV header: ${csv.slice(0, 60)}`);
   assert(csv.trim().split('\n').length === 161, `CSV rows: ${csv.trim().split('\n').length}`);
+  await accessible(page, 'the Methods view');
 
   await page.click('[data-testid=tab-diagnostics]');
   await page.click('[data-testid=diagnostics-button]');
   await page.waitForFunction(() => /condition number/.test(document.querySelector('[data-testid=diagnostics-summary]').textContent), null, { timeout: 60000 });
+  await accessible(page, 'the Diagnostics view');
   await page.screenshot({ path: `${OUT}/diagnostics.png`, fullPage: true });
 
   await page.click('[data-testid=tab-mislabel]');
@@ -291,6 +371,7 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   await page.waitForSelector('[data-testid=mislabel-auc]', { timeout: 60000 });
   const auc = await page.$$eval('[data-testid=mislabel-auc]', els => Object.fromEntries(els.map(e => [e.dataset.method, Number(e.dataset.value)])));
   assert(auc['self-influence'] > auc.random && auc['self-influence'] <= 0.95, `AUCs: ${JSON.stringify(auc)}`);
+  await accessible(page, 'the Mislabel lab');
   await page.screenshot({ path: `${OUT}/mislabel.png`, fullPage: true });
 
   await page.click('[data-testid=tab-lds]');
@@ -298,6 +379,7 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   await page.waitForSelector('[data-testid=lds-value]', { timeout: 120000 });
   const lds = await page.$$eval('[data-testid=lds-value]', els => Object.fromEntries(els.map(e => [e.dataset.method, Number(e.dataset.value)])));
   assert(lds.exact > 0.5 && lds.exact <= 1, `LDS: ${JSON.stringify(lds)}`);
+  await accessible(page, 'the LDS view');
   await page.screenshot({ path: `${OUT}/lds.png`, fullPage: true });
   noProblems(page);
   await page.close();

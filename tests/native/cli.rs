@@ -44,8 +44,14 @@ fn moons_files(dir: &str) -> (String, String) {
 }
 
 #[test]
-fn help_documents_every_flag() {
+fn help_documents_every_command_and_flag() {
     let out = attrib(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for command in ["influence", "approx", "lds", "mislabel", "completions", "pred_loo_dloss"] {
+        assert!(text.contains(command), "help lacks {command}");
+    }
+    let out = attrib(&["influence", "--help"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for flag in [
@@ -61,8 +67,17 @@ fn help_documents_every_flag() {
         "--out",
         "--exclude",
     ] {
-        assert!(text.contains(flag), "help lacks {flag}");
+        assert!(text.contains(flag), "influence help lacks {flag}");
     }
+    let out = attrib(&["approx", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in
+        ["--methods", "--cg-tol", "--lissa-depth", "--tracin-lr", "--trak-models", "--shapley-truncation"]
+    {
+        assert!(text.contains(flag), "approx help lacks {flag}");
+    }
+    let out = attrib(&["completions", "bash"]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("attrib"));
 }
 
 #[test]
@@ -167,7 +182,51 @@ fn bad_input_exits_2_with_one_line_naming_file_and_line() {
     );
     expect_error(&cmd("influence", &train, &test, &["--l2", "x"]), &["--l2"]);
     expect_error(&cmd("influence", &train, &test, &["--model", "linear"]), &["not a number"]);
-    expect_error(&["frobnicate"], &["unknown command"]);
+    expect_error(&["frobnicate"], &["unrecognized subcommand"]);
+    expect_error(&cmd("approx", &train, &test, &["--cg-tol", "0"]), &["--cg-tol", "cg_tol = 0"]);
+    expect_error(&cmd("lds", &train, &test, &["--alpha", "1.5"]), &["--alpha", "1.5"]);
+}
+
+#[test]
+fn a_training_file_with_one_class_is_refused_and_unused_test_columns_are_named() {
+    let dir = temp_dir("one-class");
+    let (train, test) = (dir.join("train.csv"), dir.join("test.csv"));
+    std::fs::write(&train, "x1,x2,label\n1,2,a\n3,4,a\n5,1,a\n2,2,a\n").expect("write");
+    std::fs::write(&test, "x1,x2,label\n1,2,a\n3,4,b\n").expect("write");
+    let (tr, te) = (train.display().to_string(), test.display().to_string());
+    // Before: the classes were the union of both files, so the training file's single
+    // class fitted a bias of 23 and called it converged.
+    expect_error(&cmd("influence", &tr, &te, &[]), &["train.csv", "class \"b\" has no training rows"]);
+    let (train, test) = moons_files("extra-column");
+    let text = std::fs::read_to_string(&test).expect("read");
+    let mut lines = text.lines();
+    let mut extra = format!("{},note\n", lines.next().expect("header"));
+    lines.for_each(|l| extra += &format!("{l},7\n"));
+    let extra_path = temp_dir("extra-column").join("test-extra.csv");
+    std::fs::write(&extra_path, extra).expect("write");
+    let v = json(&cmd("influence", &train, &extra_path.display().to_string(), &[]));
+    let warnings = v["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w.as_str().is_some_and(|w| w.contains("\"note\"") && w.contains("not used"))),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn every_command_that_retrains_reports_its_refits() {
+    let (train, test) = moons_files("refits");
+    let has_refits = |v: &serde_json::Value, n: u64| {
+        let r = &v["refits"];
+        assert_eq!((r["n"].as_u64(), r["converged"].as_u64()), (Some(n), Some(n)), "{r}");
+        assert!(r["max_grad_norm"].as_f64().is_some_and(|g| g < 1e-8), "{r}");
+    };
+    has_refits(&json(&cmd("influence", &train, &test, &["--loo"])), 48);
+    has_refits(&json(&cmd("influence", &train, &test, &["--loo", "--reweight-eps", "0.001"])), 96);
+    has_refits(&json(&cmd("approx", &train, &test, &["--methods", "grad_dot", "--loo"])), 48);
+    has_refits(&json(&cmd("lds", &train, &test, &["--methods", "grad_dot", "--subsets", "5"])), 5);
+    has_refits(&json(&cmd("mislabel", &train, &test, &[])), 1);
+    // Without refits there is nothing to report.
+    assert!(json(&cmd("influence", &train, &test, &[])).get("refits").is_none());
 }
 
 fn json(args: &[&str]) -> serde_json::Value {

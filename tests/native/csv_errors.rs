@@ -127,7 +127,7 @@ fn dialects_parse_to_the_same_dataset() {
 #[test]
 fn quoted_fields_keep_delimiters_quotes_and_newlines() {
     let t = parse("name,y\n\"a, \"\"b\"\"\nc\",1\nd,0\n").expect("parses");
-    assert_eq!(t.rows[0].cells[0], "a, \"b\"\nc");
+    assert_eq!(&t.rows[0].cells[0], "a, \"b\"\nc");
     assert_eq!((t.rows[0].line, t.rows[1].line), (2, 4));
 }
 

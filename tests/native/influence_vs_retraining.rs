@@ -16,7 +16,8 @@ fn params_influence_matches_central_difference_of_refits() {
     for (name, train, _, kind) in super::common::one_per_model() {
         let (problem, report) = fitted(&train, kind, 0.05);
         let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
-        let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+        let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default())
+            .expect("the fit converged");
         let n = problem.n() as f64;
         for i in [0, 7, 19] {
             // Upweighting by ε sets the weight to 1 + ε n (conventions).
@@ -25,7 +26,7 @@ fn params_influence_matches_central_difference_of_refits() {
             let down = retrainer.reweight(i, 1.0 - eps * n).expect("refit");
             assert!(up.converged && down.converged);
             let fd: Vec<f64> = up.theta.iter().zip(&down.theta).map(|(a, b)| (a - b) / (2.0 * eps)).collect();
-            let e = rel_err(&influence.params_influence(i), &fd);
+            let e = rel_err(&influence.params_influence(i).expect("in range"), &fd);
             assert!(e < 1e-5, "{name}, point {i}: I_up,params vs finite difference {e:e}");
         }
     }
@@ -37,8 +38,9 @@ fn loo_agreement(b: Builtin, params: GeneratorParams, kind: ModelKind, lambda: f
     let (problem, report) = fitted(&train, kind, lambda);
     let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
     let design = Design::from_dataset(&test);
-    let predicted = influence.score(&problem, &design);
-    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+    let predicted = influence.score(&problem, &design).expect("scores");
+    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default())
+        .expect("the fit converged");
     let refits = retrainer.leave_each_out(&mut Silent).expect("refits");
     assert!(refits.iter().all(|r| r.converged), "every leave-one-out refit converges");
     let actual = actual_changes(&problem, &report.theta, &refits, &design);
@@ -85,12 +87,13 @@ fn ridge_leave_one_out_matches_closed_form() {
     let (train, _) = prepared(Builtin::Plane2d, GeneratorParams { n: 80, noise: 0.5, seed: 3 });
     let (problem, report) = fitted(&train, ModelKind::Linear, 0.2);
     let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
-    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default())
+        .expect("the fit converged");
     let n = problem.n() as f64;
     for i in 0..problem.n() {
         let x = problem.train.row(i);
         let xt: Vec<f64> = x.iter().copied().chain([1.0]).collect();
-        let hinv_x = influence.factor().solve(&xt);
+        let hinv_x = influence.factor().solve(&xt).expect("solves");
         let h_ii: f64 = xt.iter().zip(&hinv_x).map(|(a, b)| a * b).sum::<f64>() / n;
         let y = problem.train.y[i];
         let e_i = y - problem.model.predict(&report.theta, x)[0];
@@ -109,8 +112,9 @@ fn group_removal_and_reweighting_track_their_first_order_predictions() {
     let (problem, report) = fitted(&train, ModelKind::Logistic, 0.01);
     let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
     let design = Design::from_dataset(&test);
-    let t = &influence.score(&problem, &design)[0];
-    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default());
+    let t = &influence.score(&problem, &design).expect("scores")[0];
+    let mut retrainer = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default())
+        .expect("the fit converged");
     let m = problem.model;
     let (x, y) = (design.row(0), design.y[0]);
     let l0 = m.loss(&report.theta, x, y);
@@ -133,9 +137,9 @@ fn self_influence_is_the_diagonal_of_the_influence_matrix() {
     let (train, _) = prepared(Builtin::Moons, GeneratorParams { n: 50, noise: 0.3, seed: 2 });
     let (problem, report) = fitted(&train, ModelKind::Logistic, 0.1);
     let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
-    let own = influence.score(&problem, &problem.train);
+    let own = influence.score(&problem, &problem.train).expect("scores");
     let n = problem.n() as f64;
-    for (i, s) in influence.self_influence().iter().enumerate() {
+    for (i, s) in influence.self_influence().expect("solves").iter().enumerate() {
         // pred_loo_dloss[i][i] = (1/n) g_iᵀ H⁻¹ g_i = self_influence / n.
         assert!((own[i].pred_loo_dloss[i] * n - s).abs() < 1e-10 * s.abs().max(1.0));
         assert!(*s >= 0.0);

@@ -5,8 +5,9 @@
 use super::common::{fitted, one_per_model, prepared};
 use attribution_explorer::engine::data::builtin::{Builtin, GeneratorParams};
 use attribution_explorer::engine::evaluate::{
-    agreement, detection_curve, flip_labels, lds, lds_refits, refit_flipped, top_k_overlap,
+    agreement, detection_curve, flip_labels, lds, lds_refits, top_k_overlap,
 };
+use attribution_explorer::engine::fit::{fit, FitOptions};
 use attribution_explorer::engine::influence::Influence;
 use attribution_explorer::engine::methods::ihvp::{
     arnoldi_eigenpairs, largest_eigenvalue, scores as ihvp_scores, Ihvp, LissaParams,
@@ -23,7 +24,7 @@ use attribution_explorer::engine::stats::spearman;
 
 fn exact(problem: &Problem, theta: &[f64], test: &Design) -> Vec<Vec<f64>> {
     let inf = Influence::new(problem, theta, 0.0).expect("factorises");
-    inf.score(problem, test).into_iter().map(|t| t.pred_loo_dloss).collect()
+    inf.score(problem, test).expect("scores").into_iter().map(|t| t.pred_loo_dloss).collect()
 }
 
 /// Largest absolute difference over all pairs, relative to the largest reference score
@@ -63,7 +64,7 @@ fn arnoldi_with_all_eigenpairs_equals_exact_influence() {
             ihvp_scores(&problem, &report.theta, &design, &Ihvp::Arnoldi { k, seed: 1 }, 0.0).expect("runs");
         let err = scaled_err(&reference, &a.scores);
         assert!(err <= 1e-8, "{name}: Arnoldi error {err:e} of the largest score");
-        let (vals, _) = arnoldi_eigenpairs(&problem, &report.theta, k, 1);
+        let (vals, _) = arnoldi_eigenpairs(&problem, &report.theta, k, 1).expect("eigenpairs");
         assert!(vals.windows(2).all(|w| w[0] >= w[1]), "descending eigenvalues");
     }
 }
@@ -126,8 +127,8 @@ fn every_method_is_oriented_like_exact_influence() {
         gradient_similarity(&problem, &report.theta, &design, true),
         tracin(&problem, &design, &TracInParams::default()),
         representer(&problem, &report.theta, &design).expect("λ > 0"),
-        trak(&problem, &report.theta, &design, 3, 5).expect("runs"),
-        knn_shapley(&problem, &design, 5),
+        trak(&problem, &report.theta, &design, 20, 8, 5).expect("runs"),
+        knn_shapley(&problem, &design, 5).expect("classes"),
     ];
     for m in methods {
         let a = agreement(&m.scores, &reference, 10);
@@ -164,7 +165,7 @@ fn metrics_on_hand_computed_cases() {
     let model = attribution_explorer::engine::model::Model::new(ModelKind::Logistic, 1, 2).expect("model");
     let problem = Problem::new(model, &d, 0.1).expect("problem");
     let test = Design::new(1, vec![0.0], vec![1.0]);
-    let s = knn_shapley(&problem, &test, 1).scores.remove(0);
+    let s = knn_shapley(&problem, &test, 1).expect("classes").scores.remove(0);
     for (got, want) in s.iter().zip([5.0 / 6.0, -1.0 / 6.0, 1.0 / 3.0]) {
         assert!((got - want).abs() < 1e-15, "{s:?}");
     }
@@ -178,7 +179,8 @@ fn tmc_shapley_tracks_exact_influence_on_a_toy() {
     let (problem, report) = fitted(&train, ModelKind::Logistic, 0.1);
     let design = Design::from_dataset(&test);
     let reference = exact(&problem, &report.theta, &design);
-    let s = tmc_shapley(&problem, &design, 0, 30, 1e-4, 9, &mut Silent).expect("runs");
+    let s = tmc_shapley(&problem, &design, 0, 30, 1e-4, 9, &mut |_| true).expect("runs");
+    assert!(s.refits.all_converged(), "{:?}", s.refits);
     assert_eq!((s.value.len(), s.permutations), (problem.n(), 30));
     assert!(s.std_error.iter().all(|e| e.is_finite() && *e >= 0.0));
     let rho = spearman(&s.value, &reference[0]).unwrap_or(f64::NAN);
@@ -198,9 +200,9 @@ fn lds_of_exact_influence_and_mislabel_detection_on_breast_cancer() {
     assert!(score > 0.9, "LDS {score}");
 
     let (flipped_problem, flipped) = flip_labels(&problem, 2, 0.1, 5);
-    let theta = refit_flipped(&flipped_problem).expect("refit");
+    let theta = fit(&flipped_problem, None, &FitOptions::default()).expect("refit").theta;
     let inf = Influence::new(&flipped_problem, &theta, 0.0).expect("factorises");
-    let (_, auc) = detection_curve(&inf.self_influence(), &flipped);
+    let (_, auc) = detection_curve(&inf.self_influence().expect("solves"), &flipped);
     let (_, auc_loss) = detection_curve(&inf.train_losses, &flipped);
     println!(
         "breast cancer, 10% flipped: AUC self-influence {auc:.3}, training loss {auc_loss:.3} (best 0.95)"

@@ -9,7 +9,7 @@ const METHODS_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtur
 
 /// The seeded methods' scores for the default view (what the browser test compares).
 pub fn default_methods() -> serde_json::Value {
-    let mut s = Service::default();
+    let mut s = Service::new(attribution_explorer::service::native_clock);
     let mut out = Vec::new();
     s.handle(Request::Train { job: 1, spec: TrainSpec::default() }, &mut |r| out.push(r));
     s.handle(Request::Methods { job: 2, methods: page_methods(), settings: Default::default() }, &mut |r| {
@@ -17,7 +17,7 @@ pub fn default_methods() -> serde_json::Value {
     });
     let Some(Response::MethodsDone { result: Ok(m), .. }) = out.pop() else { panic!("methods view") };
     let rows: serde_json::Map<String, serde_json::Value> =
-        m.rows.iter().map(|r| (r.name.clone(), serde_json::json!(r.scores))).collect();
+        m.rows.iter().map(|r| (r.method.id().to_string(), serde_json::json!(r.scores))).collect();
     serde_json::Value::Object(rows)
 }
 
@@ -46,6 +46,6 @@ fn default_view_matches_the_committed_fixture() {
     assert_eq!(here["explained"], fixture["explained"]);
 }
 
-fn page_methods() -> Vec<String> {
-    attribution_explorer::service::analysis::PAGE_METHODS.iter().map(|m| m.to_string()).collect()
+fn page_methods() -> Vec<attribution_explorer::engine::methods::Method> {
+    attribution_explorer::engine::methods::Method::DEFAULT.to_vec()
 }

@@ -6,18 +6,36 @@ use crate::engine::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 /// Split rows into train and test by a seeded permutation; `test_fraction` of the rows
-/// (rounded, at least one of each when there are two or more rows) go to test.
+/// (rounded, at least one of each when there are two or more rows) go to test. For a
+/// class target the split is stratified: each class sends its own rounded share to
+/// test and keeps at least one row for training, so no class is missing from the
+/// training rows (its bias would run to −∞).
 pub fn split(data: &Dataset, test_fraction: f64, seed: u64) -> (Dataset, Dataset) {
     let n = data.n();
     let perm = Rng::new(seed).permutation(n);
-    let mut n_test = (n as f64 * test_fraction.clamp(0.0, 1.0)).round() as usize;
-    if n >= 2 {
-        n_test = n_test.clamp(1, n - 1);
+    let frac = if test_fraction.is_finite() { test_fraction.clamp(0.0, 1.0) } else { 0.0 };
+    let mut is_test = vec![false; n];
+    // Groups of rows (in permutation order): one per class, or one for a real target.
+    let k = data.n_classes().max(1);
+    let group = |i: usize| if data.n_classes() > 0 { (data.y[i] as usize).min(k - 1) } else { 0 };
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
+    perm.iter().for_each(|&i| members[group(i)].push(i));
+    for m in &members {
+        let share = ((m.len() as f64) * frac).round() as usize;
+        let keep = usize::from(data.n_classes() > 0 && !m.is_empty());
+        m.iter().take(share.min(m.len().saturating_sub(keep))).for_each(|&i| is_test[i] = true);
     }
-    let (test, train) = perm.split_at(n_test.min(n));
-    let (mut train, mut test) = (train.to_vec(), test.to_vec());
-    train.sort_unstable();
-    test.sort_unstable();
+    let n_test = is_test.iter().filter(|t| **t).count();
+    if n >= 2 && n_test == 0 {
+        // One test row from the largest group that can spare one.
+        if let Some(m) = members.iter().filter(|m| m.len() >= 2).max_by_key(|m| m.len()) {
+            is_test[m[m.len() - 1]] = true;
+        }
+    } else if n >= 2 && n_test == n {
+        is_test[perm[0]] = false;
+    }
+    let train: Vec<usize> = (0..n).filter(|&i| !is_test[i]).collect();
+    let test: Vec<usize> = (0..n).filter(|&i| is_test[i]).collect();
     (data.select(&train), data.select(&test))
 }
 
@@ -34,16 +52,30 @@ pub struct Standardizer {
 impl Standardizer {
     /// Statistics of `train`.
     pub fn fit(train: &Dataset) -> Self {
-        let n = train.n().max(1) as f64;
-        let (mut mean, mut scale) = (Vec::new(), Vec::new());
-        for col in train.x.columns() {
-            let m = col.sum() / n;
-            let var = col.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n;
-            let sd = var.sqrt();
+        let rows: Vec<Vec<f64>> = train.x.rows().into_iter().map(|r| r.to_vec()).collect();
+        Self::from_rows(&rows, train.d())
+    }
+
+    /// Statistics of `rows` (each of length `d`), as [`Standardizer::fit`].
+    pub fn from_rows(rows: &[Vec<f64>], d: usize) -> Self {
+        let n = rows.len().max(1) as f64;
+        let (mut mean, mut scale) = (Vec::with_capacity(d), Vec::with_capacity(d));
+        for j in 0..d {
+            let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
+            let var = rows.iter().map(|r| (r[j] - m) * (r[j] - m)).sum::<f64>() / n;
             mean.push(m);
-            scale.push(if sd > 1e-12 * m.abs().max(1.0) { sd } else { 1.0 });
+            scale.push(Self::usable_scale(var.sqrt(), m));
         }
         Self { mean, scale }
+    }
+
+    /// A column's standard deviation, or 1 when the column is constant.
+    fn usable_scale(sd: f64, mean: f64) -> f64 {
+        if sd > 1e-12 * mean.abs().max(1.0) {
+            sd
+        } else {
+            1.0
+        }
     }
 
     /// Standardise `data` in place.

@@ -2,28 +2,36 @@
 //! products only (each `Hv` costs two passes over the data):
 //!
 //! - **Conjugate gradient** on `(H + δI) x = g_t`, stopped at a relative residual
-//!   `tol` or `max_iter` steps. Exact in at most P steps in exact arithmetic.
+//!   `tol`. Exact in at most P steps in exact arithmetic. Hitting `max_iter` first, or
+//!   a direction of curvature ≤ 0, is reported ([`CgStatus`]), never returned as
+//!   scores.
 //! - **LiSSA** (Agarwal et al. 2017, as used by Koh & Liang): `v₀ = g`,
 //!   `v_j = g + (I − (H̃_j + δI)/s) v_{j−1}`, result `v_J / s`, averaged over repeats;
 //!   `H̃_j` is a seeded mini-batch Hessian. It converges only when `s` exceeds the
-//!   largest eigenvalue of `H + δI`; divergence is detected and reported with the
-//!   eigenvalue (power iteration), never returned as numbers. (Koh & Liang's code damps
-//!   by `δ·s` instead; we damp `H` itself, as the conventions say.)
+//!   largest eigenvalue of `H + δI`: then `‖I − (H̃_j + δI)/s‖ ≤ 1` and
+//!   `‖v_j‖ ≤ (j + 1)‖g‖`, so passing that bound is divergence, reported with the
+//!   eigenvalue and never returned as numbers. The series is truncated at depth J: on
+//!   an eigenvalue μ it gives `(1 − (1 − μ/s)^{J+1})/μ` instead of `1/μ`, which for
+//!   small μ is `(J+1)/s`, as if the damping were `s/(J+1)` larger; the scores say so,
+//!   and warn when J is too short for the smallest eigenvalue. (Koh & Liang's code
+//!   damps by `δ·s` instead; we damp `H` itself, as the conventions say.)
 //! - **Arnoldi** (Schioppa et al. 2022): a Krylov basis of `H` from a seeded start with
 //!   full reorthogonalisation (Lanczos for symmetric `H`), Ritz pairs of `QᵀHQ`, and
-//!   `H⁻¹` restricted to the top `k` of them; with `k = P` it is exact.
+//!   `H⁻¹` restricted to the top `k` of them; with `k = P` it is exact, with fewer it
+//!   ignores every other direction (said in the scores' notes).
 //!
 //! The scores are `(1/n) g_iᵀ x_t`, oriented exactly like `pred_loo_dloss`.
 
-use super::{MethodError, Scores};
-use crate::engine::linalg::symmetric_eigen;
+use super::{Method, MethodError, Scores};
+use crate::engine::linalg::{project_out, symmetric_eigen, symmetric_eigenvalues, EXACT_SPECTRUM_MAX};
 use crate::engine::model::dot;
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::rng::Rng;
 use ndarray::Array2;
+use serde::{Deserialize, Serialize};
 
 /// Parameters of [`lissa_solve`].
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LissaParams {
     /// Recursion depth J.
     pub depth: usize,
@@ -49,7 +57,50 @@ fn norm(v: &[f64]) -> f64 {
     dot(v, v).sqrt()
 }
 
-/// `(H + δI) x = b` by conjugate gradient; returns `x` and the relative residuals.
+/// How conjugate gradient ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum CgStatus {
+    /// The relative residual reached the tolerance.
+    Converged,
+    /// `max_iter` steps ran first.
+    MaxIter,
+    /// A direction of curvature `dᵀ(H + δI)d / dᵀd ≤ 0` was met at `step`.
+    Indefinite {
+        /// The step.
+        step: usize,
+        /// The curvature.
+        curvature: f64,
+    },
+}
+
+/// The result of [`cg_solve`]: the iterate, the relative residual per step, and how it
+/// ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CgOutcome {
+    /// The last iterate (a partial solution unless `status` is `Converged`).
+    pub x: Vec<f64>,
+    /// Relative residual `‖b − (H + δI) x‖ / ‖b‖` after each step (first entry: 1).
+    pub trace: Vec<f64>,
+    /// How it ended.
+    pub status: CgStatus,
+}
+
+impl CgOutcome {
+    /// The solution, or why there is none.
+    pub fn solution(self, tol: f64) -> Result<(Vec<f64>, Vec<f64>), MethodError> {
+        match self.status {
+            CgStatus::Converged => Ok((self.x, self.trace)),
+            CgStatus::MaxIter => Err(MethodError::CgNotConverged {
+                steps: self.trace.len().saturating_sub(1),
+                residual: self.trace.last().copied().unwrap_or(f64::NAN),
+                tol,
+            }),
+            CgStatus::Indefinite { step, curvature } => Err(MethodError::CgIndefinite { step, curvature }),
+        }
+    }
+}
+
+/// `(H + δI) x = b` by conjugate gradient.
 pub fn cg_solve(
     problem: &Problem,
     theta: &[f64],
@@ -57,22 +108,23 @@ pub fn cg_solve(
     damping: f64,
     tol: f64,
     max_iter: usize,
-) -> (Vec<f64>, Vec<f64>) {
+) -> CgOutcome {
     let p = b.len();
     let bn = norm(b).max(f64::MIN_POSITIVE);
     let (mut x, mut r, mut d) = (vec![0.0; p], b.to_vec(), b.to_vec());
     let mut hd = vec![0.0; p];
     let mut rr = dot(&r, &r);
     let mut trace = vec![rr.sqrt() / bn];
-    for _ in 0..max_iter {
+    for step in 0..max_iter {
         if rr.sqrt() / bn < tol {
-            break;
+            return CgOutcome { x, trace, status: CgStatus::Converged };
         }
         problem.hvp(theta, &d, &mut hd);
         hd.iter_mut().zip(&d).for_each(|(h, di)| *h += damping * di);
         let dhd = dot(&d, &hd);
-        if dhd <= 0.0 {
-            break; // not positive definite along d: stop with what we have
+        if dhd.is_nan() || dhd <= 0.0 {
+            let curvature = dhd / dot(&d, &d).max(f64::MIN_POSITIVE);
+            return CgOutcome { x, trace, status: CgStatus::Indefinite { step, curvature } };
         }
         let alpha = rr / dhd;
         x.iter_mut().zip(&d).for_each(|(xi, di)| *xi += alpha * di);
@@ -83,10 +135,11 @@ pub fn cg_solve(
         rr = rr_new;
         trace.push(rr.sqrt() / bn);
     }
-    (x, trace)
+    let status = if rr.sqrt() / bn < tol { CgStatus::Converged } else { CgStatus::MaxIter };
+    CgOutcome { x, trace, status }
 }
 
-/// Largest eigenvalue of `H + δI` by power iteration (for LiSSA's scale check).
+/// Largest eigenvalue of `H + δI` by power iteration (for LiSSA's scale).
 pub fn largest_eigenvalue(problem: &Problem, theta: &[f64], damping: f64, seed: u64) -> f64 {
     let p = problem.n_params();
     let mut rng = Rng::new(seed);
@@ -108,7 +161,33 @@ pub fn largest_eigenvalue(problem: &Problem, theta: &[f64], damping: f64, seed: 
     lambda
 }
 
-/// LiSSA estimate of `(H + δI)⁻¹ g` and the relative change per step (first repeat).
+/// Smallest eigenvalue of `H + δI` on the complement of the null directions: exact
+/// from the spectrum for P ≤ [`EXACT_SPECTRUM_MAX`], otherwise by power iteration on
+/// `λ_max I − (H + δI)` (an estimate from above).
+pub fn smallest_eigenvalue(problem: &Problem, theta: &[f64], damping: f64, lambda_max: f64) -> f64 {
+    let (p, null) = (problem.n_params(), problem.null_directions());
+    if p <= EXACT_SPECTRUM_MAX {
+        let ev = symmetric_eigenvalues(&problem.hessian(theta)).unwrap_or_default();
+        // The null directions are exact zeros of H: skip as many of the smallest.
+        return ev.get(null.len()).map_or(f64::NAN, |v| v + damping);
+    }
+    let mut rng = Rng::new(1);
+    let mut v: Vec<f64> = (0..p).map(|_| rng.normal()).collect();
+    let mut hv = vec![0.0; p];
+    let mut mu = 0.0;
+    for _ in 0..300 {
+        project_out(&null, &mut v);
+        let nv = norm(&v).max(f64::MIN_POSITIVE);
+        v.iter_mut().for_each(|x| *x /= nv);
+        problem.hvp(theta, &v, &mut hv);
+        hv.iter_mut().zip(&v).for_each(|(h, x)| *h = lambda_max * x - (*h + damping * x));
+        mu = dot(&v, &hv);
+        std::mem::swap(&mut v, &mut hv);
+    }
+    lambda_max - mu
+}
+
+/// LiSSA's estimate of `(H + δI)⁻¹ g` and the relative change per step (first repeat).
 pub fn lissa_solve(
     problem: &Problem,
     theta: &[f64],
@@ -117,7 +196,7 @@ pub fn lissa_solve(
 ) -> Result<(Vec<f64>, Vec<f64>), MethodError> {
     let (p, n) = (g.len(), problem.n());
     let mut rng = Rng::new(params.seed);
-    let bound = 1e6 * norm(g).max(1e-300);
+    let gn = norm(g);
     let mut mean = vec![0.0; p];
     let mut trace = Vec::new();
     let (mut hv, mut batch) = (vec![0.0; p], vec![0usize; params.batch.clamp(1, n.max(1))]);
@@ -132,10 +211,19 @@ pub fn lissa_solve(
                 change += (next - v[q]) * (next - v[q]);
                 v[q] = next;
             }
+            // v is now v_{step+1}; a convergent series has ‖v_j‖ ≤ (j + 1)‖g‖ (1% slack
+            // for rounding).
             let nv = norm(&v);
+            let bound = 1.01 * (step + 2) as f64 * gn;
             if !nv.is_finite() || nv > bound {
                 let lambda_max = largest_eigenvalue(problem, theta, params.damping, params.seed);
-                return Err(MethodError::LissaDiverged { step, norm: nv, scale: params.scale, lambda_max });
+                return Err(MethodError::LissaDiverged {
+                    step,
+                    norm: nv,
+                    bound,
+                    scale: params.scale,
+                    lambda_max,
+                });
             }
             if rep == 0 {
                 trace.push(change.sqrt() / nv.max(f64::MIN_POSITIVE));
@@ -147,15 +235,51 @@ pub fn lissa_solve(
     Ok((mean, trace))
 }
 
+/// What LiSSA's truncation does, in words: the effective extra damping `s/(J+1)`, and
+/// whether J is long enough for the smallest eigenvalue μ (the factor
+/// `(1 − μ/s)^{J+1}` left unconverged should be below 1%).
+pub fn lissa_notes(params: &LissaParams, smallest: f64) -> Vec<String> {
+    let j1 = (params.depth + 1) as f64;
+    let mut notes = vec![format!(
+        "LiSSA's series is cut at depth {}: on directions of small curvature it acts like extra damping of about s/(J+1) = {:.2e} (scale s = {:.3e}).",
+        params.depth,
+        params.scale / j1,
+        params.scale
+    )];
+    if smallest.is_finite() && smallest > 0.0 {
+        let left = (1.0 - smallest / params.scale).max(0.0).powf(j1);
+        if left > 0.01 {
+            let needed = (params.scale / smallest * 100f64.ln()).ceil();
+            notes.push(format!(
+                "Depth {} is too short for the smallest eigenvalue {:.2e}: {:.0}% of that direction is still missing; a depth of about {:.0} would be needed.",
+                params.depth,
+                smallest,
+                100.0 * left,
+                needed
+            ));
+        }
+    }
+    notes
+}
+
 /// Top eigenpairs of `H` from a Krylov basis of dimension `min(P, 2k)`: eigenvalues
 /// (descending) and eigenvectors as columns.
-pub fn arnoldi_eigenpairs(problem: &Problem, theta: &[f64], k: usize, seed: u64) -> (Vec<f64>, Array2<f64>) {
+pub fn arnoldi_eigenpairs(
+    problem: &Problem,
+    theta: &[f64],
+    k: usize,
+    seed: u64,
+) -> Result<(Vec<f64>, Array2<f64>), MethodError> {
     let p = problem.n_params();
+    if k == 0 || p == 0 {
+        return Err(MethodError::Arnoldi("it needs at least one eigenpair (k ≥ 1)".into()));
+    }
     let m = (2 * k).clamp(1, p);
     let mut rng = Rng::new(seed);
     let mut q: Vec<Vec<f64>> = Vec::with_capacity(m);
     let mut hq: Vec<Vec<f64>> = Vec::with_capacity(m);
     let mut next: Vec<f64> = (0..p).map(|_| rng.normal()).collect();
+    let mut restarts = 0;
     while q.len() < m {
         // Full reorthogonalisation, twice; restart from a random vector on breakdown
         // (an invariant subspace, e.g. repeated eigenvalues).
@@ -166,7 +290,11 @@ pub fn arnoldi_eigenpairs(problem: &Problem, theta: &[f64], k: usize, seed: u64)
             }
         }
         let nn = norm(&next);
-        if nn < 1e-10 {
+        if nn.is_nan() || nn < 1e-10 {
+            restarts += 1;
+            if restarts > 10 * m {
+                return Err(MethodError::Arnoldi("the Krylov basis could not be extended".into()));
+            }
             next = (0..p).map(|_| rng.normal()).collect();
             continue;
         }
@@ -178,7 +306,11 @@ pub fn arnoldi_eigenpairs(problem: &Problem, theta: &[f64], k: usize, seed: u64)
         hq.push(h);
     }
     let t = Array2::from_shape_fn((m, m), |(i, j)| 0.5 * (dot(&q[i], &hq[j]) + dot(&q[j], &hq[i])));
-    let (vals, vecs) = symmetric_eigen(&t).unwrap_or((vec![0.0; m], Array2::eye(m)));
+    let (vals, vecs) =
+        symmetric_eigen(&t).ok_or_else(|| MethodError::Arnoldi("the eigen-solve failed".into()))?;
+    if vals.iter().any(|v| !v.is_finite()) {
+        return Err(MethodError::Arnoldi("the eigenvalues are not finite".into()));
+    }
     let keep = k.min(m);
     let mut out_vals = Vec::with_capacity(keep);
     let mut out_vecs = Array2::zeros((p, keep));
@@ -192,11 +324,11 @@ pub fn arnoldi_eigenpairs(problem: &Problem, theta: &[f64], k: usize, seed: u64)
             }
         }
     }
-    (out_vals, out_vecs)
+    Ok((out_vals, out_vecs))
 }
 
 /// `(H + δI)⁻¹ g` restricted to the given eigenpairs (eigenvalues at or below
-/// `1e-12 · λ_max` are left out: the softmax null direction, and numerical noise).
+/// `1e-12 · λ_max` are left out: the softmax null directions, and numerical noise).
 pub fn arnoldi_apply(vals: &[f64], vecs: &Array2<f64>, damping: f64, g: &[f64]) -> Vec<f64> {
     let top = vals.iter().copied().fold(0.0f64, f64::max);
     let mut x = vec![0.0; g.len()];
@@ -212,7 +344,7 @@ pub fn arnoldi_apply(vals: &[f64], vecs: &Array2<f64>, damping: f64, g: &[f64]) 
 }
 
 /// Which iHVP approximation.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Ihvp {
     /// Conjugate gradient with relative tolerance and step cap.
     Cg {
@@ -243,16 +375,31 @@ pub fn scores(
 ) -> Result<Scores, MethodError> {
     let (g_train, _) = problem.example_grads(theta, &problem.train);
     let (g_test, _) = problem.example_grads(theta, test);
-    let eig = match method {
-        Ihvp::Arnoldi { k, seed } => Some(arnoldi_eigenpairs(problem, theta, *k, *seed)),
-        _ => None,
+    let p = problem.n_params();
+    let (eig, notes) = match method {
+        Ihvp::Arnoldi { k, seed } => {
+            let e = arnoldi_eigenpairs(problem, theta, *k, *seed)?;
+            let kept = e.0.len();
+            let note = format!(
+                "Arnoldi keeps the top {kept} of {p} curvature directions; influence along the other {} directions is left out.",
+                p - kept.min(p)
+            );
+            (Some(e), vec![note])
+        }
+        Ihvp::Lissa(params) => {
+            let lambda_max = largest_eigenvalue(problem, theta, damping, params.seed);
+            (None, lissa_notes(params, smallest_eigenvalue(problem, theta, damping, lambda_max)))
+        }
+        Ihvp::Cg { .. } => (None, vec![]),
     };
     let solve = |gt: &[f64]| -> Result<(Vec<f64>, Vec<f64>), MethodError> {
         match method {
-            Ihvp::Cg { tol, max_iter } => Ok(cg_solve(problem, theta, gt, damping, *tol, *max_iter)),
+            Ihvp::Cg { tol, max_iter } => {
+                cg_solve(problem, theta, gt, damping, *tol, *max_iter).solution(*tol)
+            }
             Ihvp::Lissa(params) => lissa_solve(problem, theta, gt, &LissaParams { damping, ..*params }),
             Ihvp::Arnoldi { .. } => {
-                let (vals, vecs) = eig.as_ref().ok_or(MethodError::NotApplicable("no eigenpairs".into()))?;
+                let (vals, vecs) = eig.as_ref().ok_or(MethodError::Arnoldi("no eigenpairs".into()))?;
                 Ok((arnoldi_apply(vals, vecs, damping, gt), vec![]))
             }
         }
@@ -274,9 +421,9 @@ pub fn scores(
         );
     }
     let name = match method {
-        Ihvp::Cg { .. } => "cg",
-        Ihvp::Lissa(_) => "lissa",
-        Ihvp::Arnoldi { .. } => "arnoldi",
+        Ihvp::Cg { .. } => Method::Cg,
+        Ihvp::Lissa(_) => Method::Lissa,
+        Ihvp::Arnoldi { .. } => Method::Arnoldi,
     };
-    Ok(Scores { method: name.into(), scores: all, trace: first_trace, std_error: None })
+    Ok(Scores { trace: first_trace, notes, ..Scores::plain(name, all) })
 }

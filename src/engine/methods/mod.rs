@@ -7,27 +7,184 @@
 //!   `(1/n) g_iᵀ x_t` exactly like exact influence.
 //! - [`peers`]: TracIn, representer points, gradient dot and cosine, TRAK.
 //! - [`shapley`]: truncated Monte Carlo data Shapley and exact KNN-Shapley.
+//!
+//! Methods are named by [`Method`] everywhere (CLI, worker, page); their parameters
+//! are checked once ([`MethodParams::check`]) before any solver sees them, and every
+//! score is checked to be finite before anyone ranks it.
 
 pub mod ihvp;
+pub mod params;
 pub mod peers;
 pub mod shapley;
 
+pub use params::{CheckedParams, MethodParams, ParamError};
+
+use crate::engine::model::problem::{Design, Problem};
+use crate::engine::progress::{Progress, Silent};
+use crate::engine::retrain::RefitStats;
+use ihvp::{Ihvp, LissaParams};
 use serde::{Deserialize, Serialize};
+
+/// Every method the engine offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Conjugate gradient on `(H + δI) x = g_t`.
+    Cg,
+    /// LiSSA's stochastic Neumann series.
+    Lissa,
+    /// Arnoldi: `H⁻¹` on the top-k curvature directions.
+    Arnoldi,
+    /// TracIn over checkpoints of a gradient-descent run.
+    Tracin,
+    /// Representer points.
+    Representer,
+    /// Gradient dot product.
+    GradDot,
+    /// Gradient cosine similarity.
+    GradCos,
+    /// TRAK with an ensemble of random projections.
+    Trak,
+    /// Exact Shapley values of a K-nearest-neighbour classifier.
+    KnnShapley,
+    /// Truncated Monte Carlo data Shapley (retrains n times per permutation).
+    TmcShapley,
+}
+
+impl Method {
+    /// Every method, in the order the page and the CLI list them.
+    pub const ALL: [Method; 10] = [
+        Method::Cg,
+        Method::Lissa,
+        Method::Arnoldi,
+        Method::Tracin,
+        Method::Representer,
+        Method::GradDot,
+        Method::GradCos,
+        Method::Trak,
+        Method::KnnShapley,
+        Method::TmcShapley,
+    ];
+
+    /// The methods run when none are named (CLI and page alike): all but TMC-Shapley,
+    /// which retrains the model n times per permutation.
+    pub const DEFAULT: [Method; 9] = [
+        Method::Cg,
+        Method::Lissa,
+        Method::Arnoldi,
+        Method::Tracin,
+        Method::Representer,
+        Method::GradDot,
+        Method::GradCos,
+        Method::Trak,
+        Method::KnnShapley,
+    ];
+
+    /// The identifier on the command line, in JSON and in URLs.
+    pub fn id(self) -> &'static str {
+        match self {
+            Method::Cg => "cg",
+            Method::Lissa => "lissa",
+            Method::Arnoldi => "arnoldi",
+            Method::Tracin => "tracin",
+            Method::Representer => "representer",
+            Method::GradDot => "grad_dot",
+            Method::GradCos => "grad_cos",
+            Method::Trak => "trak",
+            Method::KnnShapley => "knn_shapley",
+            Method::TmcShapley => "tmc_shapley",
+        }
+    }
+
+    /// The method with identifier `id`.
+    pub fn from_id(id: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.id() == id)
+    }
+
+    /// Its name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Cg => "Conjugate gradient",
+            Method::Lissa => "LiSSA",
+            Method::Arnoldi => "Arnoldi (top-k)",
+            Method::Tracin => "TracIn",
+            Method::Representer => "Representer points",
+            Method::GradDot => "Gradient dot product",
+            Method::GradCos => "Gradient cosine",
+            Method::Trak => "TRAK",
+            Method::KnnShapley => "KNN-Shapley",
+            Method::TmcShapley => "TMC data Shapley",
+        }
+    }
+
+    /// What it computes, in one plain sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Method::Cg => "exact influence, with H⁻¹g found by conjugate gradient from Hessian-vector products instead of a factorisation",
+            Method::Lissa => "influence with H⁻¹g estimated by a truncated random series (Agarwal et al. 2017); the truncation acts like extra damping",
+            Method::Arnoldi => "influence that keeps only the k directions of largest curvature of H (Schioppa et al. 2022); the rest count for nothing",
+            Method::Tracin => "how much each point's gradient steps lowered the test loss along a gradient-descent run (Pruthi et al. 2020)",
+            Method::Representer => "the point's share of the fitted weights times its similarity to the test point (Yeh et al. 2018)",
+            Method::GradDot => "the dot product of the point's and the test point's loss gradients (influence with H replaced by I)",
+            Method::GradCos => "the cosine of the angle between the point's and the test point's loss gradients",
+            Method::Trak => "influence with H replaced by the Gram matrix of randomly projected output gradients, averaged over projections (Park et al. 2023)",
+            Method::KnnShapley => "the exact Shapley value of the point for a K-nearest-neighbour classifier on standardised features (Jia et al. 2019)",
+            Method::TmcShapley => "the point's average gain in the test label's probability when added to random subsets, by retraining (Ghorbani & Zou 2019)",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
 
 /// A method that could not produce scores, in words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum MethodError {
-    /// LiSSA's recursion grew without bound.
-    #[error("LiSSA diverged at step {step} (|v| = {norm:.1e}): the scale {scale} must exceed the Hessian's largest eigenvalue (about {lambda_max:.3e})")]
+    /// LiSSA's recursion grew faster than a convergent series can.
+    #[error("LiSSA diverged at step {step} (|v| = {norm:.1e}, above the bound {bound:.1e} of a convergent series): the scale {scale:.3e} must be at least half the Hessian's largest eigenvalue (about {lambda_max:.3e}); a scale above it is safe")]
     LissaDiverged {
         /// Step at which the norm passed the bound.
         step: usize,
         /// The norm then.
         norm: f64,
+        /// The bound `(j + 1) ‖g‖` it passed.
+        bound: f64,
         /// The scale used.
         scale: f64,
-        /// Largest Hessian eigenvalue, by power iteration.
+        /// Largest eigenvalue of `H + δI`.
         lambda_max: f64,
+    },
+    /// Conjugate gradient hit its step limit before its tolerance.
+    #[error("conjugate gradient stopped after {steps} steps at relative residual {residual:.1e}, above the tolerance {tol:.0e}: its scores would be a partial solution (allow more steps or add damping)")]
+    CgNotConverged {
+        /// Steps run.
+        steps: usize,
+        /// Final relative residual.
+        residual: f64,
+        /// The tolerance asked for.
+        tol: f64,
+    },
+    /// Conjugate gradient met a direction of zero or negative curvature.
+    #[error("conjugate gradient met a direction of curvature {curvature:.1e} ≤ 0 at step {step}: H + δI is not positive definite; add damping")]
+    CgIndefinite {
+        /// The step.
+        step: usize,
+        /// `dᵀ(H + δI)d / dᵀd` along that direction.
+        curvature: f64,
+    },
+    /// The Arnoldi eigen-solve failed or kept nothing.
+    #[error("Arnoldi failed: {0}")]
+    Arnoldi(String),
+    /// A method produced NaN or infinite scores (never ranked).
+    #[error("{method} produced {count} non-finite scores (NaN or infinity); they are not shown")]
+    NonFinite {
+        /// The method.
+        method: Method,
+        /// How many scores.
+        count: usize,
     },
     /// A method needs a condition the problem does not meet.
     #[error("{0}")]
@@ -35,108 +192,55 @@ pub enum MethodError {
     /// The Hessian could not be factorised or inverted.
     #[error("{0}")]
     Linalg(String),
+    /// Cancelled by the user.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Scores of one method: `scores[t][i]` for test point t and training point i.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
-    /// Method name.
-    pub method: String,
+    /// The method.
+    pub method: Method,
     /// Oriented like `pred_loo_dloss`.
     pub scores: Vec<Vec<f64>>,
     /// A convergence trace where the method has one (relative residual for CG, relative
-    /// change per step for LiSSA), for the first test point.
+    /// change per step for LiSSA, training loss per epoch for TracIn), for the first
+    /// test point.
     pub trace: Vec<f64>,
     /// Monte Carlo standard error of each score (TMC-Shapley), `[t][i]`.
     pub std_error: Option<Vec<Vec<f64>>>,
+    /// Caveats in plain words (e.g. LiSSA's effective damping).
+    pub notes: Vec<String>,
+    /// The refits behind the scores (TMC-Shapley).
+    pub refits: Option<RefitStats>,
 }
 
-use crate::engine::model::problem::{Design, Problem};
-use crate::engine::progress::Silent;
-use ihvp::{largest_eigenvalue, Ihvp, LissaParams};
-use peers::TracInParams;
-
-/// Every method by name.
-pub const NAMES: [&str; 10] = [
-    "cg",
-    "lissa",
-    "arnoldi",
-    "tracin",
-    "representer",
-    "grad_dot",
-    "grad_cos",
-    "trak",
-    "knn_shapley",
-    "tmc_shapley",
-];
-
-/// Parameters of every method, with the defaults the CLI documents.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MethodParams {
-    /// CG relative residual.
-    pub cg_tol: f64,
-    /// CG steps.
-    pub cg_max_iter: usize,
-    /// LiSSA (its `scale` is replaced by `lissa_scale_factor × λ_max` when that is set).
-    pub lissa: LissaParams,
-    /// LiSSA scale as a multiple of the largest eigenvalue of `H + δI`.
-    pub lissa_scale_factor: Option<f64>,
-    /// Arnoldi eigenpairs kept.
-    pub arnoldi_k: usize,
-    /// Arnoldi start seed.
-    pub arnoldi_seed: u64,
-    /// TracIn.
-    pub tracin: TracInParams,
-    /// TRAK projection dimension.
-    pub trak_k: usize,
-    /// TRAK projection seed.
-    pub trak_seed: u64,
-    /// KNN-Shapley neighbours.
-    pub knn_k: usize,
-    /// TMC-Shapley permutations.
-    pub shapley_permutations: usize,
-    /// TMC-Shapley truncation tolerance.
-    pub shapley_truncation: f64,
-    /// TMC-Shapley seed.
-    pub shapley_seed: u64,
-}
-
-impl Default for MethodParams {
-    fn default() -> Self {
-        Self {
-            cg_tol: 1e-10,
-            cg_max_iter: 1000,
-            lissa: LissaParams::default(),
-            lissa_scale_factor: Some(2.0),
-            arnoldi_k: 10,
-            arnoldi_seed: 0,
-            tracin: TracInParams::default(),
-            trak_k: 20,
-            trak_seed: 0,
-            knn_k: 5,
-            shapley_permutations: 20,
-            shapley_truncation: 1e-3,
-            shapley_seed: 0,
-        }
+impl Scores {
+    /// Scores with no trace, error bars or notes.
+    pub fn plain(method: Method, scores: Vec<Vec<f64>>) -> Self {
+        Self { method, scores, trace: vec![], std_error: None, notes: vec![], refits: None }
     }
 }
 
-/// Run method `name` for every row of `test`.
-pub fn run(
-    name: &str,
+/// Run `method` for every row of `test` with damping `damping` (cancellable between
+/// TMC-Shapley permutations through `progress`).
+pub fn run_with_progress(
+    method: Method,
     problem: &Problem,
     theta: &[f64],
     test: &Design,
     damping: f64,
-    p: &MethodParams,
+    p: &CheckedParams,
+    progress: &mut dyn Progress,
 ) -> Result<Scores, MethodError> {
-    match name {
-        "cg" => {
+    let scores = match method {
+        Method::Cg => {
             ihvp::scores(problem, theta, test, &Ihvp::Cg { tol: p.cg_tol, max_iter: p.cg_max_iter }, damping)
         }
-        "lissa" => {
+        Method::Lissa => {
             let scale = match p.lissa_scale_factor {
-                Some(f) => f * largest_eigenvalue(problem, theta, damping, p.lissa.seed),
+                Some(f) => f * ihvp::largest_eigenvalue(problem, theta, damping, p.lissa.seed),
                 None => p.lissa.scale,
             };
             ihvp::scores(
@@ -147,41 +251,43 @@ pub fn run(
                 damping,
             )
         }
-        "arnoldi" => ihvp::scores(
+        Method::Arnoldi => ihvp::scores(
             problem,
             theta,
             test,
             &Ihvp::Arnoldi { k: p.arnoldi_k, seed: p.arnoldi_seed },
             damping,
         ),
-        "tracin" => Ok(peers::tracin(problem, test, &p.tracin)),
-        "representer" => peers::representer(problem, theta, test),
-        "grad_dot" => Ok(peers::gradient_similarity(problem, theta, test, false)),
-        "grad_cos" => Ok(peers::gradient_similarity(problem, theta, test, true)),
-        "trak" => peers::trak(problem, theta, test, p.trak_k, p.trak_seed),
-        "knn_shapley" if problem.model.kind == crate::engine::model::ModelKind::Linear => {
-            Err(MethodError::NotApplicable("KNN-Shapley needs class labels".into()))
-        }
-        "knn_shapley" => Ok(shapley::knn_shapley(problem, test, p.knn_k)),
-        "tmc_shapley" => (0..test.n())
-            .map(|t| {
-                shapley::tmc_shapley(
-                    problem,
-                    test,
-                    t,
-                    p.shapley_permutations,
-                    p.shapley_truncation,
-                    p.shapley_seed,
-                    &mut Silent,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(|runs| Scores {
-                method: "tmc_shapley".into(),
-                scores: runs.iter().map(|r| r.value.clone()).collect(),
-                trace: vec![],
-                std_error: Some(runs.into_iter().map(|r| r.std_error).collect()),
-            }),
-        other => Err(MethodError::NotApplicable(format!("unknown method \"{other}\""))),
+        Method::Tracin => Ok(peers::tracin(problem, test, &p.tracin)),
+        Method::Representer => peers::representer(problem, theta, test),
+        Method::GradDot => Ok(peers::gradient_similarity(problem, theta, test, false)),
+        Method::GradCos => Ok(peers::gradient_similarity(problem, theta, test, true)),
+        Method::Trak => peers::trak(problem, theta, test, p.trak_k, p.trak_models, p.trak_seed),
+        Method::KnnShapley => shapley::knn_shapley(problem, test, p.knn_k),
+        Method::TmcShapley => shapley::tmc_shapley_all(
+            problem,
+            test,
+            p.shapley_permutations,
+            p.shapley_truncation,
+            p.shapley_seed,
+            progress,
+        ),
+    }?;
+    let count = scores.scores.iter().flatten().filter(|v| !v.is_finite()).count();
+    if count > 0 {
+        return Err(MethodError::NonFinite { method, count });
     }
+    Ok(scores)
+}
+
+/// [`run_with_progress`] without progress reports.
+pub fn run(
+    method: Method,
+    problem: &Problem,
+    theta: &[f64],
+    test: &Design,
+    damping: f64,
+    p: &CheckedParams,
+) -> Result<Scores, MethodError> {
+    run_with_progress(method, problem, theta, test, damping, p, &mut Silent)
 }

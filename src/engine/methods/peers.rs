@@ -4,28 +4,38 @@
 //!   gradient step on `z_i` lowers the test loss: helpful. No conversion needed.
 //! - **TracIn** (Pruthi et al. 2020): `Σ_c η g_t(θ_c)ᵀ g_i(θ_c)` over the checkpoints
 //!   `θ_c` (end of each epoch) of a seeded mini-batch gradient-descent run from 0 on the
-//!   same objective. The paper's "proponent" (positive) is helpful: same orientation.
+//!   same objective (full batches only: a short last batch is dropped). The default
+//!   step is `η = 1/λ_max(H(0))`, which is stable: for these models the curvature is
+//!   largest at θ = 0 (logistic: σ(1 − σ) ≤ 1/4 there), so the run cannot diverge.
+//!   The paper's "proponent" (positive) is helpful: same orientation.
 //! - **Representer points** (Yeh et al. 2018): at the optimum of `R` with `(λ/2)‖W‖²`,
-//!   `W = Σ_i α_i x_iᵀ` with `α_i = −(1/(λn)) ∂l_i/∂z_i` (one entry per output). The
-//!   score of `z_i` for `z_t` is `α_i[c] x_iᵀ x_t` for the class c of the test label
-//!   (the logit for logistic and linear, where a positive contribution to `z` is helpful
-//!   when `y_t = 1` or the residual is positive, so the sign is flipped when it is not).
-//! - **TRAK** (Park et al. 2023), single model: `φ_i = Π g_i` with a seeded Gaussian
-//!   projection `Π` (k × P, entries N(0, 1/k)), score `φ_tᵀ (ΦᵀΦ)⁻¹ φ_i`. Positive =
-//!   proponent = helpful.
+//!   `W = Σ_i α_i x_iᵀ` with `α_i = −(w_i/(λn)) ∂l_i/∂z_i` (one entry per output), so
+//!   point i adds `α_i (x_iᵀ x_t)` to the test outputs. Its score is the first-order
+//!   effect of that on the test loss, with the sign of help:
+//!   `−Σ_c (∂l_t/∂z_{t,c}) α_{i,c} x_iᵀ x_t`, every class weighted by how much the test
+//!   loss depends on it (the residual for linear regression, `p − e_y` for softmax).
+//! - **TRAK** (Park et al. 2023): with the output function `f` = the log-odds of the
+//!   right label (the prediction for regression), for which `l = softplus(−f)` and
+//!   `−∂l/∂f = 1 − p` (the residual for regression): `φ_i = Πᵀ ∇f_i` with a seeded
+//!   Gaussian projection `Π` (P × k, entries N(0, 1/k)), and score
+//!   `(−∂l_t/∂f_t) φ_tᵀ (ΦᵀΦ)⁻¹ φ_i (−∂l_i/∂f_i)`, averaged over `models` independent
+//!   projections (the ensemble of the paper, here over projections of one model).
+//!   With `k ≥ P` nothing is projected and one model is exact: it is then influence
+//!   with `H` replaced by `ΦᵀΦ`, the Gauss–Newton matrix without its `(1 − p)` weights.
 
-use super::{MethodError, Scores};
-use crate::engine::linalg::Factor;
+use super::ihvp::largest_eigenvalue;
+use super::{Method, MethodError, Scores};
+use crate::engine::linalg::{Check, Factor};
 use crate::engine::model::problem::{Design, Problem};
-use crate::engine::model::{dot, ModelKind};
+use crate::engine::model::{dot, log_sum_exp, sigmoid, ModelKind};
 use crate::engine::rng::Rng;
-use ndarray::Array2;
+use ndarray::{Array1, Array2};
 
 /// Parameters of [`tracin`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TracInParams {
-    /// Learning rate η.
-    pub lr: f64,
+    /// Learning rate η (`None`: `1/λ_max` of the Hessian at θ = 0, always stable).
+    pub lr: Option<f64>,
     /// Epochs (one checkpoint at the end of each).
     pub epochs: usize,
     /// Mini-batch size.
@@ -36,7 +46,7 @@ pub struct TracInParams {
 
 impl Default for TracInParams {
     fn default() -> Self {
-        Self { lr: 0.5, epochs: 20, batch: 32, seed: 0 }
+        Self { lr: None, epochs: 20, batch: 32, seed: 0 }
     }
 }
 
@@ -53,29 +63,40 @@ pub fn gradient_similarity(problem: &Problem, theta: &[f64], test: &Design, cosi
             *v = if d > 0.0 { *v / d } else { 0.0 };
         }
     }
-    let name = if cosine { "grad_cos" } else { "grad_dot" };
-    Scores {
-        method: name.into(),
-        scores: s.rows().into_iter().map(|r| r.to_vec()).collect(),
-        trace: vec![],
-        std_error: None,
-    }
+    let method = if cosine { Method::GradCos } else { Method::GradDot };
+    Scores::plain(method, s.rows().into_iter().map(|r| r.to_vec()).collect())
 }
 
-/// TracIn over a seeded mini-batch gradient-descent run from θ = 0.
-pub fn tracin(problem: &Problem, test: &Design, params: &TracInParams) -> Scores {
+/// `‖g_i‖²` of every training point (gradient dot of a point with itself), without
+/// forming any n × n matrix.
+pub fn gradient_self_dot(problem: &Problem, theta: &[f64]) -> Vec<f64> {
+    let (g, _) = problem.example_grads(theta, &problem.train);
+    g.rows().into_iter().map(|r| r.dot(&r)).collect()
+}
+
+/// The step of a TracIn run: the one given, or `1/λ_max(H(0))`.
+pub fn tracin_lr(problem: &Problem, params: &TracInParams) -> f64 {
+    params.lr.unwrap_or_else(|| {
+        let zero = vec![0.0; problem.n_params()];
+        1.0 / largest_eigenvalue(problem, &zero, 0.0, params.seed).max(f64::MIN_POSITIVE)
+    })
+}
+
+/// A seeded mini-batch gradient-descent run from θ = 0 on `R`; `checkpoint(θ_c, η)`
+/// is called at the end of every epoch. Returns the mean training loss per epoch.
+fn tracin_run(problem: &Problem, params: &TracInParams, mut checkpoint: impl FnMut(&[f64], f64)) -> Vec<f64> {
     let (n, p) = (problem.n(), problem.n_params());
+    let lr = tracin_lr(problem, params);
     let mut rng = Rng::new(params.seed);
     let mut theta = vec![0.0; p];
-    let mut total = Array2::<f64>::zeros((test.n(), n));
-    let mut trace = Vec::new();
-    let mut g = vec![0.0; p];
+    let (mut g, mut step) = (vec![0.0; p], vec![0.0; p]);
     let batch = params.batch.clamp(1, n.max(1));
+    let mut trace = Vec::with_capacity(params.epochs);
     for _ in 0..params.epochs {
         let order = rng.permutation(n);
-        for chunk in order.chunks(batch) {
+        for chunk in order.chunks_exact(batch) {
             // Mini-batch gradient of R: mean loss gradient over the batch plus λW.
-            let mut step = vec![0.0; p];
+            step.fill(0.0);
             for &i in chunk {
                 problem.model.grad(&theta, problem.train.row(i), problem.train.y[i], &mut g);
                 let w = problem.weights[i] / chunk.len() as f64;
@@ -86,19 +107,51 @@ pub fn tracin(problem: &Problem, test: &Design, params: &TracInParams) -> Scores
                     *s += problem.lambda * theta[q];
                 }
             }
-            theta.iter_mut().zip(&step).for_each(|(t, s)| *t -= params.lr * s);
+            theta.iter_mut().zip(&step).for_each(|(t, s)| *t -= lr * s);
         }
-        let (gi, losses) = problem.example_grads(&theta, &problem.train);
-        let (gt, _) = problem.example_grads(&theta, test);
-        total.scaled_add(params.lr, &gt.dot(&gi.t()));
+        checkpoint(&theta, lr);
+        let losses = problem.losses(&theta, &problem.train);
         trace.push(losses.iter().sum::<f64>() / n.max(1) as f64);
     }
+    trace
+}
+
+/// TracIn over a seeded mini-batch gradient-descent run from θ = 0.
+pub fn tracin(problem: &Problem, test: &Design, params: &TracInParams) -> Scores {
+    let mut total = Array2::<f64>::zeros((test.n(), problem.n()));
+    let mut lr_used = 0.0;
+    let trace = tracin_run(problem, params, |theta, lr| {
+        let (gi, _) = problem.example_grads(theta, &problem.train);
+        let (gt, _) = problem.example_grads(theta, test);
+        total.scaled_add(lr, &gt.dot(&gi.t()));
+        lr_used = lr;
+    });
+    let note = format!(
+        "TracIn sums over {} checkpoints of a gradient-descent run with step {:.3e}{}.",
+        params.epochs,
+        lr_used,
+        if params.lr.is_none() {
+            " (1/λ_max of the Hessian at the start, which keeps the run stable)"
+        } else {
+            ""
+        }
+    );
     Scores {
-        method: "tracin".into(),
-        scores: total.rows().into_iter().map(|r| r.to_vec()).collect(),
         trace,
-        std_error: None,
+        notes: vec![note],
+        ..Scores::plain(Method::Tracin, total.rows().into_iter().map(|r| r.to_vec()).collect())
     }
+}
+
+/// TracIn of every training point with itself, `Σ_c η ‖g_i(θ_c)‖²`, without forming
+/// any n × n matrix (the mislabel ranking).
+pub fn tracin_self(problem: &Problem, params: &TracInParams) -> Vec<f64> {
+    let mut total = vec![0.0; problem.n()];
+    tracin_run(problem, params, |theta, lr| {
+        let (g, _) = problem.example_grads(theta, &problem.train);
+        total.iter_mut().zip(g.rows()).for_each(|(t, r)| *t += lr * r.dot(&r));
+    });
+    total
 }
 
 /// Representer weights `α` (n × K): `α_i = −(1/(λn)) ∂l_i/∂z_i`.
@@ -120,56 +173,117 @@ pub fn representer_weights(problem: &Problem, theta: &[f64]) -> Result<Array2<f6
     Ok(alpha)
 }
 
-/// Representer-point scores.
-pub fn representer(problem: &Problem, theta: &[f64], test: &Design) -> Result<Scores, MethodError> {
-    let alpha = representer_weights(problem, theta)?;
+/// `−∂l/∂z` of every output for row `x` with target `y` at `theta`.
+fn minus_dloss_dz(problem: &Problem, theta: &[f64], x: &[f64], y: f64) -> Vec<f64> {
     let m = &problem.model;
-    let mut scores = Vec::with_capacity(test.n());
-    for t in 0..test.n() {
-        let (xt, yt) = (test.row(t), test.y[t]);
-        // The output whose increase lowers the test loss, and the sign that says so.
-        let (c, sign) = match m.kind {
-            ModelKind::Softmax => (yt as usize, 1.0),
-            ModelKind::Logistic => (0, if yt >= 0.5 { 1.0 } else { -1.0 }),
-            ModelKind::Linear => {
-                let mut z = [0.0];
-                m.outputs(theta, xt, &mut z);
-                (0, if yt >= z[0] { 1.0 } else { -1.0 })
-            }
-        };
-        let c = c.min(m.k - 1);
-        scores.push((0..problem.n()).map(|i| sign * alpha[[i, c]] * dot(problem.train.row(i), xt)).collect());
-    }
-    Ok(Scores { method: "representer".into(), scores, trace: vec![], std_error: None })
+    let (mut z, mut dz) = (vec![0.0; m.k], vec![0.0; m.k]);
+    m.outputs(theta, x, &mut z);
+    m.derivs(&z, y, &mut dz, None);
+    dz.iter().map(|v| -v).collect()
 }
 
-/// TRAK with a seeded Gaussian projection to `k` dimensions.
+/// Representer-point scores: `−Σ_c (∂l_t/∂z_{t,c}) α_{i,c} x_iᵀ x_t`.
+pub fn representer(problem: &Problem, theta: &[f64], test: &Design) -> Result<Scores, MethodError> {
+    let alpha = representer_weights(problem, theta)?;
+    let mut scores = Vec::with_capacity(test.n());
+    for t in 0..test.n() {
+        let xt = test.row(t);
+        let u = Array1::from(minus_dloss_dz(problem, theta, xt, test.y[t]));
+        let weight = alpha.dot(&u); // Σ_c α_{i,c} (−∂l_t/∂z_{t,c}), per i
+        scores.push((0..problem.n()).map(|i| weight[i] * dot(problem.train.row(i), xt)).collect());
+    }
+    let note = "Representer scores split the fitted weights W = Σ α_i x_i among the training points (the bias is not split).".to_string();
+    Ok(Scores { notes: vec![note], ..Scores::plain(Method::Representer, scores) })
+}
+
+/// `(f, −∂l/∂f, ∇f)` for TRAK's output function: the log-odds of the right label for
+/// classifiers (`l = softplus(−f)`, so `−∂l/∂f = 1 − p`), the prediction for regression
+/// (`−∂l/∂f` is the residual `y − ŷ`).
+fn trak_output(problem: &Problem, theta: &[f64], x: &[f64], y: f64, grad: &mut [f64]) -> f64 {
+    let m = &problem.model;
+    let mut z = vec![0.0; m.k];
+    m.outputs(theta, x, &mut z);
+    let mut df = vec![0.0; m.k];
+    let q = match m.kind {
+        ModelKind::Logistic => {
+            let sign = if y >= 0.5 { 1.0 } else { -1.0 };
+            df[0] = sign;
+            1.0 - sigmoid(sign * z[0])
+        }
+        ModelKind::Softmax => {
+            let c = (y as usize).min(m.k - 1);
+            let lse = log_sum_exp(&z);
+            let p: Vec<f64> = z.iter().map(|v| (v - lse).exp()).collect();
+            let rest = (1.0 - p[c]).max(1e-300);
+            for k in 0..m.k {
+                df[k] = (f64::from(u8::from(k == c)) - p[k]) / rest;
+            }
+            rest
+        }
+        ModelKind::Linear => {
+            df[0] = 1.0;
+            y - z[0]
+        }
+    };
+    m.outer_into(&df, x, grad);
+    q
+}
+
+/// TRAK: an ensemble of `models` seeded Gaussian projections to `k` dimensions (one
+/// exact, unprojected model when `k ≥ P`).
 pub fn trak(
     problem: &Problem,
     theta: &[f64],
     test: &Design,
     k: usize,
+    models: usize,
     seed: u64,
 ) -> Result<Scores, MethodError> {
     let p = problem.n_params();
-    let k = k.max(1);
+    let rows = |d: &Design| {
+        let mut grads = Array2::<f64>::zeros((d.n(), p));
+        let mut q = Vec::with_capacity(d.n());
+        let mut buf = vec![0.0; p];
+        for i in 0..d.n() {
+            q.push(trak_output(problem, theta, d.row(i), d.y[i], &mut buf));
+            grads.row_mut(i).iter_mut().zip(&buf).for_each(|(a, b)| *a = *b);
+        }
+        (grads, Array1::from(q))
+    };
+    let (gi, qi) = rows(&problem.train);
+    let (gt, qt) = rows(test);
+    let unprojected = k >= p;
+    let (k, models) = if unprojected { (p, 1) } else { (k.max(1), models.max(1)) };
     let mut rng = Rng::new(seed);
-    let scale = 1.0 / (k as f64).sqrt();
-    let proj = Array2::from_shape_fn((p, k), |_| rng.normal() * scale);
-    let (gi, _) = problem.example_grads(theta, &problem.train);
-    let (gt, _) = problem.example_grads(theta, test);
-    let (phi, phi_t) = (gi.dot(&proj), gt.dot(&proj));
-    let gram = phi.t().dot(&phi);
-    // A tiny ridge keeps k > rank(Φ) solvable; it is relative to the Gram's scale.
-    let ridge = 1e-9 * gram.diag().sum() / k as f64;
-    let factor =
-        Factor::new(&gram, ridge.max(1e-300), None).map_err(|e| MethodError::Linalg(e.to_string()))?;
-    let solved = factor.solve_rows(&phi_t); // (ΦᵀΦ)⁻¹ φ_t, per test row
-    let s = solved.dot(&phi.t());
+    let mut total = Array2::<f64>::zeros((test.n(), problem.n()));
+    for _ in 0..models {
+        let (phi, phi_t) = if unprojected {
+            (gi.clone(), gt.clone())
+        } else {
+            let scale = 1.0 / (k as f64).sqrt();
+            let proj = Array2::from_shape_fn((p, k), |_| rng.normal() * scale);
+            (gi.dot(&proj), gt.dot(&proj))
+        };
+        let gram = phi.t().dot(&phi);
+        // A tiny ridge keeps k > rank(Φ) solvable; it is relative to the Gram's scale.
+        let ridge = (1e-9 * gram.diag().sum() / k as f64).max(1e-300);
+        let factor = Factor::with_check(&gram, ridge, &[], Check::Pivots)
+            .map_err(|e| MethodError::Linalg(e.to_string()))?;
+        let solved = factor.solve_rows(&phi_t).map_err(|e| MethodError::Linalg(e.to_string()))?;
+        total += &solved.dot(&phi.t());
+    }
+    total /= models as f64;
+    // The (1 − p) weights of the training points (columns) and of the test points (rows).
+    for (mut row, q_t) in total.rows_mut().into_iter().zip(qt.iter()) {
+        row.iter_mut().zip(qi.iter()).for_each(|(v, q_i)| *v *= q_t * q_i);
+    }
+    let note = if unprojected {
+        format!("With k ≥ P = {p} parameters nothing is projected: TRAK here is influence with H replaced by ΦᵀΦ, the Gram matrix of output gradients (Gauss–Newton without its (1 − p) weights), weighted by (1 − p) of both points.")
+    } else {
+        format!("TRAK averages {models} random projections of the {p} output-gradient coordinates to k = {k}, each an influence with H replaced by ΦᵀΦ, weighted by (1 − p) of both points.")
+    };
     Ok(Scores {
-        method: "trak".into(),
-        scores: s.rows().into_iter().map(|r| r.to_vec()).collect(),
-        trace: vec![],
-        std_error: None,
+        notes: vec![note],
+        ..Scores::plain(Method::Trak, total.rows().into_iter().map(|r| r.to_vec()).collect())
     })
 }

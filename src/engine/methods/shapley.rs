@@ -1,20 +1,31 @@
-//! Data Shapley, oriented like `pred_loo_dloss` (the utility is minus the test loss,
-//! so a positive value means adding the point lowers the loss: helpful).
+//! Data Shapley, oriented like `pred_loo_dloss` (a positive value means adding the
+//! point helps the test point).
 //!
 //! - **Truncated Monte Carlo** (Ghorbani & Zou 2019): for each of `permutations`
 //!   seeded permutations, add the points one by one, refit (warm-started from the
-//!   previous prefix, weights 0/1, same λ and `1/n` scaling as the conventions), and
-//!   credit each point with the change of utility; a permutation is truncated once the
-//!   utility is within `truncation` of the full-data utility. Reports the mean and its
-//!   standard error per point.
+//!   previous prefix, weights 0/1, same λ, `1/n` scaling and tolerance as the
+//!   conventions), and credit each point with the change of utility; a permutation is
+//!   truncated once the utility is within `truncation` of the full-data utility.
+//!   Reports the mean and its standard error per point, and how the refits converged.
+//!   The utility is bounded: the probability of the test label for classifiers (the
+//!   log-loss is unbounded and, in a prefix that lacks the test's class, measures
+//!   only how far the solver ran), minus the squared-error loss for regression. While
+//!   a prefix lacks some class, no model can be fitted (that class's bias would run to
+//!   −∞); its utility is that of the label frequencies of the prefix, which is the
+//!   limit of the fit when a single class is present (1/K for the empty prefix).
 //! - **KNN-Shapley** (Jia et al. 2019): the exact Shapley value of the K-nearest-
 //!   neighbour classifier's utility `(1/K) Σ_{j ≤ K} 1[y_{α_j} = y_t]`, by the recursion
-//!   over training points sorted by distance to the test point.
+//!   over training points sorted by distance to the test point. Distances are taken
+//!   on features standardised with the training statistics, so that no column counts
+//!   more because of its units.
 
-use super::{MethodError, Scores};
+use super::{Method, MethodError, Scores};
+use crate::engine::data::prep::Standardizer;
 use crate::engine::fit::{fit, FitOptions};
 use crate::engine::model::problem::{Design, Problem};
+use crate::engine::model::ModelKind;
 use crate::engine::progress::Progress;
+use crate::engine::retrain::RefitStats;
 use crate::engine::rng::Rng;
 
 /// Truncated Monte Carlo Shapley of every training point for one test row.
@@ -26,9 +37,22 @@ pub struct TmcShapley {
     pub std_error: Vec<f64>,
     /// Permutations run.
     pub permutations: usize,
+    /// The refits behind the values.
+    pub refits: RefitStats,
 }
 
-/// Run TMC-Shapley for test row `t` of `test`.
+/// The utility of a model for test row `(x, y)`: the probability of `y` for
+/// classifiers, minus the loss for regression.
+fn utility(problem: &Problem, theta: &[f64], x: &[f64], y: f64) -> f64 {
+    let m = &problem.model;
+    match m.kind {
+        ModelKind::Linear => -m.loss(theta, x, y),
+        _ => m.predict(theta, x).get(y as usize).copied().unwrap_or(0.0),
+    }
+}
+
+/// Run TMC-Shapley for test row `t` of `test`; `progress` hears of each permutation
+/// (as `done` of `permutations`) and may cancel.
 pub fn tmc_shapley(
     problem: &Problem,
     test: &Design,
@@ -36,29 +60,46 @@ pub fn tmc_shapley(
     permutations: usize,
     truncation: f64,
     seed: u64,
-    progress: &mut dyn Progress,
+    progress: &mut dyn FnMut(usize) -> bool,
 ) -> Result<TmcShapley, MethodError> {
     let n = problem.n();
     let (x, y) = (test.row(t), test.y[t]);
-    let opts = FitOptions { tol: 1e-8, max_iter: 50 };
+    let opts = FitOptions::default();
     let fit_err = |e: crate::engine::fit::FitError| MethodError::NotApplicable(e.to_string());
+    let mut refits = RefitStats::default();
     let full = fit(problem, None, &opts).map_err(fit_err)?;
-    let utility = |theta: &[f64]| -problem.model.loss(theta, x, y);
-    let u_full = utility(&full.theta);
+    refits.record(full.converged, full.grad_norm);
+    let u_full = utility(problem, &full.theta, x, y);
+    let classes = if problem.model.kind == ModelKind::Linear { 0 } else { problem.model.k.max(2) };
+    let class_of = |i: usize| (problem.train.y[i] as usize).min(classes.saturating_sub(1));
     let mut rng = Rng::new(seed);
     let (mut sum, mut sum_sq) = (vec![0.0; n], vec![0.0; n]);
     let mut sub = problem.clone();
-    for perm in 0..permutations.max(1) {
+    let permutations = permutations.max(1);
+    for perm in 0..permutations {
         sub.weights.iter_mut().for_each(|w| *w = 0.0);
         let mut theta = vec![0.0; problem.n_params()];
-        let mut u_prev = utility(&theta);
-        for &i in &rng.permutation(n) {
+        let mut counts = vec![0usize; classes];
+        let mut fitted = false;
+        let mut u_prev = if classes > 0 { 1.0 / classes as f64 } else { utility(problem, &theta, x, y) };
+        for (added, &i) in rng.permutation(n).iter().enumerate() {
             let marginal = if (u_full - u_prev).abs() < truncation {
                 0.0
             } else {
                 sub.weights[i] = problem.weights[i];
-                theta = fit(&sub, Some(&theta), &opts).map_err(fit_err)?.theta;
-                let u = utility(&theta);
+                if classes > 0 {
+                    counts[class_of(i)] += 1;
+                }
+                let u = if counts.contains(&0) {
+                    // Some class is missing: the label frequencies of the prefix.
+                    counts.get(y as usize).copied().unwrap_or(0) as f64 / (added + 1) as f64
+                } else {
+                    let report = fit(&sub, fitted.then_some(theta.as_slice()), &opts).map_err(fit_err)?;
+                    refits.record(report.converged, report.grad_norm);
+                    theta = report.theta;
+                    fitted = true;
+                    utility(problem, &theta, x, y)
+                };
                 let d = u - u_prev;
                 u_prev = u;
                 d
@@ -66,38 +107,72 @@ pub fn tmc_shapley(
             sum[i] += marginal;
             sum_sq[i] += marginal * marginal;
         }
-        if !progress.report(perm + 1, permutations.max(1)) {
-            return Err(MethodError::NotApplicable("cancelled".into()));
+        if !progress(perm + 1) {
+            return Err(MethodError::Cancelled);
         }
     }
-    let m = permutations.max(1) as f64;
+    let m = permutations as f64;
     let value: Vec<f64> = sum.iter().map(|s| s / m).collect();
     let std_error = sum_sq
         .iter()
         .zip(&value)
-        .map(
-            |(s2, mean)| {
-                if m > 1.0 {
-                    ((s2 / m - mean * mean).max(0.0) * m / (m - 1.0) / m).sqrt()
-                } else {
-                    0.0
-                }
-            },
-        )
+        .map(|(s2, mean)| if m > 1.0 { ((s2 / m - mean * mean).max(0.0) / (m - 1.0)).sqrt() } else { 0.0 })
         .collect();
-    Ok(TmcShapley { value, std_error, permutations: permutations.max(1) })
+    Ok(TmcShapley { value, std_error, permutations, refits })
 }
 
-/// Exact KNN-Shapley values of every training point for every test row (classifiers).
-pub fn knn_shapley(problem: &Problem, test: &Design, k: usize) -> Scores {
+/// TMC-Shapley of every test row; progress counts permutations over all rows.
+pub fn tmc_shapley_all(
+    problem: &Problem,
+    test: &Design,
+    permutations: usize,
+    truncation: f64,
+    seed: u64,
+    progress: &mut dyn Progress,
+) -> Result<Scores, MethodError> {
+    let total = permutations.max(1) * test.n();
+    let mut runs = Vec::with_capacity(test.n());
+    for t in 0..test.n() {
+        let base = t * permutations.max(1);
+        let mut report = |done: usize| progress.report(base + done, total);
+        runs.push(tmc_shapley(problem, test, t, permutations, truncation, seed, &mut report)?);
+    }
+    let mut refits = RefitStats::default();
+    runs.iter().for_each(|r| refits.merge(&r.refits));
+    let what = if problem.model.kind == ModelKind::Linear {
+        "minus the squared error"
+    } else {
+        "the probability of the test label"
+    };
+    let note = format!(
+        "TMC-Shapley: {} permutations per test point; the utility is {what}; {refits}.",
+        permutations.max(1)
+    );
+    Ok(Scores {
+        std_error: Some(runs.iter().map(|r| r.std_error.clone()).collect()),
+        notes: vec![note],
+        refits: Some(refits),
+        ..Scores::plain(Method::TmcShapley, runs.into_iter().map(|r| r.value).collect())
+    })
+}
+
+/// Exact KNN-Shapley values of every training point for every test row (classifiers),
+/// on standardised features.
+pub fn knn_shapley(problem: &Problem, test: &Design, k: usize) -> Result<Scores, MethodError> {
+    if problem.model.kind == ModelKind::Linear {
+        return Err(MethodError::NotApplicable("KNN-Shapley needs class labels".into()));
+    }
     let n = problem.n();
+    let d = problem.model.d;
+    let train_rows: Vec<Vec<f64>> = (0..n).map(|i| problem.train.row(i).to_vec()).collect();
+    let std = Standardizer::from_rows(&train_rows, d);
+    let train: Vec<Vec<f64>> = train_rows.iter().map(|r| std.transform(r)).collect();
     let k = k.max(1) as f64;
     let mut all = Vec::with_capacity(test.n());
     for t in 0..test.n() {
-        let xt = test.row(t);
-        let mut order: Vec<(f64, usize)> = (0..n)
-            .map(|i| (problem.train.row(i).iter().zip(xt).map(|(a, b)| (a - b) * (a - b)).sum(), i))
-            .collect();
+        let xt = std.transform(test.row(t));
+        let mut order: Vec<(f64, usize)> =
+            (0..n).map(|i| (train[i].iter().zip(&xt).map(|(a, b)| (a - b) * (a - b)).sum(), i)).collect();
         order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let hit = |r: usize| f64::from(u8::from(problem.train.y[order[r].1] == test.y[t]));
         let mut s = vec![0.0; n];
@@ -113,5 +188,7 @@ pub fn knn_shapley(problem: &Problem, test: &Design, k: usize) -> Scores {
         }
         all.push(s);
     }
-    Scores { method: "knn_shapley".into(), scores: all, trace: vec![], std_error: None }
+    let note =
+        "KNN-Shapley measures distance on features standardised with the training statistics.".to_string();
+    Ok(Scores { notes: vec![note], ..Scores::plain(Method::KnnShapley, all) })
 }

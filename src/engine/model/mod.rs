@@ -78,6 +78,13 @@ pub enum ModelError {
     /// Zero training rows.
     #[error("there are no training rows")]
     NoRows,
+    /// A class of the target has no training row (e.g. it occurs only in the test
+    /// file, or every row of it was removed).
+    #[error("class \"{class}\" has no training rows, so the model cannot learn it; add training rows of that class or remove it from the data")]
+    EmptyClass {
+        /// The class, as it reads in the data.
+        class: String,
+    },
 }
 
 /// Most parameters accepted (the Hessian has the square of this many entries).
@@ -122,33 +129,18 @@ impl Model {
         self.k * (self.d + 1)
     }
 
+    /// Number of classes of a classifier (2 for logistic), 0 for regression.
+    pub fn classes(&self) -> usize {
+        match self.kind {
+            ModelKind::Logistic => 2,
+            ModelKind::Softmax => self.k,
+            ModelKind::Linear => 0,
+        }
+    }
+
     /// Whether parameter `p` is a weight (regularised) rather than a bias.
     pub fn is_weight(&self, p: usize) -> bool {
         p % self.row_len() != self.d
-    }
-
-    /// The unit vector of the softmax null direction (equal shift of every class bias),
-    /// or `None` for models without one.
-    pub fn gauge_direction(&self) -> Option<Vec<f64>> {
-        (self.kind == ModelKind::Softmax).then(|| {
-            let mut u = vec![0.0; self.n_params()];
-            let s = 1.0 / (self.k as f64).sqrt();
-            for k in 0..self.k {
-                u[k * self.row_len() + self.d] = s;
-            }
-            u
-        })
-    }
-
-    /// Move `theta` to the gauge `Σ_k b_k = 0` (softmax only; no change in predictions).
-    pub fn fix_gauge(&self, theta: &mut [f64]) {
-        if self.kind == ModelKind::Softmax {
-            let r = self.row_len();
-            let mean = (0..self.k).map(|k| theta[k * r + self.d]).sum::<f64>() / self.k as f64;
-            for k in 0..self.k {
-                theta[k * r + self.d] -= mean;
-            }
-        }
     }
 
     /// Outputs `z_k = w_k · x + b_k` for one feature row `x` (length d).

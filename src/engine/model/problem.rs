@@ -3,7 +3,7 @@
 //! with its gradient, exact Hessian and Hessian-vector product. `n` stays the number
 //! of rows when a weight is set to 0 (removal), and biases are never regularised.
 
-use super::{Model, ModelError};
+use super::{Model, ModelError, ModelKind};
 use crate::engine::data::Dataset;
 use ndarray::{s, Array2, ArrayView2, Axis};
 
@@ -63,11 +63,25 @@ pub struct Problem {
 
 impl Problem {
     /// Check that the targets fit the model and build the objective with unit weights.
+    /// Every class of a classifier needs at least one training row: without one, its
+    /// bias runs to −∞ and every number about it would be rounding noise.
     pub fn new(model: Model, data: &Dataset, lambda: f64) -> Result<Self, ModelError> {
         if data.n() == 0 {
             return Err(ModelError::NoRows);
         }
         let _ = Model::new(model.kind, data.d(), data.n_classes())?;
+        if model.kind != ModelKind::Linear {
+            let k = data.n_classes();
+            let mut count = vec![0usize; k];
+            for &y in &data.y {
+                if let Some(c) = count.get_mut(y as usize) {
+                    *c += 1;
+                }
+            }
+            if let Some(class) = count.iter().position(|&c| c == 0) {
+                return Err(ModelError::EmptyClass { class: data.label_text(class as f64) });
+            }
+        }
         Ok(Self {
             model,
             train: Design::from_dataset(data),
@@ -84,6 +98,80 @@ impl Problem {
     /// Number of parameters P.
     pub fn n_params(&self) -> usize {
         self.model.n_params()
+    }
+
+    /// Orthonormal directions along which `R` is exactly flat, whatever the data:
+    /// for softmax, the same shift of every class's bias (the probabilities do not
+    /// change and biases are not regularised), and with λ = 0 the same shift of every
+    /// class's weight on each feature too (d + 1 directions). None for other models.
+    pub fn null_directions(&self) -> Vec<Vec<f64>> {
+        let m = &self.model;
+        if m.kind != ModelKind::Softmax {
+            return vec![];
+        }
+        let s = 1.0 / (m.k as f64).sqrt();
+        self.gauge_columns()
+            .map(|j| {
+                let mut u = vec![0.0; m.n_params()];
+                (0..m.k).for_each(|k| u[k * m.row_len() + j] = s);
+                u
+            })
+            .collect()
+    }
+
+    /// Columns of the K × (d+1) softmax parameters that carry a null direction.
+    fn gauge_columns(&self) -> std::ops::RangeInclusive<usize> {
+        let d = self.model.d;
+        if self.lambda == 0.0 {
+            0..=d
+        } else {
+            d..=d
+        }
+    }
+
+    /// Move `theta` to the gauge of the conventions (softmax only; no change in any
+    /// prediction): `Σ_k b_k = 0`, and with λ = 0 also `Σ_k w_k = 0`.
+    pub fn fix_gauge(&self, theta: &mut [f64]) {
+        let m = &self.model;
+        if m.kind != ModelKind::Softmax || theta.len() != m.n_params() {
+            return;
+        }
+        let r = m.row_len();
+        for j in self.gauge_columns() {
+            let mean = (0..m.k).map(|k| theta[k * r + j]).sum::<f64>() / m.k as f64;
+            (0..m.k).for_each(|k| theta[k * r + j] -= mean);
+        }
+    }
+
+    /// The size of the terms that `∇R(θ)` sums, per parameter:
+    /// `s_p = (1/n) Σ_i w_i |∂l_i/∂θ_p| + λ |θ_p|` (weights only). Rounding in the sum is
+    /// about `ε · s_p`, so convergence is judged relative to it (see
+    /// [`scaled_norm`]): a gradient entry of 1e-6 is at the rounding floor when the
+    /// features are near 1e5, and far from it when they are standardised.
+    pub fn gradient_scale(&self, theta: &[f64], out: &mut [f64]) {
+        let (m, n) = (&self.model, self.n() as f64);
+        let (mut z, mut dz) = (vec![0.0; m.k], vec![0.0; m.k]);
+        out.fill(0.0);
+        let r = m.row_len();
+        for (i, &w) in self.weights.iter().enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            let x = self.train.row(i);
+            m.outputs(theta, x, &mut z);
+            m.derivs(&z, self.train.y[i], &mut dz, None);
+            for k in 0..m.k {
+                let a = (w * dz[k] / n).abs();
+                let row = &mut out[k * r..(k + 1) * r];
+                row[..m.d].iter_mut().zip(x).for_each(|(o, xj)| *o += a * xj.abs());
+                row[m.d] += a;
+            }
+        }
+        for (p, o) in out.iter_mut().enumerate() {
+            if m.is_weight(p) {
+                *o += self.lambda * theta[p].abs();
+            }
+        }
     }
 
     fn regulariser(&self, theta: &[f64]) -> f64 {
@@ -238,4 +326,11 @@ impl Problem {
     pub fn losses(&self, theta: &[f64], rows: &Design) -> Vec<f64> {
         (0..rows.n()).map(|i| self.model.loss(theta, rows.row(i), rows.y[i])).collect()
     }
+}
+
+/// `max_p |g_p| / max(1, s_p)`: the gradient measured against the size of its terms
+/// `s` ([`Problem::gradient_scale`]), never stricter than the absolute value. This is
+/// what the fitting tolerance (1e-10) is compared with.
+pub fn scaled_norm(grad: &[f64], scale: &[f64]) -> f64 {
+    grad.iter().zip(scale).fold(0.0f64, |m, (g, s)| m.max(g.abs() / s.max(1.0)))
 }

@@ -1,9 +1,59 @@
-//! A canvas that redraws a chart whenever its data change, with a "Save PNG" button.
+//! Charts on a canvas: one component draws any chart and saves it as PNG
+//! ([`ChartCanvas`]); [`LineCanvas`] is it with the line-chart drawing.
 
-use crate::web::actions::Actions;
 use crate::web::export::download_canvas;
 use crate::web::plot::{canvas_area, draw_lines, Series, LINE_COLORS};
 use leptos::prelude::*;
+use web_sys::HtmlCanvasElement;
+
+/// A canvas redrawn by `draw` whenever the signals it reads change (drawing nothing
+/// and hidden while `draw` returns `None`), with a "Save PNG" button.
+#[component]
+pub fn ChartCanvas<F>(
+    /// Draws on the canvas: `None` when there is nothing to draw yet, else the outcome.
+    draw: F,
+    /// File name of the PNG export.
+    file: &'static str,
+    /// Accessible description.
+    label: &'static str,
+    /// Test hook.
+    testid: &'static str,
+    /// Where drawing errors go.
+    error: RwSignal<Option<String>>,
+    /// Backing-store size.
+    #[prop(default = 460)]
+    width: u32,
+    /// Backing-store size.
+    #[prop(default = 280)]
+    height: u32,
+) -> impl IntoView
+where
+    F: Fn(&HtmlCanvasElement) -> Option<Result<(), String>> + Send + Sync + 'static,
+{
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let shown = RwSignal::new(false);
+    Effect::new(move |_| {
+        let Some(c) = canvas.get() else { return };
+        match draw(&c) {
+            None => shown.set(false),
+            Some(Ok(())) => shown.set(true),
+            Some(Err(e)) => error.set(Some(format!("could not draw {label}: {e}"))),
+        }
+    });
+    let save = move |_| {
+        if let Some(c) = canvas.get_untracked() {
+            if let Err(e) = download_canvas(&c, file) {
+                error.set(Some(e));
+            }
+        }
+    };
+    view! {
+        <figure class="chart" class:hidden=move || !shown.get()>
+            <canvas node_ref=canvas width=width height=height role="img" aria-label=label data-testid=testid></canvas>
+            <button class="small" on:click=save>"Save PNG"</button>
+        </figure>
+    }
+}
 
 /// Data of one line chart: `(legend, points)` per line, and the axis titles.
 #[derive(Clone, PartialEq)]
@@ -27,36 +77,25 @@ pub fn LineCanvas(
     label: &'static str,
     /// Test hook.
     testid: &'static str,
+    /// Where drawing errors go.
+    error: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let a = expect_context::<Actions>();
-    let canvas = NodeRef::<leptos::html::Canvas>::new();
-    Effect::new(move |_| {
-        let (Some(c), Some(d)) = (canvas.get(), data.get()) else { return };
-        let series: Vec<Series> = d
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(k, (name, pts))| Series {
-                name,
-                color: LINE_COLORS[k % LINE_COLORS.len()],
-                points: pts.clone(),
+    let draw = move |c: &HtmlCanvasElement| {
+        data.with(|d| {
+            d.as_ref().map(|d| {
+                let series: Vec<Series> = d
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (name, pts))| Series {
+                        name,
+                        color: LINE_COLORS[k % LINE_COLORS.len()],
+                        points: pts.clone(),
+                    })
+                    .collect();
+                canvas_area(c).and_then(|area| draw_lines(&area, &series, &d.x, &d.y))
             })
-            .collect();
-        if let Err(e) = canvas_area(&c).and_then(|area| draw_lines(&area, &series, &d.x, &d.y)) {
-            a.error.set(Some(format!("could not draw the chart: {e}")));
-        }
-    });
-    let save = move |_| {
-        if let Some(c) = canvas.get_untracked() {
-            if let Err(e) = download_canvas(&c, file) {
-                a.error.set(Some(e));
-            }
-        }
+        })
     };
-    view! {
-        <figure class="chart" class:hidden=move || data.with(Option::is_none)>
-            <canvas node_ref=canvas width="460" height="280" aria-label=label data-testid=testid></canvas>
-            <button class="small" on:click=save>"Save PNG"</button>
-        </figure>
-    }
+    view! { <ChartCanvas draw=draw file=file label=label testid=testid error=error /> }
 }

@@ -14,10 +14,11 @@ use web_sys::File;
 fn read_file(actions: Actions, file: File) {
     let name = file.name();
     if file.size() > MAX_BYTES as f64 {
+        let mb = |bytes: f64| bytes / (1024.0 * 1024.0);
         actions.error.set(Some(format!(
-            "{name}: the file is {:.0} MB; the limit is {} MB",
-            file.size() / 1e6,
-            MAX_BYTES / 1_000_000
+            "{name}: the file is {:.0} MB; the limit is {:.0} MB (a browser tab must hold it)",
+            mb(file.size()),
+            mb(MAX_BYTES as f64)
         )));
         return;
     }

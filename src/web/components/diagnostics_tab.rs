@@ -2,7 +2,7 @@
 //! and LiSSA convergence, and how damping changes the ranking.
 
 use super::chart::{LineCanvas, LineChart};
-use crate::web::actions::Actions;
+use crate::protocol::DiagnosticsView;
 use leptos::prelude::*;
 
 fn log10(v: f64) -> f64 {
@@ -15,10 +15,18 @@ fn log10(v: f64) -> f64 {
 
 /// The Diagnostics tab.
 #[component]
-pub fn DiagnosticsTab() -> impl IntoView {
-    let a = expect_context::<Actions>();
+pub fn DiagnosticsTab(
+    /// The diagnostics.
+    diagnostics: RwSignal<Option<DiagnosticsView>>,
+    /// Whether an analysis is running.
+    analysing: RwSignal<bool>,
+    /// Runs them.
+    on_run: Callback<()>,
+    /// Where errors go.
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let spectrum = Signal::derive(move || {
-        a.diagnostics.get().map(|d| LineChart {
+        diagnostics.get().map(|d| LineChart {
             lines: vec![(
                 "eigenvalue".into(),
                 d.eigenvalues.iter().enumerate().map(|(i, v)| (i as f64, log10(*v))).collect(),
@@ -28,7 +36,7 @@ pub fn DiagnosticsTab() -> impl IntoView {
         })
     });
     let traces = Signal::derive(move || {
-        a.diagnostics.get().map(|d| LineChart {
+        diagnostics.get().map(|d| LineChart {
             lines: vec![
                 (
                     "CG relative residual".into(),
@@ -44,7 +52,7 @@ pub fn DiagnosticsTab() -> impl IntoView {
         })
     });
     let sweep = Signal::derive(move || {
-        a.diagnostics.get().map(|d| {
+        diagnostics.get().map(|d| {
             let mut lines = vec![(
                 "ρ with undamped exact".to_string(),
                 d.sweep.iter().filter_map(|p| p.spearman_exact.map(|r| (log10(p.damping), r))).collect(),
@@ -59,28 +67,28 @@ pub fn DiagnosticsTab() -> impl IntoView {
         })
     });
     let summary = move || {
-        a.diagnostics.get().map(|d| {
+        diagnostics.get().map(|d| {
             let lo = d.eigenvalues.first().copied().unwrap_or(0.0);
             let hi = d.eigenvalues.last().copied().unwrap_or(0.0);
-            format!(
-                "{} eigenvalues from {lo:.3e} to {hi:.3e}; condition number {:.3e}. CG reached {:.1e} in {} steps. {}",
-                d.eigenvalues.len(),
-                d.condition,
-                d.cg_trace.last().copied().unwrap_or(f64::NAN),
-                d.cg_trace.len().saturating_sub(1),
-                d.lissa_error.clone().unwrap_or_else(|| format!("LiSSA ran {} steps.", d.lissa_trace.len()))
-            )
+            let condition = d.condition.map_or("undefined (no positive eigenvalue)".to_string(), |c| format!("{c:.3e}"));
+            let lissa = d.lissa_error.clone().unwrap_or_else(|| format!("LiSSA ran {} steps.", d.lissa_trace.len()));
+            view! {
+                <p data-testid="diagnostics-summary">{format!(
+                    "{} eigenvalues from {lo:.3e} to {hi:.3e}; condition number {condition}. {}. {lissa}",
+                    d.eigenvalues.len(), d.cg_status)}</p>
+                <ul class="notes">{d.lissa_notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
+            }
         })
     };
     view! {
         <section class="panel wide" aria-label="Diagnostics">
             <h2>"The Hessian and the solvers"</h2>
-            <button data-testid="diagnostics-button" disabled=move || a.analysing.get() on:click=move |_| a.run_diagnostics()>"Run diagnostics"</button>
-            <p data-testid="diagnostics-summary">{summary}</p>
+            <button data-testid="diagnostics-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Run diagnostics"</button>
+            {summary}
             <div class="charts">
-                <LineCanvas data=spectrum file="hessian-spectrum.png" label="Eigenvalues of the Hessian" testid="spectrum-chart" />
-                <LineCanvas data=traces file="solver-traces.png" label="CG and LiSSA convergence" testid="trace-chart" />
-                <LineCanvas data=sweep file="damping-sweep.png" label="Ranking agreement against damping" testid="sweep-chart" />
+                <LineCanvas data=spectrum file="hessian-spectrum.png" label="Eigenvalues of the Hessian" testid="spectrum-chart" error=error />
+                <LineCanvas data=traces file="solver-traces.png" label="CG and LiSSA convergence" testid="trace-chart" error=error />
+                <LineCanvas data=sweep file="damping-sweep.png" label="Ranking agreement against damping" testid="sweep-chart" error=error />
             </div>
         </section>
     }

@@ -53,7 +53,7 @@ pub fn InfluenceList() -> impl IntoView {
                         let text = sentence(v, i);
                         view! {
                             <li data-testid="influence-row" tabindex="0" data-index=i data-value=s[i].to_string()
-                                class:picked=picked == Some(i) aria-selected=(picked == Some(i)).to_string()
+                                class:picked=picked == Some(i) aria-current=(picked == Some(i)).then_some("true")
                                 on:click=move |_| a.pick(Some(i))
                                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                                     if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); a.pick(Some(i)); } else { move_focus(ev) }

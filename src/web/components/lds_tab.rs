@@ -1,25 +1,37 @@
 //! The LDS panel: retrain on random subsets (in the worker, with progress and cancel)
 //! and score how well each method's summed scores predict the retrained test loss.
 
-use crate::web::actions::Actions;
+use super::correlation;
+use super::progress::ProgressCancel;
+use crate::protocol::LdsView;
+use crate::tracker::Progress;
 use leptos::prelude::*;
 
 /// The LDS tab.
 #[component]
-pub fn LdsTab() -> impl IntoView {
-    let a = expect_context::<Actions>();
+pub fn LdsTab(
+    /// The finished scores.
+    lds: RwSignal<Option<LdsView>>,
+    /// Progress while retraining.
+    progress: RwSignal<Option<Progress>>,
+    /// Starts it with `(subsets, fraction)`.
+    on_run: Callback<(usize, f64)>,
+    /// Stops it.
+    on_cancel: Callback<()>,
+) -> impl IntoView {
     let subsets = RwSignal::new(50usize);
     let alpha = RwSignal::new(0.5f64);
-    let running = move || a.lds_progress.get().is_some() && a.lds.with(Option::is_none);
     let results = move || {
-        a.lds.get().map(|l| {
-            let rows = l.values.iter().map(|(name, v)| view! {
-                <tr><th scope="row">{name.clone()}</th>
-                    <td data-testid="lds-value" data-method=name.clone() data-value=v.map(|x| x.to_string()).unwrap_or_default()>
-                        {v.map_or("–".to_string(), |x| format!("{x:.3}"))}</td></tr>
+        lds.get().map(|l| {
+            let rows = l.values.iter().map(|(m, v)| view! {
+                <tr><th scope="row" title=m.describe()>{m.label()}</th>
+                    <td data-testid="lds-value" data-method=m.id() data-value=v.map(|x| x.to_string()).unwrap_or_default()>
+                        {correlation(*v)}</td></tr>
             }).collect_view();
+            let warn = (!l.refits.all_converged()).then(|| view! { <p class="warning">{l.refits.to_string()}</p> });
             view! {
-                <p>{format!("{} subsets of {:.0}% of the training points retrained in {:.0} ms.", l.subsets, l.alpha * 100.0, l.millis)}</p>
+                <p>{format!("{} subsets of {:.0}% of the training points retrained in {:.0} ms; {}.", l.subsets, l.alpha * 100.0, l.millis, l.refits)}</p>
+                {warn}
                 <table class="grid"><thead><tr><th>"method"</th><th>"LDS"</th></tr></thead><tbody>{rows}</tbody></table>
             }
         })
@@ -27,19 +39,16 @@ pub fn LdsTab() -> impl IntoView {
     view! {
         <section class="panel wide" aria-label="Linear datamodeling score">
             <h2>"Linear datamodeling score"</h2>
-            <p class="hint">"For each random half of the training set, the model is retrained; a good attribution's summed scores over the half should rank the subsets like the retrained test loss does (Spearman, averaged over test points; Park et al. 2023)."</p>
+            <p class="hint">"For each random part of the training set (every class kept), the model is retrained; a good attribution's summed scores over the part should rank the parts like the retrained test loss does (Spearman, averaged over test points; Park et al. 2023). 1 is perfect, 0 is no better than chance."</p>
             <div class="params">
                 <label>"Subsets "<input type="number" min="2" max="500" prop:value=move || subsets.get().to_string()
-                    on:change=move |ev| subsets.set(event_target_value(&ev).parse().unwrap_or(50)) /></label>
+                    on:change=move |ev| subsets.set(event_target_value(&ev).parse::<usize>().unwrap_or(50).clamp(2, 500)) /></label>
                 <label>"Fraction α "<input type="number" min="0.05" max="0.95" step="0.05" prop:value=move || alpha.get().to_string()
-                    on:change=move |ev| alpha.set(event_target_value(&ev).parse().unwrap_or(0.5)) /></label>
+                    on:change=move |ev| alpha.set(event_target_value(&ev).parse::<f64>().unwrap_or(0.5).clamp(0.05, 0.95)) /></label>
             </div>
-            <button data-testid="lds-button" disabled=running on:click=move |_| a.run_lds(subsets.get_untracked(), alpha.get_untracked(), 0)>"Retrain on subsets"</button>
-            <Show when=running>
-                <progress data-testid="lds-progress" max=move || a.lds_progress.get().map_or(1, |p| p.1)
-                    value=move || a.lds_progress.get().map_or(0, |p| p.0)></progress>
-                <button on:click=move |_| a.cancel_lds()>"Cancel"</button>
-            </Show>
+            <button data-testid="lds-button" disabled=move || progress.with(Option::is_some)
+                on:click=move |_| on_run.run((subsets.get_untracked(), alpha.get_untracked()))>"Retrain on subsets"</button>
+            <ProgressCancel progress=progress on_cancel=on_cancel testid="lds-progress" label="Subsets retrained" />
             {results}
         </section>
     }

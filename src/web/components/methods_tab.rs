@@ -1,35 +1,41 @@
 //! The Methods view: every approximation and peer method for the explained point, side
 //! by side with exact influence and (once computed) actual leave-one-out: Spearman and
-//! top-10 overlap, the top-ranked points of each, and the agreement matrix. Scores
-//! export as CSV and JSON.
+//! top-10 overlap, the top-ranked points of each, what each computes and its caveats,
+//! and the agreement matrix. Scores export as CSV and JSON.
 
+use crate::engine::evaluate::top_k;
+use crate::engine::methods::{Method, MethodParams};
 use crate::protocol::MethodsView;
-use crate::service::analysis::{OPTIONAL_PAGE_METHODS, PAGE_METHODS};
-use crate::web::actions::Actions;
 use crate::web::export::download_text;
 use leptos::prelude::*;
 
 fn fmt(x: Option<f64>) -> String {
-    x.map_or("–".into(), |v| format!("{v:.3}"))
+    x.map_or("undefined".into(), |v| format!("{v:.3}"))
 }
 
-/// Background of an agreement cell: white at 0, Okabe–Ito blue at 1, vermillion at −1.
+/// An agreement cell's colours: white at 0, Okabe–Ito blue at 1, vermillion at −1,
+/// mixed as solid colours so the text colour (black or white, whichever contrasts
+/// more: at least 4.6 : 1) does not depend on the page's theme.
 fn cell_style(r: Option<f64>) -> String {
     let r = r.unwrap_or(0.0).clamp(-1.0, 1.0);
-    let (c, a) = if r >= 0.0 { ((0, 114, 178), r) } else { ((213, 94, 0), -r) };
-    format!(
-        "background: rgba({}, {}, {}, {:.2}); color: {}",
-        c.0,
-        c.1,
-        c.2,
-        a * 0.85,
-        if a > 0.55 { "#fff" } else { "inherit" }
-    )
+    let (c, a) = if r >= 0.0 { ([0.0, 114.0, 178.0], r) } else { ([213.0, 94.0, 0.0], -r) };
+    let mix: Vec<f64> = c.iter().map(|v| 255.0 + (v - 255.0) * a * 0.85).collect();
+    let lin = |v: f64| {
+        let s = v / 255.0;
+        if s <= 0.04045 {
+            s / 12.92
+        } else {
+            ((s + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * lin(mix[0]) + 0.7152 * lin(mix[1]) + 0.0722 * lin(mix[2]);
+    let ink = if luminance > 0.179 { "#000" } else { "#fff" };
+    format!("background: rgb({:.0}, {:.0}, {:.0}); color: {ink}", mix[0], mix[1], mix[2])
 }
 
 fn csv(m: &MethodsView) -> String {
     let ok: Vec<_> = m.rows.iter().filter(|r| r.error.is_none()).collect();
-    let mut s = format!("train_index,{}\n", ok.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(","));
+    let mut s = format!("train_index,{}\n", ok.iter().map(|r| r.method.id()).collect::<Vec<_>>().join(","));
     let n = ok.first().map_or(0, |r| r.scores.len());
     for i in 0..n {
         let cells: Vec<String> = ok.iter().map(|r| format!("{:?}", r.scores[i])).collect();
@@ -38,21 +44,41 @@ fn csv(m: &MethodsView) -> String {
     s
 }
 
+/// A number input that updates one method parameter when it holds a valid number
+/// (the worker checks the whole set again before running).
+fn number_input(
+    params: RwSignal<MethodParams>,
+    label: &'static str,
+    get: fn(&MethodParams) -> f64,
+    set: fn(&mut MethodParams, f64),
+) -> impl IntoView {
+    view! {
+        <label>{label}" "<input type="number" step="any" min="0" prop:value=move || params.with(|p| get(p).to_string())
+            on:change=move |ev| {
+                let v: f64 = event_target_value(&ev).parse().unwrap_or(f64::NAN);
+                if v.is_finite() && v >= 0.0 { params.update(|p| set(p, v)); }
+            } /></label>
+    }
+}
+
 /// The Methods tab.
 #[component]
-pub fn MethodsTab() -> impl IntoView {
-    let a = expect_context::<Actions>();
-    let p = a.method_params;
-    let num = |f: fn(&mut crate::engine::methods::MethodParams, f64)| {
-        move |ev| {
-            let v: f64 = event_target_value(&ev).parse().unwrap_or(f64::NAN);
-            if v.is_finite() && v >= 0.0 {
-                p.update(|p| f(p, v));
-            }
-        }
-    };
+pub fn MethodsTab(
+    /// The comparison.
+    methods: RwSignal<Option<MethodsView>>,
+    /// Whether an analysis is running.
+    analysing: RwSignal<bool>,
+    /// The methods' parameters.
+    params: RwSignal<MethodParams>,
+    /// The methods to run.
+    chosen: RwSignal<Vec<Method>>,
+    /// Runs them.
+    on_run: Callback<()>,
+    /// Where errors go.
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let export = move |json: bool| {
-        let Some(m) = a.methods.get_untracked() else { return };
+        let Some(m) = methods.get_untracked() else { return };
         let result = if json {
             serde_json::to_string_pretty(&m)
                 .map_err(|e| e.to_string())
@@ -61,38 +87,40 @@ pub fn MethodsTab() -> impl IntoView {
             download_text("attribution-methods.csv", "text/csv", &csv(&m))
         };
         if let Err(e) = result {
-            a.error.set(Some(e));
+            error.set(Some(e));
         }
     };
     let table = move || {
-        a.methods.get().map(|m| {
+        methods.get().map(|m| {
             let rows = m.rows.iter().map(|r| {
-                let top: Vec<String> = crate::engine::evaluate::top_k(&r.scores, 5).iter().map(|i| format!("#{i}")).collect();
+                let top: Vec<String> = top_k(&r.scores, 5).iter().map(|i| format!("#{i}")).collect();
+                let notes = r.error.clone().unwrap_or_else(|| r.notes.join(" "));
                 view! {
-                    <tr data-testid="method-row" data-method=r.name.clone()>
-                        <th scope="row">{r.name.clone()}</th>
+                    <tr data-testid="method-row" data-method=r.method.id()>
+                        <th scope="row" title=r.method.describe()>{r.method.label()}</th>
                         <td data-testid="method-spearman" data-value=r.spearman_exact.map(|v| v.to_string()).unwrap_or_default()>{fmt(r.spearman_exact)}</td>
                         <td>{format!("{:.2}", r.top10_exact)}</td>
                         <td>{fmt(r.spearman_loo)}</td>
-                        <td>{fmt(r.top10_loo)}</td>
-                        <td>{r.error.clone().unwrap_or_else(|| top.join(" "))}</td>
+                        <td>{r.top10_loo.map_or("–".into(), |v| format!("{v:.2}"))}</td>
+                        <td>{if r.error.is_some() { String::new() } else { top.join(" ") }}</td>
                         <td>{format!("{:.2}", r.millis)}</td>
+                        <td class="note">{notes}</td>
                     </tr>
                 }
             }).collect_view();
-            let names: Vec<String> = m.rows.iter().map(|r| r.name.clone()).collect();
-            let head = names.iter().map(|n| view! { <th scope="col">{n.clone()}</th> }).collect_view();
+            let names: Vec<&'static str> = m.rows.iter().map(|r| r.method.label()).collect();
+            let head = names.iter().map(|n| view! { <th scope="col">{*n}</th> }).collect_view();
             let body = m.matrix.iter().zip(&names).map(|(row, n)| {
                 let cells = row.iter().map(|r| view! { <td style=cell_style(*r)>{fmt(*r)}</td> }).collect_view();
-                view! { <tr><th scope="row">{n.clone()}</th>{cells}</tr> }
+                view! { <tr><th scope="row">{*n}</th>{cells}</tr> }
             }).collect_view();
             view! {
-                <table class="grid">
-                    <thead><tr><th>"method"</th><th>"ρ vs exact"</th><th>"top-10 vs exact"</th><th>"ρ vs actual LOO"</th><th>"top-10 vs LOO"</th><th>"most helpful (or why not)"</th><th>"ms"</th></tr></thead>
+                <div class="scroll" tabindex="0" role="region" aria-label="Scores of every method"><table class="grid">
+                    <thead><tr><th>"method"</th><th>"ρ vs exact"</th><th>"top-10 vs exact"</th><th>"ρ vs actual LOO"</th><th>"top-10 vs LOO"</th><th>"most helpful"</th><th>"ms"</th><th>"what it computes here, or why not"</th></tr></thead>
                     <tbody>{rows}</tbody>
-                </table>
+                </table></div>
                 <h3>"Agreement between every pair (Spearman ρ)"</h3>
-                <div class="scroll"><table class="grid matrix"><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>
+                <div class="scroll" tabindex="0" role="region" aria-label="Agreement between every pair of methods"><table class="grid matrix"><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>
                 <button on:click=move |_| export(false)>"Download scores (CSV)"</button>
                 <button on:click=move |_| export(true)>"Download everything (JSON)"</button>
             }
@@ -101,40 +129,29 @@ pub fn MethodsTab() -> impl IntoView {
     view! {
         <section class="panel wide" aria-label="Methods">
             <h2>"Every method for the explained point"</h2>
-            <p class="hint">"All scores are oriented like the influence function: larger means removing the point would raise the explained point's loss. Run the leave-one-out check on the Explore tab first to compare with the truth."</p>
+            <p class="hint">"All scores are oriented like the influence function: larger means removing the point would raise the explained point's loss. Run the leave-one-out check on the Explore tab first to compare with the truth. Hover a method's name for what it computes."</p>
             <fieldset class="params">
                 <legend>"Methods to run"</legend>
-                {PAGE_METHODS.iter().chain(&OPTIONAL_PAGE_METHODS).map(|m| {
-                    let name = m.to_string();
-                    let checked = { let name = name.clone(); move || a.chosen_methods.with(|c| c.contains(&name)) };
+                {Method::ALL.iter().map(|&m| {
                     view! {
-                        <label class="check"><input type="checkbox" prop:checked=checked on:change=move |ev| {
+                        <label class="check" title=m.describe()><input type="checkbox" prop:checked=move || chosen.with(|c| c.contains(&m)) on:change=move |ev| {
                             let on = event_target_checked(&ev);
-                            let name = name.clone();
-                            a.chosen_methods.update(|c| { c.retain(|x| *x != name); if on { c.push(name); } });
-                        } />{m.to_string()}</label>
+                            chosen.update(|c| { c.retain(|x| *x != m); if on { c.push(m); c.sort(); } });
+                        } />{m.label()}</label>
                     }
                 }).collect_view()}
             </fieldset>
             <div class="params">
-                <label>"LiSSA scale × λmax "<input type="number" step="any" min="0" prop:value=move || p.with(|p| p.lissa_scale_factor.unwrap_or(2.0).to_string())
-                    on:change=num(|p, v| p.lissa_scale_factor = Some(v)) /></label>
-                <label>"LiSSA depth "<input type="number" min="1" prop:value=move || p.with(|p| p.lissa.depth.to_string())
-                    on:change=num(|p, v| p.lissa.depth = v as usize) /></label>
-                <label>"Arnoldi k "<input type="number" min="1" prop:value=move || p.with(|p| p.arnoldi_k.to_string())
-                    on:change=num(|p, v| p.arnoldi_k = v as usize) /></label>
-                <label>"TracIn rate "<input type="number" step="any" min="0" prop:value=move || p.with(|p| p.tracin.lr.to_string())
-                    on:change=num(|p, v| p.tracin.lr = v) /></label>
-                <label>"TracIn epochs "<input type="number" min="1" prop:value=move || p.with(|p| p.tracin.epochs.to_string())
-                    on:change=num(|p, v| p.tracin.epochs = v as usize) /></label>
-                <label>"TRAK k "<input type="number" min="1" prop:value=move || p.with(|p| p.trak_k.to_string())
-                    on:change=num(|p, v| p.trak_k = v as usize) /></label>
-                <label>"KNN k "<input type="number" min="1" prop:value=move || p.with(|p| p.knn_k.to_string())
-                    on:change=num(|p, v| p.knn_k = v as usize) /></label>
-                <label>"TMC permutations "<input type="number" min="1" max="200" prop:value=move || p.with(|p| p.shapley_permutations.to_string())
-                    on:change=num(|p, v| p.shapley_permutations = (v as usize).clamp(1, 200)) /></label>
+                {number_input(params, "LiSSA scale × λmax", |p| p.lissa_scale_factor.unwrap_or(2.0), |p, v| p.lissa_scale_factor = Some(v))}
+                {number_input(params, "LiSSA depth", |p| p.lissa.depth as f64, |p, v| p.lissa.depth = v as usize)}
+                {number_input(params, "Arnoldi k", |p| p.arnoldi_k as f64, |p, v| p.arnoldi_k = v as usize)}
+                {number_input(params, "TracIn epochs", |p| p.tracin.epochs as f64, |p, v| p.tracin.epochs = v as usize)}
+                {number_input(params, "TRAK k", |p| p.trak_k as f64, |p, v| p.trak_k = v as usize)}
+                {number_input(params, "TRAK projections", |p| p.trak_models as f64, |p, v| p.trak_models = v as usize)}
+                {number_input(params, "KNN k", |p| p.knn_k as f64, |p, v| p.knn_k = v as usize)}
+                {number_input(params, "TMC permutations", |p| p.shapley_permutations as f64, |p, v| p.shapley_permutations = v as usize)}
             </div>
-            <button data-testid="methods-button" disabled=move || a.analysing.get() on:click=move |_| a.run_methods()>"Compare methods"</button>
+            <button data-testid="methods-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Compare methods"</button>
             {table}
         </section>
     }

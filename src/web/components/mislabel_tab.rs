@@ -3,17 +3,27 @@
 //! finds as more points are checked. Found points open in the main view.
 
 use super::chart::{LineCanvas, LineChart};
-use crate::web::actions::{Actions, Tab};
+use crate::protocol::MislabelView;
 use leptos::prelude::*;
 
 /// The Mislabel tab.
 #[component]
-pub fn MislabelTab() -> impl IntoView {
-    let a = expect_context::<Actions>();
+pub fn MislabelTab(
+    /// The experiment's result.
+    mislabel: RwSignal<Option<MislabelView>>,
+    /// Whether an analysis is running.
+    analysing: RwSignal<bool>,
+    /// Runs it with `(fraction, seed)`.
+    on_run: Callback<(f64, u64)>,
+    /// Opens a training point in the main view.
+    on_open: Callback<usize>,
+    /// Where errors go.
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let fraction = RwSignal::new(0.1f64);
     let seed = RwSignal::new(0u64);
     let chart = Signal::derive(move || {
-        a.mislabel.get().map(|m| LineChart {
+        mislabel.get().map(|m| LineChart {
             lines: m
                 .curves
                 .iter()
@@ -26,17 +36,17 @@ pub fn MislabelTab() -> impl IntoView {
         })
     });
     let results = move || {
-        a.mislabel.get().map(|m| {
+        mislabel.get().map(|m| {
             let aucs = m.curves.iter().map(|c| view! {
                 <tr><th scope="row">{c.name.clone()}</th><td data-testid="mislabel-auc" data-method=c.name.clone() data-value=c.auc.to_string()>{format!("{:.3}", c.auc)}</td></tr>
             }).collect_view();
             let found = m.found.iter().map(|&i| view! {
-                <button class="small" on:click=move |_| { a.set_tab(Tab::Explore); a.pick(Some(i)); }>{format!("#{i}")}</button>
+                <button class="small" on:click=move |_| on_open.run(i)>{format!("#{i}")}</button>
             }).collect_view();
             let flipped = m.flipped.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(" ");
             view! {
                 <p data-testid="mislabel-flipped">{format!("Flipped: {flipped}.")}</p>
-                <p>{format!("{} of {} training labels flipped; the best possible AUC is {:.3}, random about 0.5.", m.flipped.len(), m.flipped.len() as f64 / m.fraction.max(1e-9), m.best_auc)}</p>
+                <p>{format!("{} of {} training labels flipped (each to a random other class); the best possible AUC is {:.3}, random about 0.5.", m.flipped.len(), m.n_train, m.best_auc)}</p>
                 <table class="grid"><thead><tr><th>"ranking"</th><th>"AUC"</th></tr></thead><tbody>{aucs}</tbody></table>
                 <p>"Flipped points found first by self-influence (click to inspect in the main view; the main view shows the original labels):"</p>
                 <div class="found">{found}</div>
@@ -54,9 +64,9 @@ pub fn MislabelTab() -> impl IntoView {
                 <label>"Seed "<input type="number" min="0" prop:value=move || seed.get().to_string()
                     on:change=move |ev| seed.set(event_target_value(&ev).parse().unwrap_or(0)) /></label>
             </div>
-            <button data-testid="mislabel-button" disabled=move || a.analysing.get() on:click=move |_| a.run_mislabel(fraction.get_untracked(), seed.get_untracked())>"Flip and rank"</button>
+            <button data-testid="mislabel-button" disabled=move || analysing.get() on:click=move |_| on_run.run((fraction.get_untracked(), seed.get_untracked()))>"Flip and rank"</button>
             {results}
-            <LineCanvas data=chart file="mislabel-detection.png" label="Flipped labels found against points checked" testid="mislabel-chart" />
+            <LineCanvas data=chart file="mislabel-detection.png" label="Flipped labels found against points checked" testid="mislabel-chart" error=error />
         </section>
     }
 }

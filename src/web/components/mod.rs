@@ -10,6 +10,7 @@ pub mod loo_check;
 pub mod methods_tab;
 pub mod mislabel_tab;
 pub mod plot_panel;
+pub mod progress;
 pub mod scrubber;
 
 use crate::protocol::TrainedView;
@@ -35,4 +36,9 @@ pub fn pred_name(v: &TrainedView) -> String {
 /// Signed number with explicit `+`.
 pub fn signed(x: f64, digits: usize) -> String {
     format!("{}{:.*}", if x >= 0.0 { "+" } else { "−" }, digits, x.abs())
+}
+
+/// A correlation to three decimals, or "undefined" (one side constant).
+pub fn correlation(r: Option<f64>) -> String {
+    r.map_or_else(|| "undefined".to_string(), |v| format!("{v:.4}"))
 }

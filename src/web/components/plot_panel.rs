@@ -130,7 +130,8 @@ pub fn PlotPanel() -> impl IntoView {
         let i = a.state.with(|s| s.train_point)?;
         let origin = a.view.with(|v| v.as_ref().and_then(|v| v.train_origin.get(i).copied()))?;
         let plane = a.view.with(|v| v.as_ref().is_some_and(|v| v.projection == Projection::Plane));
-        let classes = a.view.with(|v| v.as_ref().is_some_and(|v| !v.class_names.is_empty()));
+        let n_classes = a.view.with(|v| v.as_ref().map_or(0, |v| v.class_names.len()));
+        let classes = n_classes > 0;
         let n_kept =
             a.view.with(|v| v.as_ref().map_or(0, |v| v.train_origin.iter().filter(|o| o.is_some()).count()));
         plane.then(|| {
@@ -150,7 +151,7 @@ pub fn PlotPanel() -> impl IntoView {
                     Some(o) => s.edits.flipped.push(o),
                     None => {
                         if let Some(p) = s.edits.added.get_mut(i.wrapping_sub(n_kept)) {
-                            p.label = 1.0 - p.label.min(1.0);
+                            p.label = ((p.label as usize + 1) % n_classes.max(1)) as f64;
                         }
                     }
                 })
@@ -167,7 +168,7 @@ pub fn PlotPanel() -> impl IntoView {
                 v.class_names
                     .iter()
                     .enumerate()
-                    .map(|(k, n)| view! { <option value=k.to_string()>{n.clone()}</option> })
+                    .map(|(k, n)| view! { <option value=k.to_string() selected=move || click_label.get() == k as f64>{n.clone()}</option> })
                     .collect_view()
             })
         })

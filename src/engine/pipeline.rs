@@ -1,0 +1,135 @@
+//! The one path from data to influence, shared by the CLI and the worker:
+//! standardise (optional, with training statistics) → choose the model from the
+//! target → build the objective `R(θ) = (1/n) Σ w_i l(z_i, θ) + (λ/2)‖W‖²` → fit
+//! (Newton, [`crate::engine::fit`]) → factorise `H + δI` for influence
+//! ([`crate::engine::influence`]). Loading and splitting differ (two files for the
+//! CLI, a source and a seeded split for the page) and stay with their callers.
+
+use crate::engine::data::prep::Standardizer;
+use crate::engine::data::{Dataset, Target};
+use crate::engine::fit::{fit, FitError, FitOptions, FitReport};
+use crate::engine::influence::Influence;
+use crate::engine::linalg::LinalgError;
+use crate::engine::model::problem::{Design, Problem};
+use crate::engine::model::{Model, ModelError, ModelKind};
+use serde::{Deserialize, Serialize};
+
+/// What to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// The model; `None` picks one from the target (two classes logistic, more
+    /// softmax, numbers linear).
+    pub kind: Option<ModelKind>,
+    /// L2 strength λ on the weights.
+    pub lambda: f64,
+    /// Damping δ of the Hessian for influence.
+    pub damping: f64,
+}
+
+/// Why the pipeline produced no model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum PipelineError {
+    /// λ or δ is negative or not finite.
+    #[error("{name} = {value} is not allowed: use a finite number ≥ 0")]
+    BadSetting {
+        /// `λ` or `damping`.
+        name: String,
+        /// The value.
+        value: f64,
+    },
+    /// The model does not fit the data.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The fit failed.
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    /// `H + δI` cannot be inverted.
+    #[error("{source} (λ = {lambda}, damping {damping})")]
+    Hessian {
+        /// Why.
+        source: LinalgError,
+        /// The λ used.
+        lambda: f64,
+        /// The damping used.
+        damping: f64,
+    },
+}
+
+/// A fitted model, ready to explain test points.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The objective.
+    pub problem: Problem,
+    /// The fit.
+    pub report: FitReport,
+    /// The factorised Hessian and the training gradients.
+    pub influence: Influence,
+}
+
+impl Fitted {
+    /// The fitted parameters `θ̂`.
+    pub fn theta(&self) -> &[f64] {
+        &self.report.theta
+    }
+}
+
+/// Standardise `train` and `test` with the training statistics when asked.
+pub fn standardize_if(standardize: bool, train: &mut Dataset, test: &mut Dataset) -> Option<Standardizer> {
+    standardize.then(|| {
+        let s = Standardizer::fit(train);
+        s.apply(train);
+        s.apply(test);
+        s
+    })
+}
+
+/// The model `spec` asks for on `train`'s target.
+pub fn choose_model(train: &Dataset, spec: &ModelSpec) -> Result<Model, ModelError> {
+    let kind = spec.kind.unwrap_or_else(|| ModelKind::for_classes(train.n_classes()));
+    Model::new(kind, train.d(), train.n_classes())
+}
+
+/// Choose the model, fit it and factorise its Hessian.
+pub fn fit_model(train: &Dataset, spec: &ModelSpec) -> Result<Fitted, PipelineError> {
+    for (name, value) in [("λ", spec.lambda), ("damping", spec.damping)] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(PipelineError::BadSetting { name: name.into(), value });
+        }
+    }
+    let model = choose_model(train, spec)?;
+    let problem = Problem::new(model, train, spec.lambda)?;
+    let report = fit(&problem, None, &FitOptions::default())?;
+    let influence = Influence::new(&problem, &report.theta, spec.damping)
+        .map_err(|source| PipelineError::Hessian { source, lambda: spec.lambda, damping: spec.damping })?;
+    Ok(Fitted { problem, report, influence })
+}
+
+/// Accuracy for classifiers or RMSE for regression of `theta` on `data`, with the
+/// metric's name.
+pub fn metric(model: &Model, theta: &[f64], data: &Design) -> (&'static str, f64) {
+    let n = data.n().max(1) as f64;
+    match model.kind {
+        ModelKind::Linear => {
+            let se: f64 =
+                (0..data.n()).map(|i| (model.predict(theta, data.row(i))[0] - data.y[i]).powi(2)).sum();
+            ("RMSE", (se / n).sqrt())
+        }
+        _ => {
+            let hits = (0..data.n())
+                .filter(|&i| {
+                    let p = model.predict(theta, data.row(i));
+                    crate::engine::evaluate::argmax(&p) as f64 == data.y[i]
+                })
+                .count();
+            ("accuracy", hits as f64 / n)
+        }
+    }
+}
+
+/// Class names of a dataset (empty for regression).
+pub fn class_names(data: &Dataset) -> Vec<String> {
+    match &data.target {
+        Target::Classes { names } => names.clone(),
+        Target::Real => vec![],
+    }
+}
