@@ -87,7 +87,7 @@ mod native {
                 black_box(inf.score(&problem, &one).expect("scores").len())
             })
         });
-        for method in Method::DEFAULT {
+        for &method in Method::DEFAULT {
             group.bench_function(method.id(), |b| {
                 b.iter(|| {
                     black_box(

@@ -3,11 +3,11 @@
 //! weight `1 + E·n`), every number as in the conventions.
 
 use super::args::InfluenceArgs;
-use super::{ms, prepare, CliError};
+use super::{ms, prepare, CliError, Prepared};
 use crate::engine::fit::FitOptions;
 use crate::engine::model::ModelKind;
 use crate::engine::progress::Silent;
-use crate::engine::retrain::{actual_changes, Refit, RefitStats, Retrainer};
+use crate::engine::retrain::{actual_changes, ActualChanges, Refit, RefitStats, Retrainer};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -97,6 +97,46 @@ pub struct InfluenceOutput {
     pub test: Vec<TestOutput>,
 }
 
+/// The retrained answers of `--loo` and `--reweight-eps`.
+struct Actual {
+    loo: Option<ActualChanges>,
+    /// The weight `1 + εn` and the changes.
+    reweight: Option<(f64, ActualChanges)>,
+    stats: Option<RefitStats>,
+    loo_ms: f64,
+    reweight_ms: f64,
+}
+
+/// Retrain without each point (`--loo`) and with each weight `1 + εn` (`--reweight-eps`).
+fn actual_refits(a: &InfluenceArgs, p: &Prepared) -> Result<Actual, CliError> {
+    let (problem, theta, design) = (&p.fitted.problem, p.fitted.theta(), &p.design);
+    let mut out = Actual { loo: None, reweight: None, stats: None, loo_ms: 0.0, reweight_ms: 0.0 };
+    if !a.loo && a.reweight_eps.is_none() {
+        return Ok(out);
+    }
+    let mut r = Retrainer::new(problem, theta, &p.fitted.influence, FitOptions::default())
+        .map_err(CliError::engine)?;
+    let mut stats = RefitStats::default();
+    if a.loo {
+        let t = Instant::now();
+        let refits = r.leave_each_out(&mut Silent).map_err(CliError::engine)?;
+        refits.iter().for_each(|r| stats.add(r));
+        out.loo = Some(actual_changes(problem, theta, &refits, design));
+        out.loo_ms = ms(t);
+    }
+    if let Some(eps) = a.reweight_eps {
+        let t = Instant::now();
+        let w = 1.0 + eps * problem.n() as f64;
+        let refits: Vec<Refit> =
+            (0..problem.n()).map(|i| r.reweight(i, w)).collect::<Result<_, _>>().map_err(CliError::engine)?;
+        refits.iter().for_each(|r| stats.add(r));
+        out.reweight = Some((w, actual_changes(problem, theta, &refits, design)));
+        out.reweight_ms = ms(t);
+    }
+    out.stats = Some(stats);
+    Ok(out)
+}
+
 /// Run `attrib influence`.
 pub fn run(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
     let p = prepare(&a.data)?;
@@ -108,41 +148,8 @@ pub fn run(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
     let self_influence = influence.self_influence().map_err(CliError::engine)?;
     let influence_ms = ms(t);
 
-    let refitting = a.loo || a.reweight_eps.is_some();
-    let mut retrainer = if refitting {
-        Some(
-            Retrainer::new(problem, &report.theta, influence, FitOptions::default())
-                .map_err(CliError::engine)?,
-        )
-    } else {
-        None
-    };
-    let mut stats = RefitStats::default();
-    let t = Instant::now();
-    let loo = match retrainer.as_mut().filter(|_| a.loo) {
-        Some(r) => {
-            let refits = r.leave_each_out(&mut Silent).map_err(CliError::engine)?;
-            refits.iter().for_each(|r| stats.add(r));
-            Some(actual_changes(problem, &report.theta, &refits, design))
-        }
-        None => None,
-    };
-    let loo_ms = ms(t);
-
-    let t = Instant::now();
-    let reweight = match (a.reweight_eps, retrainer.as_mut()) {
-        (Some(eps), Some(r)) => {
-            let w = 1.0 + eps * problem.n() as f64;
-            let refits: Vec<Refit> = (0..problem.n())
-                .map(|i| r.reweight(i, w))
-                .collect::<Result<_, _>>()
-                .map_err(CliError::engine)?;
-            refits.iter().for_each(|r| stats.add(r));
-            Some((w, actual_changes(problem, &report.theta, &refits, design)))
-        }
-        _ => None,
-    };
-    let reweight_ms = ms(t);
+    let actual = actual_refits(a, &p)?;
+    let (loo, reweight) = (&actual.loo, &actual.reweight);
 
     let test_out = scores
         .into_iter()
@@ -181,8 +188,13 @@ pub fn run(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
         warnings: p.all_warnings(),
         self_influence,
         train_loss: influence.train_losses.clone(),
-        timings_ms: Timings { fit: p.fit_ms, influence: influence_ms, loo: loo_ms, reweight: reweight_ms },
-        refits: refitting.then_some(stats),
+        timings_ms: Timings {
+            fit: p.fit_ms,
+            influence: influence_ms,
+            loo: actual.loo_ms,
+            reweight: actual.reweight_ms,
+        },
+        refits: actual.stats,
         test: test_out,
     })
 }

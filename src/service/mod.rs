@@ -65,17 +65,7 @@ impl Service {
     pub fn handle(&mut self, request: Request, emit: &mut dyn FnMut(Response)) {
         match request {
             Request::Upload { job, name, text } => {
-                let result =
-                    parse(&text).map_err(|e| JobError::Failed(format!("{name}: {e}"))).map(|table| {
-                        let summary = UploadSummary {
-                            name: name.clone(),
-                            rows: table.rows.len(),
-                            columns: table.headers.clone(),
-                            default_target: table.headers.last().cloned().unwrap_or_default(),
-                        };
-                        self.upload = Some((name, table));
-                        summary
-                    });
+                let result = self.upload(name, &text);
                 emit(Response::Uploaded { job, result });
             }
             Request::Train { job, spec } => {
@@ -111,18 +101,7 @@ impl Service {
             }
             Request::Lds { job, subsets, alpha, seed, methods, settings } => {
                 self.cancel_long(emit);
-                let started = (self.clock)();
-                let long = match (&self.session, check(settings)) {
-                    (None, _) => Err(JobError::Failed("train a model first".into())),
-                    (_, Err(e)) => Err(e),
-                    (Some(_), Ok(_)) if !((2..=10_000).contains(&subsets) && alpha > 0.0 && alpha < 1.0) => {
-                        Err(JobError::Failed(format!(
-                            "LDS needs 2 to 10000 subsets and a fraction above 0 and below 1 (got {subsets} and {alpha})"
-                        )))
-                    }
-                    (Some(s), Ok(p)) => Ok(LongJob::lds(job, s, subsets, alpha, seed, methods, p, started)),
-                };
-                match long {
+                match self.lds_job(job, subsets, alpha, seed, methods, settings) {
                     Ok(l) => self.start_long(l, emit),
                     Err(e) => emit(Response::LdsDone { job, result: Err(e) }),
                 }
@@ -158,6 +137,39 @@ impl Service {
                 emit(Response::MislabelDone { job, result });
             }
         }
+    }
+
+    /// Parse a file and keep it (the previous one stays when it does not parse).
+    fn upload(&mut self, name: String, text: &str) -> Result<UploadSummary, JobError> {
+        let table = parse(text).map_err(|e| JobError::Failed(format!("{name}: {e}")))?;
+        let summary = UploadSummary {
+            name: name.clone(),
+            rows: table.rows.len(),
+            columns: table.headers.clone(),
+            default_target: table.headers.last().cloned().unwrap_or_default(),
+        };
+        self.upload = Some((name, table));
+        Ok(summary)
+    }
+
+    /// An LDS job, or why it cannot start.
+    fn lds_job(
+        &self,
+        job: u64,
+        subsets: usize,
+        alpha: f64,
+        seed: u64,
+        methods: Vec<crate::engine::methods::Method>,
+        settings: MethodParams,
+    ) -> Result<LongJob, JobError> {
+        let s = self.session.as_ref().ok_or_else(|| JobError::Failed("train a model first".into()))?;
+        let params = check(settings)?;
+        if !((2..=10_000).contains(&subsets) && alpha > 0.0 && alpha < 1.0) {
+            return Err(JobError::Failed(format!(
+                "LDS needs 2 to 10000 subsets and a fraction above 0 and below 1 (got {subsets} and {alpha})"
+            )));
+        }
+        Ok(LongJob::lds(job, s, subsets, alpha, seed, methods, params, (self.clock)()))
     }
 
     fn start_long(&mut self, job: LongJob, emit: &mut dyn FnMut(Response)) {

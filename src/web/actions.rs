@@ -276,8 +276,18 @@ impl Actions {
         latest
     }
 
-    /// Show a job's result in `into`, or its failure in the banner (a cancel is quiet).
-    fn show<T: Send + Sync + 'static>(&self, result: JobResult<T>, into: RwSignal<Option<T>>) {
+    /// When `job` is the latest of `kind`, show its result in `into`, or its failure in
+    /// the banner (a cancel is quiet).
+    fn show<T: Send + Sync + 'static>(
+        &self,
+        kind: JobKind,
+        job: u64,
+        result: JobResult<T>,
+        into: RwSignal<Option<T>>,
+    ) {
+        if !self.finished(kind, job) {
+            return;
+        }
         match result {
             Ok(v) => into.set(Some(*v)),
             Err(JobError::Cancelled) => {}
@@ -367,31 +377,15 @@ impl Actions {
                 });
                 self.sync();
             }
-            Response::MethodsDone { job, result } => {
-                if self.finished(JobKind::Methods, job) {
-                    self.show(result, self.methods);
-                }
-            }
+            Response::MethodsDone { job, result } => self.show(JobKind::Methods, job, result, self.methods),
             Response::DiagnosticsDone { job, result } => {
-                if self.finished(JobKind::Diagnostics, job) {
-                    self.show(result, self.diagnostics);
-                }
+                self.show(JobKind::Diagnostics, job, result, self.diagnostics)
             }
             Response::MislabelDone { job, result } => {
-                if self.finished(JobKind::Mislabel, job) {
-                    self.show(result, self.mislabel);
-                }
+                self.show(JobKind::Mislabel, job, result, self.mislabel)
             }
-            Response::LdsDone { job, result } => {
-                if self.finished(JobKind::Lds, job) {
-                    self.show(result, self.lds);
-                }
-            }
-            Response::LeaveEachOutDone { job, result } => {
-                if self.finished(JobKind::Loo, job) {
-                    self.show(result, self.loo);
-                }
-            }
+            Response::LdsDone { job, result } => self.show(JobKind::Lds, job, result, self.lds),
+            Response::LeaveEachOutDone { job, result } => self.show(JobKind::Loo, job, result, self.loo),
             Response::Crashed { message } => self.error.set(Some(format!("The engine stopped: {message}"))),
         }
     }

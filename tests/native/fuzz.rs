@@ -58,7 +58,7 @@ fn read_all_ways(bytes: &[u8]) {
 
 /// Valid messages of every kind the page sends, as JSON: the seeds of the mutations.
 fn sample_requests() -> Vec<String> {
-    let requests = vec![
+    let requests = [
         Request::Train { job: 1, spec: TrainSpec::default() },
         Request::Select { job: 2, selection: Selection::Query { xy: [0.5, -1.0], label: 1.0 } },
         Request::Reweight { job: 3, index: 4, weight: 0.5, curve: true },

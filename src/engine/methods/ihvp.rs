@@ -380,10 +380,14 @@ pub fn scores(
         Ihvp::Arnoldi { k, seed } => {
             let e = arnoldi_eigenpairs(problem, theta, *k, *seed)?;
             let kept = e.0.len();
-            let note = format!(
-                "Arnoldi keeps the top {kept} of {p} curvature directions; influence along the other {} directions is left out.",
-                p - kept.min(p)
-            );
+            let note = if kept >= p {
+                format!("Arnoldi keeps all {p} curvature directions here, so it is exact influence.")
+            } else {
+                format!(
+                    "Arnoldi keeps the top {kept} of {p} curvature directions; influence along the other {} directions is left out.",
+                    p - kept
+                )
+            };
             (Some(e), vec![note])
         }
         Ihvp::Lissa(params) => {

@@ -149,29 +149,17 @@ impl Problem {
     /// [`scaled_norm`]): a gradient entry of 1e-6 is at the rounding floor when the
     /// features are near 1e5, and far from it when they are standardised.
     pub fn gradient_scale(&self, theta: &[f64], out: &mut [f64]) {
-        let (m, n) = (&self.model, self.n() as f64);
-        let (mut z, mut dz) = (vec![0.0; m.k], vec![0.0; m.k]);
-        out.fill(0.0);
+        let m = &self.model;
         let r = m.row_len();
-        for (i, &w) in self.weights.iter().enumerate() {
-            if w == 0.0 {
-                continue;
-            }
-            let x = self.train.row(i);
-            m.outputs(theta, x, &mut z);
-            m.derivs(&z, self.train.y[i], &mut dz, None);
-            for k in 0..m.k {
-                let a = (w * dz[k] / n).abs();
+        out.fill(0.0);
+        self.each_weighted_dz(theta, |x, dz| {
+            for (k, g) in dz.iter().enumerate() {
                 let row = &mut out[k * r..(k + 1) * r];
-                row[..m.d].iter_mut().zip(x).for_each(|(o, xj)| *o += a * xj.abs());
-                row[m.d] += a;
+                row[..m.d].iter_mut().zip(x).for_each(|(o, xj)| *o += g.abs() * xj.abs());
+                row[m.d] += g.abs();
             }
-        }
-        for (p, o) in out.iter_mut().enumerate() {
-            if m.is_weight(p) {
-                *o += self.lambda * theta[p].abs();
-            }
-        }
+        });
+        self.add_regulariser(theta, out, f64::abs);
     }
 
     fn regulariser(&self, theta: &[f64]) -> f64 {
@@ -193,11 +181,11 @@ impl Problem {
         total / self.n() as f64 + self.regulariser(theta)
     }
 
-    /// `∇R(θ)` into `out` (the loss values are not computed: see [`Problem::objective`]).
-    pub fn gradient(&self, theta: &[f64], out: &mut [f64]) {
+    /// Call `f(x_i, w_i ∂l_i/∂z / n)` for every row of nonzero weight: the one pass over
+    /// the data behind [`Problem::gradient`] and [`Problem::gradient_scale`].
+    fn each_weighted_dz(&self, theta: &[f64], mut f: impl FnMut(&[f64], &[f64])) {
         let (m, n) = (&self.model, self.n() as f64);
         let (mut z, mut dz) = (vec![0.0; m.k], vec![0.0; m.k]);
-        out.fill(0.0);
         for (i, &w) in self.weights.iter().enumerate() {
             if w == 0.0 {
                 continue;
@@ -206,13 +194,24 @@ impl Problem {
             m.outputs(theta, x, &mut z);
             m.derivs(&z, self.train.y[i], &mut dz, None);
             dz.iter_mut().for_each(|g| *g = w * *g / n);
-            m.add_outer(&dz, x, out);
+            f(x, &dz);
         }
+    }
+
+    /// Add `λ · g(θ_p)` to every weight entry of `out` (biases are not regularised).
+    fn add_regulariser(&self, theta: &[f64], out: &mut [f64], g: impl Fn(f64) -> f64) {
         for (p, o) in out.iter_mut().enumerate() {
-            if m.is_weight(p) {
-                *o += self.lambda * theta[p];
+            if self.model.is_weight(p) {
+                *o += self.lambda * g(theta[p]);
             }
         }
+    }
+
+    /// `∇R(θ)` into `out` (the loss values are not computed: see [`Problem::objective`]).
+    pub fn gradient(&self, theta: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        self.each_weighted_dz(theta, |x, dz| self.model.add_outer(dz, x, out));
+        self.add_regulariser(theta, out, |t| t);
     }
 
     /// The exact Hessian `∇²R(θ)` (P × P), including λ on the weights.

@@ -5,6 +5,7 @@
 use crate::engine::data::builtin::Builtin;
 use crate::engine::data::csv::MAX_BYTES;
 use crate::engine::model::ModelKind;
+use crate::protocol::{FitSummary, Selection};
 use crate::url_state::UPLOAD;
 use crate::web::actions::Actions;
 use leptos::prelude::*;
@@ -30,56 +31,33 @@ fn read_file(actions: Actions, file: File) {
     });
 }
 
-/// The left panel.
+/// Built-in datasets and the generators' size, noise and seed.
 #[component]
-pub fn DataPanel() -> impl IntoView {
-    let a = expect_context::<Actions>();
+fn DatasetPicker(a: Actions) -> impl IntoView {
     let state = a.state;
     let is_generated =
         move || Builtin::from_id(&state.with(|s| s.dataset.clone())).is_some_and(|b| b.is_generated());
     let on_dataset = move |ev| {
         let id = event_target_value(&ev);
-        if id == UPLOAD {
-            // Back to the file uploaded in this tab, with its default target.
-            let Some(target) = a.upload.with_untracked(|u| u.as_ref().map(|u| u.default_target.clone()))
-            else {
-                return;
-            };
-            a.retrain(|s| {
-                s.dataset = id;
-                s.target = Some(target);
-                s.selection = crate::protocol::Selection::Auto;
-                s.edits = Default::default();
-                s.model = None;
-            });
-        } else {
-            a.retrain(|s| {
-                s.dataset = id;
-                s.selection = crate::protocol::Selection::Auto;
-                s.edits = Default::default();
-                s.model = None;
-            });
+        // Back to the file uploaded in this tab uses its default target.
+        let target = a.upload.with_untracked(|u| u.as_ref().map(|u| u.default_target.clone()));
+        if id == UPLOAD && target.is_none() {
+            return;
         }
+        a.retrain(|s| {
+            if id == UPLOAD {
+                s.target = target;
+            }
+            s.dataset = id;
+            s.selection = Selection::Auto;
+            s.edits = Default::default();
+            s.model = None;
+        });
     };
     let options = Builtin::ALL
         .into_iter()
         .map(|b| view! { <option value=b.id() selected=move || state.with(|s| s.dataset == b.id())>{b.title()}</option> })
         .collect_view();
-    let on_file = move |ev: leptos::ev::Event| {
-        let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
-        if let Some(file) = input.as_ref().and_then(|i| i.files()).and_then(|f| f.get(0)) {
-            read_file(a, file);
-        }
-        if let Some(i) = input {
-            i.set_value(""); // choosing the same file again fires change again
-        }
-    };
-    let on_drop = move |ev: leptos::ev::DragEvent| {
-        ev.prevent_default();
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
-            read_file(a, file);
-        }
-    };
     let generator = move || {
         is_generated().then(|| {
             let p = state.with(|s| s.params);
@@ -95,6 +73,30 @@ pub fn DataPanel() -> impl IntoView {
                     on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(p.seed); a.retrain(|s| { s.params.seed = v; s.edits = Default::default(); }) } />
             }
         })
+    };
+    view! {
+        <label for="dataset">"Dataset"</label>
+        <select id="dataset" data-testid="dataset-select" on:change=on_dataset>
+            {options}
+            <option value=UPLOAD disabled=move || a.upload.with(|u| u.is_none())
+                selected=move || state.with(|s| s.dataset == UPLOAD)>"Uploaded file"</option>
+        </select>
+        {generator}
+    }
+}
+
+/// The file picker (drop anywhere on the panel) and, for an uploaded file, its target.
+#[component]
+fn UploadBox(a: Actions) -> impl IntoView {
+    let state = a.state;
+    let on_file = move |ev: leptos::ev::Event| {
+        let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
+        if let Some(file) = input.as_ref().and_then(|i| i.files()).and_then(|f| f.get(0)) {
+            read_file(a, file);
+        }
+        if let Some(i) = input {
+            i.set_value(""); // choosing the same file again fires change again
+        }
     };
     let target_picker = move || {
         let up = a.upload.get()?;
@@ -118,43 +120,80 @@ pub fn DataPanel() -> impl IntoView {
             }
         })
     };
+    view! {
+        <label for="csv">"Or your own CSV (stays in this browser)"</label>
+        <div class="drop">"Drop a CSV here or "
+            <input id="csv" type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" on:change=on_file />
+        </div>
+        {target_picker}
+    }
+}
+
+/// The model's controls: kind, λ, damping.
+#[component]
+fn ModelControls(a: Actions) -> impl IntoView {
+    let state = a.state;
     let lambda_exp = move || state.with(|s| s.lambda.max(1e-6).log10());
-    let status = move || {
-        if a.busy.get() {
-            return "Training…".to_string();
+    let option = move |value: &'static str, kind: Option<ModelKind>, label: &'static str| {
+        view! { <option value=value selected=move || state.with(|s| s.model == kind)>{label}</option> }
+    };
+    view! {
+        <h2>"Model"</h2>
+        <label for="model">"Model"</label>
+        <select id="model" data-testid="model-select" on:change=move |ev| {
+            let m = ModelKind::from_id(&event_target_value(&ev));
+            a.retrain(|s| s.model = m)
+        }>
+            {option("auto", None, "Automatic (from the target)")}
+            {option("logistic", Some(ModelKind::Logistic), "Logistic regression")}
+            {option("softmax", Some(ModelKind::Softmax), "Softmax regression")}
+            {option("linear", Some(ModelKind::Linear), "Linear (ridge) regression")}
+        </select>
+        <label for="lambda">{move || format!("L2 strength λ = {:.0e}", state.with(|s| s.lambda))}</label>
+        <input id="lambda" type="range" min="-6" max="1" step="0.25" prop:value=move || lambda_exp().to_string()
+            on:change=move |ev| { let e: f64 = event_target_value(&ev).parse().unwrap_or(-2.0); a.retrain(|s| s.lambda = 10f64.powf(e)) } />
+        <label for="damping">"Hessian damping δ (H + δI)"</label>
+        <input id="damping" type="number" min="0" step="any" prop:value=move || state.with(|s| s.damping.to_string())
+            on:change=move |ev| { let d: f64 = event_target_value(&ev).parse().unwrap_or(0.0); a.retrain(|s| s.damping = d.max(0.0)) } />
+    }
+}
+
+/// The fit in words: model, steps, convergence, metrics and warnings.
+fn fit_status(f: &FitSummary) -> String {
+    let model = match f.model {
+        ModelKind::Logistic => "Logistic regression",
+        ModelKind::Softmax => "Softmax regression",
+        ModelKind::Linear => "Linear (ridge) regression",
+    };
+    let conv = if f.converged { "converged" } else { "NOT converged" };
+    format!(
+        "{model}: {} Newton steps, {conv} (largest gradient entry {:.1e}; {:.1e} relative to its scale). Train {} {:.3}, test {} {:.3}.",
+        f.iterations, f.grad_norm, f.scaled_grad_norm, f.metric_name, f.train_metric, f.metric_name, f.test_metric
+    )
+}
+
+/// The left panel.
+#[component]
+pub fn DataPanel() -> impl IntoView {
+    let a = expect_context::<Actions>();
+    let state = a.state;
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+            read_file(a, file);
         }
-        a.view.with(|v| {
-            v.as_ref().map_or("Waiting for the engine…".into(), |v| {
-                let f = &v.fit;
-                let model = match f.model {
-                    ModelKind::Logistic => "Logistic regression",
-                    ModelKind::Softmax => "Softmax regression",
-                    ModelKind::Linear => "Linear (ridge) regression",
-                };
-                let conv = if f.converged { "converged" } else { "NOT converged" };
-                format!(
-                    "{model}: {} Newton steps, {conv} (largest gradient entry {:.1e}). Train {} {:.3}, test {} {:.3}.",
-                    f.iterations, f.grad_norm, f.metric_name, f.train_metric, f.metric_name, f.test_metric
-                )
-            })
-        })
+    };
+    let status = move || match (a.busy.get(), a.view.with(|v| v.as_ref().map(|v| fit_status(&v.fit)))) {
+        (true, _) => "Training…".to_string(),
+        (false, Some(s)) => s,
+        (false, None) => "Waiting for the engine…".into(),
     };
     view! {
         <section class="panel data-panel" aria-label="Data and model"
             on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
             <h2>"Data"</h2>
-            <label for="dataset">"Dataset"</label>
-            <select id="dataset" data-testid="dataset-select" on:change=on_dataset>
-                {options}
-                <option value=UPLOAD disabled=move || a.upload.with(|u| u.is_none())
-                    selected=move || state.with(|s| s.dataset == UPLOAD)>"Uploaded file"</option>
-            </select>
-            {generator}
-            <label for="csv">"Or your own CSV (stays in this browser)"</label>
-            <div class="drop">"Drop a CSV here or "
-                <input id="csv" type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" on:change=on_file />
-            </div>
-            {target_picker}
+            <DatasetPicker a=a />
+            <UploadBox a=a />
             <Show when=move || a.error.with(Option::is_some)>
                 <div class="error" role="alert" data-testid="error-banner">{move || a.error.get().unwrap_or_default()}</div>
             </Show>
@@ -165,23 +204,7 @@ pub fn DataPanel() -> impl IntoView {
             <label class="check"><input type="checkbox" prop:checked=move || state.with(|s| s.standardize)
                 on:change=move |ev| { let on = event_target_checked(&ev); a.retrain(|s| { s.standardize = on; s.edits = Default::default(); }) } />
                 " Standardise features"</label>
-            <h2>"Model"</h2>
-            <label for="model">"Model"</label>
-            <select id="model" data-testid="model-select" on:change=move |ev| {
-                let m = ModelKind::from_id(&event_target_value(&ev));
-                a.retrain(|s| s.model = m)
-            }>
-                <option value="auto" selected=move || state.with(|s| s.model.is_none())>"Automatic (from the target)"</option>
-                <option value="logistic" selected=move || state.with(|s| s.model == Some(ModelKind::Logistic))>"Logistic regression"</option>
-                <option value="softmax" selected=move || state.with(|s| s.model == Some(ModelKind::Softmax))>"Softmax regression"</option>
-                <option value="linear" selected=move || state.with(|s| s.model == Some(ModelKind::Linear))>"Linear (ridge) regression"</option>
-            </select>
-            <label for="lambda">{move || format!("L2 strength λ = {:.0e}", state.with(|s| s.lambda))}</label>
-            <input id="lambda" type="range" min="-6" max="1" step="0.25" prop:value=move || lambda_exp().to_string()
-                on:change=move |ev| { let e: f64 = event_target_value(&ev).parse().unwrap_or(-2.0); a.retrain(|s| s.lambda = 10f64.powf(e)) } />
-            <label for="damping">"Hessian damping δ (H + δI)"</label>
-            <input id="damping" type="number" min="0" step="any" prop:value=move || state.with(|s| s.damping.to_string())
-                on:change=move |ev| { let d: f64 = event_target_value(&ev).parse().unwrap_or(0.0); a.retrain(|s| s.damping = d.max(0.0)) } />
+            <ModelControls a=a />
             <p class="status" data-testid="model-status" aria-live="polite">{status}</p>
             <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.join(" ")))}</p>
         </section>

@@ -44,6 +44,16 @@ fn csv(m: &MethodsView) -> String {
     s
 }
 
+/// Download the scores as CSV, or everything as JSON.
+fn export(m: &MethodsView, json: bool) -> Result<(), String> {
+    if json {
+        let text = serde_json::to_string_pretty(m).map_err(|e| e.to_string())?;
+        download_text("attribution-methods.json", "application/json", &text)
+    } else {
+        download_text("attribution-methods.csv", "text/csv", &csv(m))
+    }
+}
+
 /// A number input that updates one method parameter when it holds a valid number
 /// (the worker checks the whole set again before running).
 fn number_input(
@@ -58,6 +68,22 @@ fn number_input(
                 let v: f64 = event_target_value(&ev).parse().unwrap_or(f64::NAN);
                 if v.is_finite() && v >= 0.0 { params.update(|p| set(p, v)); }
             } /></label>
+    }
+}
+
+/// The inputs of the methods' main parameters.
+fn parameter_inputs(params: RwSignal<MethodParams>) -> impl IntoView {
+    view! {
+    <div class="params">
+            {number_input(params, "LiSSA scale × λmax", |p| p.lissa_scale_factor.unwrap_or(2.0), |p, v| p.lissa_scale_factor = Some(v))}
+            {number_input(params, "LiSSA depth", |p| p.lissa.depth as f64, |p, v| p.lissa.depth = v as usize)}
+            {number_input(params, "Arnoldi k", |p| p.arnoldi_k as f64, |p, v| p.arnoldi_k = v as usize)}
+            {number_input(params, "TracIn epochs", |p| p.tracin.epochs as f64, |p, v| p.tracin.epochs = v as usize)}
+            {number_input(params, "TRAK k", |p| p.trak_k as f64, |p, v| p.trak_k = v as usize)}
+            {number_input(params, "TRAK projections", |p| p.trak_models as f64, |p, v| p.trak_models = v as usize)}
+            {number_input(params, "KNN k", |p| p.knn_k as f64, |p, v| p.knn_k = v as usize)}
+            {number_input(params, "TMC permutations", |p| p.shapley_permutations as f64, |p, v| p.shapley_permutations = v as usize)}
+        </div>
     }
 }
 
@@ -78,15 +104,7 @@ pub fn MethodsTab(
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let export = move |json: bool| {
-        let Some(m) = methods.get_untracked() else { return };
-        let result = if json {
-            serde_json::to_string_pretty(&m)
-                .map_err(|e| e.to_string())
-                .and_then(|t| download_text("attribution-methods.json", "application/json", &t))
-        } else {
-            download_text("attribution-methods.csv", "text/csv", &csv(&m))
-        };
-        if let Err(e) = result {
+        if let Some(Err(e)) = methods.with_untracked(|m| m.as_ref().map(|m| export(m, json))) {
             error.set(Some(e));
         }
     };
@@ -141,16 +159,7 @@ pub fn MethodsTab(
                     }
                 }).collect_view()}
             </fieldset>
-            <div class="params">
-                {number_input(params, "LiSSA scale × λmax", |p| p.lissa_scale_factor.unwrap_or(2.0), |p, v| p.lissa_scale_factor = Some(v))}
-                {number_input(params, "LiSSA depth", |p| p.lissa.depth as f64, |p, v| p.lissa.depth = v as usize)}
-                {number_input(params, "Arnoldi k", |p| p.arnoldi_k as f64, |p, v| p.arnoldi_k = v as usize)}
-                {number_input(params, "TracIn epochs", |p| p.tracin.epochs as f64, |p, v| p.tracin.epochs = v as usize)}
-                {number_input(params, "TRAK k", |p| p.trak_k as f64, |p, v| p.trak_k = v as usize)}
-                {number_input(params, "TRAK projections", |p| p.trak_models as f64, |p, v| p.trak_models = v as usize)}
-                {number_input(params, "KNN k", |p| p.knn_k as f64, |p, v| p.knn_k = v as usize)}
-                {number_input(params, "TMC permutations", |p| p.shapley_permutations as f64, |p, v| p.shapley_permutations = v as usize)}
-            </div>
+            {parameter_inputs(params)}
             <button data-testid="methods-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Compare methods"</button>
             {table}
         </section>

@@ -66,6 +66,100 @@ fn event_pixel(ev: &leptos::ev::MouseEvent, canvas: &web_sys::HtmlCanvasElement)
     (ev.offset_x() as f64 * scale_x, ev.offset_y() as f64 * scale_y)
 }
 
+/// Editing 2-D classification data: what a click on empty space does and with which
+/// label, and remove, relabel, restore or undo the edits of training points.
+#[component]
+fn EditTools(a: Actions, add_mode: RwSignal<bool>, click_label: RwSignal<f64>) -> impl IntoView {
+    let picked_tools = move || {
+        let i = a.state.with(|s| s.train_point)?;
+        let origin = a.view.with(|v| v.as_ref().and_then(|v| v.train_origin.get(i).copied()))?;
+        let plane = a.view.with(|v| v.as_ref().is_some_and(|v| v.projection == Projection::Plane));
+        let n_classes = a.view.with(|v| v.as_ref().map_or(0, |v| v.class_names.len()));
+        let classes = n_classes > 0;
+        let n_kept =
+            a.view.with(|v| v.as_ref().map_or(0, |v| v.train_origin.iter().filter(|o| o.is_some()).count()));
+        plane.then(|| {
+            let remove = move |_| {
+                a.retrain(|s| match origin {
+                    Some(o) => s.edits.removed.push(o),
+                    None => {
+                        if i >= n_kept && i - n_kept < s.edits.added.len() {
+                            s.edits.added.remove(i - n_kept);
+                        }
+                    }
+                })
+            };
+            let flip = move |_| {
+                a.retrain(|s| match origin {
+                    Some(o) if s.edits.flipped.contains(&o) => s.edits.flipped.retain(|f| *f != o),
+                    Some(o) => s.edits.flipped.push(o),
+                    None => {
+                        if let Some(p) = s.edits.added.get_mut(i.wrapping_sub(n_kept)) {
+                            p.label = ((p.label as usize + 1) % n_classes.max(1)) as f64;
+                        }
+                    }
+                })
+            };
+            view! {
+                <button on:click=remove>{format!("Remove #{i} from the data")}</button>
+                <Show when=move || classes><button on:click=flip>{format!("Flip the label of #{i}")}</button></Show>
+            }
+        })
+    };
+    let class_options = move || {
+        a.view.with(|v| {
+            v.as_ref().map(|v| {
+                v.class_names
+                    .iter()
+                    .enumerate()
+                    .map(|(k, n)| view! { <option value=k.to_string() selected=move || click_label.get() == k as f64>{n.clone()}</option> })
+                    .collect_view()
+            })
+        })
+    };
+    move || {
+        let plane = a.view.with(|v| {
+            v.as_ref().is_some_and(|v| v.projection == Projection::Plane && !v.class_names.is_empty())
+        });
+        plane.then(|| view! {
+            <div class="tools">
+                <label class="inline" for="click-mode">"Clicking empty space "</label>
+                <select id="click-mode" class="inline" on:change=move |ev| add_mode.set(event_target_value(&ev) == "add")>
+                    <option value="query">"places a query point"</option>
+                    <option value="add">"adds a training point"</option>
+                </select>
+                <label class="inline" for="click-label">" labelled "</label>
+                <select id="click-label" class="inline" on:change=move |ev| click_label.set(event_target_value(&ev).parse().unwrap_or(0.0))>
+                    {class_options}
+                </select>
+                {picked_tools}
+                {move || {
+                    let removed = a.state.with(|s| s.edits.removed.clone());
+                    removed.into_iter().take(8).map(|o| view! {
+                        <button on:click=move |_| a.retrain(|s| s.edits.removed.retain(|r| *r != o))>{format!("Restore removed point {o}")}</button>
+                    }).collect_view()
+                }}
+                <Show when=move || a.state.with(|s| !s.edits.is_empty())>
+                    <button on:click=move |_| a.retrain(|s| s.edits = Default::default())>"Undo all edits"</button>
+                </Show>
+            </div>
+        })
+    }
+}
+
+/// What the plot shows, in words, under it.
+fn caption(v: &TrainedView) -> String {
+    match &v.projection {
+        Projection::Pca { explained } => format!(
+            "{} features, shown by their first two principal components ({:.0}% of the variance); no decision surface.",
+            v.feature_names.len(),
+            explained * 100.0
+        ),
+        Projection::Line => "One feature against the target; the line is the model's prediction.".to_string(),
+        Projection::Plane => "Background: the model's prediction; while scrubbing, the retrained model's.".to_string(),
+    }
+}
+
 /// The main plot with its controls.
 #[component]
 pub fn PlotPanel() -> impl IntoView {
@@ -126,92 +220,7 @@ pub fn PlotPanel() -> impl IntoView {
         }
     };
 
-    let picked_tools = move || {
-        let i = a.state.with(|s| s.train_point)?;
-        let origin = a.view.with(|v| v.as_ref().and_then(|v| v.train_origin.get(i).copied()))?;
-        let plane = a.view.with(|v| v.as_ref().is_some_and(|v| v.projection == Projection::Plane));
-        let n_classes = a.view.with(|v| v.as_ref().map_or(0, |v| v.class_names.len()));
-        let classes = n_classes > 0;
-        let n_kept =
-            a.view.with(|v| v.as_ref().map_or(0, |v| v.train_origin.iter().filter(|o| o.is_some()).count()));
-        plane.then(|| {
-            let remove = move |_| {
-                a.retrain(|s| match origin {
-                    Some(o) => s.edits.removed.push(o),
-                    None => {
-                        if i >= n_kept && i - n_kept < s.edits.added.len() {
-                            s.edits.added.remove(i - n_kept);
-                        }
-                    }
-                })
-            };
-            let flip = move |_| {
-                a.retrain(|s| match origin {
-                    Some(o) if s.edits.flipped.contains(&o) => s.edits.flipped.retain(|f| *f != o),
-                    Some(o) => s.edits.flipped.push(o),
-                    None => {
-                        if let Some(p) = s.edits.added.get_mut(i.wrapping_sub(n_kept)) {
-                            p.label = ((p.label as usize + 1) % n_classes.max(1)) as f64;
-                        }
-                    }
-                })
-            };
-            view! {
-                <button on:click=remove>{format!("Remove #{i} from the data")}</button>
-                <Show when=move || classes><button on:click=flip>{format!("Flip the label of #{i}")}</button></Show>
-            }
-        })
-    };
-    let class_options = move || {
-        a.view.with(|v| {
-            v.as_ref().map(|v| {
-                v.class_names
-                    .iter()
-                    .enumerate()
-                    .map(|(k, n)| view! { <option value=k.to_string() selected=move || click_label.get() == k as f64>{n.clone()}</option> })
-                    .collect_view()
-            })
-        })
-    };
-    let edit_tools = move || {
-        let plane = a.view.with(|v| {
-            v.as_ref().is_some_and(|v| v.projection == Projection::Plane && !v.class_names.is_empty())
-        });
-        plane.then(|| view! {
-            <div class="tools">
-                <label class="inline" for="click-mode">"Clicking empty space "</label>
-                <select id="click-mode" class="inline" on:change=move |ev| add_mode.set(event_target_value(&ev) == "add")>
-                    <option value="query">"places a query point"</option>
-                    <option value="add">"adds a training point"</option>
-                </select>
-                <label class="inline" for="click-label">" labelled "</label>
-                <select id="click-label" class="inline" on:change=move |ev| click_label.set(event_target_value(&ev).parse().unwrap_or(0.0))>
-                    {class_options}
-                </select>
-                {picked_tools}
-                {move || {
-                    let removed = a.state.with(|s| s.edits.removed.clone());
-                    removed.into_iter().take(8).map(|o| view! {
-                        <button on:click=move |_| a.retrain(|s| s.edits.removed.retain(|r| *r != o))>{format!("Restore removed point {o}")}</button>
-                    }).collect_view()
-                }}
-                <Show when=move || a.state.with(|s| !s.edits.is_empty())>
-                    <button on:click=move |_| a.retrain(|s| s.edits = Default::default())>"Undo all edits"</button>
-                </Show>
-            </div>
-        })
-    };
-    let caption = move || {
-        a.view.with(|v| {
-            v.as_ref().map(|v| match &v.projection {
-                Projection::Pca { explained } => format!(
-                    "{} features, shown by their first two principal components ({:.0}% of the variance); no decision surface.",
-                    v.feature_names.len(), explained * 100.0),
-                Projection::Line => "One feature against the target; the line is the model's prediction.".to_string(),
-                Projection::Plane => "Background: the model's prediction; while scrubbing, the retrained model's.".to_string(),
-            })
-        })
-    };
+    let caption = move || a.view.with(|v| v.as_ref().map(caption));
     view! {
         <section class="panel plot-panel" aria-label="Training and test points">
             <div class="plot-wrap">
@@ -234,7 +243,7 @@ pub fn PlotPanel() -> impl IntoView {
                         if let Err(e) = crate::web::export::download_canvas(&c, "attribution-plot.png") { a.error.set(Some(e)); }
                     }
                 }>"Save PNG"</button>
-                {edit_tools}
+            <EditTools a=a add_mode=add_mode click_label=click_label />
         </section>
     }
 }
