@@ -289,3 +289,19 @@ fn diagnostics_mislabel_and_lds_views() {
 fn page_methods() -> Vec<Method> {
     Method::DEFAULT.to_vec()
 }
+
+#[test]
+fn added_points_from_a_link_are_checked() {
+    let mut s = Service::new(native_clock);
+    for label in [2.0, -1.0, 0.5, f64::NAN] {
+        let edits = Edits { added: vec![AddedPoint { xy: [0.0, 0.0], label }], ..Edits::default() };
+        let spec = TrainSpec { edits, ..TrainSpec::default() };
+        let err = trained(&run(&mut s, Request::Train { job: 1, spec })).expect_err("two classes: 0 or 1");
+        assert!(err.contains("added point"), "{err}");
+    }
+    let weight = run(&mut s, Request::Train { job: 2, spec: TrainSpec::default() });
+    assert!(trained(&weight).is_ok());
+    let out = run(&mut s, Request::Reweight { job: 3, index: 0, weight: 5000.0, curve: false });
+    let Some(Response::Reweighted { result: Err(e), .. }) = out.first() else { panic!("{out:?}") };
+    assert!(e.to_string().contains("from 0 to 1000"), "{e}");
+}
