@@ -11,6 +11,7 @@ mod native {
     pub mod fuzz;
     pub mod influence_vs_retraining;
     pub mod methods;
+    pub mod mlp;
     pub mod properties;
     pub mod reproducibility;
     pub mod service;

@@ -37,7 +37,7 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        Self { tol: 1e-10, max_iter: 100 }
+        Self { tol: 1e-10, max_iter: 200 }
     }
 }
 
@@ -70,6 +70,13 @@ pub enum FitWarning {
         /// Largest parameter magnitude.
         max_abs: f64,
     },
+    /// A network trained for a budget of gradient steps, not to a minimum.
+    EarlyStopped {
+        /// The budget.
+        steps: usize,
+        /// `‖∇R‖_∞` where it stopped.
+        grad_norm: f64,
+    },
 }
 
 impl std::fmt::Display for FitWarning {
@@ -90,6 +97,10 @@ impl std::fmt::Display for FitWarning {
             FitWarning::Diverging { max_abs } => write!(
                 f,
                 "weights grew to {max_abs:.1e}: the classes are probably separable and need L2 regularisation"
+            ),
+            FitWarning::EarlyStopped { steps, grad_norm } => write!(
+                f,
+                "training stopped after {steps} gradient steps, as practice does, with gradient {grad_norm:.1e}: the parameters are not at a minimum, so influence functions (which assume one) are only a guide; the actual answers rerun the same {steps} steps"
             ),
         }
     }
@@ -166,13 +177,20 @@ pub fn accept_step(value: f64, new_value: f64, t: f64, slope: f64, grad: f64, ne
     armijo || (flat && new_grad < grad)
 }
 
-/// Minimise `R` from `start` (zeros when `None`).
+/// Minimise `R` from `start` (the model's initial parameters when `None`: zeros for a
+/// linear model, the seeded initialisation for a network). An early-stopped network
+/// started from its initialisation runs its budget of gradient steps instead
+/// ([`gradient_descent`]).
 pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Result<FitReport, FitError> {
     let p = problem.n_params();
+    if let (None, Some(steps)) = (start, problem.early_stop()) {
+        return gradient_descent(problem, steps);
+    }
+    let tol = problem.tolerance(opts.tol);
     let mut theta = match start {
         Some(s) if s.len() != p => return Err(FitError::BadStart { found: s.len(), expected: p }),
         Some(s) => s.to_vec(),
-        None => vec![0.0; p],
+        None => problem.model.initial_theta(),
     };
     problem.fix_gauge(&mut theta);
     let null = problem.null_directions();
@@ -187,7 +205,7 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
             return Err(FitError::NonFinite);
         }
         problem.gradient_scale(&theta, &mut scale);
-        if scaled_norm(&grad, &scale) < opts.tol {
+        if scaled_norm(&grad, &scale) < tol {
             if polish == POLISH_STEPS {
                 break;
             }
@@ -230,7 +248,7 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
     problem.gradient_scale(&theta, &mut scale);
     let grad_norm = inf_norm(&grad);
     let scaled_grad_norm = scaled_norm(&grad, &scale);
-    let converged = scaled_grad_norm < opts.tol;
+    let converged = scaled_grad_norm < tol;
     let warnings = warnings(problem, &theta, converged, iterations, grad_norm, max_damping);
     Ok(FitReport { theta, iterations, grad_norm, scaled_grad_norm, converged, objective: value, warnings })
 }
@@ -266,6 +284,44 @@ fn warnings(
         warnings.push(FitWarning::Diverging { max_abs });
     }
     warnings
+}
+
+/// Full-batch gradient descent from the initialisation for `steps` steps of
+/// `η = 1/|λ_max(H(θ_0))|` (the early-stopped training of a network). Deterministic:
+/// the same problem gives the same θ̂, and so does a refit with changed weights.
+pub fn gradient_descent(problem: &Problem, steps: usize) -> Result<FitReport, FitError> {
+    let p = problem.n_params();
+    let mut theta = problem.model.initial_theta();
+    let lr = 1.0
+        / crate::engine::methods::ihvp::largest_eigenvalue(problem, &theta, 0.0, 0)
+            .abs()
+            .max(f64::MIN_POSITIVE);
+    let mut grad = vec![0.0; p];
+    for _ in 0..steps {
+        problem.gradient(&theta, &mut grad);
+        if grad.iter().any(|g| !g.is_finite()) {
+            return Err(FitError::NonFinite);
+        }
+        theta.iter_mut().zip(&grad).for_each(|(t, g)| *t -= lr * g);
+    }
+    problem.fix_gauge(&mut theta);
+    problem.gradient(&theta, &mut grad);
+    let mut scale = vec![0.0; p];
+    problem.gradient_scale(&theta, &mut scale);
+    let grad_norm = inf_norm(&grad);
+    let objective = problem.objective(&theta);
+    if !objective.is_finite() {
+        return Err(FitError::NonFinite);
+    }
+    Ok(FitReport {
+        iterations: steps,
+        grad_norm,
+        scaled_grad_norm: scaled_norm(&grad, &scale),
+        converged: false,
+        objective,
+        warnings: vec![FitWarning::EarlyStopped { steps, grad_norm }],
+        theta,
+    })
 }
 
 /// Factorise `H`, adding damping (1e-10 of the mean diagonal, ×100 per try) when it is

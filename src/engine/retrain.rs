@@ -16,6 +16,12 @@
 //! converged: [`Retrainer::new`] refuses one that did not. A refit that leaves a
 //! class without weight has no optimum (that class's bias runs to −∞) and is never
 //! counted as converged, however small its final gradient.
+//!
+//! Networks: the preconditioner is the factorised Hessian at `θ̂` (a local minimum:
+//! positive definite), the refit stays in θ̂'s basin. An early-stopped network has no
+//! minimum to refit from: its ground truth reruns the same budget of gradient steps
+//! from the same initialisation with the changed weights (complete when it runs the
+//! whole budget).
 
 use crate::engine::fit::{fit, FitError, FitOptions};
 use crate::engine::influence::Influence;
@@ -178,7 +184,8 @@ impl<'a> Retrainer<'a> {
         problem.gradient(theta_hat, &mut grad_hat);
         problem.gradient_scale(theta_hat, &mut scale_hat);
         let grad_norm = scaled_norm(&grad_hat, &scale_hat);
-        if grad_norm.is_nan() || grad_norm >= opts.tol {
+        let tol = problem.tolerance(opts.tol);
+        if problem.early_stop().is_none() && (grad_norm.is_nan() || grad_norm >= tol) {
             return Err(RetrainError::BaseNotConverged { grad_norm });
         }
         let mut class_weight = vec![0.0; problem.model.classes()];
@@ -240,7 +247,14 @@ impl<'a> Retrainer<'a> {
                 emptied |= rest <= 0.0;
             }
         }
-        let result = self.iterate(precond).map(|r| Refit { converged: r.converged && !emptied, ..r });
+        let result = match self.problem.early_stop() {
+            // The same budget of steps from the same initialisation, without the point.
+            Some(steps) => fit(&self.problem, None, &self.opts)
+                .map(|r| Refit { theta: r.theta, iterations: steps, grad_norm: r.grad_norm, converged: true })
+                .map_err(RetrainError::from),
+            None => self.iterate(precond),
+        };
+        let result = result.map(|r| Refit { converged: r.converged && !emptied, ..r });
         for &(i, w) in saved.iter().rev() {
             self.problem.weights[i] = w;
         }
@@ -252,7 +266,7 @@ impl<'a> Retrainer<'a> {
     fn rank_one_update(&self, changes: &[(usize, f64)]) -> Option<(f64, Vec<f64>, f64)> {
         let m = &self.problem.model;
         let [(i, w)] = changes else { return None };
-        if m.k != 1 {
+        if m.k != 1 || m.net != crate::engine::model::Net::Linear {
             return None;
         }
         let x = self.problem.train.row(*i);
@@ -280,7 +294,7 @@ impl<'a> Retrainer<'a> {
                 if !scaled.is_finite() {
                     break;
                 }
-                if scaled < self.opts.tol {
+                if scaled < self.problem.tolerance(self.opts.tol) {
                     let grad_norm = crate::engine::fit::inf_norm(&self.grad);
                     return Ok(Refit { theta, iterations: it, grad_norm, converged: true });
                 }

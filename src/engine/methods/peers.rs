@@ -27,7 +27,7 @@ use super::ihvp::largest_eigenvalue;
 use super::{Method, MethodError, Scores};
 use crate::engine::linalg::{Check, Factor};
 use crate::engine::model::problem::{Design, Problem};
-use crate::engine::model::{dot, log_sum_exp, sigmoid, ModelKind};
+use crate::engine::model::{dot, log_sum_exp, sigmoid, ModelKind, Net};
 use crate::engine::rng::Rng;
 use ndarray::{Array1, Array2};
 
@@ -74,11 +74,12 @@ pub fn gradient_self_dot(problem: &Problem, theta: &[f64]) -> Vec<f64> {
     g.rows().into_iter().map(|r| r.dot(&r)).collect()
 }
 
-/// The step of a TracIn run: the one given, or `1/λ_max(H(0))`.
+/// The step of a TracIn run: the one given, or `1/|λ_max|` of the Hessian where the
+/// run starts (θ = 0 for a linear model, the initialisation for a network).
 pub fn tracin_lr(problem: &Problem, params: &TracInParams) -> f64 {
     params.lr.unwrap_or_else(|| {
-        let zero = vec![0.0; problem.n_params()];
-        1.0 / largest_eigenvalue(problem, &zero, 0.0, params.seed).max(f64::MIN_POSITIVE)
+        let start = problem.model.initial_theta();
+        1.0 / largest_eigenvalue(problem, &start, 0.0, params.seed).abs().max(f64::MIN_POSITIVE)
     })
 }
 
@@ -88,8 +89,9 @@ fn tracin_run(problem: &Problem, params: &TracInParams, mut checkpoint: impl FnM
     let (n, p) = (problem.n(), problem.n_params());
     let lr = tracin_lr(problem, params);
     let mut rng = Rng::new(params.seed);
-    let mut theta = vec![0.0; p];
+    let mut theta = problem.model.initial_theta();
     let (mut g, mut step) = (vec![0.0; p], vec![0.0; p]);
+    let mut work = problem.model.work();
     let batch = params.batch.clamp(1, n.max(1));
     let mut trace = Vec::with_capacity(params.epochs);
     for _ in 0..params.epochs {
@@ -98,12 +100,12 @@ fn tracin_run(problem: &Problem, params: &TracInParams, mut checkpoint: impl FnM
             // Mini-batch gradient of R: mean loss gradient over the batch plus λW.
             step.fill(0.0);
             for &i in chunk {
-                problem.model.grad(&theta, problem.train.row(i), problem.train.y[i], &mut g);
+                problem.model.grad_with(&theta, problem.train.row(i), problem.train.y[i], &mut g, &mut work);
                 let w = problem.weights[i] / chunk.len() as f64;
                 step.iter_mut().zip(&g).for_each(|(s, gi)| *s += w * gi);
             }
             for (q, s) in step.iter_mut().enumerate() {
-                if problem.model.is_weight(q) {
+                if problem.is_weight(q) {
                     *s += problem.lambda * theta[q];
                 }
             }
@@ -182,17 +184,36 @@ fn minus_dloss_dz(problem: &Problem, theta: &[f64], x: &[f64], y: f64) -> Vec<f6
     dz.iter().map(|v| -v).collect()
 }
 
-/// Representer-point scores: `−Σ_c (∂l_t/∂z_{t,c}) α_{i,c} x_iᵀ x_t`.
+/// The features the output layer sees for every row of `rows` (the rows themselves
+/// for a linear model, the last hidden layer's activations for a network).
+pub fn output_features(problem: &Problem, theta: &[f64], rows: &Design) -> Vec<Vec<f64>> {
+    let m = &problem.model;
+    let mut work = m.work();
+    (0..rows.n())
+        .map(|i| {
+            m.forward(theta, rows.row(i), &mut work);
+            work.features().to_vec()
+        })
+        .collect()
+}
+
+/// Representer-point scores: `−Σ_c (∂l_t/∂z_{t,c}) α_{i,c} φ_iᵀ φ_t`, with φ the
+/// features of the output layer (the inputs of a linear model; a network's last hidden
+/// layer, whose output weights the representer theorem splits).
 pub fn representer(problem: &Problem, theta: &[f64], test: &Design) -> Result<Scores, MethodError> {
     let alpha = representer_weights(problem, theta)?;
+    let phi = output_features(problem, theta, &problem.train);
+    let phi_t = output_features(problem, theta, test);
     let mut scores = Vec::with_capacity(test.n());
-    for t in 0..test.n() {
-        let xt = test.row(t);
-        let u = Array1::from(minus_dloss_dz(problem, theta, xt, test.y[t]));
+    for (t, ft) in phi_t.iter().enumerate() {
+        let u = Array1::from(minus_dloss_dz(problem, theta, test.row(t), test.y[t]));
         let weight = alpha.dot(&u); // Σ_c α_{i,c} (−∂l_t/∂z_{t,c}), per i
-        scores.push((0..problem.n()).map(|i| weight[i] * dot(problem.train.row(i), xt)).collect());
+        scores.push(phi.iter().zip(weight.iter()).map(|(fi, w)| w * dot(fi, ft)).collect());
     }
-    let note = "Representer scores split the fitted weights W = Σ α_i x_i among the training points (the bias is not split).".to_string();
+    let note = match problem.model.net {
+        Net::Linear => "Representer scores split the fitted weights W = Σ α_i x_i among the training points (the bias is not split).".to_string(),
+        Net::Mlp(_) => "Representer scores split the output layer's weights W = Σ α_i φ_i over the last hidden layer's features φ (the earlier layers and the bias are not split).".to_string(),
+    };
     Ok(Scores { notes: vec![note], ..Scores::plain(Method::Representer, scores) })
 }
 
@@ -201,8 +222,8 @@ pub fn representer(problem: &Problem, theta: &[f64], test: &Design) -> Result<Sc
 /// (`−∂l/∂f` is the residual `y − ŷ`).
 fn trak_output(problem: &Problem, theta: &[f64], x: &[f64], y: f64, grad: &mut [f64]) -> f64 {
     let m = &problem.model;
-    let mut z = vec![0.0; m.k];
-    m.outputs(theta, x, &mut z);
+    let mut work = m.work();
+    let z = m.forward(theta, x, &mut work).to_vec();
     let mut df = vec![0.0; m.k];
     let q = match m.kind {
         ModelKind::Logistic => {
@@ -225,7 +246,8 @@ fn trak_output(problem: &Problem, theta: &[f64], x: &[f64], y: f64, grad: &mut [
             y - z[0]
         }
     };
-    m.outer_into(&df, x, grad);
+    grad.fill(0.0);
+    m.add_vjp(theta, &mut work, &df, grad);
     q
 }
 

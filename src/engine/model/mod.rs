@@ -10,8 +10,17 @@
 //! so that `∇_θ l = ∂l/∂z ⊗ x̃` and `∇²_θ l = ∂²l/∂z² ⊗ x̃ x̃ᵀ`. Parameters are one flat
 //! vector, row-major K × (d+1): row k is `[w_k, b_k]` (conventions, "Data and
 //! parameters"). The objective over a dataset is in [`problem`].
+//!
+//! The same losses sit on top of a tiny neural network ([`mlp`]) when the model's
+//! [`Net`] is an MLP: then `z` is the network's output and the chain rule runs through
+//! its layers (the flat layout of the conventions' MLP section). Code that needs `z`
+//! and `∇_θ (vᵀ z)` goes through [`Model::forward`] and [`Model::add_vjp`] with a
+//! reusable [`Work`], whatever the network.
 
+pub mod mlp;
 pub mod problem;
+
+use mlp::{Layer, MlpShape};
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +87,12 @@ pub enum ModelError {
     /// Zero training rows.
     #[error("there are no training rows")]
     NoRows,
+    /// A network with more than two hidden layers or an empty one.
+    #[error("a network needs one or two hidden layers of at least one unit (asked for {layers} layers)")]
+    BadNetwork {
+        /// Hidden layers asked for.
+        layers: usize,
+    },
     /// A class of the target has no training row (e.g. it occurs only in the test
     /// file, or every row of it was removed).
     #[error("class \"{class}\" has no training rows, so the model cannot learn it; add training rows of that class or remove it from the data")]
@@ -90,20 +105,68 @@ pub enum ModelError {
 /// Most parameters accepted (the Hessian has the square of this many entries).
 pub const MAX_PARAMS: usize = 2_000;
 
-/// A model's shape: kind, features `d`, outputs `k`.
+/// What computes the outputs `z` from the features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Net {
+    /// `z = W x̃`: the convex models.
+    Linear,
+    /// A tiny neural network.
+    Mlp(MlpShape),
+}
+
+/// A model's shape: kind, features `d`, outputs `k`, and the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
-    /// Which model.
+    /// Which output and loss.
     pub kind: ModelKind,
     /// Number of features (without the bias).
     pub d: usize,
     /// Number of outputs K (1 for logistic and linear).
     pub k: usize,
+    /// What computes the outputs.
+    pub net: Net,
+}
+
+/// Scratch space for one example's forward and backward passes (see [`Model::work`]).
+#[derive(Debug, Clone)]
+pub struct Work {
+    x: Vec<f64>,
+    z: Vec<f64>,
+    mlp: Option<mlp::Workspace>,
+}
+
+impl Work {
+    /// The outputs of the last [`Model::forward`].
+    pub fn z(&self) -> &[f64] {
+        match &self.mlp {
+            Some(w) => &w.z,
+            None => &self.z,
+        }
+    }
+
+    /// The network's part, for the R-operator passes (`None` for linear models).
+    pub fn mlp(&mut self) -> Option<&mut mlp::Workspace> {
+        self.mlp.as_mut()
+    }
+
+    /// The features the output layer sees at the last forward pass: `a_L` of a network,
+    /// the input itself for a linear model.
+    pub fn features(&self) -> &[f64] {
+        match &self.mlp {
+            Some(w) => w.last_features(),
+            None => &self.x,
+        }
+    }
 }
 
 impl Model {
     /// Validate the model against a target with `n_classes` classes (0 = real).
     pub fn new(kind: ModelKind, d: usize, n_classes: usize) -> Result<Self, ModelError> {
+        Self::with_net(kind, d, n_classes, Net::Linear)
+    }
+
+    /// A model with the given network.
+    pub fn with_net(kind: ModelKind, d: usize, n_classes: usize, net: Net) -> Result<Self, ModelError> {
         let k = match (kind, n_classes) {
             (ModelKind::Logistic, 2) => 1,
             (ModelKind::Logistic, found) => return Err(ModelError::NeedsTwoClasses { found }),
@@ -112,21 +175,95 @@ impl Model {
             (ModelKind::Linear, 0) => 1,
             (ModelKind::Linear, _) => return Err(ModelError::NeedsRealTarget),
         };
-        let found = k * (d + 1);
+        if let Net::Mlp(s) = net {
+            if s.layers > 2 || s.widths().contains(&0) {
+                return Err(ModelError::BadNetwork { layers: s.layers });
+            }
+        }
+        let model = Self { kind, d, k, net };
+        let found = model.n_params();
         if found > MAX_PARAMS {
             return Err(ModelError::TooManyParameters { found, limit: MAX_PARAMS });
         }
-        Ok(Self { kind, d, k })
+        Ok(model)
     }
 
-    /// Length of a row of parameters, `d + 1`.
+    /// The network's layers (`None` for linear models).
+    pub fn layers(&self) -> Option<Vec<Layer>> {
+        match self.net {
+            Net::Linear => None,
+            Net::Mlp(s) => Some(mlp::layers(&s, self.d, self.k)),
+        }
+    }
+
+    /// Length of a row of parameters of a linear model, `d + 1`.
     pub fn row_len(&self) -> usize {
         self.d + 1
     }
 
-    /// Number of parameters `K (d + 1)`.
+    /// Number of parameters P.
     pub fn n_params(&self) -> usize {
-        self.k * (self.d + 1)
+        match self.net {
+            Net::Linear => self.k * (self.d + 1),
+            Net::Mlp(s) => mlp::layers(&s, self.d, self.k).last().map_or(0, Layer::end),
+        }
+    }
+
+    /// The parameter of output `k` from input `j` of the output layer (`j` = its
+    /// number of inputs: the bias).
+    pub fn output_param(&self, k: usize, j: usize) -> usize {
+        match self.layers().and_then(|l| l.last().copied()) {
+            None => k * self.row_len() + j,
+            Some(l) if j < l.fan_in => l.w + k * l.fan_in + j,
+            Some(l) => l.b + k,
+        }
+    }
+
+    /// Inputs of the output layer (d for a linear model, the last hidden width else).
+    pub fn output_inputs(&self) -> usize {
+        self.layers().and_then(|l| l.last().map(|l| l.fan_in)).unwrap_or(self.d)
+    }
+
+    /// Where training starts: zeros for a linear model (the objective is convex), the
+    /// seeded Glorot initialisation for a network (zeros would be a saddle point).
+    pub fn initial_theta(&self) -> Vec<f64> {
+        match self.net {
+            Net::Linear => vec![0.0; self.n_params()],
+            Net::Mlp(s) => mlp::init(&mlp::layers(&s, self.d, self.k), s.init_seed),
+        }
+    }
+
+    /// Scratch space for [`Model::forward`] and [`Model::add_vjp`].
+    pub fn work(&self) -> Work {
+        let mlp = match self.net {
+            Net::Linear => None,
+            Net::Mlp(s) => Some(mlp::Workspace::new(&mlp::layers(&s, self.d, self.k), s.activation)),
+        };
+        Work { x: vec![0.0; self.d], z: vec![0.0; self.k], mlp }
+    }
+
+    /// The outputs `z` for features `x`, kept in `w` for the backward pass.
+    pub fn forward<'w>(&self, theta: &[f64], x: &[f64], w: &'w mut Work) -> &'w [f64] {
+        match &mut w.mlp {
+            Some(m) => {
+                m.forward(theta, x);
+                &m.z
+            }
+            None => {
+                let d = self.d.min(x.len());
+                w.x[..d].copy_from_slice(&x[..d]);
+                self.linear_outputs(theta, x, &mut w.z);
+                &w.z
+            }
+        }
+    }
+
+    /// `out += ∇_θ (vᵀ z)` at the last [`Model::forward`] of `w`.
+    pub fn add_vjp(&self, theta: &[f64], w: &mut Work, v: &[f64], out: &mut [f64]) {
+        match &mut w.mlp {
+            Some(m) => m.add_vjp(theta, v, out),
+            None => self.add_outer(v, &w.x, out),
+        }
     }
 
     /// Number of classes of a classifier (2 for logistic), 0 for regression.
@@ -140,11 +277,31 @@ impl Model {
 
     /// Whether parameter `p` is a weight (regularised) rather than a bias.
     pub fn is_weight(&self, p: usize) -> bool {
-        p % self.row_len() != self.d
+        match self.layers() {
+            None => p % self.row_len() != self.d,
+            Some(layers) => layers.iter().any(|l| (l.w..l.b).contains(&p)),
+        }
     }
 
-    /// Outputs `z_k = w_k · x + b_k` for one feature row `x` (length d).
+    /// A mask of [`Model::is_weight`] over every parameter (for loops over θ).
+    pub fn weight_mask(&self) -> Vec<bool> {
+        (0..self.n_params()).map(|p| self.is_weight(p)).collect()
+    }
+
+    /// Outputs `z` for one feature row `x` (allocates scratch space for a network:
+    /// hot loops use [`Model::forward`]).
     pub fn outputs(&self, theta: &[f64], x: &[f64], z: &mut [f64]) {
+        match self.net {
+            Net::Linear => self.linear_outputs(theta, x, z),
+            Net::Mlp(_) => {
+                let mut w = self.work();
+                z.copy_from_slice(self.forward(theta, x, &mut w));
+            }
+        }
+    }
+
+    /// `z_k = w_k · x + b_k` of a linear model.
+    fn linear_outputs(&self, theta: &[f64], x: &[f64], z: &mut [f64]) {
         let r = self.row_len();
         for (k, zk) in z.iter_mut().enumerate().take(self.k) {
             let row = &theta[k * r..(k + 1) * r];
@@ -215,20 +372,21 @@ impl Model {
 
     /// Per-example loss gradient `∇_θ l` into `out` (length P); returns the loss.
     pub fn grad(&self, theta: &[f64], x: &[f64], y: f64, out: &mut [f64]) -> f64 {
-        let (mut z, mut dz) = (vec![0.0; self.k], vec![0.0; self.k]);
-        self.outputs(theta, x, &mut z);
+        let mut w = self.work();
+        self.grad_with(theta, x, y, out, &mut w)
+    }
+
+    /// [`Model::grad`] with caller-owned scratch space.
+    pub fn grad_with(&self, theta: &[f64], x: &[f64], y: f64, out: &mut [f64], w: &mut Work) -> f64 {
+        let mut dz = vec![0.0; self.k];
+        let z = self.forward(theta, x, w).to_vec();
         let l = self.loss_derivs(&z, y, &mut dz, None);
-        self.outer_into(&dz, x, out);
+        out.fill(0.0);
+        self.add_vjp(theta, w, &dz, out);
         l
     }
 
-    /// `out = v ⊗ x̃` for a K-vector `v` (the chain rule through `z = W x̃`).
-    pub fn outer_into(&self, v: &[f64], x: &[f64], out: &mut [f64]) {
-        out.fill(0.0);
-        self.add_outer(v, x, out);
-    }
-
-    /// `out += v ⊗ x̃`: accumulate a K-vector times the augmented row.
+    /// `out += v ⊗ x̃` (linear models): the chain rule through `z = W x̃`.
     pub fn add_outer(&self, v: &[f64], x: &[f64], out: &mut [f64]) {
         let r = self.row_len();
         for k in 0..self.k {
@@ -240,7 +398,7 @@ impl Model {
         }
     }
 
-    /// Per-example loss Hessian `∇²_θ l` (P × P, row-major).
+    /// Per-example loss Hessian `∇²_θ l` (P × P, row-major; linear models).
     pub fn hessian(&self, theta: &[f64], x: &[f64], y: f64) -> Vec<f64> {
         let (kk, r, p) = (self.k, self.row_len(), self.n_params());
         let (mut z, mut dz, mut d2) = (vec![0.0; kk], vec![0.0; kk], vec![0.0; kk * kk]);
@@ -280,8 +438,8 @@ impl Model {
     /// The test prediction `f` of the conventions and its gradient `∇_θ f` into `out`:
     /// `P(y = y_t | x)` for classifiers, `ŷ` for linear regression.
     pub fn f_and_grad(&self, theta: &[f64], x: &[f64], y: f64, out: &mut [f64]) -> f64 {
-        let mut z = vec![0.0; self.k];
-        self.outputs(theta, x, &mut z);
+        let mut w = self.work();
+        let z = self.forward(theta, x, &mut w).to_vec();
         let mut df = vec![0.0; self.k];
         let f = match self.kind {
             ModelKind::Logistic => {
@@ -304,7 +462,8 @@ impl Model {
                 z[0]
             }
         };
-        self.outer_into(&df, x, out);
+        out.fill(0.0);
+        self.add_vjp(theta, &mut w, &df, out);
         f
     }
 }

@@ -1,9 +1,12 @@
 //! The training objective of the conventions,
 //! `R(θ) = (1/n) Σ_i w_i l(z_i, θ) + (λ/2) ‖W‖²`,
-//! with its gradient, exact Hessian and Hessian-vector product. `n` stays the number
-//! of rows when a weight is set to 0 (removal), and biases are never regularised.
+//! with its gradient, exact Hessian, Hessian-vector product and Gauss–Newton matrix
+//! `G = (1/n) Σ_i w_i J_iᵀ (∂²l_i/∂z²) J_i + λ I_W` (J_i = ∂z_i/∂θ). `n` stays the
+//! number of rows when a weight is set to 0 (removal), and biases are never
+//! regularised. For a linear model `z` is linear in θ, so `G` is the Hessian; for a
+//! network the Hessian adds `Σ_c (∂l/∂z_c) ∇²z_c` and can be indefinite.
 
-use super::{Model, ModelError, ModelKind};
+use super::{Model, ModelError, ModelKind, Net, Work};
 use crate::engine::data::Dataset;
 use ndarray::{s, Array2, ArrayView2, Axis};
 
@@ -59,6 +62,8 @@ pub struct Problem {
     pub weights: Vec<f64>,
     /// L2 strength λ on every non-bias parameter.
     pub lambda: f64,
+    /// Which parameters are weights (regularised), cached from the model.
+    is_weight: Vec<bool>,
 }
 
 impl Problem {
@@ -87,6 +92,7 @@ impl Problem {
             train: Design::from_dataset(data),
             weights: vec![1.0; data.n()],
             lambda: lambda.max(0.0),
+            is_weight: model.weight_mask(),
         })
     }
 
@@ -103,7 +109,8 @@ impl Problem {
     /// Orthonormal directions along which `R` is exactly flat, whatever the data:
     /// for softmax, the same shift of every class's bias (the probabilities do not
     /// change and biases are not regularised), and with λ = 0 the same shift of every
-    /// class's weight on each feature too (d + 1 directions). None for other models.
+    /// class's weight on each input of the output layer too (d + 1 directions for the
+    /// convex model). None for other models.
     pub fn null_directions(&self) -> Vec<Vec<f64>> {
         let m = &self.model;
         if m.kind != ModelKind::Softmax {
@@ -113,19 +120,20 @@ impl Problem {
         self.gauge_columns()
             .map(|j| {
                 let mut u = vec![0.0; m.n_params()];
-                (0..m.k).for_each(|k| u[k * m.row_len() + j] = s);
+                (0..m.k).for_each(|k| u[m.output_param(k, j)] = s);
                 u
             })
             .collect()
     }
 
-    /// Columns of the K × (d+1) softmax parameters that carry a null direction.
+    /// Inputs of the softmax output layer whose weights (across classes) carry a null
+    /// direction; the last is the bias.
     fn gauge_columns(&self) -> std::ops::RangeInclusive<usize> {
-        let d = self.model.d;
+        let j = self.model.output_inputs();
         if self.lambda == 0.0 {
-            0..=d
+            0..=j
         } else {
-            d..=d
+            j..=j
         }
     }
 
@@ -136,11 +144,32 @@ impl Problem {
         if m.kind != ModelKind::Softmax || theta.len() != m.n_params() {
             return;
         }
-        let r = m.row_len();
         for j in self.gauge_columns() {
-            let mean = (0..m.k).map(|k| theta[k * r + j]).sum::<f64>() / m.k as f64;
-            (0..m.k).for_each(|k| theta[k * r + j] -= mean);
+            let mean = (0..m.k).map(|k| theta[m.output_param(k, j)]).sum::<f64>() / m.k as f64;
+            (0..m.k).for_each(|k| theta[m.output_param(k, j)] -= mean);
         }
+    }
+
+    /// The fitting tolerance for this model: `tol`, or 1e-8 for a network (the
+    /// conventions' default for non-convex fits), whichever is looser.
+    pub fn tolerance(&self, tol: f64) -> f64 {
+        match self.model.net {
+            Net::Linear => tol,
+            Net::Mlp(_) => tol.max(MLP_TOL),
+        }
+    }
+
+    /// The training budget of an early-stopped network (`None`: trained to convergence).
+    pub fn early_stop(&self) -> Option<usize> {
+        match self.model.net {
+            Net::Mlp(s) if s.train_steps > 0 => Some(s.train_steps),
+            _ => None,
+        }
+    }
+
+    /// Whether parameter `p` is a weight (regularised).
+    pub fn is_weight(&self, p: usize) -> bool {
+        self.is_weight.get(p).copied().unwrap_or(false)
     }
 
     /// The size of the terms that `∇R(θ)` sums, per parameter:
@@ -152,56 +181,65 @@ impl Problem {
         let m = &self.model;
         let r = m.row_len();
         out.fill(0.0);
-        self.each_weighted_dz(theta, |x, dz| {
-            for (k, g) in dz.iter().enumerate() {
-                let row = &mut out[k * r..(k + 1) * r];
-                row[..m.d].iter_mut().zip(x).for_each(|(o, xj)| *o += g.abs() * xj.abs());
-                row[m.d] += g.abs();
+        let mut g = vec![0.0; m.n_params()];
+        self.each_weighted_dz(theta, |work, dz| match m.net {
+            Net::Linear => {
+                let x = work.features();
+                for (k, g) in dz.iter().enumerate() {
+                    let row = &mut out[k * r..(k + 1) * r];
+                    row[..m.d].iter_mut().zip(x).for_each(|(o, xj)| *o += g.abs() * xj.abs());
+                    row[m.d] += g.abs();
+                }
+            }
+            Net::Mlp(_) => {
+                g.fill(0.0);
+                m.add_vjp(theta, work, dz, &mut g);
+                out.iter_mut().zip(&g).for_each(|(o, v)| *o += v.abs());
             }
         });
         self.add_regulariser(theta, out, f64::abs);
     }
 
     fn regulariser(&self, theta: &[f64]) -> f64 {
-        let m = &self.model;
         0.5 * self.lambda
-            * theta.iter().enumerate().filter(|(p, _)| m.is_weight(*p)).map(|(_, t)| t * t).sum::<f64>()
+            * theta.iter().enumerate().filter(|(p, _)| self.is_weight(*p)).map(|(_, t)| t * t).sum::<f64>()
     }
 
     /// `R(θ)`.
     pub fn objective(&self, theta: &[f64]) -> f64 {
-        let mut z = vec![0.0; self.model.k];
+        let mut work = self.model.work();
         let mut total = 0.0;
         for (i, &w) in self.weights.iter().enumerate() {
             if w != 0.0 {
-                self.model.outputs(theta, self.train.row(i), &mut z);
-                total += w * self.model.loss_at(&z, self.train.y[i]);
+                let z = self.model.forward(theta, self.train.row(i), &mut work);
+                total += w * self.model.loss_at(z, self.train.y[i]);
             }
         }
         total / self.n() as f64 + self.regulariser(theta)
     }
 
-    /// Call `f(x_i, w_i ∂l_i/∂z / n)` for every row of nonzero weight: the one pass over
-    /// the data behind [`Problem::gradient`] and [`Problem::gradient_scale`].
-    fn each_weighted_dz(&self, theta: &[f64], mut f: impl FnMut(&[f64], &[f64])) {
+    /// Call `f(work, w_i ∂l_i/∂z / n)` after the forward pass of every row of nonzero
+    /// weight: the one pass over the data behind [`Problem::gradient`] and
+    /// [`Problem::gradient_scale`].
+    fn each_weighted_dz(&self, theta: &[f64], mut f: impl FnMut(&mut Work, &[f64])) {
         let (m, n) = (&self.model, self.n() as f64);
-        let (mut z, mut dz) = (vec![0.0; m.k], vec![0.0; m.k]);
+        let mut dz = vec![0.0; m.k];
+        let mut work = m.work();
         for (i, &w) in self.weights.iter().enumerate() {
             if w == 0.0 {
                 continue;
             }
-            let x = self.train.row(i);
-            m.outputs(theta, x, &mut z);
-            m.derivs(&z, self.train.y[i], &mut dz, None);
+            let z = m.forward(theta, self.train.row(i), &mut work);
+            m.derivs(z, self.train.y[i], &mut dz, None);
             dz.iter_mut().for_each(|g| *g = w * *g / n);
-            f(x, &dz);
+            f(&mut work, &dz);
         }
     }
 
     /// Add `λ · g(θ_p)` to every weight entry of `out` (biases are not regularised).
     fn add_regulariser(&self, theta: &[f64], out: &mut [f64], g: impl Fn(f64) -> f64) {
         for (p, o) in out.iter_mut().enumerate() {
-            if self.model.is_weight(p) {
+            if self.is_weight(p) {
                 *o += self.lambda * g(theta[p]);
             }
         }
@@ -210,16 +248,20 @@ impl Problem {
     /// `∇R(θ)` into `out` (the loss values are not computed: see [`Problem::objective`]).
     pub fn gradient(&self, theta: &[f64], out: &mut [f64]) {
         out.fill(0.0);
-        self.each_weighted_dz(theta, |x, dz| self.model.add_outer(dz, x, out));
+        self.each_weighted_dz(theta, |work, dz| self.model.add_vjp(theta, work, dz, out));
         self.add_regulariser(theta, out, |t| t);
     }
 
     /// The exact Hessian `∇²R(θ)` (P × P), including λ on the weights.
     ///
-    /// Block (a, b) of the outputs is `X̃ᵀ diag(c_ab) X̃` with
+    /// Linear models: block (a, b) of the outputs is `X̃ᵀ diag(c_ab) X̃` with
     /// `c_ab,i = w_i (∂²l_i/∂z_a∂z_b) / n`, assembled with matrix products (blocked and
-    /// vectorised by ndarray) rather than n rank-one updates.
+    /// vectorised by ndarray) rather than n rank-one updates. Networks: column by column,
+    /// one R-operator pass per example and parameter ([`Problem::curvature_matrix`]).
     pub fn hessian(&self, theta: &[f64]) -> Array2<f64> {
+        if self.model.net != Net::Linear {
+            return self.curvature_matrix(theta, true);
+        }
         let (m, n) = (&self.model, self.n() as f64);
         let (k, r, d, p) = (m.k, m.row_len(), m.d, m.n_params());
         let mut h = Array2::<f64>::zeros((p, p));
@@ -257,11 +299,89 @@ impl Problem {
             }
         }
         for q in 0..p {
-            if m.is_weight(q) {
+            if self.is_weight(q) {
                 h[[q, q]] += self.lambda;
             }
         }
         h
+    }
+
+    /// The Gauss–Newton matrix `G` (P × P), including λ on the weights: positive
+    /// semi-definite always; the Hessian itself for linear models.
+    pub fn ggn(&self, theta: &[f64]) -> Array2<f64> {
+        match self.model.net {
+            Net::Linear => self.hessian(theta),
+            Net::Mlp(_) => self.curvature_matrix(theta, false),
+        }
+    }
+
+    /// A network's Hessian (`exact`) or Gauss–Newton matrix, a column per unit
+    /// direction `e_j`, each example's forward pass shared by all P columns.
+    fn curvature_matrix(&self, theta: &[f64], exact: bool) -> Array2<f64> {
+        let p = self.n_params();
+        let mut h = Array2::<f64>::zeros((p, p));
+        let mut work = self.model.work();
+        let mut e = vec![0.0; p];
+        let mut col = vec![0.0; p];
+        for (i, &w) in self.weights.iter().enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            for j in 0..p {
+                e[j] = 1.0;
+                col.fill(0.0);
+                self.add_example_curvature(
+                    theta,
+                    &e,
+                    i,
+                    w / self.n() as f64,
+                    exact,
+                    &mut work,
+                    &mut col,
+                    j == 0,
+                );
+                h.column_mut(j).iter_mut().zip(&col).for_each(|(a, b)| *a += b);
+                e[j] = 0.0;
+            }
+        }
+        for q in 0..p {
+            if self.is_weight(q) {
+                h[[q, q]] += self.lambda;
+            }
+        }
+        // Exact in exact arithmetic; symmetrise the rounding.
+        let t = h.t().to_owned();
+        (&h + &t) * 0.5
+    }
+
+    /// `out += scale · (∇²l_i v)` (exact) or `scale · J_iᵀ H_out J_i v` for example i of
+    /// a network (R-operator passes; `forward`: whether to run the forward pass, which
+    /// a caller looping over directions of one example does once).
+    #[allow(clippy::too_many_arguments)]
+    fn add_example_curvature(
+        &self,
+        theta: &[f64],
+        v: &[f64],
+        i: usize,
+        scale: f64,
+        exact: bool,
+        work: &mut Work,
+        out: &mut [f64],
+        forward: bool,
+    ) {
+        let m = &self.model;
+        let k = m.k;
+        let (mut dz, mut d2) = (vec![0.0; k], vec![0.0; k * k]);
+        if forward {
+            m.forward(theta, self.train.row(i), work);
+        }
+        m.derivs(work.z(), self.train.y[i], &mut dz, Some(&mut d2));
+        let Some(net) = work.mlp() else { return };
+        net.forward_r(theta, v);
+        let h: Vec<f64> =
+            (0..k).map(|a| scale * (0..k).map(|b| d2[a * k + b] * net.r_z[b]).sum::<f64>()).collect();
+        let g: Vec<f64> = if exact { dz.iter().map(|d| scale * d).collect() } else { vec![0.0; k] };
+        net.add_backward_r(theta, v, &g, &h, out);
     }
 
     /// Hessian-vector product `∇²R(θ) v` into `out`, without forming the Hessian.
@@ -273,7 +393,6 @@ impl Problem {
     /// averaged over its own size) or of the full objective when `None`; λ is
     /// included either way.
     pub fn hvp_rows(&self, theta: &[f64], v: &[f64], rows: Option<&[usize]>, out: &mut [f64]) {
-        let m = &self.model;
         let all: Vec<usize>;
         let (rows, n) = match rows {
             Some(r) => (r, r.len().max(1) as f64),
@@ -282,26 +401,49 @@ impl Problem {
                 (&all[..], self.n() as f64)
             }
         };
+        self.curvature_vp(theta, v, rows, n, true, out);
+    }
+
+    /// Gauss–Newton–vector product `G v` (the Hessian's for linear models).
+    pub fn ggn_vp(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
+        let rows: Vec<usize> = (0..self.n()).collect();
+        self.curvature_vp(theta, v, &rows, self.n() as f64, false, out);
+    }
+
+    /// `(Σ_{i ∈ rows} w_i C_i v) / n + λ v_W` with `C_i` the example's Hessian (`exact`)
+    /// or Gauss–Newton matrix.
+    fn curvature_vp(&self, theta: &[f64], v: &[f64], rows: &[usize], n: f64, exact: bool, out: &mut [f64]) {
+        let m = &self.model;
         let k = m.k;
-        let (mut z, mut dz, mut d2) = (vec![0.0; k], vec![0.0; k], vec![0.0; k * k]);
-        let (mut u, mut s) = (vec![0.0; k], vec![0.0; k]);
+        let mut work = m.work();
         out.fill(0.0);
-        for &i in rows {
-            let w = self.weights[i];
-            if w == 0.0 {
-                continue;
+        if m.net == Net::Linear {
+            let (mut dz, mut d2) = (vec![0.0; k], vec![0.0; k * k]);
+            let (mut u, mut s) = (vec![0.0; k], vec![0.0; k]);
+            for &i in rows {
+                let w = self.weights[i];
+                if w == 0.0 {
+                    continue;
+                }
+                let x = self.train.row(i);
+                let z = m.forward(theta, x, &mut work);
+                m.derivs(z, self.train.y[i], &mut dz, Some(&mut d2));
+                m.outputs(v, x, &mut u); // u_c = x̃ · v_c
+                for a in 0..k {
+                    s[a] = w * (0..k).map(|b| d2[a * k + b] * u[b]).sum::<f64>() / n;
+                }
+                m.add_outer(&s, x, out);
             }
-            let x = self.train.row(i);
-            m.outputs(theta, x, &mut z);
-            m.derivs(&z, self.train.y[i], &mut dz, Some(&mut d2));
-            m.outputs(v, x, &mut u); // u_c = x̃ · v_c
-            for a in 0..k {
-                s[a] = w * (0..k).map(|b| d2[a * k + b] * u[b]).sum::<f64>() / n;
+        } else {
+            for &i in rows {
+                let w = self.weights[i];
+                if w != 0.0 {
+                    self.add_example_curvature(theta, v, i, w / n, exact, &mut work, out, true);
+                }
             }
-            m.add_outer(&s, x, out);
         }
         for (q, o) in out.iter_mut().enumerate() {
-            if m.is_weight(q) {
+            if self.is_weight(q) {
                 *o += self.lambda * v[q];
             }
         }
@@ -314,8 +456,9 @@ impl Problem {
         let mut g = Array2::<f64>::zeros((rows.n(), p));
         let mut losses = Vec::with_capacity(rows.n());
         let mut buf = vec![0.0; p];
+        let mut work = self.model.work();
         for i in 0..rows.n() {
-            losses.push(self.model.grad(theta, rows.row(i), rows.y[i], &mut buf));
+            losses.push(self.model.grad_with(theta, rows.row(i), rows.y[i], &mut buf, &mut work));
             g.row_mut(i).iter_mut().zip(&buf).for_each(|(a, b)| *a = *b);
         }
         (g, losses)
@@ -323,9 +466,18 @@ impl Problem {
 
     /// Per-example losses at `θ` of every row of `rows`.
     pub fn losses(&self, theta: &[f64], rows: &Design) -> Vec<f64> {
-        (0..rows.n()).map(|i| self.model.loss(theta, rows.row(i), rows.y[i])).collect()
+        let mut work = self.model.work();
+        (0..rows.n())
+            .map(|i| {
+                let z = self.model.forward(theta, rows.row(i), &mut work);
+                self.model.loss_at(z, rows.y[i])
+            })
+            .collect()
     }
 }
+
+/// The conventions' fitting tolerance for networks.
+pub const MLP_TOL: f64 = 1e-8;
 
 /// `max_p |g_p| / max(1, s_p)`: the gradient measured against the size of its terms
 /// `s` ([`Problem::gradient_scale`]), never stricter than the absolute value. This is

@@ -1,0 +1,209 @@
+//! Tiny neural networks: every derivative against central finite differences, the
+//! Gauss–Newton matrix against an explicit Jacobian, the convex case (no hidden layer)
+//! against the linear model's own code, training to the tolerance, and influence
+//! against warm-started leave-one-out.
+
+use super::common::{prepared, rel_err};
+use attribution_explorer::engine::data::builtin::{Builtin, GeneratorParams};
+use attribution_explorer::engine::data::Dataset;
+use attribution_explorer::engine::fit::{fit, FitOptions};
+use attribution_explorer::engine::influence::Influence;
+use attribution_explorer::engine::linalg::symmetric_eigenvalues;
+use attribution_explorer::engine::model::mlp::{Activation, MlpShape};
+use attribution_explorer::engine::model::problem::{Design, Problem};
+use attribution_explorer::engine::model::{Model, ModelKind, Net};
+use attribution_explorer::engine::progress::Silent;
+use attribution_explorer::engine::retrain::{actual_changes, RefitStats, Retrainer};
+use attribution_explorer::engine::rng::Rng;
+use attribution_explorer::engine::stats::pearson;
+
+/// A small problem per (output, activation, depth): moons, blobs or the 2-D plane.
+fn problem(kind: ModelKind, activation: Activation, layers: usize, lambda: f64) -> (Problem, Dataset) {
+    let p = GeneratorParams { n: 40, noise: 0.3, seed: 4 };
+    let b = match kind {
+        ModelKind::Logistic => Builtin::Moons,
+        ModelKind::Softmax => Builtin::Blobs,
+        ModelKind::Linear => Builtin::Plane2d,
+    };
+    let (train, test) = prepared(b, p);
+    let shape = MlpShape { hidden: [5, 4], layers, activation, init_seed: 3, train_steps: 0 };
+    let model = Model::with_net(kind, train.d(), train.n_classes(), Net::Mlp(shape)).expect("model");
+    (Problem::new(model, &train, lambda).expect("problem"), test)
+}
+
+fn every_case() -> Vec<(String, Problem)> {
+    let mut out = Vec::new();
+    for kind in [ModelKind::Logistic, ModelKind::Softmax, ModelKind::Linear] {
+        for activation in Activation::ALL {
+            for layers in [1, 2] {
+                let (p, _) = problem(kind, activation, layers, 0.03);
+                out.push((format!("{}/{}/{layers}", kind.id(), activation.id()), p));
+            }
+        }
+    }
+    out
+}
+
+/// A random point near the initialisation, so curvature terms of every sign appear.
+fn point(p: &Problem, seed: u64) -> Vec<f64> {
+    let mut rng = Rng::new(seed);
+    p.model.initial_theta().iter().map(|t| t + 0.3 * rng.normal()).collect()
+}
+
+#[test]
+fn gradient_hvp_and_hessian_match_central_differences() {
+    // Central differences with h = 1e-5 are accurate to about h² · |third derivative|
+    // plus rounding ε/h: 1e-7 relative to the largest entry is a margin of ~100×.
+    for (name, p) in every_case() {
+        let theta = point(&p, 9);
+        let n = p.n_params();
+        let mut g = vec![0.0; n];
+        p.gradient(&theta, &mut g);
+        let h = 1e-5;
+        let fd: Vec<f64> = (0..n)
+            .map(|j| {
+                let (mut a, mut b) = (theta.clone(), theta.clone());
+                a[j] += h;
+                b[j] -= h;
+                (p.objective(&a) - p.objective(&b)) / (2.0 * h)
+            })
+            .collect();
+        assert!(rel_err(&g, &fd) < 1e-7, "{name}: gradient {:e}", rel_err(&g, &fd));
+        let mut rng = Rng::new(2);
+        let v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let mut hv = vec![0.0; n];
+        p.hvp(&theta, &v, &mut hv);
+        let (mut ga, mut gb) = (vec![0.0; n], vec![0.0; n]);
+        let a: Vec<f64> = theta.iter().zip(&v).map(|(t, d)| t + h * d).collect();
+        let b: Vec<f64> = theta.iter().zip(&v).map(|(t, d)| t - h * d).collect();
+        p.gradient(&a, &mut ga);
+        p.gradient(&b, &mut gb);
+        let fd_hv: Vec<f64> = ga.iter().zip(&gb).map(|(x, y)| (x - y) / (2.0 * h)).collect();
+        assert!(rel_err(&hv, &fd_hv) < 1e-6, "{name}: HVP {:e}", rel_err(&hv, &fd_hv));
+        let hess = p.hessian(&theta);
+        let hv2 = hess.dot(&ndarray::Array1::from(v.clone())).to_vec();
+        assert!(rel_err(&hv, &hv2) < 1e-12, "{name}: Hessian columns vs HVP {:e}", rel_err(&hv, &hv2));
+    }
+}
+
+#[test]
+fn gauss_newton_equals_explicit_jacobian_products() {
+    for (name, p) in every_case() {
+        let theta = point(&p, 5);
+        let m = p.model;
+        let (np, k, n) = (p.n_params(), m.k, p.n());
+        // J_i row c = ∇_θ z_c by one vector–Jacobian product per output (e_c).
+        let mut expected = ndarray::Array2::<f64>::zeros((np, np));
+        let mut work = m.work();
+        for i in 0..n {
+            let z = m.forward(&theta, p.train.row(i), &mut work).to_vec();
+            let mut jac = ndarray::Array2::<f64>::zeros((k, np));
+            for c in 0..k {
+                let mut e = vec![0.0; k];
+                e[c] = 1.0;
+                let mut row = vec![0.0; np];
+                m.add_vjp(&theta, &mut work, &e, &mut row);
+                jac.row_mut(c).iter_mut().zip(&row).for_each(|(a, b)| *a = *b);
+            }
+            let (mut dz, mut d2) = (vec![0.0; k], vec![0.0; k * k]);
+            m.derivs(&z, p.train.y[i], &mut dz, Some(&mut d2));
+            let hout = ndarray::Array2::from_shape_vec((k, k), d2).expect("k × k");
+            expected = expected + jac.t().dot(&hout).dot(&jac) / n as f64;
+        }
+        for q in 0..np {
+            if p.is_weight(q) {
+                expected[[q, q]] += p.lambda;
+            }
+        }
+        let got = p.ggn(&theta);
+        let err = rel_err(got.as_slice().expect("standard"), expected.as_slice().expect("standard"));
+        assert!(err < 1e-12, "{name}: GGN {err:e}");
+        let mut rng = Rng::new(8);
+        let v: Vec<f64> = (0..np).map(|_| rng.normal()).collect();
+        let mut gv = vec![0.0; np];
+        p.ggn_vp(&theta, &v, &mut gv);
+        assert!(rel_err(&gv, &got.dot(&ndarray::Array1::from(v)).to_vec()) < 1e-12, "{name}: GGN product");
+    }
+}
+
+#[test]
+fn without_hidden_layers_the_network_is_the_linear_model() {
+    // Logistic and linear outputs have the same layout ([w, b]) in both codes.
+    for kind in [ModelKind::Logistic, ModelKind::Linear] {
+        let (net, _) = problem(kind, Activation::Tanh, 0, 0.05);
+        let linear_model =
+            Model::new(kind, net.model.d, if kind == ModelKind::Linear { 0 } else { 2 }).expect("model");
+        let mut linear = net.clone();
+        linear.model = linear_model;
+        let theta = point(&net, 1);
+        let (mut a, mut b) = (vec![0.0; 3], vec![0.0; 3]);
+        net.gradient(&theta, &mut a);
+        linear.gradient(&theta, &mut b);
+        assert!(rel_err(&a, &b) < 1e-14, "{kind:?}: gradient");
+        let (ha, hb) = (net.hessian(&theta), linear.hessian(&theta));
+        assert!(
+            rel_err(ha.as_slice().expect("std"), hb.as_slice().expect("std")) < 1e-13,
+            "{kind:?}: Hessian"
+        );
+    }
+}
+
+#[test]
+fn training_reaches_the_tolerance_at_a_local_minimum_and_is_seeded() {
+    let (train, _) = prepared(Builtin::Moons, GeneratorParams::default());
+    let shape = MlpShape::one(16, Activation::Tanh, 0);
+    let model = Model::with_net(ModelKind::Logistic, 2, 2, Net::Mlp(shape)).expect("model");
+    let p = Problem::new(model, &train, 0.01).expect("problem");
+    let r = fit(&p, None, &FitOptions::default()).expect("fits");
+    println!(
+        "moons, 16 tanh units: {} Newton steps, gradient {:.1e} (scaled {:.1e})",
+        r.iterations, r.grad_norm, r.scaled_grad_norm
+    );
+    assert!(r.converged && r.grad_norm < 1e-8, "{r:?}");
+    let ev = symmetric_eigenvalues(&p.hessian(&r.theta)).expect("spectrum");
+    assert!(ev[0] > 0.0, "a local minimum: the Hessian is positive definite ({:e})", ev[0]);
+    let again = fit(&p, None, &FitOptions::default()).expect("fits");
+    assert_eq!(again.theta, r.theta, "the same seed gives the same θ̂");
+    let other = MlpShape { init_seed: 1, ..shape };
+    let q = Problem::new(
+        Model::with_net(ModelKind::Logistic, 2, 2, Net::Mlp(other)).expect("model"),
+        &train,
+        0.01,
+    )
+    .expect("problem");
+    assert_ne!(
+        fit(&q, None, &FitOptions::default()).expect("fits").theta,
+        r.theta,
+        "another seed, another θ̂"
+    );
+}
+
+#[test]
+fn exact_influence_of_a_converged_network_tracks_warm_started_leave_one_out() {
+    for (b, floor) in [(Builtin::Moons, 0.95), (Builtin::BreastCancer, 0.9)] {
+        let (train, test) = prepared(b, GeneratorParams::default());
+        let shape = MlpShape::one(if b == Builtin::Moons { 16 } else { 8 }, Activation::Tanh, 0);
+        let model = Model::with_net(ModelKind::Logistic, train.d(), 2, Net::Mlp(shape)).expect("model");
+        let p = Problem::new(model, &train, 0.01).expect("problem");
+        let r = fit(&p, None, &FitOptions::default()).expect("fits");
+        assert!(r.converged);
+        let influence = Influence::new(&p, &r.theta, 0.0).expect("positive definite at a minimum");
+        let design = Design::from_dataset(&test);
+        let predicted = influence.score(&p, &design).expect("scores");
+        let mut retrainer =
+            Retrainer::new(&p, &r.theta, &influence, FitOptions::default()).expect("converged");
+        let refits = retrainer.leave_each_out(&mut Silent).expect("refits");
+        let stats = RefitStats::of(&refits);
+        let actual = actual_changes(&p, &r.theta, &refits, &design);
+        let rs: Vec<f64> =
+            predicted.iter().zip(&actual.dloss).filter_map(|(a, b)| pearson(&a.pred_loo_dloss, b)).collect();
+        let mean = rs.iter().sum::<f64>() / rs.len() as f64;
+        println!(
+            "{} MLP: mean Pearson(pred, warm-started LOO) {mean:.4} over {} test points; {stats}",
+            b.id(),
+            rs.len()
+        );
+        assert!(stats.all_converged(), "{stats}");
+        assert!(mean > floor, "{mean}");
+    }
+}
