@@ -14,18 +14,61 @@
 //! predicted change of the test loss is `−(w − 1) · pred_loo_dloss[t][i]`. `H` is
 //! factorised once in [`Influence::new`]; scoring all n training points against a test
 //! point is then one solve and n dot products.
+//!
+//! `H` may be replaced by another [`Curvature`] (the Gauss–Newton matrix, K-FAC or
+//! EK-FAC: [`Influence::with_curvature`]); the formulas are unchanged. A curvature
+//! that is not positive definite at the chosen damping is an error that names the
+//! smallest damping that would make it so.
 
-use crate::engine::linalg::{Factor, LinalgError};
+use crate::engine::curvature::{Curvature, KronInverse};
+use crate::engine::linalg::{symmetric_eigenvalues, Factor, LinalgError};
 use crate::engine::model::problem::{Design, Problem};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
+
+/// The inverse of the chosen curvature plus damping.
+#[derive(Debug)]
+pub enum Inverse {
+    /// A dense Cholesky factor (Hessian, GGN).
+    Dense(Factor),
+    /// Kronecker factors (K-FAC, EK-FAC).
+    Kron(KronInverse),
+}
+
+impl Inverse {
+    /// `(C + δI)⁻¹ v`.
+    pub fn solve(&self, v: &[f64]) -> Result<Vec<f64>, LinalgError> {
+        match self {
+            Inverse::Dense(f) => f.solve(v),
+            Inverse::Kron(k) => k.solve(v),
+        }
+    }
+
+    /// `(C + δI)⁻¹ Bᵀ` for every row of `b`, as rows.
+    pub fn solve_rows(&self, b: &Array2<f64>) -> Result<Array2<f64>, LinalgError> {
+        match self {
+            Inverse::Dense(f) => f.solve_rows(b),
+            Inverse::Kron(k) => {
+                let mut out = Array2::zeros(b.dim());
+                for (mut o, r) in out.rows_mut().into_iter().zip(b.rows()) {
+                    o.assign(&ndarray::Array1::from(k.solve(&r.to_vec())?));
+                }
+                Ok(out)
+            }
+        }
+    }
+}
 
 /// Influence of every training point, ready to score test points.
 #[derive(Debug)]
 pub struct Influence {
     theta: Vec<f64>,
-    factor: Factor,
+    inverse: Inverse,
+    /// The factorised exact Hessian for refits (the preconditioner of retraining).
+    refit: Option<Factor>,
     n: usize,
+    /// Which curvature stands in for `H`.
+    pub curvature: Curvature,
     /// Per-example training gradients `g_i` (n × P).
     pub train_grads: Array2<f64>,
     /// Per-example training losses at `θ̂`.
@@ -65,27 +108,74 @@ impl TestInfluence {
 impl Influence {
     /// Factorise `H(θ̂) + δI` and compute every training gradient.
     pub fn new(problem: &Problem, theta: &[f64], damping: f64) -> Result<Self, LinalgError> {
-        let h = problem.hessian(theta);
-        let factor = Factor::new(&h, damping, &problem.null_directions())?;
-        let (train_grads, train_losses) = problem.example_grads(theta, &problem.train);
-        Ok(Self { theta: theta.to_vec(), factor, n: problem.n(), train_grads, train_losses, damping })
+        Self::with_curvature(problem, theta, Curvature::Hessian, damping)
     }
 
-    /// The factorised Hessian (also the preconditioner of the retraining).
-    pub fn factor(&self) -> &Factor {
-        &self.factor
+    /// As [`Influence::new`], with `curvature` in place of the Hessian.
+    pub fn with_curvature(
+        problem: &Problem,
+        theta: &[f64],
+        curvature: Curvature,
+        damping: f64,
+    ) -> Result<Self, LinalgError> {
+        let null = problem.null_directions();
+        let hessian = problem.hessian(theta);
+        let dense = |m: &Array2<f64>| {
+            Factor::new(m, damping, &null).map_err(|e| match e {
+                LinalgError::NotPositiveDefinite { .. } => indefinite(m, &null, damping),
+                other => other,
+            })
+        };
+        let inverse = match curvature {
+            Curvature::Hessian => Inverse::Dense(dense(&hessian)?),
+            Curvature::Ggn => Inverse::Dense(dense(&problem.ggn(theta))?),
+            Curvature::Kfac => Inverse::Kron(KronInverse::new(problem, theta, damping, false)?),
+            Curvature::Ekfac => Inverse::Kron(KronInverse::new(problem, theta, damping, true)?),
+        };
+        // Refits are preconditioned by the exact Hessian (at a minimum it is positive
+        // definite); there may be none, e.g. at an early-stopped network.
+        let refit = match (&inverse, curvature) {
+            (Inverse::Dense(_), Curvature::Hessian) => None,
+            _ => Factor::new(&hessian, damping, &null).or_else(|_| Factor::new(&hessian, 0.0, &null)).ok(),
+        };
+        let (train_grads, train_losses) = problem.example_grads(theta, &problem.train);
+        Ok(Self {
+            theta: theta.to_vec(),
+            inverse,
+            refit,
+            n: problem.n(),
+            curvature,
+            train_grads,
+            train_losses,
+            damping,
+        })
+    }
+
+    /// The factorised exact Hessian (+ δI) that preconditions retraining, if it is
+    /// positive definite.
+    pub fn refit_factor(&self) -> Option<&Factor> {
+        match (&self.inverse, &self.refit) {
+            (_, Some(f)) => Some(f),
+            (Inverse::Dense(f), None) if self.curvature == Curvature::Hessian => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The inverse of the curvature.
+    pub fn inverse(&self) -> &Inverse {
+        &self.inverse
     }
 
     /// `I_up,params(z_i) = −H⁻¹ g_i` (`None` for an index out of range).
     pub fn params_influence(&self, i: usize) -> Option<Vec<f64>> {
         let g: Vec<f64> = self.train_grads.rows().into_iter().nth(i)?.iter().map(|v| -v).collect();
-        self.factor.solve(&g).ok()
+        self.inverse.solve(&g).ok()
     }
 
     /// `self_influence[i] = g_iᵀ H⁻¹ g_i` for every training point, one row of
     /// `H⁻¹ Gᵀ` at a time (never an n × n matrix).
     pub fn self_influence(&self) -> Result<Vec<f64>, LinalgError> {
-        let s = self.factor.solve_rows(&self.train_grads)?;
+        let s = self.inverse.solve_rows(&self.train_grads)?;
         Ok((&s * &self.train_grads).sum_axis(Axis(1)).to_vec())
     }
 
@@ -102,8 +192,8 @@ impl Influence {
         }
         let inv_n = 1.0 / self.n as f64;
         // (n × P)(P × m): every training point against every test point in two products.
-        let dloss = self.train_grads.dot(&self.factor.solve_rows(&g_test)?.t()) * inv_n;
-        let dpred = self.train_grads.dot(&self.factor.solve_rows(&grad_f)?.t()) * inv_n;
+        let dloss = self.train_grads.dot(&self.inverse.solve_rows(&g_test)?.t()) * inv_n;
+        let dpred = self.train_grads.dot(&self.inverse.solve_rows(&grad_f)?.t()) * inv_n;
         Ok((0..m)
             .map(|t| TestInfluence {
                 loss: losses[t],
@@ -112,5 +202,21 @@ impl Influence {
                 pred_loo_dpred: dpred.column(t).to_vec(),
             })
             .collect())
+    }
+}
+
+/// The error for a curvature `m` that `m + δI` does not make positive definite: its
+/// smallest eigenvalue on the complement of the null directions, and the smallest
+/// damping that would do (just above minus that eigenvalue).
+fn indefinite(m: &Array2<f64>, null: &[Vec<f64>], damping: f64) -> LinalgError {
+    let p = m.nrows();
+    let c = (0..p).map(|i| m[[i, i]].abs()).sum::<f64>() / p.max(1) as f64 + 1.0;
+    let lifted =
+        Array2::from_shape_fn((p, p), |(i, j)| m[[i, j]] + null.iter().map(|u| c * u[i] * u[j]).sum::<f64>());
+    match symmetric_eigenvalues(&lifted).and_then(|ev| ev.first().copied()) {
+        Some(smallest) if smallest.is_finite() => {
+            LinalgError::Indefinite { damping, smallest, needed: (-smallest).max(0.0) * 1.01 + 1e-12 * c }
+        }
+        _ => LinalgError::NotPositiveDefinite { damping },
     }
 }

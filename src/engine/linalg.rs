@@ -37,6 +37,16 @@ pub enum LinalgError {
         /// The damping that was added.
         damping: f64,
     },
+    /// Indefinite: a negative eigenvalue that the damping does not outweigh.
+    #[error("the curvature has a negative eigenvalue ({smallest:.3e}): with damping {damping:e} it is not positive definite; any damping above {needed:.3e} makes it so")]
+    Indefinite {
+        /// The damping used.
+        damping: f64,
+        /// The smallest eigenvalue.
+        smallest: f64,
+        /// The smallest damping that makes it positive definite.
+        needed: f64,
+    },
     /// Positive definite in floating point, but so ill-conditioned that `H⁻¹ v` would
     /// be noise.
     #[error("the Hessian is numerically singular (condition number about {condition:.1e} after scaling its columns); add L2 regularisation or damping")]

@@ -275,7 +275,7 @@ impl<'a> Retrainer<'a> {
         m.derivs(&z, self.problem.train.y[*i], &mut dz, Some(&mut d2));
         let c = (w - self.problem.weights[*i]) * d2[0] / self.problem.n() as f64;
         let xt: Vec<f64> = x.iter().copied().chain([1.0]).collect();
-        let h = self.influence.factor().solve(&xt).ok()?;
+        let h = self.influence.refit_factor()?.solve(&xt).ok()?;
         let denom = 1.0 + c * xt.iter().zip(&h).map(|(a, b)| a * b).sum::<f64>();
         (denom > 1e-8).then_some((c, h, denom))
     }
@@ -324,7 +324,11 @@ impl<'a> Retrainer<'a> {
         v: &[f64],
         precond: &Option<(f64, Vec<f64>, f64)>,
     ) -> Result<Vec<f64>, LinalgError> {
-        let mut y = self.influence.factor().solve(v)?;
+        let factor = self
+            .influence
+            .refit_factor()
+            .ok_or(LinalgError::NotPositiveDefinite { damping: self.influence.damping })?;
+        let mut y = factor.solve(v)?;
         if let Some((c, h, denom)) = precond {
             let hv: f64 = h.iter().zip(v).map(|(a, b)| a * b).sum();
             let s = c * hv / denom;

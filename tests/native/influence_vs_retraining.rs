@@ -93,7 +93,7 @@ fn ridge_leave_one_out_matches_closed_form() {
     for i in 0..problem.n() {
         let x = problem.train.row(i);
         let xt: Vec<f64> = x.iter().copied().chain([1.0]).collect();
-        let hinv_x = influence.factor().solve(&xt).expect("solves");
+        let hinv_x = influence.inverse().solve(&xt).expect("solves");
         let h_ii: f64 = xt.iter().zip(&hinv_x).map(|(a, b)| a * b).sum::<f64>() / n;
         let y = problem.train.y[i];
         let e_i = y - problem.model.predict(&report.theta, x)[0];

@@ -207,3 +207,93 @@ fn exact_influence_of_a_converged_network_tracks_warm_started_leave_one_out() {
         assert!(mean > floor, "{mean}");
     }
 }
+
+/// The GGN restricted to `index` (λ taken off the weights: K-FAC carries it in its
+/// damping).
+fn ggn_block(p: &Problem, theta: &[f64], index: &[usize]) -> ndarray::Array2<f64> {
+    let g = p.ggn(theta);
+    ndarray::Array2::from_shape_fn((index.len(), index.len()), |(r, c)| {
+        let (a, b) = (index[r], index[c]);
+        g[[a, b]] - if a == b && p.is_weight(a) { p.lambda } else { 0.0 }
+    })
+}
+
+#[test]
+fn kfac_blocks_are_exact_for_one_example_and_ekfac_projects_the_ggn() {
+    use attribution_explorer::engine::curvature::KronInverse;
+    for (name, mut p) in every_case().into_iter().filter(|(n, _)| !n.starts_with("softmax")) {
+        let theta = point(&p, 3);
+        // One example (weight 1 of n): each layer's GGN block is (ã ãᵀ) ⊗ (s sᵀ), a
+        // Kronecker product, so K-FAC's A ⊗ S is it exactly (one output: C = 1).
+        p.weights.iter_mut().enumerate().for_each(|(i, w)| *w = if i == 3 { 1.0 } else { 0.0 });
+        let k = KronInverse::new(&p, &theta, 1e-3, false).expect("factors");
+        for (index, block) in k.block_matrices() {
+            let g = ggn_block(&p, &theta, &index);
+            let err = rel_err(block.as_slice().expect("std"), g.as_slice().expect("std"));
+            assert!(err < 1e-12, "{name}: one-example K-FAC block {err:e}");
+        }
+        // All examples: EK-FAC is the projection of each GGN block onto the matrices
+        // diagonal in the Kronecker eigenbasis, so B − G is orthogonal to that space:
+        // tr(B (B − G)) = tr(K (B − G)) = 0 for K-FAC's K in the same basis.
+        p.weights.iter_mut().for_each(|w| *w = 1.0);
+        let kfac = KronInverse::new(&p, &theta, 1e-3, false).expect("factors");
+        let ekfac = KronInverse::new(&p, &theta, 1e-3, true).expect("factors");
+        for ((index, kb), (_, eb)) in kfac.block_matrices().into_iter().zip(ekfac.block_matrices()) {
+            let diff = &eb - &ggn_block(&p, &theta, &index);
+            let norm = |m: &ndarray::Array2<f64>| m.iter().map(|v| v * v).sum::<f64>().sqrt();
+            // A failure would be of the order ‖B‖ ‖B − G‖ (here 1% to 50% of ‖B‖²);
+            // rounding is ~1e-15 ‖B‖².
+            let scale = norm(&eb) * (norm(&diff) + norm(&eb));
+            let (t1, t2) = ((&eb * &diff).sum(), (&kb * &diff).sum());
+            assert!(
+                t1.abs() < 1e-9 * scale && t2.abs() < 1e-9 * scale,
+                "{name}: {t1:e} {t2:e} (scale {scale:e})"
+            );
+        }
+    }
+}
+
+#[test]
+fn ekfac_equals_the_ggn_when_the_kronecker_structure_is_exact() {
+    use attribution_explorer::engine::curvature::Curvature;
+    // A linear model of a regression target: G = (1/n) Σ x̃ x̃ᵀ ⊗ 1, one exact Kronecker
+    // block; with λ = 0 (K-FAC would put λ on the bias too) EK-FAC and K-FAC are G.
+    let (train, test) = prepared(Builtin::Plane2d, GeneratorParams { n: 60, noise: 0.3, seed: 2 });
+    let model = Model::new(ModelKind::Linear, 2, 0).expect("model");
+    let p = Problem::new(model, &train, 0.0).expect("problem");
+    let r = fit(&p, None, &FitOptions::default()).expect("fits");
+    let design = Design::from_dataset(&test);
+    let scores = |c| {
+        Influence::with_curvature(&p, &r.theta, c, 1e-3)
+            .expect("factorises")
+            .score(&p, &design)
+            .expect("scores")
+    };
+    let ggn = scores(Curvature::Ggn);
+    for c in [Curvature::Kfac, Curvature::Ekfac] {
+        let other = scores(c);
+        for (a, b) in ggn.iter().zip(&other) {
+            assert!(rel_err(&a.pred_loo_dloss, &b.pred_loo_dloss) < 1e-10, "{c:?}");
+        }
+    }
+}
+
+#[test]
+fn an_indefinite_hessian_names_the_damping_that_would_do() {
+    use attribution_explorer::engine::linalg::LinalgError;
+    // Far from a minimum (early stop after 3 steps) a network's Hessian is indefinite.
+    let (train, _) = prepared(Builtin::Moons, GeneratorParams::default());
+    let shape = MlpShape { train_steps: 3, ..MlpShape::one(16, Activation::Tanh, 0) };
+    let model = Model::with_net(ModelKind::Logistic, 2, 2, Net::Mlp(shape)).expect("model");
+    let p = Problem::new(model, &train, 0.0).expect("problem");
+    let r = fit(&p, None, &FitOptions::default()).expect("runs its budget");
+    assert!(!r.converged && r.iterations == 3, "{r:?}");
+    match Influence::new(&p, &r.theta, 0.0) {
+        Err(LinalgError::Indefinite { smallest, needed, .. }) => {
+            assert!(smallest < 0.0 && needed > -smallest, "{smallest} {needed}");
+            Influence::new(&p, &r.theta, needed).expect("that damping is enough");
+            assert!(Influence::new(&p, &r.theta, 0.9 * -smallest).is_err(), "and less is not");
+        }
+        other => panic!("expected an indefinite Hessian, got {:?}", other.map(|_| ())),
+    }
+}

@@ -268,6 +268,30 @@ impl Workspace {
         }
     }
 
+    /// The input of layer `l` at the last forward pass (`x` for the first).
+    pub fn layer_input(&self, l: usize) -> &[f64] {
+        &self.act[l]
+    }
+
+    /// Backpropagate `v` (a vector over the outputs) from the last forward pass and
+    /// return `δ_l = ∂(vᵀ z)/∂u_l` of every layer (the output layer's is `v` itself),
+    /// input layer first: the pre-activation gradients K-FAC's `S` factors are made of.
+    pub fn deltas(&mut self, theta: &[f64], v: &[f64]) -> Vec<Vec<f64>> {
+        let n_layers = self.layers.len();
+        let mut out = vec![Vec::new(); n_layers];
+        out[n_layers - 1] = v.to_vec();
+        for li in (1..n_layers).rev() {
+            let l = self.layers[li];
+            let w = &theta[l.w..l.b];
+            let mut e = vec![0.0; l.fan_in];
+            for (o, g) in out[li].iter().enumerate() {
+                e.iter_mut().zip(&w[o * l.fan_in..(o + 1) * l.fan_in]).for_each(|(e, wi)| *e += g * wi);
+            }
+            out[li - 1] = e.iter().zip(&self.d1[li - 1]).map(|(e, d)| e * d).collect();
+        }
+        out
+    }
+
     /// The forward R-pass in direction `v`: `R{u_l}`, `R{a_l}` and `R{z} = J v`.
     pub fn forward_r(&mut self, theta: &[f64], v: &[f64]) {
         let n_layers = self.layers.len();
