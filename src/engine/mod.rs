@@ -23,3 +23,4 @@ pub mod progress;
 pub mod retrain;
 pub mod rng;
 pub mod stats;
+pub mod truths;

@@ -315,31 +315,39 @@ impl Problem {
         }
     }
 
-    /// A network's Hessian (`exact`) or Gauss–Newton matrix, a column per unit
-    /// direction `e_j`, each example's forward pass shared by all P columns.
+    /// A network's Hessian (`exact`) or Gauss–Newton matrix.
     fn curvature_matrix(&self, theta: &[f64], exact: bool) -> Array2<f64> {
-        let p = self.n_params();
+        let n = self.n() as f64;
+        self.curvature_matrix_by(theta, |i, dz| {
+            let w = self.weights[i] / n;
+            (w != 0.0)
+                .then(|| (w, if exact { dz.iter().map(|d| w * d).collect() } else { vec![0.0; dz.len()] }))
+        })
+    }
+
+    /// `Σ_i (h_i J_iᵀ H_out,i J_i + Σ_c g_ic ∇²z_ic) + λ I_W` for a network, where
+    /// `(h_i, g_i) = terms(i, ∂l_i/∂z)` (`None` skips example i): the Hessian, the
+    /// Gauss–Newton matrix, or the Hessian of another objective built on the same
+    /// outputs (the PBRF's). A column per unit direction, by R-operator passes; each
+    /// example's forward pass is shared by all P columns.
+    pub fn curvature_matrix_by(
+        &self,
+        theta: &[f64],
+        terms: impl Fn(usize, &[f64]) -> Option<(f64, Vec<f64>)>,
+    ) -> Array2<f64> {
+        let (m, p) = (&self.model, self.n_params());
         let mut h = Array2::<f64>::zeros((p, p));
-        let mut work = self.model.work();
-        let mut e = vec![0.0; p];
-        let mut col = vec![0.0; p];
-        for (i, &w) in self.weights.iter().enumerate() {
-            if w == 0.0 {
-                continue;
-            }
+        let mut work = m.work();
+        let (mut e, mut col) = (vec![0.0; p], vec![0.0; p]);
+        let (mut dz, mut d2) = (vec![0.0; m.k], vec![0.0; m.k * m.k]);
+        for i in 0..self.n() {
+            m.forward(theta, self.train.row(i), &mut work);
+            m.derivs(work.z(), self.train.y[i], &mut dz, Some(&mut d2));
+            let Some((scale, g)) = terms(i, &dz) else { continue };
             for j in 0..p {
                 e[j] = 1.0;
                 col.fill(0.0);
-                self.add_example_curvature(
-                    theta,
-                    &e,
-                    i,
-                    w / self.n() as f64,
-                    exact,
-                    &mut work,
-                    &mut col,
-                    j == 0,
-                );
+                add_curvature_terms(theta, &e, &d2, scale, &g, &mut work, &mut col);
                 h.column_mut(j).iter_mut().zip(&col).for_each(|(a, b)| *a += b);
                 e[j] = 0.0;
             }
@@ -352,36 +360,6 @@ impl Problem {
         // Exact in exact arithmetic; symmetrise the rounding.
         let t = h.t().to_owned();
         (&h + &t) * 0.5
-    }
-
-    /// `out += scale · (∇²l_i v)` (exact) or `scale · J_iᵀ H_out J_i v` for example i of
-    /// a network (R-operator passes; `forward`: whether to run the forward pass, which
-    /// a caller looping over directions of one example does once).
-    #[allow(clippy::too_many_arguments)]
-    fn add_example_curvature(
-        &self,
-        theta: &[f64],
-        v: &[f64],
-        i: usize,
-        scale: f64,
-        exact: bool,
-        work: &mut Work,
-        out: &mut [f64],
-        forward: bool,
-    ) {
-        let m = &self.model;
-        let k = m.k;
-        let (mut dz, mut d2) = (vec![0.0; k], vec![0.0; k * k]);
-        if forward {
-            m.forward(theta, self.train.row(i), work);
-        }
-        m.derivs(work.z(), self.train.y[i], &mut dz, Some(&mut d2));
-        let Some(net) = work.mlp() else { return };
-        net.forward_r(theta, v);
-        let h: Vec<f64> =
-            (0..k).map(|a| scale * (0..k).map(|b| d2[a * k + b] * net.r_z[b]).sum::<f64>()).collect();
-        let g: Vec<f64> = if exact { dz.iter().map(|d| scale * d).collect() } else { vec![0.0; k] };
-        net.add_backward_r(theta, v, &g, &h, out);
     }
 
     /// Hessian-vector product `∇²R(θ) v` into `out`, without forming the Hessian.
@@ -413,33 +391,44 @@ impl Problem {
     /// `(Σ_{i ∈ rows} w_i C_i v) / n + λ v_W` with `C_i` the example's Hessian (`exact`)
     /// or Gauss–Newton matrix.
     fn curvature_vp(&self, theta: &[f64], v: &[f64], rows: &[usize], n: f64, exact: bool, out: &mut [f64]) {
+        let mut take = vec![false; self.n()];
+        rows.iter().for_each(|&i| take[i] = true);
+        self.curvature_vp_by(theta, v, out, |i, dz| {
+            let w = self.weights[i] / n;
+            (take[i] && w != 0.0)
+                .then(|| (w, if exact { dz.iter().map(|d| w * d).collect() } else { vec![0.0; dz.len()] }))
+        });
+    }
+
+    /// `(Σ_i (h_i J_iᵀ H_out,i J_i + Σ_c g_ic ∇²z_ic) + λ I_W) v` with
+    /// `(h_i, g_i) = terms(i, ∂l_i/∂z)` (see [`Problem::curvature_matrix_by`]), without
+    /// forming the matrix. For a linear model `∇²z = 0` and only the `h` terms count.
+    pub fn curvature_vp_by(
+        &self,
+        theta: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+        terms: impl Fn(usize, &[f64]) -> Option<(f64, Vec<f64>)>,
+    ) {
         let m = &self.model;
         let k = m.k;
         let mut work = m.work();
+        let (mut dz, mut d2) = (vec![0.0; k], vec![0.0; k * k]);
+        let (mut u, mut s) = (vec![0.0; k], vec![0.0; k]);
         out.fill(0.0);
-        if m.net == Net::Linear {
-            let (mut dz, mut d2) = (vec![0.0; k], vec![0.0; k * k]);
-            let (mut u, mut s) = (vec![0.0; k], vec![0.0; k]);
-            for &i in rows {
-                let w = self.weights[i];
-                if w == 0.0 {
-                    continue;
-                }
-                let x = self.train.row(i);
-                let z = m.forward(theta, x, &mut work);
-                m.derivs(z, self.train.y[i], &mut dz, Some(&mut d2));
+        for i in 0..self.n() {
+            let x = self.train.row(i);
+            m.forward(theta, x, &mut work);
+            m.derivs(work.z(), self.train.y[i], &mut dz, Some(&mut d2));
+            let Some((h, g)) = terms(i, &dz) else { continue };
+            if m.net == Net::Linear {
                 m.outputs(v, x, &mut u); // u_c = x̃ · v_c
                 for a in 0..k {
-                    s[a] = w * (0..k).map(|b| d2[a * k + b] * u[b]).sum::<f64>() / n;
+                    s[a] = h * (0..k).map(|b| d2[a * k + b] * u[b]).sum::<f64>();
                 }
                 m.add_outer(&s, x, out);
-            }
-        } else {
-            for &i in rows {
-                let w = self.weights[i];
-                if w != 0.0 {
-                    self.add_example_curvature(theta, v, i, w / n, exact, &mut work, out, true);
-                }
+            } else {
+                add_curvature_terms(theta, v, &d2, h, &g, &mut work, out);
             }
         }
         for (q, o) in out.iter_mut().enumerate() {
@@ -474,6 +463,24 @@ impl Problem {
             })
             .collect()
     }
+}
+
+/// `out += h J_iᵀ H_out J_i v + Σ_c g_c ∇²z_c v` for the example of the last forward
+/// pass in `work` (a network's; nothing for a linear model), `H_out = d2` (K × K).
+fn add_curvature_terms(
+    theta: &[f64],
+    v: &[f64],
+    d2: &[f64],
+    h: f64,
+    g: &[f64],
+    work: &mut Work,
+    out: &mut [f64],
+) {
+    let k = g.len();
+    let Some(net) = work.mlp() else { return };
+    net.forward_r(theta, v);
+    let hv: Vec<f64> = (0..k).map(|a| h * (0..k).map(|b| d2[a * k + b] * net.r_z[b]).sum::<f64>()).collect();
+    net.add_backward_r(theta, v, g, &hv, out);
 }
 
 /// The conventions' fitting tolerance for networks.
