@@ -4,10 +4,13 @@
 //! [`MethodParams::check`](crate::engine::methods::MethodParams::check), which names
 //! the flag.
 
+use crate::engine::curvature::Curvature;
 use crate::engine::methods::ihvp::LissaParams;
 use crate::engine::methods::peers::TracInParams;
 use crate::engine::methods::{Method, MethodParams};
-use crate::engine::model::ModelKind;
+use crate::engine::model::mlp::{Activation, MlpShape};
+use crate::engine::model::{ModelKind, Net};
+use crate::engine::pipeline::ModelSpec;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// `attrib`: influence functions, their approximations and real retraining, for
@@ -46,7 +49,7 @@ pub enum Command {
     },
 }
 
-/// The model's kind on the command line.
+/// The model on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ModelArg {
     /// Binary logistic regression.
@@ -55,16 +58,85 @@ pub enum ModelArg {
     Softmax,
     /// Linear (ridge) regression.
     Linear,
+    /// A tiny neural network (see the network flags).
+    Mlp,
 }
 
-impl From<ModelArg> for ModelKind {
-    fn from(m: ModelArg) -> Self {
+/// A network's output layer and loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    /// Binary logistic.
+    Logistic,
+    /// Softmax over the classes.
+    Softmax,
+    /// Linear (squared error).
+    Linear,
+}
+
+impl From<OutputArg> for ModelKind {
+    fn from(m: OutputArg) -> Self {
         match m {
-            ModelArg::Logistic => ModelKind::Logistic,
-            ModelArg::Softmax => ModelKind::Softmax,
-            ModelArg::Linear => ModelKind::Linear,
+            OutputArg::Logistic => ModelKind::Logistic,
+            OutputArg::Softmax => ModelKind::Softmax,
+            OutputArg::Linear => ModelKind::Linear,
         }
     }
+}
+
+/// A hidden activation on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    /// tanh.
+    Tanh,
+    /// log(1 + eᵘ).
+    Softplus,
+    /// u Φ(u).
+    Gelu,
+}
+
+/// The curvature on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CurvatureArg {
+    /// The exact Hessian.
+    Hessian,
+    /// The Gauss–Newton matrix.
+    Ggn,
+    /// Kronecker-factored GGN.
+    Kfac,
+    /// K-FAC with refitted eigenvalues.
+    Ekfac,
+}
+
+/// A hidden layer's width, 2 to 64.
+fn width(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(w) if (2..=64).contains(&w) => Ok(w),
+        _ => Err(format!("\"{s}\" is not a width from 2 to 64")),
+    }
+}
+
+/// The network flags (used with `--model mlp`).
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
+    /// Hidden layer widths, one or two of 2 to 64, comma-separated (with --model mlp).
+    #[arg(long, value_delimiter = ',', default_value = "16", value_parser = width, value_name = "W[,W]")]
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    #[arg(long, value_enum, default_value = "tanh")]
+    pub activation: ActivationArg,
+    /// Seed of the Glorot initialisation.
+    #[arg(long, default_value_t = 0)]
+    pub init_seed: u64,
+    /// Stop training after N full-batch gradient steps, as practice does (default:
+    /// train to a minimum).
+    #[arg(long, value_name = "N")]
+    pub train_steps: Option<usize>,
+    /// The curvature that stands in for the Hessian.
+    #[arg(long, value_enum, default_value = "hessian")]
+    pub curvature: CurvatureArg,
+    /// A network's output and loss (default: from the target, as for --model).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputArg>,
 }
 
 /// A finite number ≥ 0.
@@ -104,9 +176,12 @@ pub struct DataArgs {
     #[arg(long, value_name = "COL")]
     pub target: String,
     /// The model (default: from the target: two classes logistic, more softmax,
-    /// numbers linear).
+    /// numbers linear; mlp: a network whose output follows the target the same way).
     #[arg(long, value_enum)]
     pub model: Option<ModelArg>,
+    /// The network.
+    #[command(flatten)]
+    pub net: NetArgs,
     /// L2 strength λ on the weights, (λ/2)‖W‖².
     #[arg(long, default_value_t = 0.01, value_parser = non_negative)]
     pub l2: f64,
@@ -124,6 +199,55 @@ pub struct DataArgs {
     pub out: Option<String>,
 }
 
+impl DataArgs {
+    /// The model these flags ask for.
+    pub fn spec(&self) -> Result<ModelSpec, String> {
+        let n = &self.net;
+        let curvature = match n.curvature {
+            CurvatureArg::Hessian => Curvature::Hessian,
+            CurvatureArg::Ggn => Curvature::Ggn,
+            CurvatureArg::Kfac => Curvature::Kfac,
+            CurvatureArg::Ekfac => Curvature::Ekfac,
+        };
+        let (kind, net) = match self.model {
+            Some(ModelArg::Mlp) => {
+                if n.hidden.is_empty() || n.hidden.len() > 2 {
+                    return Err(format!(
+                        "--hidden: a network has one or two hidden layers, not {}",
+                        n.hidden.len()
+                    ));
+                }
+                let activation = match n.activation {
+                    ActivationArg::Tanh => Activation::Tanh,
+                    ActivationArg::Softplus => Activation::Softplus,
+                    ActivationArg::Gelu => Activation::Gelu,
+                };
+                let shape = MlpShape {
+                    hidden: [n.hidden[0], n.hidden.get(1).copied().unwrap_or(0)],
+                    layers: n.hidden.len(),
+                    activation,
+                    init_seed: n.init_seed,
+                    train_steps: n.train_steps.unwrap_or(0),
+                };
+                (n.output.map(ModelKind::from), Net::Mlp(shape))
+            }
+            _ if n.output.is_some() || n.train_steps.is_some() => {
+                return Err("--output and --train-steps are for --model mlp".into());
+            }
+            Some(m) => {
+                let kind = match m {
+                    ModelArg::Logistic => ModelKind::Logistic,
+                    ModelArg::Softmax => ModelKind::Softmax,
+                    _ => ModelKind::Linear,
+                };
+                (Some(kind), Net::Linear)
+            }
+            None => (None, Net::Linear),
+        };
+        Ok(ModelSpec { kind, lambda: self.l2, damping: self.damping, net, curvature })
+    }
+}
+
 /// `attrib influence`.
 #[derive(Debug, Args)]
 pub struct InfluenceArgs {
@@ -136,6 +260,14 @@ pub struct InfluenceArgs {
     /// Also predict and retrain with each point's weight 1 + E·n.
     #[arg(long, value_name = "E", value_parser = finite)]
     pub reweight_eps: Option<f64>,
+    /// Also solve the proximal Bregman response function of every point
+    /// (actual_pbrf_dloss; Bae et al. 2022), with the --damping as its δ.
+    #[arg(long)]
+    pub pbrf: bool,
+    /// Also retrain from S initialisation seeds with and without every point
+    /// (scratch_dloss_mean, scratch_dloss_se, scratch_noise). S × (n + 1) fits.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u32).range(2..=50))]
+    pub scratch_seeds: Option<u32>,
 }
 
 /// The method flags (defaults as [`MethodParams::default`]).

@@ -5,9 +5,10 @@
 use super::args::InfluenceArgs;
 use super::{ms, prepare, CliError, Prepared};
 use crate::engine::fit::FitOptions;
-use crate::engine::model::ModelKind;
+use crate::engine::model::{ModelKind, Net};
 use crate::engine::progress::Silent;
 use crate::engine::retrain::{actual_changes, ActualChanges, Refit, RefitStats, Retrainer};
+use crate::engine::truths::{scratch, Pbrf, Scratch};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -36,6 +37,18 @@ pub struct TestOutput {
     /// Actual change of the loss with each weight set to 1 + εn (`--reweight-eps`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_reweight_dloss: Option<Vec<f64>>,
+    /// Change of the loss under each point's proximal Bregman response (`--pbrf`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_pbrf_dloss: Option<Vec<f64>>,
+    /// Mean change of the loss retrained from scratch without each point (`--scratch-seeds`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scratch_dloss_mean: Option<Vec<f64>>,
+    /// Its standard error over seeds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scratch_dloss_se: Option<Vec<f64>>,
+    /// The seed-to-seed standard deviation of this test loss with all the data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scratch_noise: Option<f64>,
 }
 
 /// Wall-clock times of the phases, in milliseconds.
@@ -47,6 +60,10 @@ pub struct Timings {
     pub influence: f64,
     /// Leave-one-out refits (0 without `--loo`).
     pub loo: f64,
+    /// PBRF solves (0 without `--pbrf`).
+    pub pbrf: f64,
+    /// Fits from scratch (0 without `--scratch-seeds`).
+    pub scratch: f64,
     /// Reweighting refits (0 without `--reweight-eps`).
     pub reweight: f64,
 }
@@ -54,8 +71,24 @@ pub struct Timings {
 /// The JSON document of `attrib influence`.
 #[derive(Debug, Serialize)]
 pub struct InfluenceOutput {
-    /// Model used.
+    /// Model used (its output and loss, for a network).
     pub model: ModelKind,
+    /// How θ is laid out: `linear` (K × (d+1) rows, bias last) or `mlp` (layer by
+    /// layer, conventions "Tiny neural networks").
+    pub param_layout: &'static str,
+    /// Layer sizes `[d, h…, C]`.
+    pub layers: Vec<usize>,
+    /// The curvature of the influence (`hessian`, `ggn`, `kfac`, `ekfac`).
+    pub curvature: &'static str,
+    /// Smallest eigenvalue of the Hessian at θ̂ (networks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hessian_eig_min: Option<f64>,
+    /// Largest eigenvalue of the Hessian at θ̂ (networks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hessian_eig_max: Option<f64>,
+    /// Number of negative eigenvalues of the Hessian at θ̂ (networks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_negative_eigs: Option<usize>,
     /// L2 strength.
     pub l2: f64,
     /// Hessian damping.
@@ -97,9 +130,13 @@ pub struct InfluenceOutput {
     pub test: Vec<TestOutput>,
 }
 
-/// The retrained answers of `--loo` and `--reweight-eps`.
+/// The retrained answers of `--loo`, `--reweight-eps`, `--pbrf` and `--scratch-seeds`.
 struct Actual {
     loo: Option<ActualChanges>,
+    pbrf: Option<ActualChanges>,
+    scratch: Option<Scratch>,
+    pbrf_ms: f64,
+    scratch_ms: f64,
     /// The weight `1 + εn` and the changes.
     reweight: Option<(f64, ActualChanges)>,
     stats: Option<RefitStats>,
@@ -110,13 +147,44 @@ struct Actual {
 /// Retrain without each point (`--loo`) and with each weight `1 + εn` (`--reweight-eps`).
 fn actual_refits(a: &InfluenceArgs, p: &Prepared) -> Result<Actual, CliError> {
     let (problem, theta, design) = (&p.fitted.problem, p.fitted.theta(), &p.design);
-    let mut out = Actual { loo: None, reweight: None, stats: None, loo_ms: 0.0, reweight_ms: 0.0 };
+    let mut out = Actual {
+        loo: None,
+        reweight: None,
+        pbrf: None,
+        scratch: None,
+        stats: None,
+        loo_ms: 0.0,
+        reweight_ms: 0.0,
+        pbrf_ms: 0.0,
+        scratch_ms: 0.0,
+    };
+    let mut stats = RefitStats::default();
+    if a.pbrf {
+        let t = Instant::now();
+        let solver = Pbrf::new(problem, theta, a.data.damping).map_err(CliError::engine)?;
+        let eps = -1.0 / problem.n() as f64;
+        let refits: Vec<Refit> = (0..problem.n())
+            .map(|i| solver.solve(i, eps))
+            .collect::<Result<_, _>>()
+            .map_err(CliError::engine)?;
+        refits.iter().for_each(|r| stats.add(r));
+        out.pbrf = Some(actual_changes(problem, theta, &refits, design));
+        out.pbrf_ms = ms(t);
+    }
+    if let Some(seeds) = a.scratch_seeds {
+        let t = Instant::now();
+        let s =
+            scratch(problem, design, (0..problem.n()).collect(), seeds as usize).map_err(CliError::engine)?;
+        stats.merge(&s.refits);
+        out.scratch = Some(s);
+        out.scratch_ms = ms(t);
+    }
     if !a.loo && a.reweight_eps.is_none() {
+        out.stats = (a.pbrf || a.scratch_seeds.is_some()).then_some(stats);
         return Ok(out);
     }
     let mut r = Retrainer::new(problem, theta, &p.fitted.influence, FitOptions::default())
         .map_err(CliError::engine)?;
-    let mut stats = RefitStats::default();
     if a.loo {
         let t = Instant::now();
         let refits = r.leave_each_out(&mut Silent).map_err(CliError::engine)?;
@@ -135,6 +203,14 @@ fn actual_refits(a: &InfluenceArgs, p: &Prepared) -> Result<Actual, CliError> {
     }
     out.stats = Some(stats);
     Ok(out)
+}
+
+/// `[d, h…, C]` of a model.
+pub fn layer_sizes(m: &crate::engine::model::Model) -> Vec<usize> {
+    match m.layers() {
+        Some(layers) => std::iter::once(m.d).chain(layers.iter().map(|l| l.fan_out)).collect(),
+        None => vec![m.d, m.k],
+    }
 }
 
 /// Run `attrib influence`.
@@ -165,6 +241,10 @@ pub fn run(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
                 actual_loo_dpred: loo.as_ref().map(|l| l.dpred[t].clone()),
                 pred_reweight_dloss: pred_reweight,
                 actual_reweight_dloss: reweight.as_ref().map(|(_, r)| r.dloss[t].clone()),
+                actual_pbrf_dloss: actual.pbrf.as_ref().map(|c| c.dloss[t].clone()),
+                scratch_dloss_mean: actual.scratch.as_ref().map(|s| s.mean[t].clone()),
+                scratch_dloss_se: actual.scratch.as_ref().map(|s| s.se[t].clone()),
+                scratch_noise: actual.scratch.as_ref().map(|s| s.noise[t]),
                 pred_loo_dloss: s.pred_loo_dloss,
                 pred_loo_dpred: s.pred_loo_dpred,
             }
@@ -172,6 +252,12 @@ pub fn run(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
         .collect();
     Ok(InfluenceOutput {
         model: problem.model.kind,
+        param_layout: if problem.model.net == Net::Linear { "linear" } else { "mlp" },
+        layers: layer_sizes(&problem.model),
+        curvature: influence.curvature.id(),
+        hessian_eig_min: p.fitted.spectrum.map(|s| s.min),
+        hessian_eig_max: p.fitted.spectrum.map(|s| s.max),
+        n_negative_eigs: p.fitted.spectrum.map(|s| s.negative),
         l2: a.data.l2,
         damping: a.data.damping,
         standardized: a.data.standardize,
@@ -193,6 +279,8 @@ pub fn run(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
             influence: influence_ms,
             loo: actual.loo_ms,
             reweight: actual.reweight_ms,
+            pbrf: actual.pbrf_ms,
+            scratch: actual.scratch_ms,
         },
         refits: actual.stats,
         test: test_out,

@@ -17,7 +17,7 @@ use crate::engine::data::csv::{
 use crate::engine::data::Dataset;
 use crate::engine::model::problem::Design;
 use crate::engine::model::ModelKind;
-use crate::engine::pipeline::{class_names, fit_model, standardize_if, Fitted, ModelSpec};
+use crate::engine::pipeline::{class_names, fit_model, standardize_if, Fitted};
 use args::{Cli, Command, DataArgs};
 use clap::{CommandFactory, Parser};
 use std::io::Write;
@@ -108,8 +108,8 @@ pub fn ms(t: Instant) -> f64 {
 /// Read both files with one class mapping, standardise if asked, and fit.
 pub fn prepare(a: &DataArgs) -> Result<Prepared, CliError> {
     let (train_table, test_table) = (read(&a.train)?, read(&a.test)?);
-    let model = a.model.map(ModelKind::from);
-    let kind = match model {
+    let model = a.spec().map_err(CliError::Usage)?;
+    let kind = match model.kind {
         Some(ModelKind::Linear) => TargetKind::Real,
         Some(_) => TargetKind::Classes,
         None => TargetKind::Auto,
@@ -131,8 +131,7 @@ pub fn prepare(a: &DataArgs) -> Result<Prepared, CliError> {
     };
     standardize_if(a.standardize, &mut train, &mut test);
     let t = Instant::now();
-    let fitted = fit_model(&train, &ModelSpec { kind: model, lambda: a.l2, damping: a.damping })
-        .map_err(|e| CliError::Engine(format!("{}: {e}", a.train)))?;
+    let fitted = fit_model(&train, &model).map_err(|e| CliError::Engine(format!("{}: {e}", a.train)))?;
     let fit_ms = ms(t);
     let design = Design::from_dataset(&test);
     Ok(Prepared { train, test, design, fitted, fit_ms, warnings })

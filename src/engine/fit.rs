@@ -17,7 +17,7 @@
 //! (λ = 0 on separable data), the step is damped Levenberg–Marquardt style and the
 //! report says so.
 //!
-//! **Networks** start from their seeded initialisation with L-BFGS (memory 10,
+//! **Networks** start (from their seeded initialisation, or a warm start) with L-BFGS (memory 10,
 //! Armijo backtracking; Nocedal & Wright 2006, Alg. 7.5), cheap per step, until the
 //! scaled gradient is below 1e-5; Newton with the exact Hessian (damped while it is
 //! indefinite, Levenberg–Marquardt style) then finishes to the tolerance in a few
@@ -195,6 +195,7 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
     let tol = problem.tolerance(opts.tol);
     let mut theta = match start {
         Some(s) if s.len() != p => return Err(FitError::BadStart { found: s.len(), expected: p }),
+        Some(s) if problem.model.net != Net::Linear => lbfgs(problem, s.to_vec(), 1e-5, 5000)?,
         Some(s) => s.to_vec(),
         None if problem.model.net != Net::Linear => {
             lbfgs(problem, problem.model.initial_theta(), 1e-5, 5000)?

@@ -5,13 +5,14 @@
 //! ([`crate::engine::influence`]). Loading and splitting differ (two files for the
 //! CLI, a source and a seeded split for the page) and stay with their callers.
 
+use crate::engine::curvature::Curvature;
 use crate::engine::data::prep::Standardizer;
 use crate::engine::data::{Dataset, Target};
 use crate::engine::fit::{fit, FitError, FitOptions, FitReport};
 use crate::engine::influence::Influence;
-use crate::engine::linalg::LinalgError;
+use crate::engine::linalg::{symmetric_eigenvalues, LinalgError};
 use crate::engine::model::problem::{Design, Problem};
-use crate::engine::model::{Model, ModelError, ModelKind};
+use crate::engine::model::{Model, ModelError, ModelKind, Net};
 use serde::{Deserialize, Serialize};
 
 /// What to fit.
@@ -22,8 +23,43 @@ pub struct ModelSpec {
     pub kind: Option<ModelKind>,
     /// L2 strength λ on the weights.
     pub lambda: f64,
-    /// Damping δ of the Hessian for influence.
+    /// Damping δ of the curvature for influence.
     pub damping: f64,
+    /// What computes the outputs: the convex model, or a network.
+    pub net: Net,
+    /// The curvature that stands in for the Hessian.
+    pub curvature: Curvature,
+}
+
+impl ModelSpec {
+    /// A convex model with the exact Hessian.
+    pub fn linear(kind: Option<ModelKind>, lambda: f64, damping: f64) -> Self {
+        Self { kind, lambda, damping, net: Net::Linear, curvature: Curvature::Hessian }
+    }
+}
+
+/// The Hessian's spectrum at θ̂, in three numbers (a network's may be indefinite).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spectrum {
+    /// Smallest eigenvalue.
+    pub min: f64,
+    /// Largest eigenvalue.
+    pub max: f64,
+    /// Number of negative eigenvalues.
+    pub negative: usize,
+}
+
+impl Spectrum {
+    /// The spectrum of `problem`'s Hessian at `theta`.
+    pub fn of(problem: &Problem, theta: &[f64]) -> Option<Self> {
+        let ev = symmetric_eigenvalues(&problem.hessian(theta))?;
+        let scale = ev.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        Some(Spectrum {
+            min: *ev.first()?,
+            max: *ev.last()?,
+            negative: ev.iter().filter(|v| **v < -1e-12 * scale).count(),
+        })
+    }
 }
 
 /// Why the pipeline produced no model.
@@ -62,8 +98,10 @@ pub struct Fitted {
     pub problem: Problem,
     /// The fit.
     pub report: FitReport,
-    /// The factorised Hessian and the training gradients.
+    /// The factorised curvature and the training gradients.
     pub influence: Influence,
+    /// The Hessian's spectrum at θ̂ (networks; `None` for the convex models).
+    pub spectrum: Option<Spectrum>,
 }
 
 impl Fitted {
@@ -83,10 +121,11 @@ pub fn standardize_if(standardize: bool, train: &mut Dataset, test: &mut Dataset
     })
 }
 
-/// The model `spec` asks for on `train`'s target.
+/// The model `spec` asks for on `train`'s target (a network's output and loss follow
+/// the target the same way).
 pub fn choose_model(train: &Dataset, spec: &ModelSpec) -> Result<Model, ModelError> {
     let kind = spec.kind.unwrap_or_else(|| ModelKind::for_classes(train.n_classes()));
-    Model::new(kind, train.d(), train.n_classes())
+    Model::with_net(kind, train.d(), train.n_classes(), spec.net)
 }
 
 /// Choose the model, fit it and factorise its Hessian.
@@ -99,9 +138,10 @@ pub fn fit_model(train: &Dataset, spec: &ModelSpec) -> Result<Fitted, PipelineEr
     let model = choose_model(train, spec)?;
     let problem = Problem::new(model, train, spec.lambda)?;
     let report = fit(&problem, None, &FitOptions::default())?;
-    let influence = Influence::new(&problem, &report.theta, spec.damping)
+    let influence = Influence::with_curvature(&problem, &report.theta, spec.curvature, spec.damping)
         .map_err(|source| PipelineError::Hessian { source, lambda: spec.lambda, damping: spec.damping })?;
-    Ok(Fitted { problem, report, influence })
+    let spectrum = (model.net != Net::Linear).then(|| Spectrum::of(&problem, &report.theta)).flatten();
+    Ok(Fitted { problem, report, influence, spectrum })
 }
 
 /// Accuracy for classifiers or RMSE for regression of `theta` on `data`, with the

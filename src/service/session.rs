@@ -134,7 +134,7 @@ impl Session {
         if train.n() < 2 {
             return Err("at least two training points are needed".into());
         }
-        let model = ModelSpec { kind: spec.model, lambda: spec.lambda, damping: spec.damping };
+        let model = ModelSpec::linear(spec.model, spec.lambda, spec.damping);
         let fitted = fit_model(&train, &model).map_err(|e| e.to_string())?;
         let (m, theta) = (&fitted.problem.model, fitted.theta());
         let (metric_name, train_metric) = metric(m, theta, &Design::from_dataset(&train));

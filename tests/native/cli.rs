@@ -295,3 +295,71 @@ fn tmc_shapley_reports_a_standard_error_per_point() {
         .flat_map(|r| r.as_array().cloned().unwrap_or_default())
         .all(|e| e.as_f64().is_some_and(|x| x >= 0.0)));
 }
+
+#[test]
+fn a_network_with_every_ground_truth() {
+    let (train, test) = moons_files("mlp");
+    let v = json(&cmd(
+        "influence",
+        &train,
+        &test,
+        &[
+            "--model",
+            "mlp",
+            "--hidden",
+            "6",
+            "--activation",
+            "gelu",
+            "--init-seed",
+            "2",
+            "--loo",
+            "--pbrf",
+            "--damping",
+            "0.001",
+            "--scratch-seeds",
+            "2",
+        ],
+    ));
+    assert_eq!((v["param_layout"].as_str(), v["curvature"].as_str()), (Some("mlp"), Some("hessian")));
+    assert_eq!(v["layers"], serde_json::json!([2, 6, 1]));
+    assert_eq!(v["n_params"].as_u64(), Some(2 * 6 + 6 + 6 + 1));
+    assert!(
+        v["hessian_eig_min"].is_number()
+            && v["hessian_eig_max"].is_number()
+            && v["n_negative_eigs"].is_number()
+    );
+    let t0 = &v["test"][0];
+    for key in ["actual_loo_dloss", "actual_pbrf_dloss", "scratch_dloss_mean", "scratch_dloss_se"] {
+        assert_eq!(t0[key].as_array().map(Vec::len), Some(48), "{key}");
+    }
+    assert!(t0["scratch_noise"].as_f64().is_some_and(|x| x >= 0.0));
+    // 48 leave-one-out refits, 48 PBRF solves and 2 × 49 fits from scratch.
+    assert_eq!(v["refits"]["n"].as_u64(), Some(48 + 48 + 98));
+    let v = json(&cmd(
+        "approx",
+        &train,
+        &test,
+        &[
+            "--model",
+            "mlp",
+            "--hidden",
+            "4,3",
+            "--curvature",
+            "ekfac",
+            "--damping",
+            "0.01",
+            "--methods",
+            "cg,tracin,representer",
+        ],
+    ));
+    assert!(v["methods"]["cg"]["scores"].is_array(), "{}", v["methods"]["cg"]);
+    expect_error(
+        &cmd("influence", &train, &test, &["--model", "mlp", "--hidden", "100"]),
+        &["--hidden", "2 to 64"],
+    );
+    expect_error(
+        &cmd("influence", &train, &test, &["--model", "mlp", "--hidden", "4,4,4"]),
+        &["one or two hidden layers"],
+    );
+    expect_error(&cmd("influence", &train, &test, &["--output", "softmax"]), &["--model mlp"]);
+}

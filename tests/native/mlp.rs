@@ -365,3 +365,32 @@ fn retraining_from_scratch_measures_its_noise_floor() {
     );
     assert!(noise > 1e-6 && s.refits.all_converged(), "{noise} {}", s.refits);
 }
+
+#[test]
+fn every_method_runs_on_a_network() {
+    use attribution_explorer::engine::methods::{self, Method};
+    let (p, test, theta) = moons_net(60);
+    // Three test points: TMC-Shapley refits the network about 150 times for each.
+    let design = Design::from_dataset(&test.select(&[0, 1, 2]));
+    let exact: Vec<Vec<f64>> = Influence::new(&p, &theta, 0.0)
+        .expect("factorises")
+        .score(&p, &design)
+        .expect("scores")
+        .into_iter()
+        .map(|t| t.pred_loo_dloss)
+        .collect();
+    let params =
+        methods::MethodParams { shapley_permutations: 3, ..Default::default() }.check().expect("valid");
+    for m in Method::ALL {
+        let s = methods::run(m, &p, &theta, &design, 0.0, &params).unwrap_or_else(|e| panic!("{m}: {e}"));
+        assert!(s.scores.iter().flatten().all(|v| v.is_finite()), "{m}");
+        let rho = attribution_explorer::engine::evaluate::agreement(&s.scores, &exact, 10)
+            .pooled_spearman
+            .unwrap_or(0.0);
+        println!("MLP {m}: pooled Spearman with exact influence {rho:.3}");
+        if matches!(m, Method::Cg) {
+            let err = rel_err(&s.scores.concat(), &exact.concat());
+            assert!(err < 1e-6, "CG on the network's Hessian: {err:e}");
+        }
+    }
+}

@@ -86,6 +86,9 @@ pub fn tracin_lr(problem: &Problem, params: &TracInParams) -> f64 {
 /// A seeded mini-batch gradient-descent run from θ = 0 on `R`; `checkpoint(θ_c, η)`
 /// is called at the end of every epoch. Returns the mean training loss per epoch.
 fn tracin_run(problem: &Problem, params: &TracInParams, mut checkpoint: impl FnMut(&[f64], f64)) -> Vec<f64> {
+    if let Some(steps) = problem.early_stop() {
+        return replay_training(problem, steps, params.epochs, checkpoint);
+    }
     let (n, p) = (problem.n(), problem.n_params());
     let lr = tracin_lr(problem, params);
     let mut rng = Rng::new(params.seed);
@@ -118,7 +121,39 @@ fn tracin_run(problem: &Problem, params: &TracInParams, mut checkpoint: impl FnM
     trace
 }
 
-/// TracIn over a seeded mini-batch gradient-descent run from θ = 0.
+/// The real training of an early-stopped network (full-batch gradient descent from
+/// its initialisation, the step of [`crate::engine::fit::gradient_descent`]), with
+/// `checkpoints` evenly spaced checkpoints; each stands for the steps since the last,
+/// so its `η` is the step times their number.
+fn replay_training(
+    problem: &Problem,
+    steps: usize,
+    checkpoints: usize,
+    mut checkpoint: impl FnMut(&[f64], f64),
+) -> Vec<f64> {
+    let p = problem.n_params();
+    let mut theta = problem.model.initial_theta();
+    let lr = 1.0 / largest_eigenvalue(problem, &theta, 0.0, 0).abs().max(f64::MIN_POSITIVE);
+    let every = steps.div_ceil(checkpoints.clamp(1, steps.max(1))).max(1);
+    let mut grad = vec![0.0; p];
+    let mut trace = Vec::new();
+    let mut since = 0;
+    for step in 1..=steps {
+        problem.gradient(&theta, &mut grad);
+        theta.iter_mut().zip(&grad).for_each(|(t, g)| *t -= lr * g);
+        since += 1;
+        if step % every == 0 || step == steps {
+            checkpoint(&theta, lr * since as f64);
+            since = 0;
+            let losses = problem.losses(&theta, &problem.train);
+            trace.push(losses.iter().sum::<f64>() / problem.n().max(1) as f64);
+        }
+    }
+    trace
+}
+
+/// TracIn over a seeded mini-batch gradient-descent run from the start (θ = 0, or a
+/// network's initialisation); for an early-stopped network, over its real training.
 pub fn tracin(problem: &Problem, test: &Design, params: &TracInParams) -> Scores {
     let mut total = Array2::<f64>::zeros((test.n(), problem.n()));
     let mut lr_used = 0.0;
@@ -128,16 +163,22 @@ pub fn tracin(problem: &Problem, test: &Design, params: &TracInParams) -> Scores
         total.scaled_add(lr, &gt.dot(&gi.t()));
         lr_used = lr;
     });
-    let note = format!(
-        "TracIn sums over {} checkpoints of a gradient-descent run with step {:.3e}{}.",
-        params.epochs,
-        lr_used,
-        if params.lr.is_none() {
-            " (1/λ_max of the Hessian at the start, which keeps the run stable)"
-        } else {
-            ""
-        }
-    );
+    let note = match problem.early_stop() {
+        Some(steps) => format!(
+            "TracIn sums over {} checkpoints of the network's real training ({steps} full-batch gradient steps).",
+            trace.len()
+        ),
+        None => format!(
+            "TracIn sums over {} checkpoints of a mini-batch gradient-descent run with step {:.3e}{}.",
+            params.epochs,
+            lr_used,
+            if params.lr.is_none() {
+                " (1/λ_max of the Hessian at the start, which keeps the run stable)"
+            } else {
+                ""
+            }
+        ),
+    };
     Scores {
         trace,
         notes: vec![note],
