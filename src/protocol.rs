@@ -9,9 +9,12 @@
 //! another test point, scrubbing a weight or running leave-one-out never refits the
 //! original model.
 
+use crate::engine::curvature::Curvature;
 use crate::engine::data::builtin::GeneratorParams;
 use crate::engine::methods::{Method, MethodParams};
+use crate::engine::model::mlp::MlpShape;
 use crate::engine::model::ModelKind;
+use crate::engine::pipeline::Spectrum;
 use crate::engine::retrain::RefitStats;
 use serde::{Deserialize, Serialize};
 
@@ -102,11 +105,15 @@ impl Edits {
 pub struct TrainSpec {
     /// The data.
     pub source: DataSource,
-    /// The model; `None` picks one from the target.
+    /// The model (a network's output and loss); `None` picks one from the target.
     pub model: Option<ModelKind>,
+    /// A tiny neural network in place of the convex model.
+    pub network: Option<MlpShape>,
+    /// The curvature that stands in for the Hessian.
+    pub curvature: Curvature,
     /// L2 strength λ.
     pub lambda: f64,
-    /// Damping δ added to the Hessian for influence.
+    /// Damping δ added to the curvature for influence.
     pub damping: f64,
     /// Standardise features with training statistics.
     pub standardize: bool,
@@ -126,6 +133,8 @@ impl Default for TrainSpec {
         Self {
             source: DataSource::Builtin { id: "moons".into(), params: GeneratorParams::default() },
             model: None,
+            network: None,
+            curvature: Curvature::Hessian,
             lambda: 0.01,
             damping: 0.0,
             standardize: true,
@@ -212,6 +221,15 @@ pub enum Request {
         /// Seed of the flips.
         seed: u64,
     },
+    /// The explained point's predicted changes next to the three ground truths of a
+    /// network: warm-started leave-one-out, the PBRF, and retraining from scratch over
+    /// `seeds` seeds (streams progress; cancellable).
+    Truths {
+        /// Job id.
+        job: u64,
+        /// Initialisation seeds of the retraining from scratch.
+        seeds: usize,
+    },
     /// The linear datamodeling score of the methods (streams progress; cancellable).
     Lds {
         /// Job id.
@@ -292,6 +310,13 @@ pub enum Response {
         /// The curves, or the error.
         result: JobResult<MislabelView>,
     },
+    /// The three ground truths (or cancelled).
+    TruthsDone {
+        /// Job id.
+        job: u64,
+        /// Predicted against each truth, or the error.
+        result: JobResult<TruthsView>,
+    },
     /// Linear datamodeling scores (or cancelled).
     LdsDone {
         /// Job id.
@@ -340,6 +365,14 @@ pub struct FitSummary {
     pub train_metric: f64,
     /// Metric on the test rows.
     pub test_metric: f64,
+    /// The network, if the model is one.
+    pub network: Option<MlpShape>,
+    /// The curvature of the influence.
+    pub curvature: Curvature,
+    /// The Hessian's spectrum at θ̂ (networks).
+    pub spectrum: Option<Spectrum>,
+    /// Number of parameters.
+    pub n_params: usize,
 }
 
 /// How the features map to the plot.
@@ -574,10 +607,48 @@ pub struct MethodsView {
 pub struct DampingPoint {
     /// δ.
     pub damping: f64,
-    /// Spearman of the damped exact scores with the undamped ones.
+    /// Spearman of the damped scores with the undamped ones (`None` when the undamped
+    /// curvature cannot be inverted).
     pub spearman_exact: Option<f64>,
     /// Spearman with actual leave-one-out, when computed.
     pub spearman_loo: Option<f64>,
+    /// Spearman with the PBRF, when computed.
+    pub spearman_pbrf: Option<f64>,
+    /// Spearman with retraining from scratch (its points), when computed.
+    pub spearman_scratch: Option<f64>,
+}
+
+/// The explained point's predicted changes against the three ground truths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthsView {
+    /// Predicted change of the explained point's loss, per training point.
+    pub predicted: Vec<f64>,
+    /// Warm-started leave-one-out (the same basin).
+    pub loo: Vec<f64>,
+    /// The proximal Bregman response function.
+    pub pbrf: Vec<f64>,
+    /// Its δ: the view's damping, or a small one where the GGN alone is singular.
+    pub pbrf_damping: f64,
+    /// The training points retrained from scratch.
+    pub scratch_points: Vec<usize>,
+    /// Mean change over seeds, per scratch point.
+    pub scratch_mean: Vec<f64>,
+    /// Its standard error.
+    pub scratch_se: Vec<f64>,
+    /// The seed-to-seed standard deviation of the explained loss with all the data.
+    pub noise: f64,
+    /// Seeds used.
+    pub seeds: usize,
+    /// `(truth, Pearson, Spearman)` of the prediction against each truth.
+    pub agreement: Vec<(String, Option<f64>, Option<f64>)>,
+    /// Scratch points whose mean change is larger than the noise floor.
+    pub above_noise: usize,
+    /// What it shows, in plain words.
+    pub reading: String,
+    /// How the refits converged.
+    pub refits: RefitStats,
+    /// Wall-clock milliseconds.
+    pub millis: f64,
 }
 
 /// The Hessian and the iterative solvers, seen from the explained point.
@@ -601,6 +672,19 @@ pub struct DiagnosticsView {
     pub lissa_notes: Vec<String>,
     /// The damping sweep.
     pub sweep: Vec<DampingPoint>,
+    /// The Gauss–Newton matrix's eigenvalues, ascending (networks).
+    pub ggn_eigenvalues: Vec<f64>,
+    /// K-FAC's eigenvalues with λ (networks).
+    pub kfac_eigenvalues: Vec<f64>,
+    /// EK-FAC's eigenvalues with λ (networks).
+    pub ekfac_eigenvalues: Vec<f64>,
+    /// CG with the smallest damping that makes the Hessian positive definite (when it
+    /// is not): the rescue.
+    pub cg_damped_trace: Vec<f64>,
+    /// LiSSA with that damping.
+    pub lissa_damped_trace: Vec<f64>,
+    /// That damping.
+    pub rescue_damping: Option<f64>,
 }
 
 /// One ranking's detection curve.

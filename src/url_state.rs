@@ -4,9 +4,14 @@
 //! training point and its weight, and the edits. Parsing is lenient: a missing or
 //! malformed value falls back to its default, so any link opens a working page.
 //!
-//! Keys: `ds n noise seed model l2 damp std split sel tp w rm flip add target embed view`.
+//! Keys: `ds n noise seed model l2 damp std split sel tp w rm flip add target embed view`,
+//! and for a network (`model=mlp`): `hidden` (one or two widths), `act`, `iseed`,
+//! `steps` (an early-stop budget), `out` (its output, when not automatic); `curv` (the
+//! curvature, when not the Hessian).
 
+use crate::engine::curvature::Curvature;
 use crate::engine::data::builtin::GeneratorParams;
+use crate::engine::model::mlp::{Activation, MlpShape};
 use crate::engine::model::ModelKind;
 use crate::protocol::{AddedPoint, DataSource, Edits, Selection, TrainSpec};
 
@@ -17,8 +22,12 @@ pub struct ViewState {
     pub dataset: String,
     /// Generator parameters.
     pub params: GeneratorParams,
-    /// Model override.
+    /// Model override (a network's output).
     pub model: Option<ModelKind>,
+    /// A tiny neural network in place of the convex model.
+    pub network: Option<MlpShape>,
+    /// The curvature of influence.
+    pub curvature: Curvature,
     /// L2 strength.
     pub lambda: f64,
     /// Hessian damping.
@@ -98,6 +107,8 @@ impl Default for ViewState {
             dataset: "moons".into(),
             params: GeneratorParams::default(),
             model: spec.model,
+            network: spec.network,
+            curvature: spec.curvature,
             lambda: spec.lambda,
             damping: spec.damping,
             standardize: spec.standardize,
@@ -167,7 +178,27 @@ impl ViewState {
         if self.params != d.params {
             q.push(format!("n={}&noise={}&seed={}", self.params.n, self.params.noise, self.params.seed));
         }
-        q.push(format!("model={}", self.model.map_or("auto", ModelKind::id)));
+        match &self.network {
+            None => q.push(format!("model={}", self.model.map_or("auto", ModelKind::id))),
+            Some(net) => {
+                let widths: Vec<String> = net.widths().iter().map(|w| w.to_string()).collect();
+                q.push(format!(
+                    "model=mlp&hidden={}&act={}&iseed={}",
+                    widths.join(","),
+                    net.activation.id(),
+                    net.init_seed
+                ));
+                if net.train_steps > 0 {
+                    q.push(format!("steps={}", net.train_steps));
+                }
+                if let Some(m) = self.model {
+                    q.push(format!("out={}", m.id()));
+                }
+            }
+        }
+        if self.curvature != Curvature::Hessian {
+            q.push(format!("curv={}", self.curvature.id()));
+        }
         q.push(format!("l2={}&damp={}&std={}", self.lambda, self.damping, u8::from(self.standardize)));
         if self.split_seed != 0 {
             q.push(format!("split={}", self.split_seed));
@@ -207,6 +238,7 @@ impl ViewState {
     /// their defaults.
     pub fn from_query(query: &str) -> ViewState {
         let mut s = ViewState::default();
+        let network_asked = query.trim_start_matches('?').split('&').any(|p| p == "model=mlp");
         for pair in query.trim_start_matches('?').split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let v = decode(v);
@@ -215,7 +247,37 @@ impl ViewState {
                 "n" => s.params.n = v.parse().unwrap_or(s.params.n),
                 "noise" => s.params.noise = finite(&v).unwrap_or(s.params.noise),
                 "seed" => s.params.seed = v.parse().unwrap_or(s.params.seed),
+                "model" if v == "mlp" => s.network = Some(s.network.unwrap_or(default_network())),
                 "model" => s.model = ModelKind::from_id(&v),
+                "out" => s.model = ModelKind::from_id(&v),
+                "hidden" => {
+                    let w: Vec<usize> = v
+                        .split(',')
+                        .filter_map(|p| p.parse().ok())
+                        .filter(|w| (2..=64).contains(w))
+                        .collect();
+                    if (1..=2).contains(&w.len()) {
+                        let net = s.network.get_or_insert(default_network());
+                        net.hidden = [w[0], w.get(1).copied().unwrap_or(0)];
+                        net.layers = w.len();
+                    }
+                }
+                "act" => {
+                    if let Some(a) = Activation::from_id(&v) {
+                        s.network.get_or_insert(default_network()).activation = a;
+                    }
+                }
+                "iseed" => {
+                    if let Ok(seed) = v.parse() {
+                        s.network.get_or_insert(default_network()).init_seed = seed;
+                    }
+                }
+                "steps" => {
+                    if let Ok(steps) = v.parse::<usize>() {
+                        s.network.get_or_insert(default_network()).train_steps = steps.min(MAX_TRAIN_STEPS);
+                    }
+                }
+                "curv" => s.curvature = Curvature::from_id(&v).unwrap_or_default(),
                 "l2" => s.lambda = finite(&v).filter(|l| *l >= 0.0).unwrap_or(s.lambda),
                 "damp" => s.damping = finite(&v).filter(|l| *l >= 0.0).unwrap_or(s.damping),
                 "std" => s.standardize = v != "0",
@@ -241,9 +303,13 @@ impl ViewState {
             }
         }
         // A weight belongs to a scrubbed point: without one it means nothing (and a
-        // link would drop it), so the state is made canonical.
+        // link would drop it), so the state is made canonical; so are network keys
+        // without a network (`model=mlp` decides).
         if s.train_point.is_none() {
             s.weight = 1.0;
+        }
+        if !network_asked {
+            s.network = None;
         }
         s
     }
@@ -258,6 +324,8 @@ impl ViewState {
         TrainSpec {
             source,
             model: self.model,
+            network: self.network,
+            curvature: self.curvature,
             lambda: self.lambda,
             damping: self.damping,
             standardize: self.standardize,
@@ -268,6 +336,15 @@ impl ViewState {
         }
     }
 }
+
+/// The network `model=mlp` starts from: one hidden layer of 16 tanh units, seed 0,
+/// trained to convergence.
+pub fn default_network() -> MlpShape {
+    MlpShape::one(16, Activation::Tanh, 0)
+}
+
+/// Largest early-stop budget a link may ask for.
+pub const MAX_TRAIN_STEPS: usize = 100_000;
 
 fn parse_selection(v: &str) -> Option<Selection> {
     if let Some(t) = v.strip_prefix('t') {
@@ -293,6 +370,8 @@ mod tests {
             dataset: "circles".into(),
             params: GeneratorParams { n: 321, noise: 0.123456789012345, seed: 99 },
             model: Some(ModelKind::Logistic),
+            network: None,
+            curvature: Curvature::Ggn,
             lambda: 0.1 + 0.2, // 0.30000000000000004: needs every digit
             damping: 1e-7,
             standardize: false,
@@ -313,6 +392,29 @@ mod tests {
         assert_eq!(ViewState::from_query(&q), s, "{q}");
         let t = ViewState { selection: Selection::Test(4), ..s };
         assert_eq!(ViewState::from_query(&t.to_query()), t);
+    }
+
+    #[test]
+    fn a_network_round_trips() {
+        let net = MlpShape {
+            hidden: [12, 5],
+            layers: 2,
+            activation: Activation::Gelu,
+            init_seed: 7,
+            train_steps: 300,
+        };
+        let s = ViewState {
+            network: Some(net),
+            model: Some(ModelKind::Softmax),
+            curvature: Curvature::Ekfac,
+            ..ViewState::default()
+        };
+        let q = s.to_query();
+        assert!(q.contains("model=mlp&hidden=12,5&act=gelu&iseed=7") && q.contains("steps=300"), "{q}");
+        assert_eq!(ViewState::from_query(&q), s);
+        // Network keys without `model=mlp` mean nothing.
+        assert_eq!(ViewState::from_query("?hidden=8&act=gelu").network, None);
+        assert_eq!(ViewState::from_query("?model=mlp").network, Some(default_network()));
     }
 
     #[test]

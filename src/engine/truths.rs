@@ -29,10 +29,12 @@ use serde::{Deserialize, Serialize};
 /// Most Newton steps of a PBRF solve.
 const MAX_PBRF_STEPS: usize = 30;
 
-/// The PBRF of a fitted problem, ready to solve for any training point.
-pub struct Pbrf<'a> {
-    problem: &'a Problem,
-    theta_hat: &'a [f64],
+/// The PBRF of a fitted problem, ready to solve for any training point (it owns what
+/// it needs, so a long job can keep it between its blocks).
+#[derive(Debug)]
+pub struct Pbrf {
+    problem: Problem,
+    theta_hat: Vec<f64>,
     /// `∂l/∂z` of every training row at θ̂.
     dz_hat: Vec<Vec<f64>>,
     precond: Factor,
@@ -40,9 +42,9 @@ pub struct Pbrf<'a> {
     scale: Vec<f64>,
 }
 
-impl<'a> Pbrf<'a> {
+impl Pbrf {
     /// Factorise `G(θ̂) + λ I_W + δ I` (δ = `damping`).
-    pub fn new(problem: &'a Problem, theta_hat: &'a [f64], damping: f64) -> Result<Self, RetrainError> {
+    pub fn new(problem: &Problem, theta_hat: &[f64], damping: f64) -> Result<Self, RetrainError> {
         let m = &problem.model;
         let mut work = m.work();
         let mut dz = vec![0.0; m.k];
@@ -56,12 +58,12 @@ impl<'a> Pbrf<'a> {
         let precond = Factor::new(&problem.ggn(theta_hat), damping, &problem.null_directions())?;
         let mut scale = vec![0.0; problem.n_params()];
         problem.gradient_scale(theta_hat, &mut scale);
-        Ok(Self { problem, theta_hat, dz_hat, precond, damping, scale })
+        Ok(Self { problem: problem.clone(), theta_hat: theta_hat.to_vec(), dz_hat, precond, damping, scale })
     }
 
     /// `∇J(θ)` for point `i` and `ε`.
     fn gradient(&self, theta: &[f64], i: usize, eps: f64, out: &mut [f64]) {
-        let (p, m) = (self.problem, &self.problem.model);
+        let (p, m) = (&self.problem, &self.problem.model);
         let n = p.n() as f64;
         let mut work = m.work();
         let mut dz = vec![0.0; m.k];
@@ -140,7 +142,7 @@ impl<'a> Pbrf<'a> {
             return Err(RetrainError::BadIndex { index: i, n });
         }
         let tol = self.problem.tolerance(FitOptions::default().tol);
-        let mut theta = self.theta_hat.to_vec();
+        let mut theta = self.theta_hat.clone();
         let (mut g, mut trial_g) = (vec![0.0; theta.len()], vec![0.0; theta.len()]);
         self.gradient(&theta, i, eps, &mut g);
         let mut norm = scaled_norm(&g, &self.scale);

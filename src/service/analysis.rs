@@ -2,6 +2,7 @@
 //! point of a [`Session`]. Every method's scores are oriented like `pred_loo_dloss`.
 
 use super::session::Session;
+use crate::engine::curvature::KronInverse;
 use crate::engine::evaluate::{detection_curve, mislabel_experiment, top_k, top_k_overlap};
 use crate::engine::influence::Influence;
 use crate::engine::linalg::symmetric_eigenvalues;
@@ -9,6 +10,7 @@ use crate::engine::methods::ihvp::{
     cg_solve, largest_eigenvalue, lissa_notes, lissa_solve, smallest_eigenvalue, CgStatus, LissaParams,
 };
 use crate::engine::methods::{self, CheckedParams, Method};
+use crate::engine::model::Net;
 use crate::engine::stats::spearman;
 use crate::protocol::*;
 
@@ -33,9 +35,11 @@ fn row(
     }
 }
 
-/// The exact influence of the explained point with damping `d`, from scratch.
+/// The influence of the explained point with the session's curvature and damping
+/// `d`, from scratch.
 fn exact_with_damping(s: &Session, d: f64) -> Result<Vec<f64>, String> {
-    let inf = Influence::new(s.problem(), s.theta(), d).map_err(|e| e.to_string())?;
+    let curvature = s.fitted.influence.curvature;
+    let inf = Influence::with_curvature(s.problem(), s.theta(), curvature, d).map_err(|e| e.to_string())?;
     let mut scored = inf.score(s.problem(), &s.explained_design()).map_err(|e| e.to_string())?;
     scored.pop().map(|t| t.pred_loo_dloss).ok_or_else(|| "no test point".to_string())
 }
@@ -80,12 +84,14 @@ pub fn methods_view(
     MethodsView { rows, matrix }
 }
 
-/// Spectrum, solver traces and the damping sweep.
+/// Spectrum, solver traces and the damping sweep; for a network also the Gauss–Newton,
+/// K-FAC and EK-FAC spectra, and how damping rescues the solvers on an indefinite
+/// Hessian.
 pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
     let (problem, theta, damping) = (s.problem(), s.theta(), s.damping());
-    let h = problem.hessian(theta);
-    let eigenvalues = symmetric_eigenvalues(&h).unwrap_or_default();
+    let eigenvalues = symmetric_eigenvalues(&problem.hessian(theta)).unwrap_or_default();
     let top = eigenvalues.last().copied().unwrap_or(0.0);
+    let bottom = eigenvalues.first().copied().unwrap_or(0.0);
     let smallest = eigenvalues.iter().copied().find(|v| *v > 1e-12 * top.abs());
     let (mut g, _) = problem.example_grads(theta, &s.explained_design());
     let g = g.row_mut(0).to_vec();
@@ -95,28 +101,39 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
         CgStatus::Converged => format!("CG converged in {steps} steps"),
         _ => cg.clone().solution(params.cg_tol).err().map(|e| e.to_string()).unwrap_or_default(),
     };
-    let lambda_max = largest_eigenvalue(problem, theta, damping, params.lissa.seed);
-    let scale = params.lissa_scale_factor.map_or(params.lissa.scale, |f| f * lambda_max);
-    let lissa = LissaParams { scale, damping, repeats: 1, ..params.lissa };
-    let lissa_notes = lissa_notes(&lissa, smallest_eigenvalue(problem, theta, damping, lambda_max));
-    let (lissa_trace, lissa_error) = match lissa_solve(problem, theta, &g, &lissa) {
+    let lissa_run = |d: f64| {
+        let lambda_max = largest_eigenvalue(problem, theta, d, params.lissa.seed).abs();
+        let scale = params.lissa_scale_factor.map_or(params.lissa.scale, |f| f * lambda_max);
+        let lissa = LissaParams { scale, damping: d, repeats: 1, ..params.lissa };
+        let notes = lissa_notes(&lissa, smallest_eigenvalue(problem, theta, d, lambda_max));
+        (lissa_solve(problem, theta, &g, &lissa), notes)
+    };
+    let (lissa, lissa_notes) = lissa_run(damping);
+    let (lissa_trace, lissa_error) = match lissa {
         Ok((_, t)) => (t, None),
         Err(e) => (vec![], Some(e.to_string())),
     };
-    let exact = &s.explained.pred_loo_dloss;
-    let sweep = (-6..=1)
-        .map(|e| 10f64.powi(e) * top.max(1e-12))
-        .map(|d| {
-            let scores = exact_with_damping(s, d).unwrap_or_default();
-            DampingPoint {
-                damping: d,
-                spearman_exact: spearman(&scores, exact),
-                spearman_loo: s.actual_loo.as_ref().and_then(|l| spearman(&scores, l)),
-            }
-        })
-        .collect();
+    // The rescue: the smallest damping that makes H + δI positive definite.
+    let rescue_damping = (bottom + damping <= 0.0).then(|| -bottom * 1.01 + 1e-9 * top.abs());
+    let (cg_damped_trace, lissa_damped_trace) = match rescue_damping {
+        Some(d) => {
+            let cg = cg_solve(problem, theta, &g, d, params.cg_tol, params.cg_max_iter);
+            (cg.trace, lissa_run(d).0.map(|(_, t)| t).unwrap_or_default())
+        }
+        None => (vec![], vec![]),
+    };
+    let sweep = damping_sweep(s, top.abs().max(1e-12));
+    let (ggn_eigenvalues, kfac_eigenvalues, ekfac_eigenvalues) = match problem.model.net {
+        Net::Linear => (vec![], vec![], vec![]),
+        Net::Mlp(_) => {
+            let kron = |refit| {
+                KronInverse::new(problem, theta, 0.0, refit).map(|k| k.eigenvalues()).unwrap_or_default()
+            };
+            (symmetric_eigenvalues(&problem.ggn(theta)).unwrap_or_default(), kron(false), kron(true))
+        }
+    };
     DiagnosticsView {
-        condition: smallest.map(|v| top / v),
+        condition: smallest.filter(|_| bottom > 0.0).map(|v| top / v),
         eigenvalues,
         cg_converged: cg.status == CgStatus::Converged,
         cg_status,
@@ -125,7 +142,36 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
         lissa_error,
         lissa_notes,
         sweep,
+        ggn_eigenvalues,
+        kfac_eigenvalues,
+        ekfac_eigenvalues,
+        cg_damped_trace,
+        lissa_damped_trace,
+        rescue_damping,
     }
+}
+
+/// Agreement of the damped scores (δ from 1e-6 to 10 times `top`) with the undamped
+/// ones and with every ground truth computed so far.
+fn damping_sweep(s: &Session, top: f64) -> Vec<DampingPoint> {
+    let undamped = exact_with_damping(s, 0.0).ok();
+    let truths = s.truths.as_ref();
+    (-6..=1)
+        .map(|e| 10f64.powi(e) * top)
+        .map(|d| {
+            let scores = exact_with_damping(s, d).unwrap_or_default();
+            let at = |points: &[usize]| {
+                points.iter().filter_map(|&i| scores.get(i).copied()).collect::<Vec<f64>>()
+            };
+            DampingPoint {
+                damping: d,
+                spearman_exact: undamped.as_ref().and_then(|u| spearman(&scores, u)),
+                spearman_loo: s.actual_loo.as_ref().and_then(|l| spearman(&scores, l)),
+                spearman_pbrf: truths.and_then(|t| spearman(&scores, &t.pbrf)),
+                spearman_scratch: truths.and_then(|t| spearman(&at(&t.scratch_points), &t.scratch_mean)),
+            }
+        })
+        .collect()
 }
 
 /// How a mislabel ranking reads on the page.

@@ -106,6 +106,19 @@ impl Service {
                     Err(e) => emit(Response::LdsDone { job, result: Err(e) }),
                 }
             }
+            Request::Truths { job, seeds } => {
+                self.cancel_long(emit);
+                match &self.session {
+                    Some(s) if (2..=20).contains(&seeds) => {
+                        self.start_long(LongJob::truths(job, s, seeds, (self.clock)()), emit)
+                    }
+                    Some(_) => emit(Response::TruthsDone {
+                        job,
+                        result: Err(JobError::Failed(format!("use 2 to 20 seeds (asked for {seeds})"))),
+                    }),
+                    None => emit(Response::TruthsDone { job, result: untrained() }),
+                }
+            }
             Request::Cancel { job } => {
                 if self.long.as_ref().is_some_and(|l| l.id() == job) {
                     self.cancel_long(emit);

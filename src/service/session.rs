@@ -10,6 +10,7 @@ use crate::engine::data::{Dataset, Target};
 use crate::engine::fit::FitOptions;
 use crate::engine::influence::TestInfluence;
 use crate::engine::model::problem::{Design, Problem};
+use crate::engine::model::Net;
 use crate::engine::pipeline::{class_names, fit_model, metric, standardize_if, Fitted, ModelSpec};
 use crate::engine::retrain::{RefitStats, Retrainer};
 use crate::protocol::*;
@@ -38,6 +39,8 @@ pub struct Session {
     pub explained_x: Vec<f64>,
     /// Actual leave-one-out change of the explained point's loss, once computed.
     pub actual_loo: Option<Vec<f64>>,
+    /// The three ground truths of the explained point, once computed.
+    pub truths: Option<TruthsView>,
     bounds: ([f64; 2], [f64; 2]),
 }
 
@@ -134,7 +137,14 @@ impl Session {
         if train.n() < 2 {
             return Err("at least two training points are needed".into());
         }
-        let model = ModelSpec::linear(spec.model, spec.lambda, spec.damping);
+        let net = spec.network.map_or(Net::Linear, Net::Mlp);
+        let model = ModelSpec {
+            kind: spec.model,
+            lambda: spec.lambda,
+            damping: spec.damping,
+            net,
+            curvature: spec.curvature,
+        };
         let fitted = fit_model(&train, &model).map_err(|e| e.to_string())?;
         let (m, theta) = (&fitted.problem.model, fitted.theta());
         let (metric_name, train_metric) = metric(m, theta, &Design::from_dataset(&train));
@@ -150,6 +160,10 @@ impl Session {
             metric_name: metric_name.into(),
             train_metric,
             test_metric,
+            network: spec.network,
+            curvature: spec.curvature,
+            spectrum: fitted.spectrum,
+            n_params: m.n_params(),
         };
         let all: Vec<[f64; 2]> = frame
             .points(&train)
@@ -179,6 +193,7 @@ impl Session {
             },
             explained_x: vec![],
             actual_loo: None,
+            truths: None,
         };
         session.select(&spec.selection)?;
         Ok(session)
@@ -247,6 +262,7 @@ impl Session {
         };
         self.explained_x = x;
         self.actual_loo = None;
+        self.truths = None;
         Ok(())
     }
 
