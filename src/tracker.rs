@@ -32,6 +32,8 @@ pub enum JobKind {
     Mislabel,
     /// The LDS.
     Lds,
+    /// The three ground truths.
+    Truths,
 }
 
 /// A long job's progress.

@@ -66,14 +66,17 @@ pub enum Tab {
     Mislabel,
     /// Linear datamodeling score.
     Lds,
+    /// Predicted changes against the three ground truths.
+    Truths,
 }
 
 impl Tab {
     /// Every tab with its label.
-    pub const ALL: [(Tab, &'static str); 5] = [
+    pub const ALL: [(Tab, &'static str); 6] = [
         (Tab::Explore, "Explore"),
         (Tab::Methods, "Methods"),
         (Tab::Diagnostics, "Diagnostics"),
+        (Tab::Truths, "Which truth?"),
         (Tab::Mislabel, "Mislabel lab"),
         (Tab::Lds, "LDS"),
     ];
@@ -88,6 +91,7 @@ impl Tab {
             Tab::Diagnostics => "diagnostics",
             Tab::Mislabel => "mislabel",
             Tab::Lds => "lds",
+            Tab::Truths => "truths",
         }
     }
 

@@ -210,6 +210,7 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
     let mut value = problem.objective(&theta);
     let mut max_damping: f64 = 0.0;
     let (mut iterations, mut polish) = (0, 0);
+    let mut last_factor: Option<Factor> = None;
     loop {
         if !value.is_finite() || grad.iter().any(|g| !g.is_finite()) {
             return Err(FitError::NonFinite);
@@ -224,8 +225,12 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
         if iterations >= opts.max_iter + polish {
             break;
         }
-        let h = problem.hessian(&theta);
-        let factor = factor_with_damping(&h, &null, &mut max_damping)?;
+        // Polishing steps reuse the last factorised Hessian (it barely changes this close
+        // to the optimum), which saves a Hessian per step for a network.
+        let factor = match last_factor.take() {
+            Some(f) if polish > 0 => f,
+            _ => factor_with_damping(&problem.hessian(&theta), &null, &mut max_damping)?,
+        };
         let mut step: Vec<f64> = grad.iter().map(|g| -g).collect();
         factor.solve_in_place(&mut step).map_err(|_| FitError::NonFinite)?;
         let slope: f64 = step.iter().zip(&grad).map(|(s, g)| s * g).sum();
@@ -235,8 +240,7 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
             for q in 0..p {
                 trial[q] = theta[q] + t * step[q];
             }
-            let v = problem.objective(&trial);
-            problem.gradient(&trial, &mut trial_grad);
+            let v = problem.value_and_gradient(&trial, &mut trial_grad);
             if accept_step(value, v, t, slope, g_norm, inf_norm(&trial_grad)) {
                 value = v;
                 break true;
@@ -246,6 +250,7 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
                 break false; // polishing takes full steps only
             }
         };
+        last_factor = Some(factor);
         if !accepted {
             break;
         }
@@ -308,8 +313,7 @@ pub fn lbfgs(
     let p = problem.n_params();
     let (mut grad, mut scale) = (vec![0.0; p], vec![0.0; p]);
     let (mut trial, mut trial_grad) = (vec![0.0; p], vec![0.0; p]);
-    problem.gradient(&theta, &mut grad);
-    let mut value = problem.objective(&theta);
+    let mut value = problem.value_and_gradient(&theta, &mut grad);
     let mut history: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> = Default::default();
     let dot = crate::engine::model::dot;
     for _ in 0..max_iter {
@@ -347,7 +351,7 @@ pub fn lbfgs(
         let mut t = if history.is_empty() { 1.0 / inf_norm(&grad).max(1.0) } else { 1.0 };
         loop {
             trial.iter_mut().zip(theta.iter().zip(&dir)).for_each(|(x, (t0, d))| *x = t0 + t * d);
-            let v = problem.objective(&trial);
+            let v = problem.value_and_gradient(&trial, &mut trial_grad);
             if v.is_finite() && v <= value + 1e-4 * t * slope {
                 value = v;
                 break;
@@ -357,7 +361,6 @@ pub fn lbfgs(
                 return Ok(theta); // no progress possible: Newton takes over
             }
         }
-        problem.gradient(&trial, &mut trial_grad);
         let s_k: Vec<f64> = trial.iter().zip(&theta).map(|(a, b)| a - b).collect();
         let y_k: Vec<f64> = trial_grad.iter().zip(&grad).map(|(a, b)| a - b).collect();
         let sy = dot(&s_k, &y_k);

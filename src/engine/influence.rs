@@ -118,8 +118,18 @@ impl Influence {
         curvature: Curvature,
         damping: f64,
     ) -> Result<Self, LinalgError> {
+        Self::with_hessian(problem, theta, &problem.hessian(theta), curvature, damping)
+    }
+
+    /// As [`Influence::with_curvature`], with the Hessian at `theta` already computed.
+    pub fn with_hessian(
+        problem: &Problem,
+        theta: &[f64],
+        hessian: &Array2<f64>,
+        curvature: Curvature,
+        damping: f64,
+    ) -> Result<Self, LinalgError> {
         let null = problem.null_directions();
-        let hessian = problem.hessian(theta);
         let dense = |m: &Array2<f64>| {
             Factor::new(m, damping, &null).map_err(|e| match e {
                 LinalgError::NotPositiveDefinite { .. } => indefinite(m, &null, damping),
@@ -127,7 +137,7 @@ impl Influence {
             })
         };
         let inverse = match curvature {
-            Curvature::Hessian => Inverse::Dense(dense(&hessian)?),
+            Curvature::Hessian => Inverse::Dense(dense(hessian)?),
             Curvature::Ggn => Inverse::Dense(dense(&problem.ggn(theta))?),
             Curvature::Kfac => Inverse::Kron(KronInverse::new(problem, theta, damping, false)?),
             Curvature::Ekfac => Inverse::Kron(KronInverse::new(problem, theta, damping, true)?),
@@ -136,7 +146,7 @@ impl Influence {
         // definite); there may be none, e.g. at an early-stopped network.
         let refit = match (&inverse, curvature) {
             (Inverse::Dense(_), Curvature::Hessian) => None,
-            _ => Factor::new(&hessian, damping, &null).or_else(|_| Factor::new(&hessian, 0.0, &null)).ok(),
+            _ => Factor::new(hessian, damping, &null).or_else(|_| Factor::new(hessian, 0.0, &null)).ok(),
         };
         let (train_grads, train_losses) = problem.example_grads(theta, &problem.train);
         Ok(Self {
@@ -213,10 +223,16 @@ fn indefinite(m: &Array2<f64>, null: &[Vec<f64>], damping: f64) -> LinalgError {
     let c = (0..p).map(|i| m[[i, i]].abs()).sum::<f64>() / p.max(1) as f64 + 1.0;
     let lifted =
         Array2::from_shape_fn((p, p), |(i, j)| m[[i, j]] + null.iter().map(|u| c * u[i] * u[j]).sum::<f64>());
-    match symmetric_eigenvalues(&lifted).and_then(|ev| ev.first().copied()) {
-        Some(smallest) if smallest.is_finite() => {
-            LinalgError::Indefinite { damping, smallest, needed: (-smallest).max(0.0) * 1.01 + 1e-12 * c }
-        }
-        _ => LinalgError::NotPositiveDefinite { damping },
+    let ev = symmetric_eigenvalues(&lifted).unwrap_or_default();
+    let (Some(&smallest), Some(&largest)) = (ev.first(), ev.last()) else {
+        return LinalgError::NotPositiveDefinite { damping };
+    };
+    if !smallest.is_finite() {
+        return LinalgError::NotPositiveDefinite { damping };
     }
+    if smallest > -1e-12 * largest.abs() {
+        // Zero, not negative: singular (e.g. a feature with no variation and λ = 0).
+        return LinalgError::Singular { condition: largest.abs() / smallest.abs().max(f64::MIN_POSITIVE) };
+    }
+    LinalgError::Indefinite { damping, smallest, needed: -smallest * 1.01 + 1e-12 * c }
 }

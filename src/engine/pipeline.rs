@@ -50,9 +50,9 @@ pub struct Spectrum {
 }
 
 impl Spectrum {
-    /// The spectrum of `problem`'s Hessian at `theta`.
-    pub fn of(problem: &Problem, theta: &[f64]) -> Option<Self> {
-        let ev = symmetric_eigenvalues(&problem.hessian(theta))?;
+    /// The spectrum of a Hessian.
+    pub fn of(hessian: &ndarray::Array2<f64>) -> Option<Self> {
+        let ev = symmetric_eigenvalues(hessian)?;
         let scale = ev.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         Some(Spectrum {
             min: *ev.first()?,
@@ -138,9 +138,10 @@ pub fn fit_model(train: &Dataset, spec: &ModelSpec) -> Result<Fitted, PipelineEr
     let model = choose_model(train, spec)?;
     let problem = Problem::new(model, train, spec.lambda)?;
     let report = fit(&problem, None, &FitOptions::default())?;
-    let influence = Influence::with_curvature(&problem, &report.theta, spec.curvature, spec.damping)
+    let hessian = problem.hessian(&report.theta);
+    let influence = Influence::with_hessian(&problem, &report.theta, &hessian, spec.curvature, spec.damping)
         .map_err(|source| PipelineError::Hessian { source, lambda: spec.lambda, damping: spec.damping })?;
-    let spectrum = (model.net != Net::Linear).then(|| Spectrum::of(&problem, &report.theta)).flatten();
+    let spectrum = (model.net != Net::Linear).then(|| Spectrum::of(&hessian)).flatten();
     Ok(Fitted { problem, report, influence, spectrum })
 }
 

@@ -358,7 +358,8 @@ fn reading(
     let noise_part = if noise > 0.0 {
         let shown = if noise >= 1e-3 { format!("{noise:.3}") } else { format!("{noise:.1e}") };
         format!(
-            "retraining from scratch ({seeds} seeds) moves this test loss by ±{shown} whatever you remove; {above} of the {points} points retrained have effects larger than that"
+            "retraining from scratch ({seeds} seeds) moves this test loss by ±{shown} whatever you remove; {above} of the {points} points retrained {} effects larger than that",
+            if above == 1 { "has" } else { "have" }
         )
     } else {
         "every seed reaches the same model (a convex problem), so retraining from scratch has no noise floor"

@@ -49,6 +49,10 @@ pub struct Actions {
     pub lds: RwSignal<Option<LdsView>>,
     /// Progress of the LDS job.
     pub lds_progress: RwSignal<Option<Progress>>,
+    /// The three ground truths of the explained point.
+    pub truths: RwSignal<Option<TruthsView>>,
+    /// Progress of that job.
+    pub truths_progress: RwSignal<Option<Progress>>,
     /// An analysis is being computed (Methods, Diagnostics, Mislabel).
     pub analysing: RwSignal<bool>,
     jobs: StoredValue<JobTracker>,
@@ -97,6 +101,8 @@ impl Actions {
             mislabel: RwSignal::new(None),
             lds: RwSignal::new(None),
             lds_progress: RwSignal::new(None),
+            truths: RwSignal::new(None),
+            truths_progress: RwSignal::new(None),
             analysing: RwSignal::new(false),
             jobs: StoredValue::new(JobTracker::default()),
         }
@@ -121,18 +127,20 @@ impl Actions {
 
     /// Copy the tracker's running jobs and progress into the signals.
     fn sync(&self) {
-        let (busy, analysing, loo, lds) = self.jobs.with_value(|j| {
+        let (busy, analysing, loo, lds, truths) = self.jobs.with_value(|j| {
             (
                 j.is_running(JobKind::Train),
                 [JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel].iter().any(|k| j.is_running(*k)),
                 j.current_progress(JobKind::Loo),
                 j.current_progress(JobKind::Lds),
+                j.current_progress(JobKind::Truths),
             )
         });
         self.busy.set(busy);
         self.analysing.set(analysing);
         self.loo_progress.set(loo);
         self.lds_progress.set(lds);
+        self.truths_progress.set(truths);
     }
 
     fn send(&self, request: Request) {
@@ -210,7 +218,14 @@ impl Actions {
 
     /// Everything computed for the previous model or point is stale now.
     fn clear_analyses(&self) {
-        let stale = [JobKind::Loo, JobKind::Lds, JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel];
+        let stale = [
+            JobKind::Loo,
+            JobKind::Lds,
+            JobKind::Methods,
+            JobKind::Diagnostics,
+            JobKind::Mislabel,
+            JobKind::Truths,
+        ];
         self.jobs.update_value(|j| j.abandon(&stale));
         self.sync();
         self.loo.set(None);
@@ -218,6 +233,22 @@ impl Actions {
         self.diagnostics.set(None);
         self.mislabel.set(None);
         self.lds.set(None);
+        self.truths.set(None);
+    }
+
+    /// The three ground truths (long job).
+    pub fn run_truths(&self, seeds: usize) {
+        let n = self.view.with_untracked(|v| v.as_ref().map_or(1, |v| v.train_xy.len()));
+        let job = self.jobs.try_update_value(|j| j.start_long(JobKind::Truths, 2 * n)).unwrap_or(0);
+        self.sync();
+        self.truths.set(None);
+        self.send(Request::Truths { job, seeds });
+    }
+
+    /// Cancel it.
+    pub fn cancel_truths(&self) {
+        let job = self.jobs.with_value(|j| j.latest(JobKind::Truths));
+        self.send(Request::Cancel { job });
     }
 
     /// Every method side by side for the explained point.
@@ -372,8 +403,9 @@ impl Actions {
             Response::Reweighted { job, result } => self.on_reweighted(job, result),
             Response::Progress { job, done, total } => {
                 self.jobs.update_value(|j| {
-                    j.progress(JobKind::Loo, job, done, total);
-                    j.progress(JobKind::Lds, job, done, total);
+                    for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths] {
+                        j.progress(kind, job, done, total);
+                    }
                 });
                 self.sync();
             }
@@ -386,6 +418,7 @@ impl Actions {
             }
             Response::LdsDone { job, result } => self.show(JobKind::Lds, job, result, self.lds),
             Response::LeaveEachOutDone { job, result } => self.show(JobKind::Loo, job, result, self.loo),
+            Response::TruthsDone { job, result } => self.show(JobKind::Truths, job, result, self.truths),
             Response::Crashed { message } => self.error.set(Some(format!("The engine stopped: {message}"))),
         }
     }

@@ -13,6 +13,7 @@ use crate::web::components::methods_tab::MethodsTab;
 use crate::web::components::mislabel_tab::MislabelTab;
 use crate::web::components::plot_panel::PlotPanel;
 use crate::web::components::scrubber::Scrubber;
+use crate::web::components::truths_tab::TruthsTab;
 use leptos::prelude::*;
 
 /// What "Copy link" says.
@@ -40,6 +41,11 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
             <MislabelTab mislabel=a.mislabel analysing=a.analysing error=a.error
                 on_run=Callback::new(move |(f, s)| a.run_mislabel(f, s))
                 on_open=Callback::new(move |i| { a.set_tab(Tab::Explore); a.pick(Some(i)); }) />
+        }
+        .into_any(),
+        Tab::Truths => view! {
+            <TruthsTab truths=a.truths progress=a.truths_progress error=a.error
+                on_run=Callback::new(move |seeds| a.run_truths(seeds)) on_cancel=Callback::new(move |_| a.cancel_truths()) />
         }
         .into_any(),
         Tab::Lds => view! {

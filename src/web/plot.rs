@@ -320,3 +320,61 @@ pub fn canvas_area(canvas: &HtmlCanvasElement) -> Result<DrawingArea<CanvasBacke
         .map(|b| b.into_drawing_area())
         .ok_or_else(|| "the canvas has no 2-D context".to_string())
 }
+
+/// One of the "Which truth?" scatters: predicted (x) against a ground truth (y), with
+/// the diagonal; optional standard errors (vertical bars) and the noise floor (a band
+/// of ±noise around 0 that retraining cannot see through).
+pub fn draw_truth<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    caption: &str,
+    predicted: &[f64],
+    truth: &[f64],
+    se: Option<&[f64]>,
+    noise: Option<f64>,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let bars = se.unwrap_or(&[]);
+    let spread =
+        truth.iter().zip(bars.iter().chain(std::iter::repeat(&0.0))).flat_map(|(t, s)| [t - s, t + s]);
+    let (lo, hi) =
+        finite_range(predicted.iter().copied().chain(spread).chain(noise.map_or(vec![], |n| vec![-n, n])));
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(34)
+        .y_label_area_size(60)
+        .build_cartesian_2d(lo..hi, lo..hi)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("predicted Δ loss")
+        .y_desc("actual Δ loss")
+        .label_style(("sans-serif", 12))
+        .disable_mesh()
+        .draw()
+        .map_err(err)?;
+    if let Some(n) = noise.filter(|n| *n > 0.0) {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(lo, -n), (hi, n)],
+                RGBColor(230, 159, 0).mix(0.18).filled(),
+            )))
+            .map_err(err)?;
+    }
+    chart
+        .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.3))))
+        .map_err(err)?;
+    for (k, s) in bars.iter().enumerate().filter(|(_, s)| **s > 0.0) {
+        let (x, y) = (predicted[k], truth[k]);
+        chart
+            .draw_series(std::iter::once(PathElement::new(vec![(x, y - s), (x, y + s)], HELPFUL.mix(0.35))))
+            .map_err(err)?;
+    }
+    chart
+        .draw_series(
+            predicted.iter().zip(truth).map(|(p, a)| Circle::new((*p, *a), 3, HELPFUL.mix(0.75).filled())),
+        )
+        .map_err(err)?;
+    root.present().map_err(err)
+}

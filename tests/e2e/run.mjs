@@ -362,7 +362,7 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
 
   await page.click('[data-testid=tab-diagnostics]');
   await page.click('[data-testid=diagnostics-button]');
-  await page.waitForFunction(() => /condition number/.test(document.querySelector('[data-testid=diagnostics-summary]').textContent), null, { timeout: 60000 });
+  await page.waitForFunction(() => /condition number/.test(document.querySelector('[data-testid=diagnostics-summary]')?.textContent ?? ''), null, { timeout: 60000 });
   await accessible(page, 'the Diagnostics view');
   await page.screenshot({ path: `${OUT}/diagnostics.png`, fullPage: true });
 
@@ -381,6 +381,34 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   assert(lds.exact > 0.5 && lds.exact <= 1, `LDS: ${JSON.stringify(lds)}`);
   await accessible(page, 'the LDS view');
   await page.screenshot({ path: `${OUT}/lds.png`, fullPage: true });
+  noProblems(page);
+  await page.close();
+});
+
+await check('a neural network: curved surface, its Hessian in words, three truths, diagnostics', async () => {
+  const t0 = Date.now();
+  const page = await open('?model=mlp&hidden=16&act=tanh&iseed=0');
+  await viewReady(page);
+  console.log(`     network view drawn ${Date.now() - t0} ms after navigation`);
+  const status = await page.textContent('[data-testid=model-status]');
+  assert(/Network .*16 tanh.*converged.*Hessian at θ̂: eigenvalues from/.test(status), `status: ${status}`);
+  await page.screenshot({ path: `${OUT}/mlp.png`, fullPage: true });
+  await accessible(page, 'the network view');
+  await page.click('[data-testid=tab-which]');
+  await page.fill('[data-testid=truths-seeds]', '2');
+  await page.dispatchEvent('[data-testid=truths-seeds]', 'change');
+  await page.click('[data-testid=truths-button]');
+  await page.waitForSelector('[data-testid=truths-reading]', { timeout: 120000 });
+  const reading = await page.textContent('[data-testid=truths-reading]');
+  assert(/Influence tracks the warm-started refit \(r = (0\.9\d|1\.00)\)/.test(reading), reading);
+  const r = await page.$$eval('[data-testid=truth-pearson]', els => els.map(e => Number(e.dataset.value)));
+  assert(r.length === 3 && r.every(Number.isFinite), `correlations ${r}`);
+  await accessible(page, 'the Which truth? view');
+  await page.screenshot({ path: `${OUT}/truths.png`, fullPage: true });
+  await page.click('[data-testid=tab-diagnostics]');
+  await page.click('[data-testid=diagnostics-button]');
+  await page.waitForFunction(() => /condition number/.test(document.querySelector('[data-testid=diagnostics-summary]')?.textContent ?? ''), null, { timeout: 60000 });
+  await page.screenshot({ path: `${OUT}/mlp-diagnostics.png`, fullPage: true });
   noProblems(page);
   await page.close();
 });

@@ -49,3 +49,24 @@ fn default_view_matches_the_committed_fixture() {
 fn page_methods() -> Vec<attribution_explorer::engine::methods::Method> {
     attribution_explorer::engine::methods::Method::DEFAULT.to_vec()
 }
+
+const NETWORK_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/network_view.json");
+
+/// The default network view (`?model=mlp`): moons, 16 tanh units, seed 0.
+pub fn network_spec() -> TrainSpec {
+    TrainSpec { network: Some(attribution_explorer::url_state::default_network()), ..TrainSpec::default() }
+}
+
+#[test]
+fn network_view_matches_the_committed_fixture() {
+    let view = train(&network_spec()).expect("the network trains");
+    let here = serde_json::to_value(&view).expect("serialises");
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(NETWORK_FIXTURE, serde_json::to_string(&here).expect("json")).expect("write fixture");
+    }
+    let text =
+        std::fs::read_to_string(NETWORK_FIXTURE).expect("fixture exists (UPDATE_FIXTURES=1 writes it)");
+    let fixture: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+    assert_eq!(here["explained"], fixture["explained"]);
+    assert_eq!(here["fit"]["iterations"], fixture["fit"]["iterations"]);
+}

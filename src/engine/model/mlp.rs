@@ -54,7 +54,7 @@ impl Activation {
     pub fn eval(self, u: f64) -> (f64, f64, f64) {
         match self {
             Activation::Tanh => {
-                let t = u.tanh();
+                let t = libm::tanh(u);
                 let d = 1.0 - t * t;
                 (t, d, -2.0 * t * d)
             }

@@ -245,6 +245,26 @@ impl Problem {
         }
     }
 
+    /// `R(θ)`, and `∇R(θ)` into `out`, in one pass over the data.
+    pub fn value_and_gradient(&self, theta: &[f64], out: &mut [f64]) -> f64 {
+        let (m, n) = (&self.model, self.n() as f64);
+        let mut dz = vec![0.0; m.k];
+        let mut work = m.work();
+        let mut total = 0.0;
+        out.fill(0.0);
+        for (i, &w) in self.weights.iter().enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            let z = m.forward(theta, self.train.row(i), &mut work);
+            total += w * m.loss_derivs(z, self.train.y[i], &mut dz, None);
+            dz.iter_mut().for_each(|g| *g = w * *g / n);
+            m.add_vjp(theta, &mut work, &dz, out);
+        }
+        self.add_regulariser(theta, out, |t| t);
+        total / n + self.regulariser(theta)
+    }
+
     /// `∇R(θ)` into `out` (the loss values are not computed: see [`Problem::objective`]).
     pub fn gradient(&self, theta: &[f64], out: &mut [f64]) {
         out.fill(0.0);
@@ -391,11 +411,12 @@ impl Problem {
     /// `(Σ_{i ∈ rows} w_i C_i v) / n + λ v_W` with `C_i` the example's Hessian (`exact`)
     /// or Gauss–Newton matrix.
     fn curvature_vp(&self, theta: &[f64], v: &[f64], rows: &[usize], n: f64, exact: bool, out: &mut [f64]) {
-        let mut take = vec![false; self.n()];
-        rows.iter().for_each(|&i| take[i] = true);
+        // A mini-batch drawn with replacement counts a row as often as it was drawn.
+        let mut count = vec![0usize; self.n()];
+        rows.iter().for_each(|&i| count[i] += 1);
         self.curvature_vp_by(theta, v, out, |i, dz| {
-            let w = self.weights[i] / n;
-            (take[i] && w != 0.0)
+            let w = count[i] as f64 * self.weights[i] / n;
+            (w != 0.0)
                 .then(|| (w, if exact { dz.iter().map(|d| w * d).collect() } else { vec![0.0; dz.len()] }))
         });
     }

@@ -2,11 +2,13 @@
 //! drag-and-drop; the file is read in the browser and parsed in the worker), target
 //! column, standardisation, model, λ, damping, and the fit status in words.
 
+use crate::engine::curvature::Curvature;
 use crate::engine::data::builtin::Builtin;
 use crate::engine::data::csv::MAX_BYTES;
+use crate::engine::model::mlp::{Activation, MlpShape};
 use crate::engine::model::ModelKind;
 use crate::protocol::{FitSummary, Selection};
-use crate::url_state::UPLOAD;
+use crate::url_state::{default_network, MAX_TRAIN_STEPS, UPLOAD};
 use crate::web::actions::Actions;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -129,32 +131,94 @@ fn UploadBox(a: Actions) -> impl IntoView {
     }
 }
 
-/// The model's controls: kind, λ, damping.
+/// The model's controls: kind (a convex model or a network), λ, damping, curvature.
 #[component]
 fn ModelControls(a: Actions) -> impl IntoView {
     let state = a.state;
     let lambda_exp = move || state.with(|s| s.lambda.max(1e-6).log10());
+    let is_net = move || state.with(|s| s.network.is_some());
     let option = move |value: &'static str, kind: Option<ModelKind>, label: &'static str| {
-        view! { <option value=value selected=move || state.with(|s| s.model == kind)>{label}</option> }
+        view! { <option value=value selected=move || state.with(|s| s.network.is_none() && s.model == kind)>{label}</option> }
     };
+    let on_model = move |ev| {
+        let v = event_target_value(&ev);
+        a.retrain(|s| {
+            if v == "mlp" {
+                s.network = Some(default_network());
+                s.model = None;
+            } else {
+                s.network = None;
+                s.model = ModelKind::from_id(&v);
+            }
+        })
+    };
+    let curvatures = Curvature::ALL
+        .into_iter()
+        .map(|c| view! { <option value=c.id() selected=move || state.with(|s| s.curvature == c)>{c.label()}</option> })
+        .collect_view();
     view! {
         <h2>"Model"</h2>
         <label for="model">"Model"</label>
-        <select id="model" data-testid="model-select" on:change=move |ev| {
-            let m = ModelKind::from_id(&event_target_value(&ev));
-            a.retrain(|s| s.model = m)
-        }>
+        <select id="model" data-testid="model-select" on:change=on_model>
             {option("auto", None, "Automatic (from the target)")}
             {option("logistic", Some(ModelKind::Logistic), "Logistic regression")}
             {option("softmax", Some(ModelKind::Softmax), "Softmax regression")}
             {option("linear", Some(ModelKind::Linear), "Linear (ridge) regression")}
+            <option value="mlp" selected=is_net>"Neural network (MLP)"</option>
         </select>
+        <Show when=is_net><NetworkControls a=a /></Show>
         <label for="lambda">{move || format!("L2 strength λ = {:.0e}", state.with(|s| s.lambda))}</label>
         <input id="lambda" type="range" min="-6" max="1" step="0.25" prop:value=move || lambda_exp().to_string()
             on:change=move |ev| { let e: f64 = event_target_value(&ev).parse().unwrap_or(-2.0); a.retrain(|s| s.lambda = 10f64.powf(e)) } />
-        <label for="damping">"Hessian damping δ (H + δI)"</label>
+        <label for="curvature">"Curvature for influence"</label>
+        <select id="curvature" data-testid="curvature-select" on:change=move |ev| {
+            let c = Curvature::from_id(&event_target_value(&ev)).unwrap_or_default();
+            a.retrain(|s| s.curvature = c)
+        }>{curvatures}</select>
+        <label for="damping">"Damping δ (curvature + δI)"</label>
         <input id="damping" type="number" min="0" step="any" prop:value=move || state.with(|s| s.damping.to_string())
             on:change=move |ev| { let d: f64 = event_target_value(&ev).parse().unwrap_or(0.0); a.retrain(|s| s.damping = d.max(0.0)) } />
+    }
+}
+
+/// A network's shape and training: hidden widths, activation, seed, budget.
+#[component]
+fn NetworkControls(a: Actions) -> impl IntoView {
+    let state = a.state;
+    let net = move || state.with(|s| s.network).unwrap_or_else(default_network);
+    let update = move |f: Box<dyn FnOnce(&mut MlpShape)>| {
+        a.retrain(move |s| {
+            let mut n = s.network.unwrap_or_else(default_network);
+            f(&mut n);
+            s.network = Some(n);
+        })
+    };
+    let widths = move || net().widths().iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",");
+    let activations = Activation::ALL
+        .into_iter()
+        .map(|act| view! { <option value=act.id() selected=move || net().activation == act>{act.id()}</option> })
+        .collect_view();
+    view! {
+        <label for="hidden">"Hidden units (one or two layers of 2 to 64, e.g. 16 or 16,8)"</label>
+        <input id="hidden" type="text" data-testid="hidden-input" prop:value=widths on:change=move |ev| {
+            let w: Vec<usize> = event_target_value(&ev).split(',').filter_map(|p| p.trim().parse().ok()).filter(|w| (2..=64).contains(w)).collect();
+            if (1..=2).contains(&w.len()) {
+                update(Box::new(move |n| { n.hidden = [w[0], w.get(1).copied().unwrap_or(0)]; n.layers = w.len(); }));
+            } else {
+                a.error.set(Some("hidden units: one or two widths from 2 to 64, like 16 or 16,8".into()));
+            }
+        } />
+        <label for="activation">"Activation"</label>
+        <select id="activation" on:change=move |ev| {
+            let act = Activation::from_id(&event_target_value(&ev)).unwrap_or(Activation::Tanh);
+            update(Box::new(move |n| n.activation = act));
+        }>{activations}</select>
+        <label for="init-seed">"Initialisation seed"</label>
+        <input id="init-seed" type="number" min="0" step="1" prop:value=move || net().init_seed.to_string()
+            on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(0); update(Box::new(move |n| n.init_seed = v)); } />
+        <label for="train-steps">"Training: gradient steps (0 = to a minimum)"</label>
+        <input id="train-steps" type="number" min="0" step="50" prop:value=move || net().train_steps.to_string()
+            on:change=move |ev| { let v = event_target_value(&ev).parse::<usize>().unwrap_or(0).min(MAX_TRAIN_STEPS); update(Box::new(move |n| n.train_steps = v)); } />
     }
 }
 
@@ -166,8 +230,28 @@ fn fit_status(f: &FitSummary) -> String {
         ModelKind::Linear => "Linear (ridge) regression",
     };
     let conv = if f.converged { "converged" } else { "NOT converged" };
+    let (model, steps) = match &f.network {
+        Some(n) => {
+            let widths: Vec<String> = n.widths().iter().map(|w| w.to_string()).collect();
+            let steps = if n.train_steps > 0 { "gradient steps" } else { "steps" };
+            (
+                format!(
+                    "Network {} → {} {} → output ({} parameters)",
+                    "inputs",
+                    widths.join(" → "),
+                    n.activation.id(),
+                    f.n_params
+                ),
+                steps,
+            )
+        }
+        None => (model.to_string(), "Newton steps"),
+    };
+    let spectrum = f.spectrum.map_or(String::new(), |s| {
+        format!(" Hessian at θ̂: eigenvalues from {:.2e} to {:.2e}, {} negative.", s.min, s.max, s.negative)
+    });
     format!(
-        "{model}: {} Newton steps, {conv} (largest gradient entry {:.1e}; {:.1e} relative to its scale). Train {} {:.3}, test {} {:.3}.",
+        "{model}: {} {steps}, {conv} (largest gradient entry {:.1e}; {:.1e} relative to its scale). Train {} {:.3}, test {} {:.3}.{spectrum}",
         f.iterations, f.grad_norm, f.scaled_grad_norm, f.metric_name, f.train_metric, f.metric_name, f.test_metric
     )
 }
