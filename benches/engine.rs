@@ -109,7 +109,48 @@ mod native {
         group.finish();
     }
 
-    criterion_group!(engine, benches);
+    /// A network problem of `b` with one hidden layer of `width` tanh units, fitted.
+    fn network(b: Builtin, width: usize) -> (Problem, Vec<f64>) {
+        use attribution_explorer::engine::model::mlp::{Activation, MlpShape};
+        use attribution_explorer::engine::model::Net;
+        let data = b.load(&GeneratorParams::default()).expect("built in");
+        let (mut train, mut test) = split(&data, 0.2, 0);
+        standardize(&mut train, &mut test);
+        let net = Net::Mlp(MlpShape::one(width, Activation::Tanh, 0));
+        let model = Model::with_net(ModelKind::Logistic, train.d(), 2, net).expect("model");
+        let problem = Problem::new(model, &train, 0.01).expect("problem");
+        let theta = fit(&problem, None, &FitOptions::default()).expect("fit").theta;
+        (problem, theta)
+    }
+
+    pub fn network_benches(c: &mut Criterion) {
+        use attribution_explorer::protocol::TrainSpec;
+        let mut group = c.benchmark_group("network");
+        group.sample_size(10);
+        let spec = TrainSpec {
+            network: Some(attribution_explorer::url_state::default_network()),
+            ..TrainSpec::default()
+        };
+        group.bench_function("moons_16_tanh/train+influence+surface (the page's view)", |b| {
+            b.iter(|| black_box(attribution_explorer::service::train(&spec).expect("trains").train_xy.len()))
+        });
+        for (name, b, width) in
+            [("moons_16_tanh", Builtin::Moons, 16), ("breast_cancer_30_16_1", Builtin::BreastCancer, 16)]
+        {
+            let (problem, theta) = network(b, width);
+            let influence = Influence::new(&problem, &theta, 0.0).expect("factor");
+            group.bench_function(format!("{name}/loo_all_refits"), |bench| {
+                bench.iter(|| {
+                    let mut r = Retrainer::new(&problem, &theta, &influence, FitOptions::default())
+                        .expect("converged");
+                    black_box(r.leave_each_out(&mut Silent).expect("refits").len())
+                })
+            });
+        }
+        group.finish();
+    }
+
+    criterion_group!(engine, benches, network_benches);
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -258,6 +258,47 @@ impl Factor {
     }
 }
 
+/// `A x = b` by conjugate gradient preconditioned with the factor `m` (≈ A), from
+/// products `apply(v, out) = A v` only: the inner solve of a Newton–CG step, where `m`
+/// is a Hessian factorised at a nearby point, so a few products suffice. Stops at a
+/// relative residual `tol` or `max_iter` products; at a direction of curvature ≤ 0 it
+/// returns the iterate so far (or `M⁻¹ b` before the first step), which is still a
+/// descent direction for the Newton step.
+pub fn preconditioned_cg(
+    mut apply: impl FnMut(&[f64], &mut [f64]),
+    m: &Factor,
+    b: &[f64],
+    tol: f64,
+    max_iter: usize,
+) -> Result<Vec<f64>, LinalgError> {
+    let p = b.len();
+    let dot = |a: &[f64], c: &[f64]| a.iter().zip(c).map(|(x, y)| x * y).sum::<f64>();
+    let (mut x, mut r) = (vec![0.0; p], b.to_vec());
+    let mut z = m.solve(&r)?;
+    let mut d = z.clone();
+    let mut rz = dot(&r, &z);
+    let (r0, mut ad) = (dot(&r, &r).sqrt(), vec![0.0; p]);
+    for step in 0..max_iter {
+        apply(&d, &mut ad);
+        let dad = dot(&d, &ad);
+        if dad.is_nan() || dad <= 0.0 {
+            return Ok(if step == 0 { z } else { x });
+        }
+        let alpha = rz / dad;
+        x.iter_mut().zip(&d).for_each(|(xi, di)| *xi += alpha * di);
+        r.iter_mut().zip(&ad).for_each(|(ri, ai)| *ri -= alpha * ai);
+        if dot(&r, &r).sqrt() <= tol * r0 {
+            break;
+        }
+        z = m.solve(&r)?;
+        let rz_new = dot(&r, &z);
+        let beta = rz_new / rz;
+        d.iter_mut().zip(&z).for_each(|(di, zi)| *di = zi + beta * *di);
+        rz = rz_new;
+    }
+    Ok(x)
+}
+
 /// Remove from `v` its components along the orthonormal vectors `basis`.
 pub fn project_out(basis: &[Vec<f64>], v: &mut [f64]) {
     for u in basis {

@@ -25,7 +25,7 @@
 
 use crate::engine::fit::{fit, FitError, FitOptions};
 use crate::engine::influence::Influence;
-use crate::engine::linalg::LinalgError;
+use crate::engine::linalg::{preconditioned_cg, LinalgError};
 use crate::engine::model::problem::{scaled_norm, Design, Problem};
 use crate::engine::progress::{Cancelled, Progress};
 use serde::{Deserialize, Serialize};
@@ -163,6 +163,9 @@ pub struct Retrainer<'a> {
     /// Total weight of each class (empty for regression).
     class_weight: Vec<f64>,
 }
+
+/// Newton–CG steps of a network's refit before a full fit takes over.
+const MAX_NEWTON_CG: usize = 30;
 
 /// Preconditioned steps before a full Newton fit takes over.
 const MAX_PRECONDITIONED: usize = 40;
@@ -309,6 +312,11 @@ impl<'a> Retrainer<'a> {
             step.iter_mut().for_each(|s| *s = -*s);
             theta.iter_mut().zip(&step).for_each(|(t, s)| *t += s);
         }
+        if self.problem.model.net != crate::engine::model::Net::Linear {
+            if let Some(r) = self.newton_cg(theta.clone())? {
+                return Ok(r);
+            }
+        }
         let report = fit(&self.problem, Some(&theta), &self.opts)?;
         Ok(Refit {
             theta: report.theta,
@@ -316,6 +324,59 @@ impl<'a> Retrainer<'a> {
             grad_norm: report.grad_norm,
             converged: report.converged,
         })
+    }
+
+    /// Newton's method with exact Hessian-vector products, each step solved by
+    /// conjugate gradient preconditioned with the factorised `H(θ̂)`: what a network's
+    /// refit falls back on when the plain preconditioned iteration is slow (forming a
+    /// network's Hessian costs P passes over the data; a product costs one). `None`
+    /// when it does not converge either (then a full fit takes over).
+    fn newton_cg(&mut self, mut theta: Vec<f64>) -> Result<Option<Refit>, RetrainError> {
+        let factor =
+            self.influence.refit_factor().ok_or(LinalgError::NotPositiveDefinite { damping: 0.0 })?;
+        let tol = self.problem.tolerance(self.opts.tol);
+        let p = theta.len();
+        let mut trial_grad = vec![0.0; p];
+        let mut value = self.problem.value_and_gradient(&theta, &mut self.grad);
+        for it in 0..MAX_NEWTON_CG {
+            if scaled_norm(&self.grad, &self.scale) < tol {
+                let grad_norm = crate::engine::fit::inf_norm(&self.grad);
+                return Ok(Some(Refit {
+                    theta,
+                    iterations: MAX_PRECONDITIONED + it,
+                    grad_norm,
+                    converged: true,
+                }));
+            }
+            let minus_g: Vec<f64> = self.grad.iter().map(|g| -g).collect();
+            let problem = &self.problem;
+            let step = preconditioned_cg(|v, out| problem.hvp(&theta, v, out), factor, &minus_g, 1e-10, 50)?;
+            let slope: f64 = step.iter().zip(&self.grad).map(|(s, g)| s * g).sum();
+            let g_norm = crate::engine::fit::inf_norm(&self.grad);
+            let mut t = 1.0;
+            loop {
+                let trial: Vec<f64> = theta.iter().zip(&step).map(|(a, s)| a + t * s).collect();
+                let v = self.problem.value_and_gradient(&trial, &mut trial_grad);
+                if crate::engine::fit::accept_step(
+                    value,
+                    v,
+                    t,
+                    slope,
+                    g_norm,
+                    crate::engine::fit::inf_norm(&trial_grad),
+                ) {
+                    theta = trial;
+                    value = v;
+                    std::mem::swap(&mut self.grad, &mut trial_grad);
+                    break;
+                }
+                t *= 0.5;
+                if t < 1e-10 {
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// `M⁻¹ v`, with the Sherman–Morrison correction when there is one.

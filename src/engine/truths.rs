@@ -19,7 +19,7 @@
 //!   S × (points + 1) fits.
 
 use crate::engine::fit::{fit, FitOptions};
-use crate::engine::linalg::Factor;
+use crate::engine::linalg::{preconditioned_cg, Factor};
 use crate::engine::model::mlp::MlpShape;
 use crate::engine::model::problem::{scaled_norm, Design, Problem};
 use crate::engine::model::Net;
@@ -104,34 +104,10 @@ impl Pbrf {
 
     /// A Newton step `∇²J Δ = −∇J` by conjugate gradient preconditioned with
     /// `M = G(θ̂) + λ I_W + δ I` (which `∇²J` is close to): a few products of `∇²J`, no
-    /// matrix. Falls back to `−M⁻¹ ∇J` along a direction of non-positive curvature.
+    /// matrix.
     fn newton_step(&self, theta: &[f64], g: &[f64], i: usize, eps: f64) -> Result<Vec<f64>, RetrainError> {
-        let p = g.len();
-        let dot = crate::engine::model::dot;
-        let (mut x, mut r) = (vec![0.0; p], g.iter().map(|v| -v).collect::<Vec<f64>>());
-        let mut z = self.precond.solve(&r)?;
-        let mut d = z.clone();
-        let mut rz = dot(&r, &z);
-        let (r0, mut hd) = (dot(&r, &r).sqrt(), vec![0.0; p]);
-        for _ in 0..50 {
-            self.hvp(theta, &d, i, eps, &mut hd);
-            let dhd = dot(&d, &hd);
-            if dhd.is_nan() || dhd <= 0.0 {
-                return if dot(&x, &x) > 0.0 { Ok(x) } else { Ok(z) };
-            }
-            let alpha = rz / dhd;
-            x.iter_mut().zip(&d).for_each(|(xi, di)| *xi += alpha * di);
-            r.iter_mut().zip(&hd).for_each(|(ri, hi)| *ri -= alpha * hi);
-            if dot(&r, &r).sqrt() <= 1e-12 * r0 {
-                break;
-            }
-            z = self.precond.solve(&r)?;
-            let rz_new = dot(&r, &z);
-            let beta = rz_new / rz;
-            d.iter_mut().zip(&z).for_each(|(di, zi)| *di = zi + beta * *di);
-            rz = rz_new;
-        }
-        Ok(x)
+        let minus_g: Vec<f64> = g.iter().map(|v| -v).collect();
+        Ok(preconditioned_cg(|v, out| self.hvp(theta, v, i, eps, out), &self.precond, &minus_g, 1e-12, 50)?)
     }
 
     /// Solve the PBRF of point `i` with weight change `eps` (−1/n removes it) by Newton's
