@@ -715,6 +715,8 @@ pub struct MislabelView {
     pub found: Vec<usize>,
     /// The refit on the flipped labels.
     pub refits: RefitStats,
+    /// A caveat in words (e.g. the damping a singular network needed).
+    pub note: Option<String>,
 }
 
 /// Linear datamodeling score per method.

@@ -3,7 +3,7 @@
 
 use super::session::Session;
 use crate::engine::curvature::KronInverse;
-use crate::engine::evaluate::{detection_curve, mislabel_experiment, top_k, top_k_overlap};
+use crate::engine::evaluate::{detection_curve, mislabel_experiment, top_k, top_k_overlap, EvalError};
 use crate::engine::influence::Influence;
 use crate::engine::linalg::symmetric_eigenvalues;
 use crate::engine::methods::ihvp::{
@@ -195,9 +195,18 @@ pub fn mislabel(
     if !(fraction > 0.0 && fraction < 1.0) {
         return Err(format!("the flipped fraction {fraction} must be above 0 and below 1"));
     }
-    let e =
-        mislabel_experiment(s.problem(), s.train.n_classes(), fraction, seed, s.damping(), &params.tracin)
-            .map_err(|e| e.to_string())?;
+    let run = |d| mislabel_experiment(s.problem(), s.train.n_classes(), fraction, seed, d, &params.tracin);
+    // A network refitted on the flipped labels may land where its Hessian is singular
+    // (an idle unit): then self-influence is taken with a small damping, and says so.
+    let (e, note) = match (run(s.damping()), s.problem().model.net) {
+        (Ok(e), _) => (e, None),
+        (Err(EvalError::Linalg(err)), Net::Mlp(_)) => {
+            let d = crate::service::jobs::PBRF_FALLBACK_DAMPING.max(s.damping());
+            let note = format!("The network refitted on the flipped labels has a singular Hessian ({err}); self-influence used damping {d:.0e}.");
+            (run(d).map_err(|e| e.to_string())?, Some(note))
+        }
+        (Err(e), _) => return Err(e.to_string()),
+    };
     let flipped = e.flipped;
     let self_influence =
         e.rankings.iter().find(|r| r.0 == "self_influence").map(|r| r.1.clone()).unwrap_or_default();
@@ -220,5 +229,6 @@ pub fn mislabel(
         curves,
         found,
         refits: e.refit,
+        note,
     })
 }

@@ -370,3 +370,32 @@ fn an_early_stopped_network_says_so_and_needs_damping() {
     let Some(Response::Reweighted { result: Ok(r), .. }) = out.first() else { panic!("{out:?}") };
     assert!(r.refits.all_converged() && r.actual_dloss.is_finite());
 }
+
+#[test]
+fn every_view_works_with_a_network() {
+    let mut s = Service::new(native_clock);
+    trained(&run(&mut s, Request::Train { job: 1, spec: network_spec(60) })).expect("trains");
+    let out = run(&mut s, Request::LeaveEachOut { job: 2 });
+    let Some(Response::LeaveEachOutDone { result: Ok(l), .. }) = out.last() else { panic!("{out:?}") };
+    assert!(l.pearson.is_some_and(|r| r > 0.9) && l.refits.all_converged(), "{:?} {}", l.pearson, l.refits);
+    let settings =
+        attribution_explorer::engine::methods::MethodParams { shapley_permutations: 2, ..Default::default() };
+    let out = run(&mut s, Request::Methods { job: 3, methods: Method::ALL.to_vec(), settings });
+    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.first() else { panic!("{out:?}") };
+    for r in &m.rows {
+        assert!(r.error.is_none(), "{}: {:?}", r.method.id(), r.error);
+    }
+    let out = run(&mut s, Request::Mislabel { job: 4, fraction: 0.1, seed: 1 });
+    assert!(matches!(out.first(), Some(Response::MislabelDone { result: Ok(_), .. })), "{out:?}");
+    let lds = Request::Lds {
+        job: 5,
+        subsets: 6,
+        alpha: 0.5,
+        seed: 1,
+        methods: vec![Method::GradDot],
+        settings: Default::default(),
+    };
+    let out = run(&mut s, lds);
+    let Some(Response::LdsDone { result: Ok(l), .. }) = out.last() else { panic!("{out:?}") };
+    assert_eq!(l.refits.n, 6);
+}

@@ -46,6 +46,7 @@ pub fn MislabelTab(
             let flipped = m.flipped.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(" ");
             view! {
                 <p data-testid="mislabel-flipped">{format!("Flipped: {flipped}.")}</p>
+                {m.note.clone().map(|n| view! { <p class="warning">{n}</p> })}
                 <p>{format!("{} of {} training labels flipped (each to a random other class); the best possible AUC is {:.3}, random about 0.5.", m.flipped.len(), m.n_train, m.best_auc)}</p>
                 <table class="grid"><thead><tr><th>"ranking"</th><th>"AUC"</th></tr></thead><tbody>{aucs}</tbody></table>
                 <p>"Flipped points found first by self-influence (click to inspect in the main view; the main view shows the original labels):"</p>
