@@ -1,4 +1,9 @@
-//! The typed messages between the page and its Web Worker, sent as JSON.
+//! The typed messages between the page and its Web Worker.
+//!
+//! They cross as JavaScript values (serde-wasm-bindgen), not JSON text; every bulk
+//! vector of numbers is a [`Floats`], which inside [`binary`] serialises as the raw
+//! little-endian bytes of its f64s (a `Uint8Array` the worker transfers, not copies,
+//! to the page) and everywhere else (exports, fixtures) as an ordinary list.
 //!
 //! Every job ends in a `Result<_, JobError>`: [`JobError::Cancelled`] when the user
 //! stopped it, [`JobError::Failed`] with the reason in plain words otherwise.
@@ -17,6 +22,91 @@ use crate::engine::model::ModelKind;
 use crate::engine::pipeline::Spectrum;
 use crate::engine::retrain::RefitStats;
 use serde::{Deserialize, Serialize};
+
+thread_local! {
+    static BINARY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` with [`Floats`] serialising as raw bytes (the worker boundary).
+pub fn binary<T>(f: impl FnOnce() -> T) -> T {
+    let before = BINARY.with(|b| b.replace(true));
+    let out = f();
+    BINARY.with(|b| b.set(before));
+    out
+}
+
+/// A vector of numbers that crosses the worker boundary as bytes (see the module doc).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Floats(pub Vec<f64>);
+
+impl std::ops::Deref for Floats {
+    type Target = Vec<f64>;
+    fn deref(&self) -> &Vec<f64> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Floats {
+    fn deref_mut(&mut self) -> &mut Vec<f64> {
+        &mut self.0
+    }
+}
+
+impl From<Vec<f64>> for Floats {
+    fn from(v: Vec<f64>) -> Self {
+        Floats(v)
+    }
+}
+
+impl FromIterator<f64> for Floats {
+    fn from_iter<I: IntoIterator<Item = f64>>(iter: I) -> Self {
+        Floats(iter.into_iter().collect())
+    }
+}
+
+impl Serialize for Floats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if BINARY.with(std::cell::Cell::get) {
+            let bytes: Vec<u8> = self.0.iter().flat_map(|v| v.to_le_bytes()).collect();
+            serializer.serialize_bytes(&bytes)
+        } else {
+            self.0.serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Floats {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Floats;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of numbers, or their little-endian bytes")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Floats, A::Error> {
+                let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(x) = seq.next_element::<f64>()? {
+                    v.push(x);
+                }
+                Ok(Floats(v))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Floats, E> {
+                if b.len() % 8 != 0 {
+                    return Err(E::custom(format!("{} bytes is not a whole number of f64s", b.len())));
+                }
+                Ok(Floats(
+                    b.chunks_exact(8)
+                        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                        .collect(),
+                ))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, b: Vec<u8>) -> Result<Floats, E> {
+                self.visit_bytes(&b)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
 
 /// Why a job produced no result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -401,10 +491,10 @@ pub struct Surface {
     pub nx: usize,
     /// Cells down.
     pub ny: usize,
-    /// Per cell, row-major from the bottom-left: the predicted class.
-    pub class: Vec<usize>,
+    /// Per cell, row-major from the bottom-left: the predicted class (an index).
+    pub class: Floats,
     /// Per cell: the probability of that class, or the predicted value (regression).
-    pub value: Vec<f64>,
+    pub value: Floats,
 }
 
 /// The explained point.
@@ -421,9 +511,9 @@ pub struct Explained {
     /// Its prediction `f_t` (probability of its label, or `ŷ`).
     pub pred: f64,
     /// `pred_loo_dloss` of every training point.
-    pub pred_loo_dloss: Vec<f64>,
+    pub pred_loo_dloss: Floats,
     /// `pred_loo_dpred` of every training point.
-    pub pred_loo_dpred: Vec<f64>,
+    pub pred_loo_dpred: Floats,
 }
 
 /// A trained view: the points to draw, the fit, the surface and one point's attribution.
@@ -443,14 +533,14 @@ pub struct TrainedView {
     pub projection: Projection,
     /// Training points in plot coordinates.
     pub train_xy: Vec<[f64; 2]>,
-    /// Training features (as the model sees them).
-    pub train_x: Vec<Vec<f64>>,
+    /// Training features as the model sees them, row after row (d per row).
+    pub train_x: Floats,
     /// Training targets.
     pub train_y: Vec<f64>,
     /// Training losses at θ̂.
-    pub train_loss: Vec<f64>,
+    pub train_loss: Floats,
     /// Training predictions `f` (probability of the own label, or `ŷ`).
-    pub train_pred: Vec<f64>,
+    pub train_pred: Floats,
     /// Original training row of each training point (`None` for added points).
     pub train_origin: Vec<Option<usize>>,
     /// Original training rows removed by edits, in plot coordinates, with their index.
@@ -460,9 +550,9 @@ pub struct TrainedView {
     /// Test targets.
     pub test_y: Vec<f64>,
     /// Test losses at θ̂.
-    pub test_loss: Vec<f64>,
+    pub test_loss: Floats,
     /// Test predictions `f`.
-    pub test_pred: Vec<f64>,
+    pub test_pred: Floats,
     /// The fit.
     pub fit: FitSummary,
     /// The model's output over the plot, when the data are 2-D.
@@ -484,6 +574,14 @@ pub struct CurvePoint {
     pub actual: f64,
     /// Whether that refit converged.
     pub converged: bool,
+}
+
+impl TrainedView {
+    /// The features of training point `i` (empty when out of range).
+    pub fn train_row(&self, i: usize) -> &[f64] {
+        let d = self.feature_names.len();
+        self.train_x.get(i * d..(i + 1) * d).unwrap_or(&[])
+    }
 }
 
 /// Predicted next to actual, for one training point's weight.
@@ -513,9 +611,9 @@ pub struct ReweightView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LooView {
     /// Predicted change of the explained point's loss, per training point.
-    pub predicted: Vec<f64>,
+    pub predicted: Floats,
     /// Actual change (leave-one-out retraining), per training point.
-    pub actual: Vec<f64>,
+    pub actual: Floats,
     /// Pearson r between them (`None` when either side is constant: undefined).
     pub pearson: Option<f64>,
     /// Spearman ρ between them (`None` when undefined).
@@ -574,7 +672,7 @@ pub struct MethodRow {
     /// Which method.
     pub method: Attribution,
     /// Scores per training point, oriented like `pred_loo_dloss` (empty on error).
-    pub scores: Vec<f64>,
+    pub scores: Floats,
     /// Spearman with exact influence (`None`: undefined).
     pub spearman_exact: Option<f64>,
     /// Top-10 overlap with exact influence.

@@ -250,7 +250,7 @@ impl ViewState {
                 "ds" if !v.is_empty() => s.dataset = v,
                 "n" => s.params.n = v.parse().unwrap_or(s.params.n),
                 "noise" => s.params.noise = finite(&v).unwrap_or(s.params.noise),
-                "seed" => s.params.seed = v.parse().unwrap_or(s.params.seed),
+                "seed" => s.params.seed = v.parse::<u64>().map_or(s.params.seed, |x| x.min(MAX_SEED)),
                 "model" if v == "mlp" => s.network = Some(s.network.unwrap_or(default_network())),
                 "model" => s.model = ModelKind::from_id(&v),
                 "out" => s.model = ModelKind::from_id(&v),
@@ -272,8 +272,8 @@ impl ViewState {
                     }
                 }
                 "iseed" => {
-                    if let Ok(seed) = v.parse() {
-                        s.network.get_or_insert(default_network()).init_seed = seed;
+                    if let Ok(seed) = v.parse::<u64>() {
+                        s.network.get_or_insert(default_network()).init_seed = seed.min(MAX_SEED);
                     }
                 }
                 "steps" => {
@@ -285,7 +285,7 @@ impl ViewState {
                 "l2" => s.lambda = finite(&v).filter(|l| *l >= 0.0).unwrap_or(s.lambda),
                 "damp" => s.damping = finite(&v).filter(|l| *l >= 0.0).unwrap_or(s.damping),
                 "std" => s.standardize = v != "0",
-                "split" => s.split_seed = v.parse().unwrap_or(0),
+                "split" => s.split_seed = v.parse::<u64>().map_or(0, |x| x.min(MAX_SEED)),
                 "sel" => s.selection = parse_selection(&v).unwrap_or(Selection::Auto),
                 "tp" => s.train_point = v.parse().ok(),
                 "w" => s.weight = finite(&v).filter(|w| (0.0..=3.0).contains(w)).unwrap_or(1.0),
@@ -346,6 +346,8 @@ impl ViewState {
 pub fn default_network() -> MlpShape {
     MlpShape::one(16, Activation::Tanh, 0)
 }
+
+pub use crate::engine::methods::params::MAX_SEED;
 
 /// Largest early-stop budget a link may ask for.
 pub const MAX_TRAIN_STEPS: usize = 100_000;

@@ -115,3 +115,84 @@ fn seeded_network_training_matches_the_native_fixture() {
         assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-6), "{x} vs {y}");
     }
 }
+
+/// Post `value` through a `MessageChannel` (a structured clone, like a worker's
+/// `postMessage`) and resolve with what arrives.
+async fn through_channel(value: &wasm_bindgen::JsValue, transfer: &js_sys::Array) -> wasm_bindgen::JsValue {
+    use wasm_bindgen::closure::Closure;
+    let channel = web_sys::MessageChannel::new().expect("channel");
+    let (tx, rx) = (channel.port1(), channel.port2());
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let on = Closure::once_into_js(move |ev: web_sys::MessageEvent| {
+            let _ = resolve.call1(&wasm_bindgen::JsValue::NULL, &ev.data());
+        });
+        rx.set_onmessage(Some(on.unchecked_ref()));
+    });
+    tx.post_message_with_transferable(value, transfer).expect("posts");
+    wasm_bindgen_futures::JsFuture::from(promise).await.expect("arrives")
+}
+
+fn now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Milliseconds to encode, post through a `MessageChannel`, and decode one message,
+/// as JSON text and as JS values with transferred buffers; both must arrive intact.
+async fn crossing_times(
+    message: &attribution_explorer::protocol::Response,
+) -> ([f64; 3], [f64; 3], usize, u32) {
+    use attribution_explorer::protocol::Response;
+    use attribution_explorer::web::transport::{decode, encode};
+    let t0 = now();
+    let text = serde_json::to_string(message).expect("json");
+    let t1 = now();
+    let arrived = through_channel(&wasm_bindgen::JsValue::from_str(&text), &js_sys::Array::new()).await;
+    let t2 = now();
+    let back: Response = serde_json::from_str(&arrived.as_string().expect("text")).expect("json");
+    let t3 = now();
+    assert_eq!(&back, message);
+    let (value, transfer) = encode(message).expect("encodes");
+    let t4 = now();
+    assert!(transfer.length() > 0, "the bulk numbers travel as transferable buffers");
+    let arrived = through_channel(&value, &transfer).await;
+    let t5 = now();
+    let back: Response = decode(arrived).expect("decodes");
+    let t6 = now();
+    assert_eq!(&back, message, "exactly the same message arrives");
+    ([t1 - t0, t2 - t1, t3 - t2], [t4 - t3, t5 - t4, t6 - t5], text.len(), transfer.length())
+}
+
+#[wasm_bindgen_test]
+async fn messages_cross_as_js_values_with_transferred_numbers() {
+    use attribution_explorer::protocol::{Request, Response};
+    use attribution_explorer::service::Service;
+    // The default view, and the breast-cancer Methods view (every method's scores).
+    let view =
+        Response::Trained { job: 1, result: Ok(Box::new(train(&TrainSpec::default()).expect("trains"))) };
+    let mut s = Service::new(js_sys::Date::now);
+    let spec = TrainSpec {
+        source: attribution_explorer::protocol::DataSource::Builtin {
+            id: "breast_cancer".into(),
+            params: Default::default(),
+        },
+        ..TrainSpec::default()
+    };
+    let mut out = Vec::new();
+    s.handle(Request::Train { job: 1, spec }, &mut |r| out.push(r));
+    s.handle(Request::Methods { job: 2, methods: page_methods(), settings: Default::default() }, &mut |r| {
+        out.push(r)
+    });
+    let methods = out.pop().expect("methods view");
+    for (name, message) in [("default view", view), ("breast-cancer Methods view", methods)] {
+        // Three rounds; the first pays for the JIT warming up, the last is printed.
+        let mut times = crossing_times(&message).await;
+        for _ in 0..2 {
+            times = crossing_times(&message).await;
+        }
+        let ([je, jp, jd], [ve, vp, vd], bytes, buffers) = times;
+        console_log!(
+            "{name}: JSON {bytes} bytes: encode {je:.2} ms, post {jp:.2} ms, decode {jd:.2} ms (total {:.2}); JS values with {buffers} transferred buffers: encode {ve:.2} ms, post {vp:.2} ms, decode {vd:.2} ms (total {:.2})",
+            je + jp + jd, ve + vp + vd
+        );
+    }
+}

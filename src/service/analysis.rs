@@ -31,7 +31,7 @@ fn row(
         notes: vec![],
         std_error: None,
         millis,
-        scores,
+        scores: scores.into(),
     }
 }
 
@@ -55,7 +55,7 @@ pub fn methods_view(
     // Exact influence, timed from scratch (factorise H, score every point) so its cost
     // stands next to the approximations'.
     let t = clock();
-    let exact = exact_with_damping(s, s.damping()).unwrap_or_else(|_| s.explained.pred_loo_dloss.clone());
+    let exact = exact_with_damping(s, s.damping()).unwrap_or_else(|_| s.explained.pred_loo_dloss.to_vec());
     let exact_ms = clock() - t;
     let loo = s.actual_loo.as_ref();
     let mut rows = vec![row(Attribution::Exact, exact.clone(), &exact, loo, exact_ms)];

@@ -103,16 +103,16 @@ impl Frame {
                     if ny == 1 { vec![cx] } else { vec![cx, y0 + (j as f64 + 0.5) / ny as f64 * (y1 - y0)] };
                 let p = model.predict(theta, &x);
                 if model.kind == ModelKind::Linear {
-                    class.push(0);
+                    class.push(0.0);
                     value.push(p[0]);
                 } else {
                     let c = argmax(&p);
-                    class.push(c);
+                    class.push(c as f64);
                     value.push(p[c]);
                 }
             }
         }
-        Some(Surface { x: [x0, x1], y: [y0, y1], nx, ny, class, value })
+        Some(Surface { x: [x0, x1], y: [y0, y1], nx, ny, class: class.into(), value: value.into() })
     }
 }
 

@@ -222,7 +222,7 @@ fn step_loo(
         not_converged: std::mem::take(&mut l.not_converged),
         millis: clock() - l.started,
         predicted,
-        actual,
+        actual: actual.into(),
     };
     Ok(Some(Response::LeaveEachOutDone { job: l.job, result: Ok(Box::new(view)) }))
 }
@@ -311,7 +311,7 @@ fn step_truths(
     }
     let scratch = t.scratch.result();
     t.refits.merge(&scratch.refits);
-    let predicted = s.explained.pred_loo_dloss.clone();
+    let predicted = s.explained.pred_loo_dloss.to_vec();
     let at_points: Vec<f64> = scratch.points.iter().map(|&i| predicted[i]).collect();
     let (mean, se, noise) = (scratch.mean[0].clone(), scratch.se[0].clone(), scratch.noise[0]);
     let agreement = vec![

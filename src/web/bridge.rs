@@ -1,5 +1,5 @@
 //! The page's side of the worker protocol: start the worker, send [`Request`]s,
-//! receive [`Response`]s. Messages are JSON strings of the serde enums.
+//! receive [`Response`]s, as JavaScript values ([`transport`](super::transport)).
 
 use crate::protocol::{Request, Response};
 use std::cell::RefCell;
@@ -15,17 +15,15 @@ thread_local! {
 pub fn start(on_response: impl Fn(Response) + 'static) -> Result<(), String> {
     let worker =
         Worker::new("./worker_loader.js").map_err(|e| format!("could not start the engine: {e:?}"))?;
-    let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-        let parsed = ev
-            .data()
-            .as_string()
-            .ok_or_else(|| "the engine sent a message that is not text".to_string())
-            .and_then(|s| serde_json::from_str::<Response>(&s).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(r) => on_response(r),
-            Err(e) => on_response(Response::Crashed { message: format!("unreadable engine message: {e}") }),
-        }
-    });
+    let handler =
+        Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
+            match super::transport::decode::<Response>(ev.data()) {
+                Ok(r) => on_response(r),
+                Err(e) => {
+                    on_response(Response::Crashed { message: format!("unreadable engine message: {e}") })
+                }
+            }
+        });
     worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget(); // lives as long as the page
     WORKER.with(|w| *w.borrow_mut() = Some(worker));
@@ -34,9 +32,9 @@ pub fn start(on_response: impl Fn(Response) + 'static) -> Result<(), String> {
 
 /// Send a request to the worker.
 pub fn send(request: &Request) -> Result<(), String> {
-    let text = serde_json::to_string(request).map_err(|e| e.to_string())?;
+    let (value, transfer) = super::transport::encode(request)?;
     WORKER.with(|w| match w.borrow().as_ref() {
-        Some(worker) => worker.post_message(&JsValue::from_str(&text)).map_err(|e| format!("{e:?}")),
+        Some(worker) => worker.post_message_with_transfer(&value, &transfer).map_err(|e| format!("{e:?}")),
         None => Err("the engine is not running".into()),
     })
 }

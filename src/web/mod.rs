@@ -9,6 +9,7 @@ pub mod components;
 pub mod export;
 pub mod panic_banner;
 pub mod plot;
+pub mod transport;
 pub mod worker;
 
 /// Entry point of the page binary.

@@ -75,7 +75,7 @@ pub struct Overlay<'a> {
 fn surface_color(s: &Surface, k: usize, range: (f64, f64), classify: bool) -> RGBAColor {
     if classify {
         // Confidence above chance maps to opacity.
-        let tint = CLASS_TINTS[s.class[k] % CLASS_TINTS.len()];
+        let tint = CLASS_TINTS[s.class[k] as usize % CLASS_TINTS.len()];
         tint.mix((s.value[k] - 0.4).clamp(0.0, 0.6) * 0.55)
     } else {
         let t = if range.1 > range.0 { (s.value[k] - range.0) / (range.1 - range.0) } else { 0.5 };
@@ -214,7 +214,7 @@ pub fn draw_curve<DB: DrawingBackend>(
 pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
-    let (lo, hi) = finite_range(l.predicted.iter().chain(&l.actual).copied());
+    let (lo, hi) = finite_range(l.predicted.iter().chain(l.actual.iter()).copied());
     let mut chart = ChartBuilder::on(root)
         .margin(8)
         .x_label_area_size(30)

@@ -1,4 +1,5 @@
-//! The worker's message loop: JSON in, [`Service`], JSON out. It posts
+//! The worker's message loop: messages in, [`Service`], messages out (as JavaScript
+//! values, numbers as transferred bytes: [`transport`](super::transport)). It posts
 //! [`Response::Ready`] once listening, turns a panic into [`Response::Crashed`], and
 //! runs long jobs block by block with `setTimeout(0)` in between, so that messages
 //! (a Cancel, a newer request) are read while a job runs.
@@ -26,8 +27,15 @@ fn scope() -> DedicatedWorkerGlobalScope {
 }
 
 fn post(response: Response) {
-    if let Ok(text) = serde_json::to_string(&response) {
-        let _ = scope().post_message(&JsValue::from_str(&text));
+    match super::transport::encode(&response) {
+        Ok((value, transfer)) => {
+            let _ = scope().post_message_with_transfer(&value, &transfer);
+        }
+        Err(e) => {
+            if let Ok((value, _)) = super::transport::encode(&Response::Crashed { message: e }) {
+                let _ = scope().post_message(&value);
+            }
+        }
     }
 }
 
@@ -60,8 +68,7 @@ pub fn run() {
     }));
     TICK.with(|t| *t.borrow_mut() = Some(Closure::<dyn Fn()>::new(tick)));
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-        let Some(text) = ev.data().as_string() else { return };
-        match serde_json::from_str::<Request>(&text) {
+        match super::transport::decode::<Request>(ev.data()) {
             Ok(request) => SERVICE.with(|s| s.borrow_mut().handle(request, &mut post)),
             Err(e) => post(Response::Crashed { message: format!("unreadable request: {e}") }),
         }

@@ -62,6 +62,10 @@ impl Default for MethodParams {
     }
 }
 
+/// Largest seed: 2^53 − 1, exact in a JavaScript number (the page sends seeds to its
+/// worker as numbers).
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+
 /// A parameter outside its range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[error("{name} = {value} is not allowed: it must be {expected}")]
@@ -158,6 +162,21 @@ impl MethodParams {
                 value: self.shapley_truncation.to_string(),
                 expected: "a number from 0 up to (not including) 1".into(),
             });
+        }
+        for (name, seed) in [
+            ("lissa_seed", self.lissa.seed),
+            ("arnoldi_seed", self.arnoldi_seed),
+            ("tracin_seed", self.tracin.seed),
+            ("trak_seed", self.trak_seed),
+            ("shapley_seed", self.shapley_seed),
+        ] {
+            if seed > MAX_SEED {
+                return Err(ParamError {
+                    name: name.into(),
+                    value: seed.to_string(),
+                    expected: format!("a whole number from 0 to {MAX_SEED}"),
+                });
+            }
         }
         Ok(CheckedParams(self))
     }

@@ -8,7 +8,7 @@ use crate::engine::data::csv::MAX_BYTES;
 use crate::engine::model::mlp::{Activation, MlpShape};
 use crate::engine::model::ModelKind;
 use crate::protocol::{FitSummary, Selection};
-use crate::url_state::{default_network, MAX_TRAIN_STEPS, UPLOAD};
+use crate::url_state::{default_network, MAX_SEED, MAX_TRAIN_STEPS, UPLOAD};
 use crate::web::actions::Actions;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -71,8 +71,8 @@ fn DatasetPicker(a: Actions) -> impl IntoView {
                 <input id="noise" type="range" min="0" max="1" step="0.05" prop:value=p.noise.to_string()
                     on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(p.noise); a.retrain(|s| { s.params.noise = v; s.edits = Default::default(); }) } />
                 <label for="seed">"Seed"</label>
-                <input id="seed" type="number" min="0" step="1" prop:value=p.seed.to_string()
-                    on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(p.seed); a.retrain(|s| { s.params.seed = v; s.edits = Default::default(); }) } />
+                <input id="seed" type="number" min="0" max=MAX_SEED.to_string() step="1" prop:value=p.seed.to_string()
+                    on:change=move |ev| { let v = event_target_value(&ev).parse().map_or(p.seed, |v: u64| v.min(MAX_SEED)); a.retrain(|s| { s.params.seed = v; s.edits = Default::default(); }) } />
             }
         })
     };
@@ -214,8 +214,8 @@ fn NetworkControls(a: Actions) -> impl IntoView {
             update(Box::new(move |n| n.activation = act));
         }>{activations}</select>
         <label for="init-seed">"Initialisation seed"</label>
-        <input id="init-seed" type="number" min="0" step="1" prop:value=move || net().init_seed.to_string()
-            on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(0); update(Box::new(move |n| n.init_seed = v)); } />
+        <input id="init-seed" type="number" min="0" max=MAX_SEED.to_string() step="1" prop:value=move || net().init_seed.to_string()
+            on:change=move |ev| { let v = event_target_value(&ev).parse().map_or(0, |v: u64| v.min(MAX_SEED)); update(Box::new(move |n| n.init_seed = v)); } />
         <label for="train-steps">"Training: gradient steps (0 = to a minimum)"</label>
         <input id="train-steps" type="number" min="0" step="50" prop:value=move || net().train_steps.to_string()
             on:change=move |ev| { let v = event_target_value(&ev).parse::<usize>().unwrap_or(0).min(MAX_TRAIN_STEPS); update(Box::new(move |n| n.train_steps = v)); } />

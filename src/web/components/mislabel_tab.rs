@@ -4,6 +4,7 @@
 
 use super::chart::{LineCanvas, LineChart};
 use crate::protocol::MislabelView;
+use crate::url_state::MAX_SEED;
 use leptos::prelude::*;
 
 /// The Mislabel tab.
@@ -62,8 +63,8 @@ pub fn MislabelTab(
                 <label>{move || format!("Flip {:.0}% of the labels ", fraction.get() * 100.0)}
                     <input type="range" min="0.02" max="0.4" step="0.02" prop:value=move || fraction.get().to_string()
                         on:change=move |ev| fraction.set(event_target_value(&ev).parse().unwrap_or(0.1)) /></label>
-                <label>"Seed "<input type="number" min="0" prop:value=move || seed.get().to_string()
-                    on:change=move |ev| seed.set(event_target_value(&ev).parse().unwrap_or(0)) /></label>
+                <label>"Seed "<input type="number" min="0" max=MAX_SEED.to_string() prop:value=move || seed.get().to_string()
+                    on:change=move |ev| seed.set(event_target_value(&ev).parse().map_or(0, |v: u64| v.min(MAX_SEED))) /></label>
             </div>
             <button data-testid="mislabel-button" disabled=move || analysing.get() on:click=move |_| on_run.run((fraction.get_untracked(), seed.get_untracked()))>"Flip and rank"</button>
             {results}

@@ -44,7 +44,7 @@ fn tooltip(v: &TrainedView, hit: Hit) -> String {
     match hit {
         Hit::Train(i) => format!(
             "Training #{i}: {}; label {}; {}; loss {:.4}. Removing it: {} on the explained point's loss.",
-            feats(&v.train_x[i]),
+            feats(v.train_row(i)),
             label_text(v, v.train_y[i]),
             pred(v.train_pred[i]),
             v.train_loss[i],
