@@ -21,6 +21,7 @@ step fmt cargo fmt --check
 step clippy-native cargo clippy --all-targets -- -D warnings
 step clippy-wasm32 cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
 step doc env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+step doc-wasm32 env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --target wasm32-unknown-unknown
 step native-tests cargo test
 step browser-tests cargo test --target wasm32-unknown-unknown --test browser
 step release-build scripts/build.sh

@@ -2,7 +2,7 @@
 //!
 //! - [`engine`]: the pure numerical core (data, models, fitting, influence, retraining).
 //!   No web dependency; compiled and tested natively, and run in a Web Worker.
-//! - [`cli`]: the `attrib` command-line tool over the engine.
+//! - `cli` (native only): the `attrib` command-line tool over the engine.
 //! - [`protocol`]: the typed messages between the page and its worker.
 //! - `web` (wasm32 only): the Leptos page and the worker's message loop.
 //!

@@ -35,15 +35,18 @@ fn default_view_draws_real_pixels() {
         document().create_element("canvas").expect("canvas").dyn_into().expect("is a canvas");
     canvas.set_width(320);
     canvas.set_height(240);
-    let area = plot::canvas_area(&canvas).expect("2-D context");
     let overlay = plot::Overlay { picked: Some(0), surface: None };
-    plot::draw_main(&area, &view, &overlay).expect("draws");
+    plot::draw_main(&canvas, &view, &overlay).expect("draws");
     let ctx: web_sys::CanvasRenderingContext2d =
         canvas.get_context("2d").ok().flatten().expect("2d context").dyn_into().expect("2d");
     let pixels = ctx.get_image_data(0.0, 0.0, 320.0, 240.0).expect("pixels").data();
     let non_white = pixels.chunks(4).filter(|p| p[0] < 250 || p[1] < 250 || p[2] < 250).count();
     // Axes, labels and 200 markers: far more than a blank canvas's zero.
     assert!(non_white > 2_000, "only {non_white} drawn pixels");
+    // The decision surface is painted behind the points: class A's bluish-green tint
+    // (green above red and blue), a colour no marker, axis or label uses.
+    let tinted = pixels.chunks(4).filter(|p| p[1] > p[0].saturating_add(10) && p[1] > p[2]).count();
+    assert!(tinted > 5_000, "only {tinted} pixels of the surface's tint");
 }
 
 #[wasm_bindgen_test]

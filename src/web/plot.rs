@@ -11,7 +11,8 @@ use crate::protocol::{CurvePoint, LooView, Projection, Surface, TrainedView};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
-use web_sys::HtmlCanvasElement;
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 /// Helpful (removal raises the test loss): Okabe–Ito blue.
 pub const HELPFUL: RGBColor = RGBColor(0, 114, 178);
@@ -72,27 +73,76 @@ pub struct Overlay<'a> {
     pub surface: Option<&'a Surface>,
 }
 
-fn surface_color(s: &Surface, k: usize, range: (f64, f64), classify: bool) -> RGBAColor {
-    if classify {
-        // Confidence above chance maps to opacity.
-        let tint = CLASS_TINTS[s.class[k] as usize % CLASS_TINTS.len()];
-        tint.mix((s.value[k] - 0.4).clamp(0.0, 0.6) * 0.55)
+/// The colour of surface cell `k` over white: the class's tint with opacity growing
+/// with confidence above chance, or one tint growing with the prediction.
+fn surface_color(s: &Surface, k: usize, range: (f64, f64), classify: bool) -> RGBColor {
+    let (tint, alpha) = if classify {
+        (CLASS_TINTS[s.class[k] as usize % CLASS_TINTS.len()], (s.value[k] - 0.4).clamp(0.0, 0.6) * 0.55)
     } else {
         let t = if range.1 > range.0 { (s.value[k] - range.0) / (range.1 - range.0) } else { 0.5 };
-        RGBColor(0, 158, 115).mix(0.05 + 0.4 * t.clamp(0.0, 1.0))
-    }
+        (RGBColor(0, 158, 115), 0.05 + 0.4 * t.clamp(0.0, 1.0))
+    };
+    let over_white = |c: u8| (255.0 + (c as f64 - 255.0) * alpha).round() as u8;
+    RGBColor(over_white(tint.0), over_white(tint.1), over_white(tint.2))
 }
 
-/// Draw the main scatter on any plotters backend.
-pub fn draw_main<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    v: &TrainedView,
-    overlay: &Overlay,
-) -> Result<Mapper, String> {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+/// The surface as RGBA pixels, one per cell, top row first (image order).
+pub fn surface_pixels(s: &Surface, classify: bool) -> Vec<u8> {
+    let range = s.value.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+    let mut out = Vec::with_capacity(s.nx * s.ny * 4);
+    for j in (0..s.ny).rev() {
+        for i in 0..s.nx {
+            let c = surface_color(s, j * s.nx + i, range, classify);
+            out.extend_from_slice(&[c.0, c.1, c.2, 255]);
+        }
+    }
+    out
+}
+
+/// Paint the surface as one image, stretched with bilinear smoothing over the cells'
+/// pixel rectangle: one `drawImage` instead of a rectangle per cell, and smooth
+/// boundaries instead of blocks.
+fn paint_surface(canvas: &HtmlCanvasElement, s: &Surface, classify: bool, m: &Mapper) -> Result<(), String> {
+    let js = |e: wasm_bindgen::JsValue| format!("{e:?}");
+    let pixels = surface_pixels(s, classify);
+    let image = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&pixels), s.nx as u32, s.ny as u32)
+        .map_err(js)?;
+    let document = canvas.owner_document().ok_or("the canvas has no document")?;
+    let tile: HtmlCanvasElement = document.create_element("canvas").map_err(js)?.unchecked_into();
+    tile.set_width(s.nx as u32);
+    tile.set_height(s.ny as u32);
+    context(&tile)?.put_image_data(&image, 0.0, 0.0).map_err(js)?;
+    let (left, top) = m.to_pixel([s.x[0], s.y[1]]);
+    let (right, bottom) = m.to_pixel([s.x[1], s.y[0]]);
+    let ctx = context(canvas)?;
+    ctx.save();
+    ctx.begin_path();
+    ctx.rect(m.px.0 as f64, m.py.0 as f64, (m.px.1 - m.px.0) as f64, (m.py.1 - m.py.0) as f64);
+    ctx.clip();
+    ctx.set_image_smoothing_enabled(true);
+    let drawn =
+        ctx.draw_image_with_html_canvas_element_and_dw_and_dh(&tile, left, top, right - left, bottom - top);
+    ctx.restore();
+    drawn.map_err(js)
+}
+
+/// A canvas's 2-D context.
+fn context(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, String> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or_else(|| "the canvas has no 2-D context".to_string())
+}
+
+/// Draw the main scatter on a canvas.
+pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay) -> Result<Mapper, String> {
+    let root = canvas_area(canvas)?;
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let ([x0, x1], [y0, y1]) = v.bounds;
-    let mut chart = ChartBuilder::on(root)
+    let mut chart = ChartBuilder::on(&root)
         .margin(12)
         .x_label_area_size(34)
         .y_label_area_size(44)
@@ -107,6 +157,8 @@ pub fn draw_main<DB: DrawingBackend>(
     };
     chart.configure_mesh().x_desc(xd).y_desc(yd).disable_mesh().draw().map_err(err)?;
     let area = chart.plotting_area();
+    let (px, py) = area.get_pixel_range();
+    let mapper = Mapper { px: (px.start, px.end), py: (py.start, py.end), x: [x0, x1], y: [y0, y1] };
     let surface = overlay.surface.or(v.surface.as_ref());
     if let Some(s) = surface.filter(|s| s.ny == 1) {
         // One feature: the prediction curve.
@@ -114,19 +166,8 @@ pub fn draw_main<DB: DrawingBackend>(
         let pts = s.value.iter().enumerate().map(|(i, y)| (s.x[0] + (i as f64 + 0.5) * dx, *y));
         area.draw(&PathElement::new(pts.collect::<Vec<_>>(), RGBColor(0, 158, 115).stroke_width(3)))
             .map_err(err)?;
-    } else if let Some(s) = surface {
-        let classify = !v.class_names.is_empty();
-        let range =
-            s.value.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
-        let (dx, dy) = ((s.x[1] - s.x[0]) / s.nx as f64, (s.y[1] - s.y[0]) / s.ny as f64);
-        for j in 0..s.ny {
-            for i in 0..s.nx {
-                let k = j * s.nx + i;
-                let (cx, cy) = (s.x[0] + i as f64 * dx, s.y[0] + j as f64 * dy);
-                let style = surface_color(s, k, range, classify).filled();
-                area.draw(&Rectangle::new([(cx, cy), (cx + dx, cy + dy)], style)).map_err(err)?;
-            }
-        }
+    } else if let Some(s) = surface.filter(|s| s.nx > 0 && s.ny > 0) {
+        paint_surface(canvas, s, !v.class_names.is_empty(), &mapper)?;
     }
     let scores = &v.explained.pred_loo_dloss;
     let max_abs = scores.iter().fold(0.0f64, |m, s| m.max(s.abs()));
@@ -159,9 +200,8 @@ pub fn draw_main<DB: DrawingBackend>(
     if let Some(p) = overlay.picked.and_then(|i| v.train_xy.get(i)) {
         area.draw(&Circle::new((p[0], p[1]), 13, RGBColor(90, 0, 140).stroke_width(3))).map_err(err)?;
     }
-    let (px, py) = area.get_pixel_range();
     root.present().map_err(err)?;
-    Ok(Mapper { px: (px.start, px.end), py: (py.start, py.end), x: [x0, x1], y: [y0, y1] })
+    Ok(mapper)
 }
 
 fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {

@@ -13,10 +13,18 @@ const { origin, close } = await serve();
 const browser = await launch();
 
 let passed = 0, failed = 0;
+// Main-thread tasks over 50 ms (the Long Tasks API), per journey: recorded, not asserted
+// (a timing is a benchmark, not a test); the longest is printed with each journey.
+let longTasks = [];
+const longest = [];
 async function check(name, fn) {
   const t0 = Date.now();
+  longTasks = [];
   try { await fn(); passed++; console.log(`ok   ${name} (${Date.now() - t0} ms)`); }
   catch (e) { failed++; console.log(`FAIL ${name}: ${e.stack ?? e}`); }
+  const worst = Math.max(0, ...longTasks);
+  longest.push([worst, name]);
+  console.log(`     longest main-thread task: ${worst ? `${worst.toFixed(0)} ms (${longTasks.length} over 50 ms)` : 'none over 50 ms'}`);
 }
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
@@ -34,6 +42,16 @@ async function open(query = '', { allowErrors = false } = {}) {
   });
   page.log = log;
   page.allowErrors = allowErrors;
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver(l => l.getEntries().forEach(e => window.__longTasks.push(e.duration)))
+      .observe({ type: 'longtask', buffered: true });
+  });
+  const close = page.close.bind(page);
+  page.close = async () => {
+    longTasks.push(...await page.evaluate(() => window.__longTasks ?? []).catch(() => []));
+    await close();
+  };
   await page.goto(`${origin}/${query}`);
   return page;
 }
@@ -432,5 +450,7 @@ await check('the Content-Security-Policy blocks requests to other origins', asyn
 
 await browser.close();
 close();
+longest.sort((a, b) => b[0] - a[0]);
+console.log(`longest main-thread task over all journeys: ${longest[0][0] ? `${longest[0][0].toFixed(0)} ms (${longest[0][1]})` : 'none over 50 ms'}`);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

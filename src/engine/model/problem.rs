@@ -277,7 +277,7 @@ impl Problem {
     /// Linear models: block (a, b) of the outputs is `X̃ᵀ diag(c_ab) X̃` with
     /// `c_ab,i = w_i (∂²l_i/∂z_a∂z_b) / n`, assembled with matrix products (blocked and
     /// vectorised by ndarray) rather than n rank-one updates. Networks: column by column,
-    /// one R-operator pass per example and parameter ([`Problem::curvature_matrix`]).
+    /// one R-operator pass per example and parameter (the private `curvature_matrix`).
     pub fn hessian(&self, theta: &[f64]) -> Array2<f64> {
         if self.model.net != Net::Linear {
             return self.curvature_matrix(theta, true);

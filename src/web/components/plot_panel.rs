@@ -5,7 +5,7 @@
 use super::{label_text, signed};
 use crate::protocol::{AddedPoint, Projection, Selection, TrainedView};
 use crate::web::actions::Actions;
-use crate::web::plot::{canvas_area, draw_main, Mapper, Overlay};
+use crate::web::plot::{draw_main, Mapper, Overlay};
 use leptos::prelude::*;
 
 /// What is under the mouse.
@@ -179,7 +179,7 @@ pub fn PlotPanel() -> impl IntoView {
             let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
             let surface =
                 reweight.as_ref().filter(|r| Some(r.index) == picked).and_then(|r| r.surface.as_ref());
-            match canvas_area(&c).and_then(|area| draw_main(&area, v, &Overlay { picked, surface })) {
+            match draw_main(&c, v, &Overlay { picked, surface }) {
                 Ok(m) => {
                     mapper.set_value(Some(m));
                     drawn.update(|d| *d += 1);
