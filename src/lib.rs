@@ -13,6 +13,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod engine;
+pub mod pool;
 pub mod protocol;
 pub mod service;
 pub mod tracker;

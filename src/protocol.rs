@@ -279,11 +279,21 @@ pub enum Request {
     LeaveEachOut {
         /// Job id.
         job: u64,
+        /// The block of the points this worker refits.
+        share: Share,
     },
     /// Stop a running long job (leave-one-out or LDS).
     Cancel {
         /// The job to stop.
         job: u64,
+    },
+    /// Put the blocks of a shared long job together (sent to the worker that ran
+    /// part 0, which answers with the job's ordinary result).
+    Finish {
+        /// Job id.
+        job: u64,
+        /// Every part's block, in part order.
+        parts: Vec<Part>,
     },
     /// Every approximation and peer method for the explained point, side by side with
     /// exact influence (and actual leave-one-out when it has been computed).
@@ -319,6 +329,9 @@ pub enum Request {
         job: u64,
         /// Initialisation seeds of the retraining from scratch.
         seeds: usize,
+        /// The block of the points (leave-one-out, PBRF) and seeds (scratch) this
+        /// worker runs.
+        share: Share,
     },
     /// The linear datamodeling score of the methods (streams progress; cancellable).
     Lds {
@@ -334,6 +347,88 @@ pub enum Request {
         methods: Vec<Method>,
         /// The methods' parameters.
         settings: MethodParams,
+        /// The block of the subsets this worker retrains.
+        share: Share,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Which block of a long job one worker runs: part `part` of `parts`, each a
+/// contiguous run of the job's units (points, subsets, seeds), in order. Long jobs are
+/// split this way across the page's engine workers; a job with one part is the whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Share {
+    /// This block, from 0.
+    pub part: usize,
+    /// Blocks in all (at least 1).
+    pub parts: usize,
+}
+
+impl Share {
+    /// The whole job in one block.
+    pub const WHOLE: Share = Share { part: 0, parts: 1 };
+
+    /// This block's units out of `n`: part k gets `k·n/parts .. (k+1)·n/parts`.
+    pub fn range(&self, n: usize) -> std::ops::Range<usize> {
+        // In u128, so that no share (however hostile) overflows.
+        let (parts, n) = (self.parts.max(1) as u128, n as u128);
+        let part = (self.part as u128).min(parts - 1);
+        (part * n / parts) as usize..((part + 1) * n / parts) as usize
+    }
+
+    /// Every block of a job split `parts` ways.
+    pub fn all(parts: usize) -> impl Iterator<Item = Share> {
+        let parts = parts.max(1);
+        (0..parts).map(move |part| Share { part, parts })
+    }
+}
+
+/// One worker's block of a shared long job, for [`Request::Finish`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    /// Which block.
+    pub share: Share,
+    /// A fingerprint of the worker's fitted model and explained point: blocks computed
+    /// on different models are refused rather than mixed.
+    pub model: u64,
+    /// Milliseconds the block took.
+    pub millis: f64,
+    /// How its refits converged.
+    pub refits: RefitStats,
+    /// Its numbers.
+    pub values: PartValues,
+}
+
+/// The numbers of one block, by job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PartValues {
+    /// Leave-one-out: the actual changes of the block's points, in order, and the
+    /// points whose refit did not converge.
+    Loo {
+        /// Actual changes.
+        actual: Floats,
+        /// Non-converged points (training indices).
+        not_converged: Vec<usize>,
+    },
+    /// LDS: the test losses of the block's subsets, in order.
+    Lds {
+        /// `losses[m][t]`.
+        losses: Vec<Vec<f64>>,
+    },
+    /// The three truths: leave-one-out and PBRF of the block's points, scratch fits of
+    /// the block's seeds.
+    Truths {
+        /// Warm-started leave-one-out changes.
+        loo: Floats,
+        /// PBRF changes.
+        pbrf: Floats,
+        /// The damping the PBRF used.
+        pbrf_damping: f64,
+        /// The scratch fits of this block's seeds.
+        scratch: crate::engine::truths::ScratchJob,
     },
 }
 
@@ -367,10 +462,20 @@ pub enum Response {
     Progress {
         /// Job id.
         job: u64,
+        /// The block's part number (0 for a job in one block).
+        part: usize,
         /// Units done.
         done: usize,
         /// Units in all.
         total: usize,
+    },
+    /// One block of a shared long job finished (the page sends every block back in a
+    /// [`Request::Finish`]); a failure or cancel of any block ends the job.
+    PartDone {
+        /// Job id.
+        job: u64,
+        /// The block, or the error.
+        result: JobResult<Part>,
     },
     /// Leave-one-out finished (or was cancelled).
     LeaveEachOutDone {
@@ -624,6 +729,9 @@ pub struct LooView {
     pub not_converged: Vec<usize>,
     /// Wall-clock time of the refits in milliseconds.
     pub millis: f64,
+    /// Engine workers that shared the refits.
+    #[serde(default = "one")]
+    pub workers: usize,
 }
 
 /// What a row of the Methods view is.
@@ -747,6 +855,9 @@ pub struct TruthsView {
     pub refits: RefitStats,
     /// Wall-clock milliseconds.
     pub millis: f64,
+    /// Engine workers that shared the refits.
+    #[serde(default = "one")]
+    pub workers: usize,
 }
 
 /// The Hessian and the iterative solvers, seen from the explained point.
@@ -830,4 +941,7 @@ pub struct LdsView {
     pub refits: RefitStats,
     /// Wall-clock milliseconds of the refits.
     pub millis: f64,
+    /// Engine workers that shared the refits.
+    #[serde(default = "one")]
+    pub workers: usize,
 }

@@ -10,7 +10,10 @@
 //! - A long job's progress exists from its start until it ends in any way (done,
 //!   failed or cancelled): [`JobTracker::finish`] always clears it, so a failed job
 //!   never leaves a dead progress bar and a disabled button behind.
+//! - A long job shared among workers reports progress per block, summed here, and its
+//!   blocks are gathered until every one is in ([`JobTracker::block_done`]).
 
+use crate::protocol::Part;
 use std::collections::BTreeMap;
 
 /// The kinds of job the page runs.
@@ -72,6 +75,10 @@ pub struct JobTracker {
     latest: BTreeMap<JobKind, u64>,
     running: BTreeMap<JobKind, u64>,
     progress: BTreeMap<JobKind, Progress>,
+    /// Per long job: each block's `(done, total)` once it has reported.
+    block_progress: BTreeMap<JobKind, BTreeMap<usize, (usize, usize)>>,
+    /// Per shared job: its blocks so far, by part.
+    blocks: BTreeMap<JobKind, Vec<Option<Part>>>,
     pending_weight: Option<PendingWeight>,
 }
 
@@ -84,10 +91,13 @@ impl JobTracker {
         self.next
     }
 
-    /// Start a long job: as [`JobTracker::start`], with progress 0 of `total`.
-    pub fn start_long(&mut self, kind: JobKind, total: usize) -> u64 {
+    /// Start a long job: as [`JobTracker::start`], with progress 0 of `total`, run
+    /// in `parts` blocks (one per worker).
+    pub fn start_long(&mut self, kind: JobKind, total: usize, parts: usize) -> u64 {
         let id = self.start(kind);
         self.progress.insert(kind, Progress { done: 0, total: total.max(1) });
+        self.block_progress.insert(kind, BTreeMap::new());
+        self.blocks.insert(kind, vec![None; parts.max(1)]);
         id
     }
 
@@ -106,16 +116,46 @@ impl JobTracker {
         self.running.contains_key(&kind)
     }
 
-    /// Record progress of `job`; `false` (and nothing recorded) when it is stale or
-    /// not running. Progress never moves backwards.
-    pub fn progress(&mut self, kind: JobKind, job: u64, done: usize, total: usize) -> bool {
+    /// The kind of the running job `job`, if it is one.
+    pub fn kind_of(&self, job: u64) -> Option<JobKind> {
+        self.running.iter().find(|(_, id)| **id == job).map(|(k, _)| *k)
+    }
+
+    /// Record progress of block `part` of `job`; `false` (and nothing recorded) when
+    /// it is stale or not running. The job's progress sums its blocks' (the total
+    /// stays the one it started with until every block has reported its own), and
+    /// never moves backwards.
+    pub fn progress(&mut self, kind: JobKind, job: u64, part: usize, done: usize, total: usize) -> bool {
         if !self.is_latest(kind, job) || !self.is_running(kind) {
             return false;
         }
-        let p = self.progress.entry(kind).or_insert(Progress { done: 0, total: total.max(1) });
-        p.done = p.done.max(done.min(total));
-        p.total = total.max(1);
+        let parts = self.blocks.get(&kind).map_or(1, Vec::len);
+        let blocks = self.block_progress.entry(kind).or_default();
+        let block = blocks.entry(part).or_insert((0, total));
+        *block = (block.0.max(done.min(total)), total);
+        let (done, reported) = blocks.values().fold((0, 0), |(d, t), b| (d + b.0, t + b.1));
+        let all_reported = blocks.len() >= parts;
+        let p = self.progress.entry(kind).or_insert(Progress { done: 0, total: reported.max(1) });
+        if all_reported {
+            p.total = reported.max(1);
+        }
+        p.done = p.done.max(done.min(p.total));
         true
+    }
+
+    /// A block of the running shared job `job` arrived: when it completes the set,
+    /// the job's kind and every block in part order (to send back to be put
+    /// together); `None` while blocks are missing or when the job is stale.
+    pub fn block_done(&mut self, job: u64, block: Part) -> Option<(JobKind, Vec<Part>)> {
+        let kind = self.kind_of(job)?;
+        let slots = self.blocks.get_mut(&kind)?;
+        let slot = slots.get_mut(block.share.part)?;
+        *slot = Some(block);
+        if slots.iter().any(Option::is_none) {
+            return None;
+        }
+        let all = std::mem::take(slots).into_iter().flatten().collect();
+        Some((kind, all))
     }
 
     /// The progress of the running job of `kind`, if it is a long one.
@@ -131,8 +171,14 @@ impl JobTracker {
             return false;
         }
         self.running.remove(&kind);
-        self.progress.remove(&kind);
+        self.forget_progress(kind);
         true
+    }
+
+    fn forget_progress(&mut self, kind: JobKind) {
+        self.progress.remove(&kind);
+        self.block_progress.remove(&kind);
+        self.blocks.remove(&kind);
     }
 
     /// Forget every running job of the given kinds (their results are stale: the
@@ -140,7 +186,7 @@ impl JobTracker {
     pub fn abandon(&mut self, kinds: &[JobKind]) {
         for k in kinds {
             self.running.remove(k);
-            self.progress.remove(k);
+            self.forget_progress(*k);
             // A later answer of the old job must not count either.
             self.next += 1;
             self.latest.insert(*k, self.next);
@@ -188,26 +234,57 @@ mod tests {
     #[test]
     fn progress_ends_with_the_job_however_it_ends() {
         let mut t = JobTracker::default();
-        let job = t.start_long(JobKind::Loo, 100);
+        let job = t.start_long(JobKind::Loo, 100, 1);
         assert_eq!(t.current_progress(JobKind::Loo), Some(Progress { done: 0, total: 100 }));
-        assert!(t.progress(JobKind::Loo, job, 40, 100));
-        assert!(t.progress(JobKind::Loo, job, 30, 100), "a late report is accepted…");
+        assert!(t.progress(JobKind::Loo, job, 0, 40, 100));
+        assert!(t.progress(JobKind::Loo, job, 0, 30, 100), "a late report is accepted…");
         assert_eq!(t.current_progress(JobKind::Loo).map(|p| p.done), Some(40), "…but never moves back");
         // A failure (not a cancel) ends it too: no dead progress bar afterwards.
         assert!(t.finish(JobKind::Loo, job));
         assert_eq!(t.current_progress(JobKind::Loo), None);
-        assert!(!t.progress(JobKind::Loo, job, 50, 100), "reports after the end are ignored");
+        assert!(!t.progress(JobKind::Loo, job, 0, 50, 100), "reports after the end are ignored");
         assert_eq!(t.current_progress(JobKind::Loo), None);
     }
 
     #[test]
     fn abandoned_jobs_answer_into_the_void() {
         let mut t = JobTracker::default();
-        let job = t.start_long(JobKind::Lds, 50);
+        let job = t.start_long(JobKind::Lds, 50, 1);
         t.abandon(&[JobKind::Lds, JobKind::Loo]);
         assert!(!t.is_running(JobKind::Lds));
         assert!(!t.finish(JobKind::Lds, job));
-        assert!(!t.progress(JobKind::Lds, job, 10, 50));
+        assert!(!t.progress(JobKind::Lds, job, 0, 10, 50));
+    }
+
+    fn block(part: usize, parts: usize) -> Part {
+        use crate::protocol::{PartValues, Share};
+        Part {
+            share: Share { part, parts },
+            model: 1,
+            millis: 0.0,
+            refits: Default::default(),
+            values: PartValues::Loo { actual: vec![part as f64].into(), not_converged: vec![] },
+        }
+    }
+
+    #[test]
+    fn a_shared_job_sums_its_blocks_and_gathers_them_in_order() {
+        let mut t = JobTracker::default();
+        let job = t.start_long(JobKind::Loo, 10, 3);
+        assert!(t.progress(JobKind::Loo, job, 2, 1, 4));
+        assert!(t.progress(JobKind::Loo, job, 0, 2, 3));
+        assert_eq!(t.current_progress(JobKind::Loo), Some(Progress { done: 3, total: 10 }), "total kept");
+        assert!(t.progress(JobKind::Loo, job, 1, 3, 3));
+        assert_eq!(t.current_progress(JobKind::Loo), Some(Progress { done: 6, total: 10 }));
+        assert_eq!(t.block_done(job, block(2, 3)), None);
+        assert_eq!(t.block_done(job, block(0, 3)), None);
+        assert_eq!(t.block_done(job + 7, block(1, 3)), None, "another job's block is not gathered");
+        let (kind, blocks) = t.block_done(job, block(1, 3)).expect("complete");
+        assert_eq!(kind, JobKind::Loo);
+        assert_eq!(blocks.iter().map(|b| b.share.part).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert!(t.is_running(JobKind::Loo), "running until the result comes back");
+        assert!(t.finish(JobKind::Loo, job));
+        assert_eq!(t.block_done(job, block(0, 3)), None, "stale");
     }
 
     #[test]

@@ -184,13 +184,22 @@ pub fn subset_losses(
 #[derive(Debug, Clone, PartialEq)]
 pub struct LdsJob {
     refits: LdsRefits,
+    /// The subsets this job retrains (all, or one worker's block).
+    range: std::ops::Range<usize>,
 }
 
 impl LdsJob {
     /// `m` seeded stratified subsets of fraction `alpha` of `problem`'s rows.
     pub fn new(problem: &Problem, m: usize, alpha: f64, seed: u64) -> Self {
+        Self::range(problem, m, alpha, seed, 0..m)
+    }
+
+    /// The same subsets, of which only `range` is retrained (one worker's block of a
+    /// job shared among several; [`LdsJob::join`] puts the blocks back together).
+    pub fn range(problem: &Problem, m: usize, alpha: f64, seed: u64, range: std::ops::Range<usize>) -> Self {
         let subsets = random_subsets(&strata(problem), m, alpha, seed);
-        Self { refits: LdsRefits { subsets, losses: Vec::new(), refits: RefitStats::default() } }
+        let range = range.start.min(m)..range.end.min(m).max(range.start.min(m));
+        Self { refits: LdsRefits { subsets, losses: Vec::new(), refits: RefitStats::default() }, range }
     }
 
     /// Subsets retrained so far.
@@ -200,7 +209,7 @@ impl LdsJob {
 
     /// Subsets in all.
     pub fn total(&self) -> usize {
-        self.refits.subsets.len()
+        self.range.len()
     }
 
     /// Whether every subset is retrained.
@@ -216,7 +225,9 @@ impl LdsJob {
         theta_hat: &[f64],
         test: &Design,
     ) -> Result<(), FitError> {
-        if let Some(members) = self.refits.subsets.get(self.done()) {
+        if let Some(members) =
+            self.refits.subsets.get(self.range.start + self.done()).filter(|_| !self.is_finished())
+        {
             let (losses, converged, grad) = subset_losses(full, scratch, theta_hat, members, test)?;
             self.refits.losses.push(losses);
             self.refits.refits.record(converged, grad);
@@ -224,7 +235,25 @@ impl LdsJob {
         Ok(())
     }
 
-    /// The subsets and losses (complete once [`LdsJob::is_finished`]).
+    /// The losses of this job's subsets, in order, and how their refits converged.
+    pub fn block(&self) -> (Vec<Vec<f64>>, RefitStats) {
+        (self.refits.losses.clone(), self.refits.refits)
+    }
+
+    /// The whole retraining from its blocks in order (see [`LdsJob::block`]); `None`
+    /// when they do not cover every subset exactly.
+    pub fn join(&self, blocks: impl IntoIterator<Item = (Vec<Vec<f64>>, RefitStats)>) -> Option<LdsRefits> {
+        let mut joined =
+            LdsRefits { subsets: self.refits.subsets.clone(), losses: vec![], refits: RefitStats::default() };
+        for (losses, refits) in blocks {
+            joined.losses.extend(losses);
+            joined.refits.merge(&refits);
+        }
+        (joined.losses.len() == joined.subsets.len()).then_some(joined)
+    }
+
+    /// The subsets and losses (complete once [`LdsJob::is_finished`] for a job over
+    /// every subset).
     pub fn into_refits(self) -> LdsRefits {
         self.refits
     }

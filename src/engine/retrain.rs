@@ -467,34 +467,46 @@ impl<'a> Retrainer<'a> {
 /// Natively a block is shared among the machine's cores.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaveEachOut {
+    start: usize,
     next: usize,
-    n: usize,
+    end: usize,
 }
 
 impl LeaveEachOut {
     /// Leave-one-out of `n` training points, none done yet.
     pub fn new(n: usize) -> Self {
-        Self { next: 0, n }
+        Self::range(0, n)
+    }
+
+    /// Leave-one-out of the points `start..end` only (one worker's block of a job shared
+    /// among several).
+    pub fn range(start: usize, end: usize) -> Self {
+        Self { start, next: start, end: end.max(start) }
     }
 
     /// Points done.
     pub fn done(&self) -> usize {
-        self.next
+        self.next - self.start
     }
 
     /// Points in all.
     pub fn total(&self) -> usize {
-        self.n
+        self.end - self.start
+    }
+
+    /// The point left out next.
+    pub fn next_point(&self) -> usize {
+        self.next
     }
 
     /// Whether every point has been left out.
     pub fn is_finished(&self) -> bool {
-        self.next >= self.n
+        self.next >= self.end
     }
 
     /// Refit without each of the next `count` points (at least one), in order.
     pub fn step(&mut self, retrainer: &mut Retrainer, count: usize) -> Result<Vec<Refit>, RetrainError> {
-        let end = (self.next + count.max(1)).min(self.n);
+        let end = (self.next + count.max(1)).min(self.end);
         let out = retrainer.leave_out_range(self.next, end)?;
         self.next = end;
         Ok(out)

@@ -172,8 +172,9 @@ pub struct Scratch {
     pub refits: RefitStats,
 }
 
-/// Retraining from scratch, one fit per step (see the module doc).
-#[derive(Debug, Clone)]
+/// Retraining from scratch, one fit per step (see the module doc). A job over some of
+/// the seeds is one worker's block of a job shared among several ([`ScratchJob::join`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScratchJob {
     points: Vec<usize>,
     seeds: Vec<u64>,
@@ -188,8 +189,35 @@ pub struct ScratchJob {
 impl ScratchJob {
     /// `seeds` seeds (0, 1, …) and the training `points` to leave out.
     pub fn new(points: Vec<usize>, seeds: usize) -> Self {
-        let seeds: Vec<u64> = (0..seeds.max(2) as u64).collect();
+        Self::with_seeds(points, (0..seeds.max(2) as u64).collect())
+    }
+
+    /// The given seeds only.
+    pub fn with_seeds(points: Vec<usize>, seeds: Vec<u64>) -> Self {
         Self { points, seeds, full: vec![], without: vec![], refits: RefitStats::default(), done: 0 }
+    }
+
+    /// Blocks over disjoint seeds (each finished, the same points) as one job, seeds in
+    /// the blocks' order; `None` when the points differ or a block is unfinished.
+    pub fn join(blocks: impl IntoIterator<Item = ScratchJob>) -> Option<ScratchJob> {
+        let mut joined: Option<ScratchJob> = None;
+        for b in blocks {
+            if !b.is_finished() {
+                return None;
+            }
+            match joined.as_mut() {
+                None => joined = Some(b),
+                Some(j) if j.points == b.points => {
+                    j.seeds.extend(b.seeds);
+                    j.full.extend(b.full);
+                    j.without.extend(b.without);
+                    j.refits.merge(&b.refits);
+                    j.done += b.done;
+                }
+                Some(_) => return None,
+            }
+        }
+        joined
     }
 
     /// Fits in all.

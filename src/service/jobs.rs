@@ -4,6 +4,12 @@
 //! truths of a network (warm-started leave-one-out, the PBRF, retraining from
 //! scratch). The loops are the engine's own steppable jobs ([`LeaveEachOut`],
 //! [`LdsJob`], [`ScratchJob`]), the same the CLI runs.
+//!
+//! A job can be shared among the page's workers: each runs the [`Share`] it is given
+//! (a contiguous block of points, subsets or seeds) and answers with its [`Part`]; the
+//! worker of part 0 then gets every part back ([`LongJob::finish`]) and builds the
+//! view. A job in one part finishes itself through the same code, so one worker and
+//! several give the same numbers (tested).
 
 use super::session::Session;
 use crate::engine::evaluate::top_k;
@@ -21,44 +27,58 @@ pub const BLOCK_MS: f64 = 15.0;
 
 /// Leave-one-out in progress.
 pub struct LooState {
-    job: u64,
     run: LeaveEachOut,
     actual: Vec<f64>,
     refits: RefitStats,
     not_converged: Vec<usize>,
-    started: f64,
 }
 
 /// LDS refits in progress.
 pub struct LdsState {
-    job: u64,
     run: LdsJob,
     methods: Vec<Method>,
     params: Box<CheckedParams>,
-    started: f64,
 }
 
 /// The three ground truths in progress: leave-one-out, then PBRF, then scratch.
 pub struct TruthsState {
-    job: u64,
     loo: LeaveEachOut,
     actual: Vec<f64>,
     pbrf_solver: Option<Pbrf>,
     pbrf_damping: f64,
+    pbrf_points: std::ops::Range<usize>,
     pbrf: Vec<f64>,
     scratch: ScratchJob,
     refits: RefitStats,
-    started: f64,
 }
 
-/// A job in progress.
-pub enum LongJob {
+/// What a long job computes.
+pub enum Work {
     /// Leave-one-out of every training point.
     Loo(LooState),
     /// LDS refits.
     Lds(LdsState),
     /// The three ground truths.
     Truths(Box<TruthsState>),
+}
+
+/// A job in progress: its id, its block, when it started, and its work.
+pub struct LongJob {
+    job: u64,
+    share: Share,
+    started: f64,
+    work: Work,
+}
+
+/// Where a job stands after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stepped {
+    /// Its block has work left.
+    Running,
+    /// It ended (its result or error was emitted).
+    Ended,
+    /// Its block is done and sent; it waits for [`Request::Finish`].
+    AwaitingFinish,
 }
 
 /// The PBRF's damping when the page's δ leaves its Gauss–Newton matrix singular.
@@ -84,22 +104,24 @@ pub fn scratch_points(predicted: &[f64], seeds: usize) -> Vec<usize> {
 }
 
 impl LongJob {
-    /// A leave-one-out job over `n` training points.
-    pub fn loo(job: u64, n: usize, started: f64) -> Self {
-        LongJob::Loo(LooState {
-            job,
-            run: LeaveEachOut::new(n),
-            actual: Vec::with_capacity(n),
+    /// Leave-one-out of the share's block of `n` training points.
+    pub fn loo(job: u64, share: Share, n: usize, started: f64) -> Self {
+        let r = share.range(n);
+        let work = Work::Loo(LooState {
+            run: LeaveEachOut::range(r.start, r.end),
+            actual: Vec::with_capacity(r.len()),
             refits: RefitStats::default(),
             not_converged: vec![],
-            started,
-        })
+        });
+        Self { job, share, started, work }
     }
 
-    /// An LDS job over `subsets` seeded subsets of fraction `alpha` (already checked).
+    /// An LDS job over `subsets` seeded subsets of fraction `alpha` (already checked);
+    /// this worker retrains the share's block of them.
     #[allow(clippy::too_many_arguments)]
     pub fn lds(
         job: u64,
+        share: Share,
         s: &Session,
         subsets: usize,
         alpha: f64,
@@ -108,99 +130,159 @@ impl LongJob {
         params: CheckedParams,
         started: f64,
     ) -> Self {
-        let run = LdsJob::new(s.problem(), subsets, alpha, seed);
-        LongJob::Lds(LdsState { job, run, methods, params: Box::new(params), started })
+        let run = LdsJob::range(s.problem(), subsets, alpha, seed, share.range(subsets));
+        Self { job, share, started, work: Work::Lds(LdsState { run, methods, params: Box::new(params) }) }
     }
 
-    /// The three ground truths of the explained point, with `seeds` seeds from scratch.
-    pub fn truths(job: u64, s: &Session, seeds: usize, started: f64) -> Self {
+    /// The three ground truths of the explained point, with `seeds` seeds from scratch:
+    /// this worker runs the share's block of the points and of the seeds.
+    pub fn truths(job: u64, share: Share, s: &Session, seeds: usize, started: f64) -> Self {
         let n = s.train.n();
         let points = scratch_points(&s.explained.pred_loo_dloss, seeds);
-        LongJob::Truths(Box::new(TruthsState {
-            job,
-            loo: LeaveEachOut::new(n),
-            actual: Vec::with_capacity(n),
+        let all_seeds: Vec<u64> = (0..seeds.max(2) as u64).collect();
+        let r = share.range(n);
+        let work = Work::Truths(Box::new(TruthsState {
+            loo: LeaveEachOut::range(r.start, r.end),
+            actual: Vec::with_capacity(r.len()),
             pbrf_solver: None,
             pbrf_damping: s.damping(),
-            pbrf: Vec::with_capacity(n),
-            scratch: ScratchJob::new(points, seeds),
+            pbrf_points: r.clone(),
+            pbrf: Vec::with_capacity(r.len()),
+            scratch: ScratchJob::with_seeds(points, all_seeds[share.range(all_seeds.len())].to_vec()),
             refits: RefitStats::default(),
-            started,
-        }))
+        }));
+        Self { job, share, started, work }
     }
 
     /// The job id.
     pub fn id(&self) -> u64 {
-        match self {
-            LongJob::Loo(l) => l.job,
-            LongJob::Lds(l) => l.job,
-            LongJob::Truths(t) => t.job,
-        }
+        self.job
     }
 
-    /// `(job, done, total)`.
-    fn progress(&self) -> (u64, usize, usize) {
-        match self {
-            LongJob::Loo(l) => (l.job, l.run.done(), l.run.total()),
-            LongJob::Lds(l) => (l.job, l.run.done(), l.run.total()),
-            LongJob::Truths(t) => {
+    /// The job's progress report: units of its block done and in all.
+    pub fn progress(&self) -> Response {
+        let (done, total) = match &self.work {
+            Work::Loo(l) => (l.run.done(), l.run.total()),
+            Work::Lds(l) => (l.run.done(), l.run.total()),
+            Work::Truths(t) => {
                 let n = t.loo.total();
-                (t.job, t.loo.done() + t.pbrf.len() + t.scratch.done(), 2 * n + t.scratch.total())
+                (t.loo.done() + t.pbrf.len() + t.scratch.done(), 2 * n + t.scratch.total())
             }
-        }
-    }
-
-    /// The job's first progress report.
-    pub fn started(&self) -> Response {
-        let (job, done, total) = self.progress();
-        Response::Progress { job, done, total }
+        };
+        Response::Progress { job: self.job, part: self.share.part, done, total }
     }
 
     /// The response that ends the job with `error`.
     pub fn ended(&self, error: JobError) -> Response {
-        match self {
-            LongJob::Loo(l) => Response::LeaveEachOutDone { job: l.job, result: Err(error) },
-            LongJob::Lds(l) => Response::LdsDone { job: l.job, result: Err(error) },
-            LongJob::Truths(t) => Response::TruthsDone { job: t.job, result: Err(error) },
+        let job = self.job;
+        match self.work {
+            Work::Loo(_) => Response::LeaveEachOutDone { job, result: Err(error) },
+            Work::Lds(_) => Response::LdsDone { job, result: Err(error) },
+            Work::Truths(_) => Response::TruthsDone { job, result: Err(error) },
         }
     }
 
-    /// Work until `clock()` passes the block's deadline; emit progress, and the result
-    /// when done. Returns whether the job is finished.
-    pub fn step(&mut self, s: &mut Session, clock: fn() -> f64, emit: &mut dyn FnMut(Response)) -> bool {
+    /// Work until `clock()` passes the block's deadline and emit progress. When the
+    /// block is done: a job in one part emits its result; a part emits
+    /// [`Response::PartDone`] and waits for the others.
+    pub fn step(&mut self, s: &mut Session, clock: fn() -> f64, emit: &mut dyn FnMut(Response)) -> Stepped {
         let deadline = clock() + BLOCK_MS;
-        let outcome = match self {
-            LongJob::Loo(l) => step_loo(l, s, clock, deadline),
-            LongJob::Lds(l) => step_lds(l, s, clock, deadline),
-            LongJob::Truths(t) => step_truths(t, s, clock, deadline),
+        let outcome = match &mut self.work {
+            Work::Loo(l) => step_loo(l, s, clock, deadline),
+            Work::Lds(l) => step_lds(l, s, clock, deadline),
+            Work::Truths(t) => step_truths(t, s, clock, deadline),
         };
-        if let Err(e) = outcome {
-            emit(self.ended(JobError::Failed(e)));
-            return true;
-        }
-        let (job, done, total) = self.progress();
-        emit(Response::Progress { job, done, total });
         match outcome {
-            Ok(Some(finished)) => {
-                emit(finished);
-                true
+            Err(e) => {
+                emit(self.ended(JobError::Failed(e)));
+                return Stepped::Ended;
             }
-            _ => false,
+            Ok(false) => {
+                emit(self.progress());
+                return Stepped::Running;
+            }
+            Ok(true) => emit(self.progress()),
         }
+        let part = self.part(s, clock);
+        if self.share.parts <= 1 {
+            emit(self.finish(s, vec![part]));
+            Stepped::Ended
+        } else {
+            emit(Response::PartDone { job: self.job, result: Ok(Box::new(part)) });
+            Stepped::AwaitingFinish
+        }
+    }
+
+    /// This worker's finished block.
+    fn part(&mut self, s: &Session, clock: fn() -> f64) -> Part {
+        let (refits, values) = match &mut self.work {
+            Work::Loo(l) => (
+                l.refits,
+                PartValues::Loo {
+                    actual: std::mem::take(&mut l.actual).into(),
+                    not_converged: std::mem::take(&mut l.not_converged),
+                },
+            ),
+            Work::Lds(l) => {
+                let (losses, refits) = l.run.block();
+                (refits, PartValues::Lds { losses })
+            }
+            Work::Truths(t) => (
+                t.refits,
+                PartValues::Truths {
+                    loo: std::mem::take(&mut t.actual).into(),
+                    pbrf: std::mem::take(&mut t.pbrf).into(),
+                    pbrf_damping: t.pbrf_damping,
+                    scratch: t.scratch.clone(),
+                },
+            ),
+        };
+        Part { share: self.share, model: s.fingerprint(), millis: clock() - self.started, refits, values }
+    }
+
+    /// The job's result from every part's block, in order (part 0 is this worker's);
+    /// an error when a block is missing, of another job or of another model.
+    pub fn finish(&self, s: &mut Session, parts: Vec<Part>) -> Response {
+        let checked = check_parts(&parts, self.share.parts, s.fingerprint());
+        let result = checked.and_then(|()| match &self.work {
+            Work::Loo(_) => finish_loo(s, self.job, parts),
+            Work::Lds(l) => finish_lds(l, s, self.job, parts),
+            Work::Truths(_) => finish_truths(s, self.job, parts),
+        });
+        result.unwrap_or_else(|e| self.ended(JobError::Failed(e)))
     }
 }
 
-/// Refits until the deadline; the finished view when all are done.
-fn step_loo(
-    l: &mut LooState,
-    s: &mut Session,
-    clock: fn() -> f64,
-    deadline: f64,
-) -> Result<Option<Response>, String> {
+/// Every block present, in order, from the same model.
+fn check_parts(parts: &[Part], expected: usize, model: u64) -> Result<(), String> {
+    if parts.len() != expected.max(1) || parts.iter().enumerate().any(|(k, p)| p.share.part != k) {
+        return Err(format!("the job's blocks came back incomplete ({} of {})", parts.len(), expected));
+    }
+    if parts.iter().any(|p| p.model != model) {
+        return Err("the engine workers hold different models; train again".into());
+    }
+    Ok(())
+}
+
+/// The longest block's time and every block's refits.
+fn totals(parts: &[Part]) -> (f64, RefitStats) {
+    // The longest block is the job's wall-clock time.
+    let mut refits = RefitStats::default();
+    parts.iter().for_each(|p| refits.merge(&p.refits));
+    (parts.iter().map(|p| p.millis).fold(0.0, f64::max), refits)
+}
+
+/// A block of another kind of job.
+fn wrong_kind() -> String {
+    "a block of another kind of job came back".into()
+}
+
+/// Refits until the deadline; whether the block is done.
+fn step_loo(l: &mut LooState, s: &mut Session, clock: fn() -> f64, deadline: f64) -> Result<bool, String> {
     let mut retrainer = s.retrainer()?;
     let (m, l0) = (&s.problem().model, s.explained.loss);
     while !l.run.is_finished() && clock() < deadline {
-        let i = l.run.done();
+        let i = l.run.next_point();
         for r in l.run.step(&mut retrainer, 1).map_err(|e| e.to_string())? {
             l.refits.add(&r);
             if !r.converged {
@@ -209,41 +291,56 @@ fn step_loo(
             l.actual.push(m.loss(&r.theta, &s.explained_x, s.explained.label) - l0);
         }
     }
-    if !l.run.is_finished() {
-        return Ok(None);
+    Ok(l.run.is_finished())
+}
+
+/// Leave-one-out from its blocks.
+fn finish_loo(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, String> {
+    let ((millis, refits), workers) = (totals(&parts), parts.len());
+    let (mut actual, mut not_converged) = (Vec::new(), Vec::new());
+    for p in parts {
+        let PartValues::Loo { actual: a, not_converged: nc } = p.values else { return Err(wrong_kind()) };
+        actual.extend(a.0);
+        not_converged.extend(nc);
     }
     let predicted = s.explained.pred_loo_dloss.clone();
-    let actual = std::mem::take(&mut l.actual);
+    if actual.len() != predicted.len() {
+        return Err(format!("leave-one-out came back with {} of {} points", actual.len(), predicted.len()));
+    }
     s.actual_loo = Some(actual.clone());
     let view = LooView {
         pearson: pearson(&predicted, &actual),
         spearman: spearman(&predicted, &actual),
-        refits: l.refits,
-        not_converged: std::mem::take(&mut l.not_converged),
-        millis: clock() - l.started,
+        refits,
+        not_converged,
+        millis,
+        workers,
         predicted,
         actual: actual.into(),
     };
-    Ok(Some(Response::LeaveEachOutDone { job: l.job, result: Ok(Box::new(view)) }))
+    Ok(Response::LeaveEachOutDone { job, result: Ok(Box::new(view)) })
 }
 
-/// Subset refits until the deadline; every method's LDS when all are done.
-fn step_lds(
-    l: &mut LdsState,
-    s: &mut Session,
-    clock: fn() -> f64,
-    deadline: f64,
-) -> Result<Option<Response>, String> {
+/// Subset refits until the deadline; whether the block is done.
+fn step_lds(l: &mut LdsState, s: &mut Session, clock: fn() -> f64, deadline: f64) -> Result<bool, String> {
     let test = Design::from_dataset(&s.test);
     let mut scratch = s.problem().clone();
     while !l.run.is_finished() && clock() < deadline {
         l.run.step(s.problem(), &mut scratch, s.theta(), &test).map_err(|e| e.to_string())?;
     }
-    if !l.run.is_finished() {
-        return Ok(None);
+    Ok(l.run.is_finished())
+}
+
+/// Every method's LDS from the blocks of refits.
+fn finish_lds(l: &LdsState, s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, String> {
+    let (millis, workers) = (totals(&parts).0, parts.len());
+    let mut blocks = Vec::with_capacity(parts.len());
+    for p in parts {
+        let PartValues::Lds { losses } = p.values else { return Err(wrong_kind()) };
+        blocks.push((losses, p.refits));
     }
-    let millis = clock() - l.started;
-    let refits = l.run.clone().into_refits();
+    let refits = l.run.join(blocks).ok_or("the LDS came back with subsets missing")?;
+    let test = Design::from_dataset(&s.test);
     let exact: Vec<Vec<f64>> = s
         .fitted
         .influence
@@ -260,17 +357,19 @@ fn step_lds(
         values.push((Attribution::Method(method), v));
     }
     let alpha = refits.subsets.first().map_or(0.0, |m| m.len() as f64 / s.train.n().max(1) as f64);
-    let view = LdsView { subsets: refits.subsets.len(), alpha, values, refits: refits.refits, millis };
-    Ok(Some(Response::LdsDone { job: l.job, result: Ok(Box::new(view)) }))
+    let view =
+        LdsView { subsets: refits.subsets.len(), alpha, values, refits: refits.refits, millis, workers };
+    Ok(Response::LdsDone { job, result: Ok(Box::new(view)) })
 }
 
-/// Leave-one-out, then PBRF, then scratch fits, until the deadline; the view when done.
+/// Leave-one-out, then PBRF, then scratch fits of the block, until the deadline;
+/// whether the block is done.
 fn step_truths(
     t: &mut TruthsState,
     s: &mut Session,
     clock: fn() -> f64,
     deadline: f64,
-) -> Result<Option<Response>, String> {
+) -> Result<bool, String> {
     let design = s.explained_design();
     let (m, l0) = (&s.problem().model, s.explained.loss);
     let loss = |theta: &[f64]| m.loss(theta, &s.explained_x, s.explained.label) - l0;
@@ -283,7 +382,7 @@ fn step_truths(
             }
         }
     }
-    while t.loo.is_finished() && t.pbrf.len() < t.loo.total() && clock() < deadline {
+    while t.loo.is_finished() && t.pbrf.len() < t.pbrf_points.len() && clock() < deadline {
         if t.pbrf_solver.is_none() {
             // The PBRF's proximity term needs δ > 0 where the GGN is singular (a
             // network's idle unit): then the smallest δ of the page's sweep is used.
@@ -299,37 +398,55 @@ fn step_truths(
             t.pbrf_solver = Some(solver.0);
         }
         let solver = t.pbrf_solver.as_ref().ok_or("no PBRF solver")?;
-        let r = solver.solve(t.pbrf.len(), -1.0 / s.train.n() as f64).map_err(|e| e.to_string())?;
+        let i = t.pbrf_points.start + t.pbrf.len();
+        let r = solver.solve(i, -1.0 / s.train.n() as f64).map_err(|e| e.to_string())?;
         t.refits.add(&r);
         t.pbrf.push(loss(&r.theta));
     }
-    while t.pbrf.len() == t.loo.total() && !t.scratch.is_finished() && clock() < deadline {
+    while t.pbrf.len() == t.pbrf_points.len() && !t.scratch.is_finished() && clock() < deadline {
         t.scratch.step(s.problem(), &design).map_err(|e| e.to_string())?;
     }
-    if !t.scratch.is_finished() {
-        return Ok(None);
+    Ok(t.scratch.is_finished())
+}
+
+/// The three truths from their blocks.
+fn finish_truths(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, String> {
+    let (millis, mut refits) = totals(&parts);
+    let workers = parts.len();
+    let (mut loo, mut pbrf, mut damping, mut blocks) = (Vec::new(), Vec::new(), None, Vec::new());
+    for p in parts {
+        let PartValues::Truths { loo: l, pbrf: b, pbrf_damping, scratch } = p.values else {
+            return Err(wrong_kind());
+        };
+        // A block that ran no PBRF solve never chose its damping.
+        if !b.is_empty() {
+            damping.get_or_insert(pbrf_damping);
+        }
+        loo.extend(l.0);
+        pbrf.extend(b.0);
+        blocks.push(scratch);
     }
-    let scratch = t.scratch.result();
-    t.refits.merge(&scratch.refits);
     let predicted = s.explained.pred_loo_dloss.to_vec();
+    if loo.len() != predicted.len() || pbrf.len() != predicted.len() {
+        return Err("the ground truths came back with points missing".into());
+    }
+    let scratch =
+        ScratchJob::join(blocks).ok_or("the retraining from scratch came back incomplete")?.result();
+    refits.merge(&scratch.refits);
     let at_points: Vec<f64> = scratch.points.iter().map(|&i| predicted[i]).collect();
     let (mean, se, noise) = (scratch.mean[0].clone(), scratch.se[0].clone(), scratch.noise[0]);
     let agreement = vec![
-        (
-            "warm-started leave-one-out".to_string(),
-            pearson(&predicted, &t.actual),
-            spearman(&predicted, &t.actual),
-        ),
-        ("PBRF".to_string(), pearson(&predicted, &t.pbrf), spearman(&predicted, &t.pbrf)),
+        ("warm-started leave-one-out".to_string(), pearson(&predicted, &loo), spearman(&predicted, &loo)),
+        ("PBRF".to_string(), pearson(&predicted, &pbrf), spearman(&predicted, &pbrf)),
         ("retraining from scratch".to_string(), pearson(&at_points, &mean), spearman(&at_points, &mean)),
     ];
     let above_noise = mean.iter().filter(|v| v.abs() > noise).count();
     let view = TruthsView {
         reading: reading(&agreement, noise, above_noise, scratch.points.len(), scratch.seeds.len()),
         predicted,
-        loo: t.actual.clone(),
-        pbrf: t.pbrf.clone(),
-        pbrf_damping: t.pbrf_damping,
+        loo: loo.clone(),
+        pbrf,
+        pbrf_damping: damping.unwrap_or_else(|| s.damping()),
         scratch_points: scratch.points,
         scratch_mean: mean,
         scratch_se: se,
@@ -337,12 +454,13 @@ fn step_truths(
         seeds: scratch.seeds.len(),
         agreement,
         above_noise,
-        refits: t.refits,
-        millis: clock() - t.started,
+        refits,
+        millis,
+        workers,
     };
-    s.actual_loo = Some(t.actual.clone());
+    s.actual_loo = Some(loo);
     s.truths = Some(view.clone());
-    Ok(Some(Response::TruthsDone { job: t.job, result: Ok(Box::new(view)) }))
+    Ok(Response::TruthsDone { job, result: Ok(Box::new(view)) })
 }
 
 /// What the three truths say, in one paragraph.

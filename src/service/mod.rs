@@ -17,7 +17,7 @@ pub mod session;
 use crate::engine::data::csv::{parse, CsvTable};
 use crate::engine::methods::{CheckedParams, MethodParams};
 use crate::protocol::*;
-use jobs::LongJob;
+use jobs::{LongJob, Stepped};
 pub use session::train;
 use session::Session;
 
@@ -26,6 +26,8 @@ pub struct Service {
     upload: Option<(String, CsvTable)>,
     session: Option<Session>,
     long: Option<LongJob>,
+    /// A shared job whose block is done, waiting for [`Request::Finish`].
+    awaiting: Option<LongJob>,
     clock: fn() -> f64,
 }
 
@@ -53,7 +55,7 @@ impl Service {
     /// browser's; long jobs yield when it passes their block's deadline, so a clock
     /// that never moves would never yield).
     pub fn new(clock: fn() -> f64) -> Self {
-        Self { upload: None, session: None, long: None, clock }
+        Self { upload: None, session: None, long: None, awaiting: None, clock }
     }
 
     /// Whether a long job has blocks left (call [`Service::step`]).
@@ -92,25 +94,25 @@ impl Service {
                 };
                 emit(Response::Reweighted { job, result });
             }
-            Request::LeaveEachOut { job } => {
+            Request::LeaveEachOut { job, share } => {
                 self.cancel_long(emit);
                 match &self.session {
-                    Some(s) => self.start_long(LongJob::loo(job, s.train.n(), (self.clock)()), emit),
+                    Some(s) => self.start_long(LongJob::loo(job, share, s.train.n(), (self.clock)()), emit),
                     None => emit(Response::LeaveEachOutDone { job, result: untrained() }),
                 }
             }
-            Request::Lds { job, subsets, alpha, seed, methods, settings } => {
+            Request::Lds { job, subsets, alpha, seed, methods, settings, share } => {
                 self.cancel_long(emit);
-                match self.lds_job(job, subsets, alpha, seed, methods, settings) {
+                match self.lds_job(job, share, subsets, alpha, seed, methods, settings) {
                     Ok(l) => self.start_long(l, emit),
                     Err(e) => emit(Response::LdsDone { job, result: Err(e) }),
                 }
             }
-            Request::Truths { job, seeds } => {
+            Request::Truths { job, seeds, share } => {
                 self.cancel_long(emit);
                 match &self.session {
                     Some(s) if (2..=20).contains(&seeds) => {
-                        self.start_long(LongJob::truths(job, s, seeds, (self.clock)()), emit)
+                        self.start_long(LongJob::truths(job, share, s, seeds, (self.clock)()), emit)
                     }
                     Some(_) => emit(Response::TruthsDone {
                         job,
@@ -120,10 +122,19 @@ impl Service {
                 }
             }
             Request::Cancel { job } => {
-                if self.long.as_ref().is_some_and(|l| l.id() == job) {
+                let ours = |l: &Option<LongJob>| l.as_ref().is_some_and(|l| l.id() == job);
+                if ours(&self.long) || ours(&self.awaiting) {
                     self.cancel_long(emit);
                 }
             }
+            Request::Finish { job, parts } => match (self.awaiting.take(), self.session.as_mut()) {
+                (Some(waiting), Some(s)) if waiting.id() == job => emit(waiting.finish(s, parts)),
+                (waiting, _) => {
+                    self.awaiting = waiting;
+                    let e = format!("job {job} has no blocks to put together (it was replaced or cancelled)");
+                    emit(Response::PartDone { job, result: Err(JobError::Failed(e)) });
+                }
+            },
             Request::Methods { job, methods, settings } => {
                 let result = match (&self.session, check(settings)) {
                     (None, _) => untrained(),
@@ -166,9 +177,11 @@ impl Service {
     }
 
     /// An LDS job, or why it cannot start.
+    #[allow(clippy::too_many_arguments)]
     fn lds_job(
         &self,
         job: u64,
+        share: Share,
         subsets: usize,
         alpha: f64,
         seed: u64,
@@ -182,16 +195,17 @@ impl Service {
                 "LDS needs 2 to 10000 subsets and a fraction above 0 and below 1 (got {subsets} and {alpha})"
             )));
         }
-        Ok(LongJob::lds(job, s, subsets, alpha, seed, methods, params, (self.clock)()))
+        Ok(LongJob::lds(job, share, s, subsets, alpha, seed, methods, params, (self.clock)()))
     }
 
     fn start_long(&mut self, job: LongJob, emit: &mut dyn FnMut(Response)) {
-        emit(job.started());
+        emit(job.progress());
         self.long = Some(job);
     }
 
+    /// End the running job, or the one waiting for its blocks, as cancelled.
     fn cancel_long(&mut self, emit: &mut dyn FnMut(Response)) {
-        if let Some(job) = self.long.take() {
+        for job in [self.long.take(), self.awaiting.take()].into_iter().flatten() {
             emit(job.ended(JobError::Cancelled));
         }
     }
@@ -202,8 +216,10 @@ impl Service {
             self.long = None;
             return;
         };
-        if job.step(s, self.clock, emit) {
-            self.long = None;
+        match job.step(s, self.clock, emit) {
+            Stepped::Running => {}
+            Stepped::Ended => self.long = None,
+            Stepped::AwaitingFinish => self.awaiting = self.long.take(),
         }
     }
 }

@@ -214,6 +214,20 @@ impl Session {
         self.fitted.influence.damping
     }
 
+    /// A fingerprint of the fitted parameters, the number of training points and the
+    /// explained point (FNV-1a over their bits, 53 of them): workers that each compute a block of
+    /// one job must agree on it, or the blocks are not mixed.
+    pub fn fingerprint(&self) -> u64 {
+        let words =
+            self.theta().iter().chain(&self.explained_x).chain([&self.explained.label]).map(|v| v.to_bits());
+        let words = words.chain([self.train.n() as u64]);
+        let hash = words.fold(0xcbf2_9ce4_8422_2325, |h, w| {
+            w.to_le_bytes().iter().fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+        });
+        // 53 bits: it crosses to the page as a JavaScript number.
+        hash & ((1 << 53) - 1)
+    }
+
     /// The explained point as a one-row design.
     pub fn explained_design(&self) -> Design {
         Design::new(self.explained_x.len(), self.explained_x.clone(), vec![self.explained.label])

@@ -5,6 +5,7 @@
 
 use crate::engine::methods::ihvp::LissaParams;
 use crate::engine::methods::{Method, MethodParams};
+use crate::pool::Helpers;
 use crate::protocol::*;
 use crate::tracker::{JobKind, JobTracker, Progress, ReweightPlan};
 pub use crate::url_state::Tab;
@@ -55,7 +56,13 @@ pub struct Actions {
     pub truths_progress: RwSignal<Option<Progress>>,
     /// An analysis is being computed (Methods, Diagnostics, Mislabel).
     pub analysing: RwSignal<bool>,
+    /// Engine workers ready to share long jobs (the primary and its ready helpers).
+    pub workers: RwSignal<usize>,
     jobs: StoredValue<JobTracker>,
+    helpers: StoredValue<Helpers>,
+    /// The file sent to the primary, and the last one it accepted (helpers get a copy).
+    upload_sent: StoredValue<Option<(String, String)>>,
+    upload_held: StoredValue<Option<(String, String)>>,
 }
 
 /// The parameters the page starts with: lighter than the CLI's where the page runs a
@@ -104,7 +111,11 @@ impl Actions {
             truths: RwSignal::new(None),
             truths_progress: RwSignal::new(None),
             analysing: RwSignal::new(false),
+            workers: RwSignal::new(1),
             jobs: StoredValue::new(JobTracker::default()),
+            helpers: StoredValue::new(Helpers::default()),
+            upload_sent: StoredValue::new(None),
+            upload_held: StoredValue::new(None),
         }
     }
 
@@ -144,8 +155,53 @@ impl Actions {
     }
 
     fn send(&self, request: Request) {
-        if let Err(e) = bridge::send(&request) {
+        self.send_to(0, request);
+    }
+
+    fn send_to(&self, worker: usize, request: Request) {
+        if let Err(e) = bridge::send_to(worker, &request) {
             self.error.set(Some(e));
+        }
+    }
+
+    /// Start the helper workers (once, with the primary, so that every request the
+    /// page makes happens while it loads).
+    pub fn start_helpers(&self) {
+        if self.helpers.with_value(Helpers::started) {
+            return;
+        }
+        let running = bridge::start_helpers(bridge::wanted_workers());
+        self.helpers.update_value(|h| h.start(running.saturating_sub(1)));
+    }
+
+    /// Start a long job of `kind` (`total` units) split among the ready workers:
+    /// helpers behind the primary get its file and model first, then each worker
+    /// gets its block (`request(share)`).
+    fn start_shared(&self, kind: JobKind, total: usize, request: impl Fn(u64, Share) -> Request) {
+        let catch_up = self.helpers.try_update_value(|h| h.catch_up()).unwrap_or_default();
+        let parts = 1 + catch_up.len();
+        let job = self.jobs.try_update_value(|j| j.start_long(kind, total, parts)).unwrap_or(0);
+        self.sync();
+        let spec = self.good_state.get_value().map(|s| s.train_spec());
+        for (c, share) in catch_up.iter().zip(Share::all(parts).skip(1)) {
+            if c.upload {
+                if let Some((name, text)) = self.upload_held.get_value() {
+                    self.send_to(c.worker, Request::Upload { job: 0, name, text });
+                }
+            }
+            if let (true, Some(spec)) = (c.train, spec.clone()) {
+                self.send_to(c.worker, Request::Train { job: 0, spec });
+            }
+            self.send_to(c.worker, request(job, share));
+        }
+        self.send(request(job, Share { part: 0, parts }));
+    }
+
+    /// Stop the latest job of `kind` on every worker.
+    fn cancel(&self, kind: JobKind) {
+        let job = self.jobs.with_value(|j| j.latest(kind));
+        for worker in 0..self.helpers.with_value(|h| h.workers()) {
+            let _ = bridge::send_to(worker, &Request::Cancel { job });
         }
     }
 
@@ -204,16 +260,13 @@ impl Actions {
     /// Start the all-points leave-one-out check.
     pub fn run_loo(&self) {
         let n = self.view.with_untracked(|v| v.as_ref().map_or(1, |v| v.train_xy.len()));
-        let job = self.jobs.try_update_value(|j| j.start_long(JobKind::Loo, n)).unwrap_or(0);
-        self.sync();
         self.loo.set(None);
-        self.send(Request::LeaveEachOut { job });
+        self.start_shared(JobKind::Loo, n, |job, share| Request::LeaveEachOut { job, share });
     }
 
     /// Cancel it.
     pub fn cancel_loo(&self) {
-        let job = self.jobs.with_value(|j| j.latest(JobKind::Loo));
-        self.send(Request::Cancel { job });
+        self.cancel(JobKind::Loo);
     }
 
     /// Everything computed for the previous model or point is stale now.
@@ -239,16 +292,13 @@ impl Actions {
     /// The three ground truths (long job).
     pub fn run_truths(&self, seeds: usize) {
         let n = self.view.with_untracked(|v| v.as_ref().map_or(1, |v| v.train_xy.len()));
-        let job = self.jobs.try_update_value(|j| j.start_long(JobKind::Truths, 2 * n)).unwrap_or(0);
-        self.sync();
         self.truths.set(None);
-        self.send(Request::Truths { job, seeds });
+        self.start_shared(JobKind::Truths, 2 * n, |job, share| Request::Truths { job, seeds, share });
     }
 
     /// Cancel it.
     pub fn cancel_truths(&self) {
-        let job = self.jobs.with_value(|j| j.latest(JobKind::Truths));
-        self.send(Request::Cancel { job });
+        self.cancel(JobKind::Truths);
     }
 
     /// Every method side by side for the explained point.
@@ -272,31 +322,31 @@ impl Actions {
 
     /// The linear datamodeling score (long job).
     pub fn run_lds(&self, subsets: usize, alpha: f64, seed: u64) {
-        let job = self.jobs.try_update_value(|j| j.start_long(JobKind::Lds, subsets)).unwrap_or(0);
-        self.sync();
         self.lds.set(None);
         // TMC-Shapley would retrain n times per permutation on top of the subsets.
-        let methods =
+        let methods: Vec<Method> =
             self.chosen_methods.get_untracked().into_iter().filter(|m| *m != Method::TmcShapley).collect();
-        self.send(Request::Lds {
+        let settings = self.method_params.get_untracked();
+        self.start_shared(JobKind::Lds, subsets, |job, share| Request::Lds {
             job,
             subsets,
             alpha,
             seed,
-            methods,
-            settings: self.method_params.get_untracked(),
+            methods: methods.clone(),
+            settings: settings.clone(),
+            share,
         });
     }
 
     /// Cancel the LDS job.
     pub fn cancel_lds(&self) {
-        let job = self.jobs.with_value(|j| j.latest(JobKind::Lds));
-        self.send(Request::Cancel { job });
+        self.cancel(JobKind::Lds);
     }
 
     /// Send a user's file to the worker.
     pub fn upload_file(&self, name: String, text: String) {
         let job = self.start(JobKind::Upload);
+        self.upload_sent.set_value(Some((name.clone(), text.clone())));
         self.send(Request::Upload { job, name, text });
     }
 
@@ -331,6 +381,7 @@ impl Actions {
             Ok(v) => {
                 let state = self.state.get_untracked();
                 self.good_state.set_value(Some(state.clone()));
+                self.helpers.update_value(Helpers::trained);
                 let n = v.train_xy.len();
                 self.view.set(Some(*v));
                 self.error.set(None);
@@ -369,19 +420,69 @@ impl Actions {
         }
     }
 
-    /// React to the worker.
-    pub fn on_response(&self, response: Response) {
+    /// A block of a shared job arrived: when it is the last, send them all to the
+    /// primary to be put together; a failed block ends the job on every worker.
+    fn on_block(&self, job: u64, result: JobResult<Part>) {
+        match result {
+            Ok(block) => {
+                if let Some((_, blocks)) = self.jobs.try_update_value(|j| j.block_done(job, *block)).flatten()
+                {
+                    self.send(Request::Finish { job, parts: blocks });
+                }
+            }
+            Err(e) => {
+                let Some(kind) = self.jobs.with_value(|j| j.kind_of(job)) else { return };
+                self.cancel(kind);
+                if self.finished(kind, job) && e != JobError::Cancelled {
+                    self.error.set(Some(e.to_string()));
+                }
+            }
+        }
+    }
+
+    /// React to a helper worker: its blocks and progress count; its answers to the
+    /// catch-up requests (file, training) are the primary's again and are dropped.
+    fn on_helper_response(&self, worker: usize, response: Response) {
+        match response {
+            Response::Ready => {
+                self.helpers.update_value(|h| h.ready(worker));
+                self.workers.set(self.helpers.with_value(Helpers::workers));
+            }
+            Response::Uploaded { .. } | Response::Trained { .. } | Response::Reweighted { .. } => {}
+            Response::Crashed { message } => {
+                // Its block will never come: end the shared jobs on every worker.
+                for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths] {
+                    let job = self.jobs.with_value(|j| j.latest(kind));
+                    if self.jobs.with_value(|j| j.is_running(kind)) {
+                        self.cancel(kind);
+                        self.finished(kind, job);
+                    }
+                }
+                self.error.set(Some(format!("An engine helper stopped: {message}")));
+            }
+            other => self.on_response(0, other),
+        }
+    }
+
+    /// React to worker `worker` (0 is the primary).
+    pub fn on_response(&self, worker: usize, response: Response) {
+        if worker > 0 {
+            return self.on_helper_response(worker, response);
+        }
         match response {
             Response::Ready => {
                 self.ready.set(true);
                 self.train();
             }
+            Response::PartDone { job, result } => self.on_block(job, result),
             Response::Uploaded { job, result } => {
                 if !self.finished(JobKind::Upload, job) {
                     return;
                 }
                 match result {
                     Ok(summary) => {
+                        self.upload_held.set_value(self.upload_sent.get_value());
+                        self.helpers.update_value(Helpers::uploaded);
                         let target = summary.default_target.clone();
                         self.upload.set(Some(summary));
                         self.error.set(None);
@@ -401,10 +502,10 @@ impl Actions {
                 }
             }
             Response::Reweighted { job, result } => self.on_reweighted(job, result),
-            Response::Progress { job, done, total } => {
+            Response::Progress { job, part, done, total } => {
                 self.jobs.update_value(|j| {
                     for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths] {
-                        j.progress(kind, job, done, total);
+                        j.progress(kind, job, part, done, total);
                     }
                 });
                 self.sync();

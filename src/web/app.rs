@@ -70,8 +70,9 @@ pub fn App() -> impl IntoView {
     let search = window().location().search().unwrap_or_default();
     let a = Actions::new(&search);
     provide_context(a);
-    if let Err(e) = bridge::start(move |r| a.on_response(r)) {
-        a.error.set(Some(e));
+    match bridge::start(move |w, r| a.on_response(w, r)) {
+        Ok(()) => a.start_helpers(),
+        Err(e) => a.error.set(Some(e)),
     }
     // Keep the URL in step with the state (replaceState: no history spam, no request).
     Effect::new(move |_| {
@@ -106,8 +107,14 @@ pub fn App() -> impl IntoView {
                         Copied::Refused => "Copying was refused: the link is in the address bar",
                     }}
                 </button>
-                <span class="engine" data-testid="engine-status" class:ok=move || a.ready.get()>
-                    {move || if a.ready.get() { "engine ready" } else { "engine starting…" }}
+                <span class="engine" data-testid="engine-status" class:ok=move || a.ready.get()
+                    data-workers=move || a.workers.get().to_string()
+                    title="Long jobs (leave-one-out, LDS, ground truths) are shared among the engine workers, one per processor core up to 4.">
+                    {move || match (a.ready.get(), a.workers.get()) {
+                        (false, _) => "engine starting…".to_string(),
+                        (true, 1) => "engine ready".to_string(),
+                        (true, n) => format!("engine ready · {n} workers"),
+                    }}
                 </span>
             </header>
             <nav class="tabs" role="tablist" aria-label="Views">

@@ -1,40 +1,86 @@
-//! The page's side of the worker protocol: start the worker, send [`Request`]s,
-//! receive [`Response`]s, as JavaScript values ([`transport`](super::transport)).
+//! The page's side of the worker protocol: start the engine workers, send
+//! [`Request`]s, receive [`Response`]s, as JavaScript values
+//! ([`transport`](super::transport)).
+//!
+//! Worker 0 is the primary: it answers every request the page shows. Helpers
+//! (workers 1…, up to `min(navigator.hardwareConcurrency, 4)` in all) only run blocks
+//! of long jobs; the page brings each up to date before giving it one
+//! ([`crate::pool::Helpers`]). Plain `postMessage`, no `SharedArrayBuffer`, so the page
+//! needs no special headers and works from any static host and in an iframe; a
+//! browser that cannot start more workers runs everything on the primary.
 
 use crate::protocol::{Request, Response};
 use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
+/// Most engine workers, whatever the machine has.
+pub const MAX_WORKERS: usize = 4;
+
+/// Where every worker's responses go, with the worker's index.
+type Handler = Rc<dyn Fn(usize, Response)>;
+
 thread_local! {
-    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+    static WORKERS: RefCell<Vec<Worker>> = const { RefCell::new(Vec::new()) };
+    static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
 }
 
-/// Start the worker (trunk's loader shim for the `worker` binary); every response goes
-/// to `on_response`. Errors come back as text for the page to show.
-pub fn start(on_response: impl Fn(Response) + 'static) -> Result<(), String> {
+/// The engine workers this machine should run: its logical cores, from 1 to
+/// [`MAX_WORKERS`].
+pub fn wanted_workers() -> usize {
+    let cores = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency());
+    (cores as usize).clamp(1, MAX_WORKERS)
+}
+
+/// Start one worker (trunk's loader shim for the `worker` binary).
+fn spawn(index: usize, on_response: Handler) -> Result<Worker, String> {
     let worker =
         Worker::new("./worker_loader.js").map_err(|e| format!("could not start the engine: {e:?}"))?;
-    let handler =
-        Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-            match super::transport::decode::<Response>(ev.data()) {
-                Ok(r) => on_response(r),
-                Err(e) => {
-                    on_response(Response::Crashed { message: format!("unreadable engine message: {e}") })
-                }
-            }
-        });
+    let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
+        let response = super::transport::decode::<Response>(ev.data())
+            .unwrap_or_else(|e| Response::Crashed { message: format!("unreadable engine message: {e}") });
+        on_response(index, response)
+    });
     worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget(); // lives as long as the page
-    WORKER.with(|w| *w.borrow_mut() = Some(worker));
+    Ok(worker)
+}
+
+/// Start the primary worker; every response of every worker goes to `on_response`
+/// with the worker's index. Errors come back as text for the page to show.
+pub fn start(on_response: impl Fn(usize, Response) + 'static) -> Result<(), String> {
+    let on_response: Handler = Rc::new(on_response);
+    let primary = spawn(0, on_response.clone())?;
+    WORKERS.with(|w| *w.borrow_mut() = vec![primary]);
+    HANDLER.with(|h| *h.borrow_mut() = Some(on_response));
     Ok(())
 }
 
-/// Send a request to the worker.
-pub fn send(request: &Request) -> Result<(), String> {
+/// Start helpers until there are `total` workers; how many workers run now. A helper
+/// the browser refuses is skipped (the job runs on fewer workers).
+pub fn start_helpers(total: usize) -> usize {
+    let Some(handler) = HANDLER.with(|h| h.borrow().clone()) else { return 0 };
+    let running = WORKERS.with(|w| w.borrow().len());
+    for index in running..total.min(MAX_WORKERS) {
+        match spawn(index, handler.clone()) {
+            Ok(worker) => WORKERS.with(|w| w.borrow_mut().push(worker)),
+            Err(_) => break,
+        }
+    }
+    WORKERS.with(|w| w.borrow().len())
+}
+
+/// Send a request to worker `index` (0 is the primary).
+pub fn send_to(index: usize, request: &Request) -> Result<(), String> {
     let (value, transfer) = super::transport::encode(request)?;
-    WORKER.with(|w| match w.borrow().as_ref() {
+    WORKERS.with(|w| match w.borrow().get(index) {
         Some(worker) => worker.post_message_with_transfer(&value, &transfer).map_err(|e| format!("{e:?}")),
         None => Err("the engine is not running".into()),
     })
+}
+
+/// Send a request to the primary worker.
+pub fn send(request: &Request) -> Result<(), String> {
+    send_to(0, request)
 }

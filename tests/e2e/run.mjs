@@ -272,9 +272,13 @@ await check('weight 0 for the top helpful point: predicted and actual change agr
 await check('leave-one-out of every point reaches 100% and Pearson > 0.9 (Koh & Liang check)', async () => {
   const page = await open();
   await viewReady(page);
+  // One engine worker per core (up to 4) shares the refits.
+  const wanted = await page.evaluate(() => Math.min(Math.max(navigator.hardwareConcurrency || 1, 1), 4));
+  await page.waitForSelector(`[data-testid=engine-status][data-workers="${wanted}"]`, { timeout: 20000 });
   await page.click('[data-testid=loo-button]');
-  const seen = [];
+  const seen = [], until = Date.now() + 30000;
   while (!(await page.$('[data-testid=loo-pearson]'))) {
+    assert(Date.now() < until, `no result after 30 s: ${await page.textContent('body')}`);
     const p = await page.$eval('[data-testid=progress]', el => [el.value, el.max]).catch(() => null);
     if (p) seen.push(p[0] / p[1]);
     await page.waitForTimeout(20);
@@ -286,7 +290,9 @@ await check('leave-one-out of every point reaches 100% and Pearson > 0.9 (Koh & 
   assert(r > 0.9, `Pearson ${r}`);
   const ms = Number(await page.getAttribute('[data-testid=loo-millis]', 'data-value'));
   assert(ms > 0 && Number.isFinite(ms), `wall time ${ms}`);
-  console.log(`     leave-one-out in the browser: ${ms.toFixed(1)} ms for 160 refits`);
+  const workers = Number(await page.getAttribute('[data-testid=loo-workers]', 'data-value'));
+  assert(workers === wanted, `${workers} workers shared the refits, ${wanted} expected`);
+  console.log(`     leave-one-out in the browser: ${ms.toFixed(1)} ms for 160 refits on ${workers} workers`);
   await accessible(page, 'the leave-one-out check');
   await page.screenshot({ path: `${OUT}/loo.png`, fullPage: true });
   noProblems(page);
@@ -413,6 +419,18 @@ await check('a neural network: curved surface, its Hessian in words, three truth
   await page.screenshot({ path: `${OUT}/mlp.png`, fullPage: true });
   await accessible(page, 'the network view');
   await page.click('[data-testid=tab-which]');
+  // Cancel stops every worker's block: the bar goes at once, no result is shown, and
+  // the next job is not held up behind the cancelled one.
+  await page.fill('[data-testid=truths-seeds]', '10');
+  await page.dispatchEvent('[data-testid=truths-seeds]', 'change');
+  await page.click('[data-testid=truths-button]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=truths-progress]')?.value) > 0, null, { timeout: 20000 });
+  const c0 = Date.now();
+  await page.click('[data-testid=truths-progress-cancel]');
+  await page.waitForSelector('[data-testid=truths-progress]', { state: 'detached', timeout: 5000 });
+  console.log(`     cancel: progress gone ${Date.now() - c0} ms after the click`);
+  assert(await page.$('[data-testid=truths-reading]') === null, 'a cancelled job shows no result');
+  assert(await page.isEnabled('[data-testid=truths-button]'), 'the job can run again');
   await page.fill('[data-testid=truths-seeds]', '2');
   await page.dispatchEvent('[data-testid=truths-seeds]', 'change');
   await page.click('[data-testid=truths-button]');

@@ -9,7 +9,7 @@
 //! each of which trains a model); its last result is in the README.
 
 use attribution_explorer::engine::data::csv::{datasets_from_tables, parse_bytes, ColumnSpec, TargetKind};
-use attribution_explorer::protocol::{Request, Selection, TrainSpec};
+use attribution_explorer::protocol::{Part, PartValues, Request, Selection, Share, TrainSpec};
 use attribution_explorer::service::{native_clock, Service};
 use attribution_explorer::url_state::ViewState;
 use proptest::prelude::*;
@@ -62,7 +62,7 @@ fn sample_requests() -> Vec<String> {
         Request::Train { job: 1, spec: TrainSpec::default() },
         Request::Select { job: 2, selection: Selection::Query { xy: [0.5, -1.0], label: 1.0 } },
         Request::Reweight { job: 3, index: 4, weight: 0.5, curve: true },
-        Request::LeaveEachOut { job: 4 },
+        Request::LeaveEachOut { job: 4, share: Share::WHOLE },
         Request::Cancel { job: 4 },
         Request::Upload { job: 5, name: "a.csv".into(), text: "a,b,y\n1,2,0\n3,4,1\n".into() },
         Request::Mislabel { job: 6, fraction: 0.1, seed: 3 },
@@ -130,13 +130,27 @@ proptest! {
 }
 
 /// Requests that decode but carry hostile values: out-of-range indices, NaN and
-/// infinite weights, huge generators, empty method lists. The service answers each
-/// with a result or a sentence, and never panics.
+/// infinite weights, huge generators, empty method lists, shares of a job that do not
+/// add up and blocks of other jobs. The service answers each with a result or a
+/// sentence, and never panics.
 fn hostile_request() -> impl Strategy<Value = Request> {
     let number =
         prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(1e300), Just(0.0), -5.0..5.0f64];
     let index = prop_oneof![Just(usize::MAX), Just(0usize), 0usize..400];
+    let count = prop_oneof![Just(usize::MAX), Just(0usize), 0usize..5];
+    let share = (count.clone(), count).prop_map(|(part, parts)| Share { part, parts });
+    let part = (share.clone(), any::<u64>(), prop::collection::vec(number.clone(), 0..200), index.clone())
+        .prop_map(|(share, model, actual, i)| Part {
+            share,
+            model,
+            millis: 1.0,
+            refits: Default::default(),
+            values: PartValues::Loo { actual: actual.into(), not_converged: vec![i] },
+        });
     prop_oneof![
+        share.clone().prop_map(|share| Request::LeaveEachOut { job: 9, share }),
+        (share.clone(), 0usize..30).prop_map(|(share, seeds)| Request::Truths { job: 9, seeds, share }),
+        prop::collection::vec(part, 0..4).prop_map(|parts| Request::Finish { job: 9, parts }),
         (index.clone(), number.clone(), any::<bool>()).prop_map(|(index, weight, curve)| Request::Reweight {
             job: 9,
             index,
@@ -160,13 +174,16 @@ fn hostile_request() -> impl Strategy<Value = Request> {
             fraction,
             seed
         }),
-        (0usize..20_000, number, any::<u64>()).prop_map(|(subsets, alpha, seed)| Request::Lds {
-            job: 9,
-            subsets,
-            alpha,
-            seed,
-            methods: vec![],
-            settings: Default::default()
+        (0usize..20_000, number, any::<u64>(), share).prop_map(|(subsets, alpha, seed, share)| {
+            Request::Lds {
+                job: 9,
+                subsets,
+                alpha,
+                seed,
+                methods: vec![],
+                settings: Default::default(),
+                share,
+            }
         }),
     ]
 }

@@ -65,7 +65,7 @@ fn reweight_to_zero_is_leave_one_out_and_agrees_in_sign() {
 fn leave_each_out_streams_progress_and_matches_prediction() {
     let mut s = Service::new(native_clock);
     let v = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
-    let out = run(&mut s, Request::LeaveEachOut { job: 2 });
+    let out = run(&mut s, Request::LeaveEachOut { job: 2, share: Share::WHOLE });
     let progress: Vec<usize> = out
         .iter()
         .filter_map(|r| if let Response::Progress { done, .. } = r { Some(*done) } else { None })
@@ -86,7 +86,7 @@ fn cancel_stops_leave_each_out_and_a_new_request_cancels_it_too() {
     let mut out = Vec::new();
     // Between blocks (an optimised build may finish all 160 refits in one block, so
     // none is run before the Cancel arrives).
-    s.handle(Request::LeaveEachOut { job: 2 }, &mut |x| out.push(x));
+    s.handle(Request::LeaveEachOut { job: 2, share: Share::WHOLE }, &mut |x| out.push(x));
     assert!(s.busy());
     s.handle(Request::Cancel { job: 2 }, &mut |x| out.push(x));
     assert!(!s.busy());
@@ -94,7 +94,7 @@ fn cancel_stops_leave_each_out_and_a_new_request_cancels_it_too() {
         out.last(),
         Some(Response::LeaveEachOutDone { job: 2, result: Err(JobError::Cancelled) })
     ));
-    s.handle(Request::LeaveEachOut { job: 3 }, &mut |x| out.push(x));
+    s.handle(Request::LeaveEachOut { job: 3, share: Share::WHOLE }, &mut |x| out.push(x));
     s.handle(Request::Select { job: 4, selection: Selection::Test(0) }, &mut |x| out.push(x));
     assert!(!s.busy(), "a new selection makes the running check stale");
 }
@@ -230,7 +230,7 @@ fn singular_hessian_is_a_sentence_not_nan() {
 fn methods_view_compares_every_method_with_exact_and_actual_loo() {
     let mut s = Service::new(native_clock);
     run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() });
-    run(&mut s, Request::LeaveEachOut { job: 2 });
+    run(&mut s, Request::LeaveEachOut { job: 2, share: Share::WHOLE });
     let out = run(&mut s, Request::Methods { job: 3, methods: page_methods(), settings: Default::default() });
     let Some(Response::MethodsDone { result: Ok(m), .. }) = out.first() else { panic!("{out:?}") };
     let names: Vec<&str> = m.rows.iter().map(|r| r.method.id()).collect();
@@ -276,6 +276,7 @@ fn diagnostics_mislabel_and_lds_views() {
         seed: 1,
         methods: vec![Method::Cg, Method::GradDot],
         settings: Default::default(),
+        share: Share::WHOLE,
     };
     let out = run(&mut s, lds(4, 20));
     let Some(Response::LdsDone { result: Ok(l), .. }) = out.last() else { panic!("{out:?}") };
@@ -328,7 +329,7 @@ fn a_network_trains_explains_and_meets_its_three_truths() {
     let spectrum = v.fit.spectrum.expect("a network reports its Hessian's spectrum");
     assert!(spectrum.min > 0.0, "a minimum: {spectrum:?}");
     assert!(v.surface.is_some(), "2-D data draw the network's surface");
-    let out = run(&mut s, Request::Truths { job: 2, seeds: 3 });
+    let out = run(&mut s, Request::Truths { job: 2, seeds: 3, share: Share::WHOLE });
     let progress: Vec<usize> = out
         .iter()
         .filter_map(|r| if let Response::Progress { done, .. } = r { Some(*done) } else { None })
@@ -375,7 +376,7 @@ fn an_early_stopped_network_says_so_and_needs_damping() {
 fn every_view_works_with_a_network() {
     let mut s = Service::new(native_clock);
     trained(&run(&mut s, Request::Train { job: 1, spec: network_spec(60) })).expect("trains");
-    let out = run(&mut s, Request::LeaveEachOut { job: 2 });
+    let out = run(&mut s, Request::LeaveEachOut { job: 2, share: Share::WHOLE });
     let Some(Response::LeaveEachOutDone { result: Ok(l), .. }) = out.last() else { panic!("{out:?}") };
     assert!(l.pearson.is_some_and(|r| r > 0.9) && l.refits.all_converged(), "{:?} {}", l.pearson, l.refits);
     let settings =
@@ -394,8 +395,115 @@ fn every_view_works_with_a_network() {
         seed: 1,
         methods: vec![Method::GradDot],
         settings: Default::default(),
+        share: Share::WHOLE,
     };
     let out = run(&mut s, lds);
     let Some(Response::LdsDone { result: Ok(l), .. }) = out.last() else { panic!("{out:?}") };
     assert_eq!(l.refits.n, 6);
+}
+
+/// Run a long job split `parts` ways on as many services trained alike (the page's
+/// pool of workers), then put the blocks together on the first: its final response.
+fn run_shared(spec: &TrainSpec, parts: usize, request: impl Fn(Share) -> Request) -> Response {
+    let mut services: Vec<Service> = (0..parts).map(|_| Service::new(native_clock)).collect();
+    let mut blocks = Vec::new();
+    for (s, share) in services.iter_mut().zip(Share::all(parts)) {
+        trained(&run(s, Request::Train { job: 1, spec: spec.clone() })).expect("trains");
+        let out = run(s, request(share));
+        assert!(out.iter().any(|r| matches!(r, Response::Progress { part, .. } if *part == share.part)));
+        match out.last() {
+            Some(Response::PartDone { result: Ok(p), .. }) => {
+                assert!(p.model < 1 << 53, "a fingerprint the page can hold as a JavaScript number");
+                blocks.push(*p.clone())
+            }
+            other => panic!("a block: {other:?}"),
+        }
+    }
+    let out = run(&mut services[0], Request::Finish { job: 2, parts: blocks });
+    out.last().cloned().expect("a result")
+}
+
+/// The same job run whole on one service.
+fn run_whole(spec: &TrainSpec, request: impl Fn(Share) -> Request) -> Response {
+    let mut s = Service::new(native_clock);
+    trained(&run(&mut s, Request::Train { job: 1, spec: spec.clone() })).expect("trains");
+    run(&mut s, request(Share::WHOLE)).last().cloned().expect("a result")
+}
+
+#[test]
+fn a_job_shared_among_workers_gives_the_same_numbers_as_one_worker() {
+    let spec = TrainSpec::default();
+    let loo = |share| Request::LeaveEachOut { job: 2, share };
+    let (
+        Response::LeaveEachOutDone { result: Ok(one), .. },
+        Response::LeaveEachOutDone { result: Ok(three), .. },
+    ) = (run_whole(&spec, loo), run_shared(&spec, 3, loo))
+    else {
+        panic!("leave-one-out results")
+    };
+    assert_eq!(*three, LooView { millis: three.millis, workers: 3, ..*one.clone() });
+    assert_eq!(one.workers, 1);
+    assert_eq!(three.refits.n, spec_n(&spec));
+    let lds = |share| Request::Lds {
+        job: 2,
+        subsets: 10,
+        alpha: 0.5,
+        seed: 3,
+        methods: vec![Method::GradDot],
+        settings: Default::default(),
+        share,
+    };
+    let (Response::LdsDone { result: Ok(one), .. }, Response::LdsDone { result: Ok(four), .. }) =
+        (run_whole(&spec, lds), run_shared(&spec, 4, lds))
+    else {
+        panic!("LDS results")
+    };
+    assert_eq!(*four, LdsView { millis: four.millis, workers: 4, ..*one.clone() });
+    // A network's three truths: points split for leave-one-out and the PBRF, seeds
+    // (3 of them, over 2 workers) for retraining from scratch.
+    let spec = network_spec(30);
+    let truths = |share| Request::Truths { job: 2, seeds: 3, share };
+    let (Response::TruthsDone { result: Ok(one), .. }, Response::TruthsDone { result: Ok(two), .. }) =
+        (run_whole(&spec, truths), run_shared(&spec, 2, truths))
+    else {
+        panic!("truths")
+    };
+    assert_eq!(*two, TruthsView { millis: two.millis, workers: 2, ..*one.clone() });
+    assert_eq!(two.seeds, 3);
+}
+
+fn spec_n(spec: &TrainSpec) -> usize {
+    let mut s = Service::new(native_clock);
+    trained(&run(&mut s, Request::Train { job: 1, spec: spec.clone() })).expect("trains").train_xy.len()
+}
+
+#[test]
+fn blocks_of_another_model_or_an_incomplete_set_are_refused() {
+    let spec = TrainSpec::default();
+    let mut a = Service::new(native_clock);
+    trained(&run(&mut a, Request::Train { job: 1, spec: spec.clone() })).expect("trains");
+    let mut b = Service::new(native_clock);
+    let other = TrainSpec { lambda: 0.5, ..spec.clone() };
+    trained(&run(&mut b, Request::Train { job: 1, spec: other })).expect("trains");
+    let block = |s: &mut Service, part| match run(
+        s,
+        Request::LeaveEachOut { job: 2, share: Share { part, parts: 2 } },
+    )
+    .last()
+    {
+        Some(Response::PartDone { result: Ok(p), .. }) => *p.clone(),
+        other => panic!("{other:?}"),
+    };
+    let (mine, theirs) = (block(&mut a, 0), block(&mut b, 1));
+    let out = run(&mut a, Request::Finish { job: 2, parts: vec![mine.clone()] });
+    let Some(Response::LeaveEachOutDone { result: Err(e), .. }) = out.last() else { panic!("{out:?}") };
+    assert!(e.to_string().contains("incomplete"), "{e}");
+    // The refused job is over: run it again, and mix in a block of another model.
+    let mine = block(&mut a, 0);
+    let out = run(&mut a, Request::Finish { job: 2, parts: vec![mine, theirs] });
+    let Some(Response::LeaveEachOutDone { result: Err(e), .. }) = out.last() else { panic!("{out:?}") };
+    assert!(e.to_string().contains("different models"), "{e}");
+    // A Finish with nothing waiting is answered, not ignored.
+    let out = run(&mut a, Request::Finish { job: 7, parts: vec![] });
+    assert!(matches!(out.last(), Some(Response::PartDone { job: 7, result: Err(_) })), "{out:?}");
 }

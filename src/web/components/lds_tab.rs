@@ -30,7 +30,7 @@ pub fn LdsTab(
             }).collect_view();
             let warn = (!l.refits.all_converged()).then(|| view! { <p class="warning">{l.refits.to_string()}</p> });
             view! {
-                <p>{format!("{} subsets of {:.0}% of the training points retrained in {:.0} ms; {}.", l.subsets, l.alpha * 100.0, l.millis, l.refits)}</p>
+                <p>{format!("{} subsets of {:.0}% of the training points retrained in {:.0} ms{}; {}.", l.subsets, l.alpha * 100.0, l.millis, super::workers(l.workers), l.refits)}</p>
                 {warn}
                 <table class="grid"><thead><tr><th>"method"</th><th>"LDS"</th></tr></thead><tbody>{rows}</tbody></table>
             }

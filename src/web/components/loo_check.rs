@@ -3,8 +3,8 @@
 //! loss with the predicted one.
 
 use super::chart::ChartCanvas;
-use super::correlation;
 use super::progress::ProgressCancel;
+use super::{correlation, workers};
 use crate::protocol::LooView;
 use crate::tracker::Progress;
 use crate::web::plot::{canvas_area, draw_loo};
@@ -46,6 +46,7 @@ pub fn LooCheck(
                    ", Spearman ρ = "<strong data-testid="loo-spearman" data-value=l.spearman.map(|v| v.to_string()).unwrap_or_default()>{correlation(l.spearman)}</strong>
                    {format!(" over {} refits in ", l.actual.len())}
                    <span data-testid="loo-millis" data-value=l.millis.to_string()>{format!("{:.0} ms", l.millis)}</span>
+                   <span data-testid="loo-workers" data-value=l.workers.to_string()>{workers(l.workers)}</span>
                    {format!(": {}.", verdict(l.pearson))}</p>
                 {warn}
             }

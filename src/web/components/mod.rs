@@ -43,3 +43,12 @@ pub fn signed(x: f64, digits: usize) -> String {
 pub fn correlation(r: Option<f64>) -> String {
     r.map_or_else(|| "undefined".to_string(), |v| format!("{v:.4}"))
 }
+
+/// How many engine workers shared a job, as a phrase (empty for one).
+pub fn workers(n: usize) -> String {
+    if n > 1 {
+        format!(" on {n} engine workers")
+    } else {
+        String::new()
+    }
+}

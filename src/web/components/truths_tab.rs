@@ -66,8 +66,8 @@ pub fn TruthsTab(
                 <p class="reading" data-testid="truths-reading">{t.reading.clone()}</p>
                 <table class="grid"><thead><tr><th>"truth"</th><th>"Pearson r"</th><th>"Spearman ρ"</th></tr></thead><tbody>{rows}</tbody></table>
                 <p class="hint">{format!(
-                    "{} refits in {:.1} s; PBRF with δ = {:.0e}; {} seeds from scratch over {} of the {} training points. Orange band: ±{:.2e}, the seed-to-seed spread of this test loss with all the data.",
-                    t.refits.n, t.millis / 1000.0, t.pbrf_damping, t.seeds, t.scratch_points.len(), t.predicted.len(), t.noise)}</p>
+                    "{} refits in {:.1} s{}; PBRF with δ = {:.0e}; {} seeds from scratch over {} of the {} training points. Orange band: ±{:.2e}, the seed-to-seed spread of this test loss with all the data.",
+                    t.refits.n, t.millis / 1000.0, super::workers(t.workers), t.pbrf_damping, t.seeds, t.scratch_points.len(), t.predicted.len(), t.noise)}</p>
                 {warn}
             }
         })
