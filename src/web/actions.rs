@@ -34,7 +34,7 @@ pub struct Actions {
     pub error: RwSignal<Option<String>>,
     /// Whether the worker has answered Ready.
     pub ready: RwSignal<bool>,
-    /// Whether a training job is running.
+    /// Whether a training job (or the reading of a file) is running.
     pub busy: RwSignal<bool>,
     /// Parameters of the approximations and peer methods.
     pub method_params: RwSignal<MethodParams>,
@@ -140,7 +140,7 @@ impl Actions {
     fn sync(&self) {
         let (busy, analysing, loo, lds, truths) = self.jobs.with_value(|j| {
             (
-                j.is_running(JobKind::Train),
+                j.is_running(JobKind::Train) || j.is_running(JobKind::Upload),
                 [JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel].iter().any(|k| j.is_running(*k)),
                 j.current_progress(JobKind::Loo),
                 j.current_progress(JobKind::Lds),
@@ -195,6 +195,31 @@ impl Actions {
             self.send_to(c.worker, request(job, share));
         }
         self.send(request(job, Share { part: 0, parts }));
+    }
+
+    /// Stop the primary worker's one-piece job (training, reading a file, Methods,
+    /// Diagnostics, Mislabel lab). Such a job cannot pause between blocks, so the
+    /// worker is replaced by a fresh one, which is given the last file and model that
+    /// trained without error again ([`Response::Ready`]): the view stays as it was;
+    /// analyses of it are cleared, since the fresh worker has not computed them.
+    pub fn cancel_work(&self) {
+        for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths] {
+            self.cancel(kind);
+        }
+        if let Err(e) = bridge::restart(0) {
+            self.error.set(Some(e));
+            return;
+        }
+        self.ready.set(false);
+        self.jobs.update_value(|j| {
+            j.abandon(&[JobKind::Train, JobKind::Upload, JobKind::Reweight]);
+            j.reweighted(0);
+        });
+        self.clear_analyses();
+        let ViewState { embed, tab, .. } = self.state.get_untracked();
+        let good = self.good_state.get_value().unwrap_or_else(|| ViewState { embed, ..ViewState::default() });
+        self.state.set(ViewState { tab, ..good });
+        self.reweight.set(None);
     }
 
     /// Stop the latest job of `kind` on every worker.
@@ -472,6 +497,12 @@ impl Actions {
         match response {
             Response::Ready => {
                 self.ready.set(true);
+                // A fresh worker after a Cancel: the file first, if the view uses one.
+                if self.state.with_untracked(|s| s.dataset == UPLOAD) {
+                    if let Some((name, text)) = self.upload_held.get_value() {
+                        self.send(Request::Upload { job: 0, name, text });
+                    }
+                }
                 self.train();
             }
             Response::PartDone { job, result } => self.on_block(job, result),

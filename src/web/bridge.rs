@@ -71,6 +71,22 @@ pub fn start_helpers(total: usize) -> usize {
     WORKERS.with(|w| w.borrow().len())
 }
 
+/// Replace worker `index` by a fresh one (the old one is terminated mid-computation:
+/// how a job that cannot pause between blocks is cancelled). The fresh worker
+/// announces itself with [`Response::Ready`] and holds nothing yet.
+pub fn restart(index: usize) -> Result<(), String> {
+    let handler = HANDLER.with(|h| h.borrow().clone()).ok_or("the engine was never started")?;
+    let fresh = spawn(index, handler)?;
+    WORKERS.with(|w| match w.borrow_mut().get_mut(index) {
+        Some(slot) => {
+            slot.terminate();
+            *slot = fresh;
+            Ok(())
+        }
+        None => Err(format!("there is no engine worker {index}")),
+    })
+}
+
 /// Send a request to worker `index` (0 is the primary).
 pub fn send_to(index: usize, request: &Request) -> Result<(), String> {
     let (value, transfer) = super::transport::encode(request)?;

@@ -449,6 +449,35 @@ await check('a neural network: curved surface, its Hessian in words, three truth
   await page.close();
 });
 
+await check('Cancel stops a one-piece job (network diagnostics, ~10 s) at once and keeps the view', async () => {
+  const page = await open('?ds=breast_cancer&model=mlp');
+  await viewReady(page);
+  const before = await page.textContent('[data-testid=model-status]');
+  const rows = await page.$$eval('[data-testid=influence-row]', els => els.map(e => e.textContent));
+  await page.click('[data-testid=tab-diagnostics]');
+  await page.click('[data-testid=diagnostics-button]');
+  await page.waitForSelector('[data-testid=work-cancel]', { timeout: 5000 });
+  await page.waitForTimeout(300);
+  const c0 = Date.now();
+  await page.click('[data-testid=work-cancel]');
+  await page.waitForSelector('[data-testid=work-cancel]', { state: 'detached', timeout: 5000 });
+  assert(await page.isEnabled('[data-testid=diagnostics-button]'), 'the analysis can run again at once');
+  // A fresh engine gets the same model back; the view never went away.
+  await page.waitForSelector('[data-testid=engine-status].ok', { timeout: 20000 });
+  await page.waitForFunction(b => document.querySelector('[data-testid=model-status]')?.textContent === b, before, { timeout: 20000 });
+  console.log(`     cancel: engine ready with the same model ${Date.now() - c0} ms after the click`);
+  assert(await page.$('[data-testid=diagnostics-summary]') === null, 'a cancelled analysis shows no result');
+  assert(await page.$('[data-testid=error-banner]') === null, 'no error');
+  const after = await page.$$eval('[data-testid=influence-row]', els => els.map(e => e.textContent));
+  assert(JSON.stringify(after) === JSON.stringify(rows), 'the same explanation');
+  // The only requests after load are the fresh engine's own files, from this origin.
+  const own = /\/(worker_loader\.js|worker\.js|worker_bg\.wasm)$/;
+  assert(page.log.afterReady.every(u => u.startsWith(origin) && own.test(u)), `requests: ${page.log.afterReady}`);
+  page.log.afterReady = [];
+  noProblems(page);
+  await page.close();
+});
+
 await check('the Content-Security-Policy blocks requests to other origins', async () => {
   const page = await open();
   await viewReady(page);

@@ -2,6 +2,7 @@
 //! drag-and-drop; the file is read in the browser and parsed in the worker), target
 //! column, standardisation, model, λ, damping, and the fit status in words.
 
+use super::progress::CancelWork;
 use crate::engine::curvature::Curvature;
 use crate::engine::data::builtin::Builtin;
 use crate::engine::data::csv::MAX_BYTES;
@@ -268,7 +269,7 @@ pub fn DataPanel() -> impl IntoView {
         }
     };
     let status = move || match (a.busy.get(), a.view.with(|v| v.as_ref().map(|v| fit_status(&v.fit)))) {
-        (true, _) => "Training…".to_string(),
+        (true, _) => "Working…".to_string(),
         (false, Some(s)) => s,
         (false, None) => "Waiting for the engine…".into(),
     };
@@ -289,7 +290,7 @@ pub fn DataPanel() -> impl IntoView {
                 on:change=move |ev| { let on = event_target_checked(&ev); a.retrain(|s| { s.standardize = on; s.edits = Default::default(); }) } />
                 " Standardise features"</label>
             <ModelControls a=a />
-            <p class="status" data-testid="model-status" aria-live="polite">{status}</p>
+            <p class="status" data-testid="model-status" aria-live="polite">{status}" "<CancelWork /></p>
             <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.join(" ")))}</p>
         </section>
     }

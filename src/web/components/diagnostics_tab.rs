@@ -6,6 +6,7 @@
 //! "how do I choose the damping?".
 
 use super::chart::{LineCanvas, LineChart};
+use super::progress::CancelWork;
 use crate::protocol::{DampingPoint, DiagnosticsView};
 use leptos::prelude::*;
 
@@ -114,6 +115,7 @@ pub fn DiagnosticsTab(
         <section class="panel wide" aria-label="Diagnostics">
             <h2>"The Hessian and the solvers"</h2>
             <button data-testid="diagnostics-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Run diagnostics"</button>
+            <CancelWork />
             {summary}
             <div class="charts">
                 <LineCanvas data=spectrum file="hessian-spectrum.png" label="Eigenvalues of the Hessian" testid="spectrum-chart" error=error />

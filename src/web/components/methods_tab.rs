@@ -3,6 +3,7 @@
 //! top-10 overlap, the top-ranked points of each, what each computes and its caveats,
 //! and the agreement matrix. Scores export as CSV and JSON.
 
+use super::progress::CancelWork;
 use crate::engine::evaluate::top_k;
 use crate::engine::methods::{Method, MethodParams};
 use crate::protocol::MethodsView;
@@ -161,6 +162,7 @@ pub fn MethodsTab(
             </fieldset>
             {parameter_inputs(params)}
             <button data-testid="methods-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Compare methods"</button>
+            <CancelWork />
             {table}
         </section>
     }

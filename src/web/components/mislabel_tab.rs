@@ -3,6 +3,7 @@
 //! finds as more points are checked. Found points open in the main view.
 
 use super::chart::{LineCanvas, LineChart};
+use super::progress::CancelWork;
 use crate::protocol::MislabelView;
 use crate::url_state::MAX_SEED;
 use leptos::prelude::*;
@@ -67,6 +68,7 @@ pub fn MislabelTab(
                     on:change=move |ev| seed.set(event_target_value(&ev).parse().map_or(0, |v: u64| v.min(MAX_SEED))) /></label>
             </div>
             <button data-testid="mislabel-button" disabled=move || analysing.get() on:click=move |_| on_run.run((fraction.get_untracked(), seed.get_untracked()))>"Flip and rank"</button>
+            <CancelWork />
             {results}
             <LineCanvas data=chart file="mislabel-detection.png" label="Flipped labels found against points checked" testid="mislabel-chart" error=error />
         </section>

@@ -1,6 +1,8 @@
-//! A long job's progress bar with its Cancel button, shown while the job runs.
+//! A long job's progress bar with its Cancel button, shown while the job runs; and the
+//! Cancel button of the one-piece jobs (training, reading a file, the analyses).
 
 use crate::tracker::Progress;
+use crate::web::actions::Actions;
 use leptos::prelude::*;
 
 /// Progress of a running job, with Cancel; nothing when no job runs.
@@ -20,6 +22,19 @@ pub fn ProgressCancel(
             <progress data-testid=testid aria-label=label max=move || progress.get().map_or(1, |p| p.total)
                 value=move || progress.get().map_or(0, |p| p.done)></progress>
             <button class="small" data-testid=format!("{testid}-cancel") on:click=move |_| on_cancel.run(())>"Cancel"</button>
+        </Show>
+    }
+}
+
+/// Cancel for the one-piece job running now (training, reading a file, Methods,
+/// Diagnostics, Mislabel lab), shown while one runs; the view stays as it was.
+#[component]
+pub fn CancelWork() -> impl IntoView {
+    let a = expect_context::<Actions>();
+    view! {
+        <Show when=move || a.busy.get() || a.analysing.get()>
+            <button class="small" data-testid="work-cancel" on:click=move |_| a.cancel_work()
+                title="Stop it and keep the view as it was">"Cancel"</button>
         </Show>
     }
 }
