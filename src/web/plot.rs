@@ -69,6 +69,8 @@ impl Mapper {
 pub struct Overlay<'a> {
     /// The training point on the scrubber.
     pub picked: Option<usize>,
+    /// Its weight in the model drawn (at 0 it is drawn crossed out: removed).
+    pub weight: f64,
     /// A surface replacing the view's (the retrained model while scrubbing).
     pub surface: Option<&'a Surface>,
 }
@@ -144,8 +146,8 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
     let ([x0, x1], [y0, y1]) = v.bounds;
     let mut chart = ChartBuilder::on(&root)
         .margin(12)
-        .x_label_area_size(34)
-        .y_label_area_size(44)
+        .x_label_area_size(42)
+        .y_label_area_size(62)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     let (xd, yd) = match &v.projection {
@@ -199,6 +201,11 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
     area.draw(&Circle::new((e[0], e[1]), 10, BLACK.stroke_width(3))).map_err(err)?;
     if let Some(p) = overlay.picked.and_then(|i| v.train_xy.get(i)) {
         area.draw(&Circle::new((p[0], p[1]), 13, RGBColor(90, 0, 140).stroke_width(3))).map_err(err)?;
+        if overlay.weight == 0.0 {
+            // Removed: crossed out inside its ring.
+            let cross = Cross::new((p[0], p[1]), 9, RGBColor(90, 0, 140).stroke_width(3));
+            area.draw(&cross).map_err(err)?;
+        }
     }
     root.present().map_err(err)?;
     Ok(mapper)
@@ -225,8 +232,8 @@ pub fn draw_curve<DB: DrawingBackend>(
     let (lo, hi) = finite_range(curve.iter().flat_map(|c| [c.predicted, c.actual]));
     let mut chart = ChartBuilder::on(root)
         .margin(8)
-        .x_label_area_size(26)
-        .y_label_area_size(52)
+        .x_label_area_size(42)
+        .y_label_area_size(62)
         .build_cartesian_2d(0.0..3.0, lo..hi)
         .map_err(err)?;
     chart.configure_mesh().x_desc("weight").y_desc("Δ loss").disable_mesh().draw().map_err(err)?;
@@ -257,8 +264,8 @@ pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) 
     let (lo, hi) = finite_range(l.predicted.iter().chain(l.actual.iter()).copied());
     let mut chart = ChartBuilder::on(root)
         .margin(8)
-        .x_label_area_size(30)
-        .y_label_area_size(56)
+        .x_label_area_size(42)
+        .y_label_area_size(62)
         .build_cartesian_2d(lo..hi, lo..hi)
         .map_err(err)?;
     chart
@@ -321,17 +328,19 @@ pub fn draw_lines<DB: DrawingBackend>(
     let (y0, y1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let mut chart = ChartBuilder::on(root)
         .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(50)
+        .x_label_area_size(42)
+        .y_label_area_size(62)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .light_line_style(RGBColor(236, 236, 236))
-        .draw()
-        .map_err(err)?;
+    // An axis of counts (indices, steps) gets whole-number ticks only.
+    let whole = series.iter().flat_map(|s| &s.points).all(|p| !p.0.is_finite() || p.0.fract() == 0.0);
+    let whole_label = |x: &f64| format!("{x:.0}");
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc).y_desc(y_desc).light_line_style(RGBColor(236, 236, 236));
+    if whole {
+        mesh.x_labels(((x1 - x0).round() as usize + 1).clamp(2, 10)).x_label_formatter(&whole_label);
+    }
+    mesh.draw().map_err(err)?;
     for s in series {
         let pts: Vec<(f64, f64)> =
             s.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
@@ -382,7 +391,7 @@ pub fn draw_truth<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(root)
         .caption(caption, ("sans-serif", 16))
         .margin(8)
-        .x_label_area_size(34)
+        .x_label_area_size(42)
         .y_label_area_size(60)
         .build_cartesian_2d(lo..hi, lo..hi)
         .map_err(err)?;

@@ -177,9 +177,9 @@ pub fn PlotPanel() -> impl IntoView {
         let reweight = a.reweight.get();
         a.view.with(|v| {
             let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
-            let surface =
-                reweight.as_ref().filter(|r| Some(r.index) == picked).and_then(|r| r.surface.as_ref());
-            match draw_main(&c, v, &Overlay { picked, surface }) {
+            let shown = reweight.as_ref().filter(|r| Some(r.index) == picked);
+            let (surface, weight) = (shown.and_then(|r| r.surface.as_ref()), shown.map_or(1.0, |r| r.weight));
+            match draw_main(&c, v, &Overlay { picked, weight, surface }) {
                 Ok(m) => {
                     mapper.set_value(Some(m));
                     drawn.update(|d| *d += 1);
