@@ -150,13 +150,15 @@ impl Session {
         let (metric_name, train_metric) = metric(m, theta, &Design::from_dataset(&train));
         let (_, test_metric) = metric(m, theta, &Design::from_dataset(&test));
         let r = &fitted.report;
+        let mut warnings: Vec<String> = r.warnings.iter().map(|w| w.to_string()).collect();
+        warnings.extend(underfit_warning(m.classes(), net, train_metric, &train.y));
         let fit = FitSummary {
             model: m.kind,
             iterations: r.iterations,
             grad_norm: r.grad_norm,
             scaled_grad_norm: r.scaled_grad_norm,
             converged: r.converged,
-            warnings: r.warnings.iter().map(|w| w.to_string()).collect(),
+            warnings,
             metric_name: metric_name.into(),
             train_metric,
             test_metric,
@@ -380,4 +382,24 @@ impl Session {
 /// Train one view without a service (tests, and one-shot use).
 pub fn train(spec: &TrainSpec) -> Result<TrainedView, String> {
     Session::build(spec, None).map(|s| s.view())
+}
+
+/// A linear classifier within 10 percentage points, on its own training data, of always
+/// answering the most common class (circles, XOR): say so, and what would fit. (A
+/// heuristic threshold: moons' logistic fit is 38 points above it.)
+fn underfit_warning(classes: usize, net: Net, train_accuracy: f64, labels: &[f64]) -> Option<String> {
+    if classes == 0 || net != Net::Linear || labels.is_empty() {
+        return None;
+    }
+    let mut counts = vec![0usize; classes];
+    labels.iter().for_each(|&y| counts.get_mut(y as usize).into_iter().for_each(|c| *c += 1));
+    let majority = counts.iter().copied().max().unwrap_or(0) as f64 / labels.len() as f64;
+    (train_accuracy < majority + 0.1).then(|| {
+        format!(
+            "This model fits the training data barely better than always answering the most common class \
+             (training accuracy {train_accuracy:.2} against {majority:.2}): a straight boundary cannot \
+             separate these classes, so its influence explains a model that has learnt nothing. \
+             Try Model → Neural net."
+        )
+    })
 }

@@ -507,3 +507,19 @@ fn blocks_of_another_model_or_an_incomplete_set_are_refused() {
     let out = run(&mut a, Request::Finish { job: 7, parts: vec![] });
     assert!(matches!(out.last(), Some(Response::PartDone { job: 7, result: Err(_) })), "{out:?}");
 }
+
+#[test]
+fn a_linear_model_that_cannot_fit_says_so_and_a_network_does_not() {
+    let circles = builtin("circles");
+    let mut s = Service::new(native_clock);
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: circles.clone() })).expect("trains");
+    assert!(v.fit.converged, "converged, and still useless");
+    let said = v.fit.warnings.iter().find(|w| w.contains("barely better than always answering"));
+    assert!(said.is_some_and(|w| w.contains("Neural net")), "{:?}", v.fit.warnings);
+    let moons = trained(&run(&mut s, Request::Train { job: 2, spec: TrainSpec::default() })).expect("trains");
+    assert!(!moons.fit.warnings.iter().any(|w| w.contains("barely better than")), "{:?}", moons.fit.warnings);
+    // (An idle unit leaves this network's Hessian singular: damped, as the page offers.)
+    let net = TrainSpec { network: network_spec(60).network, damping: 1e-3, ..circles };
+    let v = trained(&run(&mut s, Request::Train { job: 3, spec: net })).expect("trains");
+    assert!(!v.fit.warnings.iter().any(|w| w.contains("barely better than")), "{:?}", v.fit);
+}

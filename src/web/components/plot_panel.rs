@@ -125,8 +125,8 @@ fn EditTools(a: Actions, add_mode: RwSignal<bool>, click_label: RwSignal<f64>) -
             <div class="tools">
                 <label class="inline" for="click-mode">"Clicking empty space "</label>
                 <select id="click-mode" class="inline" on:change=move |ev| add_mode.set(event_target_value(&ev) == "add")>
-                    <option value="query">"places a query point"</option>
-                    <option value="add">"adds a training point"</option>
+                    <option value="query" selected=move || !add_mode.get()>"places a query point"</option>
+                    <option value="add" selected=move || add_mode.get()>"adds a training point"</option>
                 </select>
                 <label class="inline" for="click-label">" labelled "</label>
                 <select id="click-label" class="inline" on:change=move |ev| click_label.set(event_target_value(&ev).parse().unwrap_or(0.0))>
@@ -170,6 +170,12 @@ pub fn PlotPanel() -> impl IntoView {
     let hover = RwSignal::new(None::<(String, f64, f64)>);
     let add_mode = RwSignal::new(false);
     let click_label = RwSignal::new(0.0f64);
+    // The label shown is the one in use: a query point's own (from a link, say).
+    Effect::new(move |_| {
+        if let Selection::Query { label, .. } = a.state.with(|s| s.selection.clone()) {
+            click_label.set(label);
+        }
+    });
 
     // Synchronise the canvas with the view.
     Effect::new(move |_| {
