@@ -131,11 +131,12 @@ pub fn App() -> impl IntoView {
                 {move || analysis_tab(a, a.tab())}
             </div>
             <div class="side">
-                <InfluenceList />
+                // The scrubber opens above the list, beside the plot, where the eye is.
                 <Scrubber view=a.view reweight=a.reweight error=a.error
                     picked=Signal::derive(move || a.state.with(|s| s.train_point))
                     weight=Signal::derive(move || a.state.with(|s| s.weight))
                     on_weight=Callback::new(move |w| a.set_weight(w)) on_close=Callback::new(move |_| a.pick(None)) />
+                <InfluenceList />
             </div>
         </main>
     }

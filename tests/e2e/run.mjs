@@ -253,8 +253,13 @@ await check('huge files (100,000 × 500, one 50 MB line, a 10 MB cell) get a cle
 await check('weight 0 for the top helpful point: predicted and actual change agree in sign', async () => {
   const page = await open();
   await viewReady(page);
+  await page.setViewportSize({ width: 1280, height: 720 });
   await page.click('[data-testid=influence-row]'); // the first row is the most helpful
   await page.waitForSelector('[data-testid=weight-slider]', { timeout: 20000 });
+  // The slider opens where the eye is: it and the plot are both on the first screen.
+  const onScreen = sel => page.$eval(sel, el => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth; });
+  assert(await onScreen('[data-testid=weight-slider]'), 'the slider is on screen at 1280×720');
+  assert(await onScreen('[data-testid=main-plot]'), 'the plot is on screen at 1280×720');
   await page.$eval('[data-testid=weight-slider]', el => { el.value = '0'; el.dispatchEvent(new Event('input', { bubbles: true })); });
   await page.waitForFunction(() => {
     const p = document.querySelector('[data-testid=predicted-delta]'), a = document.querySelector('[data-testid=actual-delta]');
@@ -264,6 +269,8 @@ await check('weight 0 for the top helpful point: predicted and actual change agr
   const act = Number(await page.getAttribute('[data-testid=actual-delta]', 'data-value'));
   assert(pred > 0 && act > 0, `predicted ${pred}, actual ${act}: both should be positive (removing a helpful point raises the loss)`);
   assert(new URL(page.url()).searchParams.get('w') === '0', `weight in the URL: ${page.url()}`);
+  const pp = await page.textContent('table.deltas');
+  assert(/percentage points/.test(pp), `probability changes in percentage points: ${pp}`);
   await page.screenshot({ path: `${OUT}/scrubber.png`, fullPage: true });
   noProblems(page);
   await page.close();

@@ -2,7 +2,7 @@
 //! harmful training points, one sentence each. Arrow keys move between rows; Enter or a
 //! click puts the row's point on the scrubber and highlights it on the plot.
 
-use super::{label_text, pred_name};
+use super::{label_text, pred_change, pred_name};
 use crate::protocol::{Selection, TrainedView};
 use crate::web::actions::Actions;
 use leptos::prelude::*;
@@ -12,12 +12,11 @@ fn sentence(v: &TrainedView, i: usize) -> String {
     let (dl, dp) = (v.explained.pred_loo_dloss[i], v.explained.pred_loo_dpred[i]);
     let verb = if dl >= 0.0 { "raise" } else { "lower" };
     format!(
-        "Removing #{i} ({}) would {verb} this point's loss by {:.4} ({} {:.3} → {:.3}).",
+        "Removing #{i} ({}) would {verb} this point's loss by {:.4} ({} {}).",
         label_text(v, v.train_y[i]),
         dl.abs(),
         pred_name(v),
-        v.explained.pred,
-        v.explained.pred + dp
+        pred_change(v, dp)
     )
 }
 

@@ -52,3 +52,14 @@ pub fn workers(n: usize) -> String {
         String::new()
     }
 }
+
+/// The explained prediction before and after a change of `delta`: a probability also
+/// in percentage points ("0.159 → 0.143, −1.6 percentage points").
+pub fn pred_change(v: &TrainedView, delta: f64) -> String {
+    let (before, after) = (v.explained.pred, v.explained.pred + delta);
+    if v.class_names.is_empty() {
+        format!("{before:.3} → {after:.3}")
+    } else {
+        format!("{before:.3} → {after:.3}, {} percentage points", signed(100.0 * delta, 1))
+    }
+}

@@ -2,7 +2,7 @@
 //! the first-order prediction next to the model really retrained with that weight.
 
 use super::chart::ChartCanvas;
-use super::{label_text, pred_name, signed};
+use super::{label_text, pred_change, pred_name, signed};
 use crate::protocol::{ReweightView, TrainedView};
 use crate::web::plot::{canvas_area, draw_curve};
 use leptos::prelude::*;
@@ -36,7 +36,6 @@ pub fn Scrubber(
     let numbers = move || {
         let r = reweight.get()?;
         let v = view.get()?;
-        let e = &v.explained;
         let pn = pred_name(&v);
         let warn =
             (!r.refits.all_converged()).then(|| view! { <p class="warning">{r.refits.to_string()}</p> });
@@ -45,10 +44,10 @@ pub fn Scrubber(
                 <tr><th></th><th>"Δ loss"</th><th>{pn}</th></tr>
                 <tr><td>"Predicted (influence)"</td>
                     <td data-testid="predicted-delta" data-value=r.predicted_dloss.to_string()>{signed(r.predicted_dloss, 5)}</td>
-                    <td>{format!("{:.3} → {:.3}", e.pred, e.pred + r.predicted_dpred)}</td></tr>
+                    <td>{pred_change(&v, r.predicted_dpred)}</td></tr>
                 <tr><td>"Actual (retrained)"</td>
                     <td data-testid="actual-delta" data-value=r.actual_dloss.to_string()>{signed(r.actual_dloss, 5)}</td>
-                    <td>{format!("{:.3} → {:.3}", e.pred, e.pred + r.actual_dpred)}</td></tr>
+                    <td>{pred_change(&v, r.actual_dpred)}</td></tr>
             </table>
             {warn}
         })
