@@ -24,6 +24,9 @@ pub struct Actions {
     pub view: RwSignal<Option<TrainedView>>,
     /// The scrubber's predicted and actual changes.
     pub reweight: RwSignal<Option<ReweightView>>,
+    /// The training point whose row the pointer or the keyboard is on (ringed on the
+    /// plot).
+    pub hovered: RwSignal<Option<usize>>,
     /// The leave-one-out check.
     pub loo: RwSignal<Option<LooView>>,
     /// Progress of the leave-one-out job.
@@ -95,6 +98,7 @@ impl Actions {
             good_state: StoredValue::new(None),
             view: RwSignal::new(None),
             reweight: RwSignal::new(None),
+            hovered: RwSignal::new(None),
             loo: RwSignal::new(None),
             loo_progress: RwSignal::new(None),
             upload: RwSignal::new(None),

@@ -69,6 +69,8 @@ impl Mapper {
 pub struct Overlay<'a> {
     /// The training point on the scrubber.
     pub picked: Option<usize>,
+    /// The training point whose list row is under the pointer or focused.
+    pub hovered: Option<usize>,
     /// Its weight in the model drawn (at 0 it is drawn crossed out: removed).
     pub weight: f64,
     /// A surface replacing the view's (the retrained model while scrubbing).
@@ -84,8 +86,21 @@ fn surface_color(s: &Surface, k: usize, range: (f64, f64), classify: bool) -> RG
         let t = if range.1 > range.0 { (s.value[k] - range.0) / (range.1 - range.0) } else { 0.5 };
         (RGBColor(0, 158, 115), 0.05 + 0.4 * t.clamp(0.0, 1.0))
     };
-    let over_white = |c: u8| (255.0 + (c as f64 - 255.0) * alpha).round() as u8;
-    RGBColor(over_white(tint.0), over_white(tint.1), over_white(tint.2))
+    over_white(tint, alpha)
+}
+
+/// `tint` at opacity `alpha` over white.
+fn over_white(tint: RGBColor, alpha: f64) -> RGBColor {
+    let mix = |c: u8| (255.0 + (c as f64 - 255.0) * alpha).round() as u8;
+    RGBColor(mix(tint.0), mix(tint.1), mix(tint.2))
+}
+
+/// The CSS colour of class `k`'s background where the model is most confident (the
+/// key under the plot).
+pub fn class_background(k: usize) -> String {
+    // The surface's most confident shade (see `surface_color`).
+    let c = over_white(CLASS_TINTS[k % CLASS_TINTS.len()], 0.6 * 0.55);
+    format!("rgb({}, {}, {})", c.0, c.1, c.2)
 }
 
 /// The surface as RGBA pixels, one per cell, top row first (image order).
@@ -199,6 +214,9 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
     }
     let e = v.explained.xy;
     area.draw(&Circle::new((e[0], e[1]), 10, BLACK.stroke_width(3))).map_err(err)?;
+    if let Some(p) = overlay.hovered.and_then(|i| v.train_xy.get(i)) {
+        area.draw(&Circle::new((p[0], p[1]), 16, RGBColor(60, 60, 60).stroke_width(2))).map_err(err)?;
+    }
     if let Some(p) = overlay.picked.and_then(|i| v.train_xy.get(i)) {
         area.draw(&Circle::new((p[0], p[1]), 13, RGBColor(90, 0, 140).stroke_width(3))).map_err(err)?;
         if overlay.weight == 0.0 {

@@ -254,6 +254,16 @@ await check('weight 0 for the top helpful point: predicted and actual change agr
   const page = await open();
   await viewReady(page);
   await page.setViewportSize({ width: 1280, height: 720 });
+  // A key says which marker and background belong to which class.
+  const key = await page.textContent('[data-testid=class-key]');
+  assert(/class A.*class B/.test(key), `class key: ${key}`);
+  // Hovering a row rings its point on the plot.
+  const brightness = () => page.$eval('[data-testid=main-plot]', c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.reduce((a, v) => a + v, 0));
+  const b0 = await brightness();
+  await page.hover('[data-testid=influence-row] >> nth=1');
+  let b1 = b0;
+  for (let k = 0; k < 40 && b1 === b0; k++) { await page.waitForTimeout(50); b1 = await brightness(); }
+  assert(b1 < b0, `hovering a row draws a dark ring on the plot (brightness ${b0} → ${b1})`);
   await page.click('[data-testid=influence-row]'); // the first row is the most helpful
   await page.waitForSelector('[data-testid=weight-slider]', { timeout: 20000 });
   // The slider opens where the eye is: it and the plot are both on the first screen.

@@ -54,6 +54,8 @@ pub fn InfluenceList() -> impl IntoView {
                             <li data-testid="influence-row" tabindex="0" data-index=i data-value=s[i].to_string()
                                 class:picked=picked == Some(i) aria-current=(picked == Some(i)).then_some("true")
                                 on:click=move |_| a.pick(Some(i))
+                                on:mouseenter=move |_| a.hovered.set(Some(i)) on:mouseleave=move |_| a.hovered.set(None)
+                                on:focus=move |_| a.hovered.set(Some(i)) on:blur=move |_| a.hovered.set(None)
                                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                                     if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); a.pick(Some(i)); } else { move_focus(ev) }
                                 }>{text}</li>

@@ -180,12 +180,13 @@ pub fn PlotPanel() -> impl IntoView {
     // Synchronise the canvas with the view.
     Effect::new(move |_| {
         let picked = a.state.with(|s| s.train_point);
+        let hovered = a.hovered.get();
         let reweight = a.reweight.get();
         a.view.with(|v| {
             let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
             let shown = reweight.as_ref().filter(|r| Some(r.index) == picked);
             let (surface, weight) = (shown.and_then(|r| r.surface.as_ref()), shown.map_or(1.0, |r| r.weight));
-            match draw_main(&c, v, &Overlay { picked, weight, surface }) {
+            match draw_main(&c, v, &Overlay { picked, hovered, weight, surface }) {
                 Ok(m) => {
                     mapper.set_value(Some(m));
                     drawn.update(|d| *d += 1);
@@ -227,6 +228,18 @@ pub fn PlotPanel() -> impl IntoView {
     };
 
     let caption = move || a.view.with(|v| v.as_ref().map(caption));
+    // Each class's marker and the background where the model predicts it.
+    let class_key = move || {
+        a.view.with(|v| {
+            let v = v.as_ref()?;
+            let shapes = ["○", "△", "□"];
+            let keys = v.class_names.iter().enumerate().map(|(k, name)| {
+                let style = format!("background:{}", crate::web::plot::class_background(k));
+                view! { <span class="class-key">{shapes[k % 3]}" "{name.clone()}" "<span class="swatch square" style=style></span></span> }
+            });
+            (!v.class_names.is_empty()).then(|| view! { "Classes: "{keys.collect_view()}" (marker, and the background where the model predicts it)." })
+        })
+    };
     view! {
         <section class="panel plot-panel" aria-label="Training and test points">
             <div class="plot-wrap">
@@ -241,8 +254,10 @@ pub fn PlotPanel() -> impl IntoView {
             <p class="legend">
                 <span class="swatch helpful"></span>" helpful: removing it would raise the explained point's loss. "
                 <span class="swatch harmful"></span>" harmful: removing it would lower the loss. "
-                "Bigger = stronger. ○ △ □ = class; × = test point; black ring = explained point; purple ring = point on the scrubber. "
+                "Bigger = stronger. × = test point; black ring = explained point; purple ring = point on the scrubber; grey ring = the row under the pointer. "
                 {caption}
+            </p>
+            <p class="legend" data-testid="class-key">{class_key}
             </p>
             <button class="small" on:click=move |_| {
                     if let Some(c) = canvas.get_untracked() {
