@@ -8,6 +8,7 @@
 //! prediction) surface in light tints.
 
 use crate::protocol::{CurvePoint, LooView, Projection, Surface, TrainedView};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -275,12 +276,20 @@ pub fn draw_curve<DB: DrawingBackend>(
     root.present().map_err(err)
 }
 
-/// Predicted against actual leave-one-out change, with the diagonal.
-pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) -> Result<(), String> {
+/// Square axes from `lo` to `hi`, predicted Δ loss (x) against actual (y), with an
+/// optional caption: the frame of [`draw_loo`] and [`draw_truth`].
+fn predicted_actual_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    lo: f64,
+    hi: f64,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
-    let (lo, hi) = finite_range(l.predicted.iter().chain(l.actual.iter()).copied());
-    let mut chart = ChartBuilder::on(root)
+    let mut builder = ChartBuilder::on(root);
+    if !caption.is_empty() {
+        builder.caption(caption, ("sans-serif", 16));
+    }
+    let mut chart = builder
         .margin(8)
         .x_label_area_size(42)
         .y_label_area_size(62)
@@ -290,9 +299,19 @@ pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) 
         .configure_mesh()
         .x_desc("predicted Δ loss")
         .y_desc("actual Δ loss")
+        .label_style(("sans-serif", 12))
         .disable_mesh()
         .draw()
         .map_err(err)?;
+    Ok(chart)
+}
+
+/// Predicted against actual leave-one-out change, with the diagonal.
+pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let (lo, hi) = finite_range(l.predicted.iter().chain(l.actual.iter()).copied());
+    let mut chart = predicted_actual_chart(root, "", lo, hi)?;
     chart
         .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.3))))
         .map_err(err)?;
@@ -406,21 +425,7 @@ pub fn draw_truth<DB: DrawingBackend>(
         truth.iter().zip(bars.iter().chain(std::iter::repeat(&0.0))).flat_map(|(t, s)| [t - s, t + s]);
     let (lo, hi) =
         finite_range(predicted.iter().copied().chain(spread).chain(noise.map_or(vec![], |n| vec![-n, n])));
-    let mut chart = ChartBuilder::on(root)
-        .caption(caption, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(42)
-        .y_label_area_size(60)
-        .build_cartesian_2d(lo..hi, lo..hi)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("predicted Δ loss")
-        .y_desc("actual Δ loss")
-        .label_style(("sans-serif", 12))
-        .disable_mesh()
-        .draw()
-        .map_err(err)?;
+    let mut chart = predicted_actual_chart(root, caption, lo, hi)?;
     if let Some(n) = noise.filter(|n| *n > 0.0) {
         chart
             .draw_series(std::iter::once(Rectangle::new(
