@@ -1,5 +1,6 @@
 // Browser performance of the built page (dist/), printed, never asserted:
-// - time from navigation to the first fully drawn view;
+// - time from navigation to the first fully drawn view, and from switching to the
+//   default network on a loaded page to its drawn view;
 // - scrubber updates per second on the default dataset, each including the actual
 //   retrain in the worker and the redraw;
 // - the longest main-thread task while the all-points leave-one-out job runs;
@@ -61,6 +62,30 @@ for (const [name, query] of [['default (logistic)', ''], ['network (moons, 16 ta
   });
   console.log(`scrubber: ${rate.updates.toFixed(1)} retrain+redraw updates/s for ${rate.inputs.toFixed(0)} slider events/s (default dataset)`);
   await page.close();
+}
+
+// On a loaded page: switch the model to the default network (moons, 16 tanh) and time
+// until it is trained, attributed for the selected point and drawn (issue 9's target).
+{
+  const times = [];
+  for (let i = 0; i < 5; i++) {
+    const page = await fresh();
+    await page.waitForTimeout(500);
+    times.push(await page.evaluate(() => new Promise(resolve => {
+      const status = document.querySelector('[data-testid=model-status]');
+      const t0 = performance.now();
+      const obs = new MutationObserver(() => {
+        if (/Network/.test(status.textContent)) { obs.disconnect(); requestAnimationFrame(() => resolve(performance.now() - t0)); }
+      });
+      obs.observe(status, { childList: true, subtree: true, characterData: true });
+      const sel = document.querySelector('[data-testid=model-select]');
+      sel.value = 'mlp';
+      sel.dispatchEvent(new Event('change', { bubbles: true }));
+    })));
+    await page.close();
+  }
+  times.sort((a, b) => a - b);
+  console.log(`switch to the default network on a loaded page: trained, attributed and drawn in median ${times[2].toFixed(0)} ms (min ${times[0].toFixed(0)}, max ${times[4].toFixed(0)}) over 5 pages`);
 }
 
 // Leave-one-out on one worker and on the pool (one per core, up to 4): the first run,
