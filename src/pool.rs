@@ -48,6 +48,14 @@ impl Helpers {
         }
     }
 
+    /// Worker `worker` was replaced by a fresh one (after a crash): it gets no block
+    /// until it is ready, and then catches up from nothing.
+    pub fn restarted(&mut self, worker: usize) {
+        if let Some(h) = worker.checked_sub(1).and_then(|k| self.helpers.get_mut(k)) {
+            *h = (false, u64::MAX, u64::MAX);
+        }
+    }
+
     /// The primary accepted a new file.
     pub fn uploaded(&mut self) {
         self.upload += 1;
@@ -99,6 +107,18 @@ mod tests {
             h.catch_up(),
             vec![
                 Catchup { worker: 1, upload: true, train: true },
+                Catchup { worker: 2, upload: true, train: true }
+            ]
+        );
+        // A crashed helper is replaced: no blocks until ready, then everything again.
+        h.restarted(2);
+        assert_eq!(h.workers(), 2);
+        assert_eq!(h.catch_up(), vec![Catchup { worker: 1, upload: false, train: false }]);
+        h.ready(2);
+        assert_eq!(
+            h.catch_up(),
+            vec![
+                Catchup { worker: 1, upload: false, train: false },
                 Catchup { worker: 2, upload: true, train: true }
             ]
         );

@@ -488,6 +488,11 @@ impl Actions {
                     }
                 }
                 self.error.set(Some(format!("An engine helper stopped: {message}")));
+                // A panicked instance answers nothing more: replace it.
+                if bridge::restart(worker).is_ok() {
+                    self.helpers.update_value(|h| h.restarted(worker));
+                    self.workers.set(self.helpers.with_value(Helpers::workers));
+                }
             }
             other => self.on_response(0, other),
         }
