@@ -225,13 +225,13 @@ impl LdsJob {
         theta_hat: &[f64],
         test: &Design,
     ) -> Result<(), FitError> {
-        if let Some(members) =
-            self.refits.subsets.get(self.range.start + self.done()).filter(|_| !self.is_finished())
-        {
-            let (losses, converged, grad) = subset_losses(full, scratch, theta_hat, members, test)?;
-            self.refits.losses.push(losses);
-            self.refits.refits.record(converged, grad);
-        }
+        let next = self.range.start + self.done();
+        let Some(members) = self.refits.subsets.get(next).filter(|_| next < self.range.end) else {
+            return Ok(());
+        };
+        let (losses, converged, grad) = subset_losses(full, scratch, theta_hat, members, test)?;
+        self.refits.losses.push(losses);
+        self.refits.refits.record(converged, grad);
         Ok(())
     }
 

@@ -192,16 +192,16 @@ impl LongJob {
             Work::Lds(l) => step_lds(l, s, clock, deadline),
             Work::Truths(t) => step_truths(t, s, clock, deadline),
         };
-        match outcome {
+        let done = match outcome {
             Err(e) => {
                 emit(self.ended(JobError::Failed(e)));
                 return Stepped::Ended;
             }
-            Ok(false) => {
-                emit(self.progress());
-                return Stepped::Running;
-            }
-            Ok(true) => emit(self.progress()),
+            Ok(done) => done,
+        };
+        emit(self.progress());
+        if !done {
+            return Stepped::Running;
         }
         let part = self.part(s, clock);
         if self.share.parts <= 1 {

@@ -207,9 +207,7 @@ impl Actions {
     /// trained without error again ([`Response::Ready`]): the view stays as it was;
     /// analyses of it are cleared, since the fresh worker has not computed them.
     pub fn cancel_work(&self) {
-        for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths] {
-            self.cancel(kind);
-        }
+        self.stop_long_jobs();
         if let Err(e) = bridge::restart(0) {
             self.error.set(Some(e));
             return;
@@ -229,9 +227,16 @@ impl Actions {
     /// Stop the latest job of `kind` on every worker.
     fn cancel(&self, kind: JobKind) {
         let job = self.jobs.with_value(|j| j.latest(kind));
-        for worker in 0..self.helpers.with_value(|h| h.workers()) {
-            let _ = bridge::send_to(worker, &Request::Cancel { job });
-        }
+        bridge::broadcast(&Request::Cancel { job });
+    }
+
+    /// End every long job on every worker and forget it (a worker that held a block
+    /// is gone, so their results could never be complete).
+    fn stop_long_jobs(&self) {
+        let kinds = [JobKind::Loo, JobKind::Lds, JobKind::Truths];
+        kinds.into_iter().for_each(|kind| self.cancel(kind));
+        self.jobs.update_value(|j| j.abandon(&kinds));
+        self.sync();
     }
 
     /// Train for the current state.
@@ -479,14 +484,8 @@ impl Actions {
             }
             Response::Uploaded { .. } | Response::Trained { .. } | Response::Reweighted { .. } => {}
             Response::Crashed { message } => {
-                // Its block will never come: end the shared jobs on every worker.
-                for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths] {
-                    let job = self.jobs.with_value(|j| j.latest(kind));
-                    if self.jobs.with_value(|j| j.is_running(kind)) {
-                        self.cancel(kind);
-                        self.finished(kind, job);
-                    }
-                }
+                // Its block will never come.
+                self.stop_long_jobs();
                 self.error.set(Some(format!("An engine helper stopped: {message}")));
                 // A panicked instance answers nothing more: replace it.
                 if bridge::restart(worker).is_ok() {

@@ -96,6 +96,14 @@ pub fn send_to(index: usize, request: &Request) -> Result<(), String> {
     })
 }
 
+/// Send a request to every worker (a Cancel); a worker that cannot take it is
+/// skipped.
+pub fn broadcast(request: &Request) {
+    for index in 0..WORKERS.with(|w| w.borrow().len()) {
+        let _ = send_to(index, request);
+    }
+}
+
 /// Send a request to the primary worker.
 pub fn send(request: &Request) -> Result<(), String> {
     send_to(0, request)
