@@ -4,6 +4,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod native {
+    pub mod audit;
     pub mod cli;
     pub mod common;
     pub mod csv_errors;

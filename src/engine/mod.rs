@@ -10,6 +10,7 @@
 //! and [`pipeline`], the one path from data to influence that the CLI and the worker
 //! share.
 
+pub mod audit;
 pub mod curvature;
 pub mod data;
 pub mod evaluate;
