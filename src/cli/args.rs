@@ -4,6 +4,7 @@
 //! [`MethodParams::check`](crate::engine::methods::MethodParams::check), which names
 //! the flag.
 
+use crate::engine::audit::review::ReviewScore;
 use crate::engine::curvature::Curvature;
 use crate::engine::methods::ihvp::LissaParams;
 use crate::engine::methods::peers::TracInParams;
@@ -41,6 +42,12 @@ pub enum Command {
     Lds(LdsArgs),
     /// Flip labels, rank by self-scores, report found-vs-checked curves and AUC.
     Mislabel(MislabelArgs),
+    /// Rank the training rows for review (which labels to check first).
+    Audit(AuditArgs),
+    /// Find training rows whose removal flips one test prediction.
+    Flip(FlipArgs),
+    /// First-order, second-order and actual effects of removing a group.
+    Group(GroupArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -448,4 +455,77 @@ fn fraction(s: &str) -> Result<f64, String> {
         Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
         _ => Err(format!("\"{s}\" is not a number above 0 and below 1")),
     }
+}
+
+/// A review ranking on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum RankArg {
+    /// g_iᵀ H⁻¹ g_i.
+    SelfInfluence,
+    /// The row's training loss.
+    TrainLoss,
+    /// ‖g_i‖.
+    GradNorm,
+    /// TracIn of the row with itself.
+    TracinSelf,
+    /// Predicted fall of the mean test loss without the row.
+    TestHarm,
+}
+
+impl From<RankArg> for ReviewScore {
+    fn from(r: RankArg) -> Self {
+        match r {
+            RankArg::SelfInfluence => ReviewScore::SelfInfluence,
+            RankArg::TrainLoss => ReviewScore::TrainLoss,
+            RankArg::GradNorm => ReviewScore::GradNorm,
+            RankArg::TracinSelf => ReviewScore::TracinSelf,
+            RankArg::TestHarm => ReviewScore::TestHarm,
+        }
+    }
+}
+
+/// `attrib audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The ranking that orders the review queue.
+    #[arg(long, value_enum, default_value = "self_influence")]
+    pub rank: RankArg,
+    /// Candidates listed (at least 1).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: u32,
+}
+
+/// `attrib flip`.
+#[derive(Debug, Args)]
+pub struct FlipArgs {
+    /// The data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The test row (0-based) whose prediction to flip.
+    #[arg(long, value_name = "T")]
+    pub test_index: usize,
+    /// The largest set tried (default: 10% of the training rows).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_removed: Option<u32>,
+    /// Regression: the value the prediction has to cross.
+    #[arg(long, value_parser = finite)]
+    pub threshold: Option<f64>,
+}
+
+/// `attrib group`.
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    /// The data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The group's training rows (0-based), comma-separated.
+    #[arg(long, value_delimiter = ',', required = true, value_name = "I,J,K")]
+    pub members: Vec<usize>,
+    /// Also report the effect on this test row's loss.
+    #[arg(long, value_name = "T")]
+    pub test_index: Option<usize>,
 }

@@ -3,11 +3,13 @@
 //! The command line is declared with clap ([`args`]); every command reads the two
 //! files the same way and fits through the one pipeline of the engine
 //! ([`crate::engine::pipeline`]): [`influence`] (exact influence, optional actual
-//! leave-one-out and reweighting), and [`methods`]' `approx`, `lds` and `mislabel`.
+//! leave-one-out and reweighting), [`methods`]' `approx`, `lds` and `mislabel`, and
+//! [`audit`]'s `audit`, `flip` and `group`.
 //! Floats are written in shortest round-trip form. Bad input ends with exit status 2
 //! and one line `error: …` naming the file, line and problem; never a panic.
 
 pub mod args;
+pub mod audit;
 pub mod influence;
 pub mod methods;
 
@@ -151,6 +153,9 @@ pub fn run(args: &[String], stdout: &mut dyn Write) -> Result<(), CliError> {
         Command::Approx(a) => (serde_json::to_string(&methods::approx(&a)?), a.data.out),
         Command::Lds(a) => (serde_json::to_string(&methods::lds(&a)?), a.data.out),
         Command::Mislabel(a) => (serde_json::to_string(&methods::mislabel(&a)?), a.data.out),
+        Command::Audit(a) => (serde_json::to_string(&audit::audit(&a)?), a.data.out),
+        Command::Flip(a) => (serde_json::to_string(&audit::flip(&a)?), a.data.out),
+        Command::Group(a) => (serde_json::to_string(&audit::group(&a)?), a.data.out),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "attrib", &mut buf);

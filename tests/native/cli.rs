@@ -48,7 +48,9 @@ fn help_documents_every_command_and_flag() {
     let out = attrib(&["--help"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for command in ["influence", "approx", "lds", "mislabel", "completions", "pred_loo_dloss"] {
+    for command in
+        ["influence", "approx", "lds", "mislabel", "audit", "flip", "group", "completions", "pred_loo_dloss"]
+    {
         assert!(text.contains(command), "help lacks {command}");
     }
     let out = attrib(&["influence", "--help"]);
@@ -362,4 +364,52 @@ fn a_network_with_every_ground_truth() {
         &["one or two hidden layers"],
     );
     expect_error(&cmd("influence", &train, &test, &["--output", "softmax"]), &["--model mlp"]);
+}
+
+#[test]
+fn audit_flip_and_group_commands() {
+    let (train, test) = moons_files("audit");
+    let v = json(&cmd("audit", &train, &test, &["--rank", "train_loss", "--top", "5"]));
+    assert_eq!(v["rank"], "train_loss");
+    let c = v["candidates"].as_array().expect("candidates");
+    assert_eq!(c.len(), 5);
+    for cand in c {
+        for key in ["index", "score", "label", "probs", "neighbours", "effects"] {
+            assert!(cand.get(key).is_some(), "candidate lacks {key}: {cand}");
+        }
+        assert_eq!(cand["probs"].as_array().map(Vec::len), Some(2));
+    }
+    let scores: Vec<f64> = c.iter().map(|x| x["score"].as_f64().expect("score")).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "review order: {scores:?}");
+
+    // The test point nearest the boundary: every test index, the one with the
+    // smallest margin.
+    let margins: Vec<f64> = (0..12)
+        .map(|t| {
+            json(&cmd("flip", &train, &test, &["--test-index", &t.to_string(), "--max-removed", "1"]))
+                ["margin"]
+                .as_f64()
+                .expect("margin")
+        })
+        .collect();
+    let near = (0..12).min_by(|&a, &b| margins[a].total_cmp(&margins[b])).expect("rows");
+    let v = json(&cmd("flip", &train, &test, &["--test-index", &near.to_string()]));
+    for key in ["removed", "flipped", "steps", "confirmed", "predicted_k", "limit", "refits"] {
+        assert!(v.get(key).is_some(), "flip lacks {key}: {v}");
+    }
+    let steps = v["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), v["removed"].as_array().expect("removed").len());
+    assert!(steps.iter().all(|s| s["predicted_margin"].is_f64() && s["actual_margin"].is_f64()));
+    if v["flipped"] == true {
+        assert_eq!(v["confirmed"], true, "{v}");
+    }
+
+    let v = json(&cmd("group", &train, &test, &["--members", "3,1,4,1,5", "--test-index", "0"]));
+    assert_eq!(v["members"], serde_json::json!([1, 3, 4, 5]));
+    for key in ["first_order", "second_order", "actual"] {
+        assert!(v[key]["total_dloss"].is_f64() && v[key]["test_dloss"].is_f64(), "{key}: {v}");
+    }
+    expect_error(&cmd("flip", &train, &test, &["--test-index", "99"]), &["--test-index 99", "12 rows"]);
+    expect_error(&cmd("group", &train, &test, &["--members", "999"]), &["training point 999"]);
+    expect_error(&cmd("audit", &train, &test, &["--rank", "magic"]), &["magic"]);
 }
