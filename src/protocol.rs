@@ -312,6 +312,16 @@ pub enum Request {
         /// LiSSA's parameters (the traces use them).
         settings: MethodParams,
     },
+    /// Why this prediction? The smallest set of training points (greedy, Yang et al.
+    /// 2023) whose removal flips the explained point's prediction.
+    Flip {
+        /// Job id.
+        job: u64,
+        /// The largest set tried (`None`: 10% of the training points).
+        limit: Option<usize>,
+        /// Regression: the value the prediction has to cross.
+        threshold: Option<f64>,
+    },
     /// Flip a fraction of the training labels and see which rankings find them.
     Mislabel {
         /// Job id.
@@ -497,6 +507,13 @@ pub enum Response {
         job: u64,
         /// The diagnostics, or the error.
         result: JobResult<DiagnosticsView>,
+    },
+    /// The flip set of the explained point.
+    FlipDone {
+        /// Job id.
+        job: u64,
+        /// The set and its margins, or the error.
+        result: JobResult<FlipView>,
     },
     /// Mislabel detection.
     MislabelDone {
@@ -905,6 +922,19 @@ pub struct DetectionCurve {
     pub auc: f64,
     /// `[fraction checked, fraction found]`.
     pub curve: Vec<[f64; 2]>,
+}
+
+/// The flip set of the explained point (see [`crate::engine::audit::flip`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlipView {
+    /// The search and its refits.
+    pub flip: crate::engine::audit::flip::FlipResult,
+    /// Class names (empty for regression).
+    pub classes: Vec<String>,
+    /// The threshold of a regression.
+    pub threshold: Option<f64>,
+    /// Wall-clock milliseconds.
+    pub millis: f64,
 }
 
 /// Mislabel detection on the current training set.

@@ -33,6 +33,8 @@ pub enum JobKind {
     Diagnostics,
     /// The Mislabel lab.
     Mislabel,
+    /// Why this prediction (the flip set).
+    Flip,
     /// The LDS.
     Lds,
     /// The three ground truths.

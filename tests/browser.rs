@@ -35,7 +35,8 @@ fn default_view_draws_real_pixels() {
         document().create_element("canvas").expect("canvas").dyn_into().expect("is a canvas");
     canvas.set_width(320);
     canvas.set_height(240);
-    let overlay = plot::Overlay { picked: Some(0), hovered: Some(1), weight: 0.0, surface: None };
+    let overlay =
+        plot::Overlay { picked: Some(0), hovered: Some(1), weight: 0.0, surface: None, marked: &[2, 3] };
     plot::draw_main(&canvas, &view, &overlay).expect("draws");
     let ctx: web_sys::CanvasRenderingContext2d =
         canvas.get_context("2d").ok().flatten().expect("2d context").dyn_into().expect("2d");

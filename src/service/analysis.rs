@@ -1,7 +1,8 @@
-//! The analyses of the Methods, Diagnostics and Mislabel views, for the explained
+//! The analyses of the Methods, Diagnostics and Mislabel views and the flip set, for the explained
 //! point of a [`Session`]. Every method's scores are oriented like `pred_loo_dloss`.
 
 use super::session::Session;
+use crate::engine::audit::flip::flip_set;
 use crate::engine::curvature::KronInverse;
 use crate::engine::evaluate::{detection_curve, mislabel_experiment, top_k, top_k_overlap, EvalError};
 use crate::engine::influence::Influence;
@@ -11,6 +12,8 @@ use crate::engine::methods::ihvp::{
 };
 use crate::engine::methods::{self, CheckedParams, Method};
 use crate::engine::model::Net;
+use crate::engine::pipeline::class_names;
+use crate::engine::progress::Silent;
 use crate::engine::stats::spearman;
 use crate::protocol::*;
 
@@ -183,6 +186,23 @@ fn ranking_label(id: &str) -> &str {
         "tracin" => "TracIn self",
         other => other,
     }
+}
+
+/// The flip set of the explained point: at most `limit` removals (default 10% of the
+/// training points), crossing `threshold` for a regression.
+pub fn flip(
+    s: &Session,
+    limit: Option<usize>,
+    threshold: Option<f64>,
+    clock: fn() -> f64,
+) -> Result<FlipView, String> {
+    let t0 = clock();
+    let n = s.problem().n();
+    let limit = limit.unwrap_or(n / 10).clamp(1, n.max(2) - 1);
+    let x = s.explained_design();
+    let flip = flip_set(s.problem(), s.theta(), s.influence(), x.row(0), threshold, limit, &mut Silent)
+        .map_err(|e| e.to_string())?;
+    Ok(FlipView { flip, classes: class_names(&s.train), threshold, millis: clock() - t0 })
 }
 
 /// Flip a fraction of the training labels, refit, and rank by self-scores.

@@ -151,6 +151,15 @@ impl Service {
                 };
                 emit(Response::DiagnosticsDone { job, result });
             }
+            Request::Flip { job, limit, threshold } => {
+                let result = match &self.session {
+                    Some(s) => analysis::flip(s, limit, threshold, self.clock)
+                        .map(Box::new)
+                        .map_err(JobError::Failed),
+                    None => untrained(),
+                };
+                emit(Response::FlipDone { job, result });
+            }
             Request::Mislabel { job, fraction, seed } => {
                 let result = match &self.session {
                     Some(s) => analysis::mislabel(s, fraction, seed, &CheckedParams::default())

@@ -211,6 +211,11 @@ impl Session {
         self.fitted.theta()
     }
 
+    /// The factorised curvature and the training gradients.
+    pub fn influence(&self) -> &crate::engine::influence::Influence {
+        &self.fitted.influence
+    }
+
     /// The damping of the influence.
     pub fn damping(&self) -> f64 {
         self.fitted.influence.damping

@@ -49,6 +49,8 @@ pub struct Actions {
     pub diagnostics: RwSignal<Option<DiagnosticsView>>,
     /// The Mislabel lab.
     pub mislabel: RwSignal<Option<MislabelView>>,
+    /// Why this prediction: the flip set of the explained point.
+    pub flip: RwSignal<Option<FlipView>>,
     /// The LDS panel.
     pub lds: RwSignal<Option<LdsView>>,
     /// Progress of the LDS job.
@@ -110,6 +112,7 @@ impl Actions {
             methods: RwSignal::new(None),
             diagnostics: RwSignal::new(None),
             mislabel: RwSignal::new(None),
+            flip: RwSignal::new(None),
             lds: RwSignal::new(None),
             lds_progress: RwSignal::new(None),
             truths: RwSignal::new(None),
@@ -145,7 +148,9 @@ impl Actions {
         let (busy, analysing, loo, lds, truths) = self.jobs.with_value(|j| {
             (
                 j.is_running(JobKind::Train) || j.is_running(JobKind::Upload),
-                [JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel].iter().any(|k| j.is_running(*k)),
+                [JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel, JobKind::Flip]
+                    .iter()
+                    .any(|k| j.is_running(*k)),
                 j.current_progress(JobKind::Loo),
                 j.current_progress(JobKind::Lds),
                 j.current_progress(JobKind::Truths),
@@ -311,6 +316,7 @@ impl Actions {
             JobKind::Methods,
             JobKind::Diagnostics,
             JobKind::Mislabel,
+            JobKind::Flip,
             JobKind::Truths,
         ];
         self.jobs.update_value(|j| j.abandon(&stale));
@@ -319,6 +325,7 @@ impl Actions {
         self.methods.set(None);
         self.diagnostics.set(None);
         self.mislabel.set(None);
+        self.flip.set(None);
         self.lds.set(None);
         self.truths.set(None);
     }
@@ -346,6 +353,13 @@ impl Actions {
     pub fn run_diagnostics(&self) {
         let job = self.start(JobKind::Diagnostics);
         self.send(Request::Diagnostics { job, settings: self.method_params.get_untracked() });
+    }
+
+    /// Why this prediction: search the training points whose removal flips it.
+    pub fn run_flip(&self, threshold: Option<f64>) {
+        self.flip.set(None);
+        let job = self.start(JobKind::Flip);
+        self.send(Request::Flip { job, limit: None, threshold });
     }
 
     /// Flip labels and rank.
@@ -553,6 +567,7 @@ impl Actions {
             Response::DiagnosticsDone { job, result } => {
                 self.show(JobKind::Diagnostics, job, result, self.diagnostics)
             }
+            Response::FlipDone { job, result } => self.show(JobKind::Flip, job, result, self.flip),
             Response::MislabelDone { job, result } => {
                 self.show(JobKind::Mislabel, job, result, self.mislabel)
             }

@@ -6,6 +6,7 @@ use crate::web::actions::{Actions, Tab};
 use crate::web::bridge;
 use crate::web::components::data_panel::DataPanel;
 use crate::web::components::diagnostics_tab::DiagnosticsTab;
+use crate::web::components::flip_panel::FlipPanel;
 use crate::web::components::influence_list::InfluenceList;
 use crate::web::components::lds_tab::LdsTab;
 use crate::web::components::loo_check::LooCheck;
@@ -58,6 +59,7 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
             <Show when=move || !a.state.with(|s| s.embed)>
                 <LooCheck loo=a.loo progress=a.loo_progress error=a.error
                     on_run=Callback::new(move |_| a.run_loo()) on_cancel=Callback::new(move |_| a.cancel_loo()) />
+                <FlipPanel />
             </Show>
         }
         .into_any(),

@@ -20,6 +20,8 @@ pub const HELPFUL: RGBColor = RGBColor(0, 114, 178);
 /// Harmful (removal lowers the test loss): Okabe–Ito vermillion.
 pub const HARMFUL: RGBColor = RGBColor(213, 94, 0);
 const NEUTRAL: RGBColor = RGBColor(200, 200, 200);
+/// The ring of a marked set (the flip set): apart from the influence and class colours.
+const MARKED: RGBColor = RGBColor(0, 120, 60);
 /// Surface tints per class (Okabe–Ito bluish green, yellow, reddish purple, sky blue).
 const CLASS_TINTS: [RGBColor; 4] =
     [RGBColor(0, 158, 115), RGBColor(240, 228, 66), RGBColor(204, 121, 167), RGBColor(86, 180, 233)];
@@ -76,6 +78,8 @@ pub struct Overlay<'a> {
     pub weight: f64,
     /// A surface replacing the view's (the retrained model while scrubbing).
     pub surface: Option<&'a Surface>,
+    /// Training points ringed as a set (the flip set of "Why this prediction?").
+    pub marked: &'a [usize],
 }
 
 /// The colour of surface cell `k` over white: the class's tint with opacity growing
@@ -215,6 +219,9 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
     }
     let e = v.explained.xy;
     area.draw(&Circle::new((e[0], e[1]), 10, BLACK.stroke_width(3))).map_err(err)?;
+    for p in overlay.marked.iter().filter_map(|&i| v.train_xy.get(i)) {
+        area.draw(&Circle::new((p[0], p[1]), 11, MARKED.stroke_width(3))).map_err(err)?;
+    }
     if let Some(p) = overlay.hovered.and_then(|i| v.train_xy.get(i)) {
         area.draw(&Circle::new((p[0], p[1]), 16, RGBColor(60, 60, 60).stroke_width(2))).map_err(err)?;
     }

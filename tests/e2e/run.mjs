@@ -18,6 +18,8 @@ let passed = 0, failed = 0;
 let longTasks = [];
 const longest = [];
 async function check(name, fn) {
+  // E2E_ONLY=words runs only the journeys whose name contains them (while developing).
+  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
   const t0 = Date.now();
   longTasks = [];
   try { await fn(); passed++; console.log(`ok   ${name} (${Date.now() - t0} ms)`); }
@@ -312,6 +314,32 @@ await check('leave-one-out of every point reaches 100% and Pearson > 0.9 (Koh & 
   console.log(`     leave-one-out in the browser: ${ms.toFixed(1)} ms for 160 refits on ${workers} workers`);
   await accessible(page, 'the leave-one-out check');
   await page.screenshot({ path: `${OUT}/loo.png`, fullPage: true });
+  noProblems(page);
+  await page.close();
+});
+
+await check('why this prediction: a misclassified test point is traced to a set whose removal corrects it', async () => {
+  // Test point 34 of the default view is misclassified (probability of its label 0.41);
+  // the native service test finds the same set.
+  const page = await open('?sel=t34');
+  await viewReady(page);
+  await page.click('[data-testid=flip-button]');
+  await page.waitForSelector('[data-testid=flip-sentence]', { timeout: 20000 });
+  const s = await page.$('[data-testid=flip-sentence]');
+  const [flipped, confirmed, k] = await Promise.all(['data-flipped', 'data-confirmed', 'data-k'].map(n => s.getAttribute(n)));
+  assert(flipped === 'true' && confirmed === 'true', `flipped ${flipped}, confirmed ${confirmed}`);
+  const text = await s.textContent();
+  assert(text.includes(`Removing these ${k} training points flips this prediction from`), text);
+  assert(Number(k) >= 1 && Number(k) <= 16, `set of ${k}`);
+  assert((await page.$$('[data-testid=flip-point]')).length === Number(k), 'one button per removed point');
+  await page.waitForSelector('[data-testid=flip-chart]:visible');
+  console.log(`     ${text}`);
+  // A removed point opens on the scrubber.
+  await page.click('[data-testid=flip-point] >> nth=0');
+  await page.waitForSelector('[data-testid=weight-slider]', { timeout: 10000 });
+  await accessible(page, 'why this prediction');
+  await page.locator('section.flip').screenshot({ path: `${OUT}/flip.png` });
+  await page.screenshot({ path: `${OUT}/flip-page.png` });
   noProblems(page);
   await page.close();
 });

@@ -523,3 +523,43 @@ fn a_linear_model_that_cannot_fit_says_so_and_a_network_does_not() {
     let v = trained(&run(&mut s, Request::Train { job: 3, spec: net })).expect("trains");
     assert!(!v.fit.warnings.iter().any(|w| w.contains("barely better than")), "{:?}", v.fit);
 }
+
+#[test]
+fn why_this_prediction_flips_a_borderline_point_and_says_when_none_flips() {
+    let mut s = Service::new(native_clock);
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
+    // The default view explains a confidently misclassified point: no 10% set flips it.
+    let out = run(&mut s, Request::Flip { job: 2, limit: None, threshold: None });
+    let Some(Response::FlipDone { result: Ok(f), .. }) = out.first() else { panic!("{out:?}") };
+    assert_eq!(f.classes, v.class_names);
+    assert_eq!(f.flip.limit, v.train_xy.len() / 10);
+    assert!(!f.flip.flipped && f.flip.confirmed.is_none() && f.flip.steps.len() == f.flip.limit);
+    assert!(f.flip.steps.iter().all(|s| s.actual_margin > 0.0 && s.actual_margin < f.flip.margin));
+    // The misclassified test point nearest the boundary (probability of its label
+    // below 1/2 and nearest it) is traced to a set whose removal corrects it.
+    let near = (0..v.test_y.len())
+        .filter(|&t| v.test_pred[t] < 0.5)
+        .max_by(|&a, &b| v.test_pred[a].total_cmp(&v.test_pred[b]))
+        .expect("a misclassified test point");
+    trained(&run(&mut s, Request::Select { job: 3, selection: Selection::Test(near) })).expect("selects");
+    let out = run(&mut s, Request::Flip { job: 4, limit: None, threshold: None });
+    let Some(Response::FlipDone { result: Ok(f), .. }) = out.first() else { panic!("{out:?}") };
+    println!(
+        "test point {near} (probability of its label {}): {} removals, influence predicted {:?}",
+        v.test_pred[near],
+        f.flip.removed.len(),
+        f.flip.predicted_k
+    );
+    assert!(f.flip.flipped && f.flip.confirmed == Some(true), "{:?}", f.flip);
+    assert_eq!(f.flip.new_class.map(|c| c as f64), Some(v.test_y[near]), "corrected to its label");
+    // A regression needs a threshold; without a model there is nothing to flip.
+    let mut fresh = Service::new(native_clock);
+    let out = run(&mut fresh, Request::Flip { job: 1, limit: None, threshold: None });
+    assert!(matches!(out.first(), Some(Response::FlipDone { result: Err(_), .. })), "{out:?}");
+    let _ = trained(&run(&mut fresh, Request::Train { job: 2, spec: builtin("wave1d") })).expect("trains");
+    let out = run(&mut fresh, Request::Flip { job: 3, limit: None, threshold: None });
+    let Some(Response::FlipDone { result: Err(JobError::Failed(e)), .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    assert!(e.contains("threshold"), "{e}");
+}

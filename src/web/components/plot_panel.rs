@@ -182,11 +182,12 @@ pub fn PlotPanel() -> impl IntoView {
         let picked = a.state.with(|s| s.train_point);
         let hovered = a.hovered.get();
         let reweight = a.reweight.get();
+        let marked = a.flip.with(|f| f.as_ref().map(|f| f.flip.removed.clone()).unwrap_or_default());
         a.view.with(|v| {
             let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
             let shown = reweight.as_ref().filter(|r| Some(r.index) == picked);
             let (surface, weight) = (shown.and_then(|r| r.surface.as_ref()), shown.map_or(1.0, |r| r.weight));
-            match draw_main(&c, v, &Overlay { picked, hovered, weight, surface }) {
+            match draw_main(&c, v, &Overlay { picked, hovered, weight, surface, marked: &marked }) {
                 Ok(m) => {
                     mapper.set_value(Some(m));
                     drawn.update(|d| *d += 1);
