@@ -956,6 +956,22 @@ pub struct MislabelView {
     pub refits: RefitStats,
     /// A caveat in words (e.g. the damping a singular network needed).
     pub note: Option<String>,
+    /// Fix-first curves: the flips found by checking in each ranking's order are fixed
+    /// and the model really retrained (with the oracle and random orders).
+    #[serde(default)]
+    pub fix_first: Vec<FixCurve>,
+    /// Removing rows in self-influence and random order from the data nobody flipped.
+    #[serde(default)]
+    pub remove_clean: Vec<FixCurve>,
+}
+
+/// A fix-first curve (see [`crate::engine::audit::fix_first`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixCurve {
+    /// Ranking name.
+    pub name: String,
+    /// One refit per fraction checked.
+    pub points: Vec<crate::engine::audit::fix_first::FixPoint>,
 }
 
 /// Linear datamodeling score per method.

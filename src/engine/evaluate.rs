@@ -341,6 +341,10 @@ pub struct MislabelExperiment {
     pub rankings: Vec<(&'static str, Vec<f64>)>,
     /// The refit on the flipped labels.
     pub refit: RefitStats,
+    /// The problem with the flipped labels.
+    pub flipped_problem: Problem,
+    /// Its fitted parameters.
+    pub theta: Vec<f64>,
 }
 
 /// Flip a seeded `fraction` of the labels, refit, and compute every ranking's
@@ -370,5 +374,5 @@ pub fn mislabel_experiment(
         ("tracin", tracin_self(&flipped_problem, tracin_params)),
         ("random", (0..flipped.len()).map(|_| rng.uniform()).collect()),
     ];
-    Ok(MislabelExperiment { flipped, rankings, refit })
+    Ok(MislabelExperiment { flipped, rankings, refit, flipped_problem, theta })
 }

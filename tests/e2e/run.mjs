@@ -440,6 +440,12 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   await page.waitForSelector('[data-testid=mislabel-auc]', { timeout: 60000 });
   const auc = await page.$$eval('[data-testid=mislabel-auc]', els => Object.fromEntries(els.map(e => [e.dataset.method, Number(e.dataset.value)])));
   assert(auc['self-influence'] > auc.random && auc['self-influence'] <= 0.95, `AUCs: ${JSON.stringify(auc)}`);
+  // Fix-first: real refits after fixing the flips found, in each ranking's order.
+  await page.waitForSelector('[data-testid=mislabel-fix-chart]:visible');
+  await page.waitForSelector('[data-testid=mislabel-remove-chart]:visible');
+  const fixed = Number(await page.getAttribute('[data-testid=fix-first-summary]', 'data-value'));
+  assert(fixed > 0 && fixed <= 1, `test accuracy after fixing: ${fixed}`);
+  console.log(`     ${await page.textContent('[data-testid=fix-first-summary]')}`);
   await accessible(page, 'the Mislabel lab');
   await page.screenshot({ path: `${OUT}/mislabel.png`, fullPage: true });
 

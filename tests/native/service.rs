@@ -269,6 +269,15 @@ fn diagnostics_mislabel_and_lds_views() {
     let auc = |n: &str| m.curves.iter().find(|c| c.name == n).map(|c| c.auc).unwrap_or(0.0);
     assert!(auc("self-influence") > auc("random"), "{:?}", m.curves);
     assert!(m.found.iter().all(|i| m.flipped.contains(i)));
+    // Fix-first: fixing flips in the oracle order at 10% checked undoes at least as much
+    // as random order, each point a converged refit; nothing checked is the same start.
+    let curve = |name: &str| m.fix_first.iter().find(|c| c.name.starts_with(name)).expect(name);
+    let (oracle, random) = (curve("oracle"), curve("random"));
+    assert_eq!(m.fix_first.len(), 4);
+    assert!(m.fix_first.iter().chain(&m.remove_clean).all(|c| c.points.len() == 6 && c.points.iter().all(|p| p.converged)));
+    assert!(m.fix_first.iter().all(|c| c.points[0] == oracle.points[0]));
+    assert!(oracle.points[2].loss <= random.points[2].loss, "{:?} vs {:?}", oracle.points, random.points);
+    assert_eq!(m.remove_clean.len(), 2);
     let lds = |job, subsets| Request::Lds {
         job,
         subsets,
