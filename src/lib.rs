@@ -15,6 +15,7 @@ pub mod cli;
 pub mod engine;
 pub mod pool;
 pub mod protocol;
+pub mod review;
 pub mod service;
 pub mod tracker;
 pub mod url_state;

@@ -181,12 +181,18 @@ pub struct Edits {
     pub flipped: Vec<usize>,
     /// New training points.
     pub added: Vec<AddedPoint>,
+    /// Training rows given a chosen class (the review queue's relabel decisions).
+    #[serde(default)]
+    pub relabeled: Vec<(usize, usize)>,
 }
 
 impl Edits {
     /// Whether nothing is edited.
     pub fn is_empty(&self) -> bool {
-        self.removed.is_empty() && self.flipped.is_empty() && self.added.is_empty()
+        self.removed.is_empty()
+            && self.flipped.is_empty()
+            && self.added.is_empty()
+            && self.relabeled.is_empty()
     }
 }
 
@@ -321,6 +327,20 @@ pub enum Request {
         limit: Option<usize>,
         /// Regression: the value the prediction has to cross.
         threshold: Option<f64>,
+    },
+    /// The review queue: training points ranked for a label check.
+    Audit {
+        /// Job id.
+        job: u64,
+        /// The ranking.
+        rank: crate::engine::audit::review::ReviewScore,
+        /// Candidates listed.
+        top: usize,
+    },
+    /// The data file with the current removals and relabels applied, as CSV text.
+    CleanedCsv {
+        /// Job id.
+        job: u64,
     },
     /// Flip a fraction of the training labels and see which rankings find them.
     Mislabel {
@@ -514,6 +534,20 @@ pub enum Response {
         job: u64,
         /// The set and its margins, or the error.
         result: JobResult<FlipView>,
+    },
+    /// The review queue.
+    AuditDone {
+        /// Job id.
+        job: u64,
+        /// The candidates, or the error.
+        result: JobResult<AuditView>,
+    },
+    /// The cleaned file.
+    CleanedCsvDone {
+        /// Job id.
+        job: u64,
+        /// `(file name, CSV text)`, or the error.
+        result: JobResult<(String, String)>,
     },
     /// Mislabel detection.
     MislabelDone {
@@ -922,6 +956,19 @@ pub struct DetectionCurve {
     pub auc: f64,
     /// `[fraction checked, fraction found]`.
     pub curve: Vec<[f64; 2]>,
+}
+
+/// The review queue (see [`crate::engine::audit::review`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditView {
+    /// The ranking.
+    pub rank: crate::engine::audit::review::ReviewScore,
+    /// Candidates in review order (indices of the current training points).
+    pub candidates: Vec<crate::engine::audit::review::Candidate>,
+    /// Mean test loss of the model ranked.
+    pub test_loss: f64,
+    /// Its test accuracy (RMSE for regression).
+    pub test_metric: f64,
 }
 
 /// The flip set of the explained point (see [`crate::engine::audit::flip`]).

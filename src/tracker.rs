@@ -35,6 +35,10 @@ pub enum JobKind {
     Mislabel,
     /// Why this prediction (the flip set).
     Flip,
+    /// The review queue's ranking.
+    Audit,
+    /// The cleaned data file.
+    CleanedCsv,
     /// The LDS.
     Lds,
     /// The three ground truths.

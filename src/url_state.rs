@@ -68,12 +68,15 @@ pub enum Tab {
     Lds,
     /// Predicted changes against the three ground truths.
     Truths,
+    /// The review queue: which labels to check first.
+    Audit,
 }
 
 impl Tab {
     /// Every tab with its label.
-    pub const ALL: [(Tab, &'static str); 6] = [
+    pub const ALL: [(Tab, &'static str); 7] = [
         (Tab::Explore, "Explore"),
+        (Tab::Audit, "Audit"),
         (Tab::Methods, "Methods"),
         (Tab::Diagnostics, "Diagnostics"),
         (Tab::Truths, "Which truth?"),
@@ -92,6 +95,7 @@ impl Tab {
             Tab::Mislabel => "mislabel",
             Tab::Lds => "lds",
             Tab::Truths => "truths",
+            Tab::Audit => "audit",
         }
     }
 
@@ -221,6 +225,10 @@ impl ViewState {
         if !self.edits.flipped.is_empty() {
             q.push(format!("flip={}", list(&self.edits.flipped)));
         }
+        if !self.edits.relabeled.is_empty() {
+            let r: Vec<String> = self.edits.relabeled.iter().map(|(i, c)| format!("{i}:{c}")).collect();
+            q.push(format!("relabel={}", r.join(",")));
+        }
         if !self.edits.added.is_empty() {
             let a: Vec<String> =
                 self.edits.added.iter().map(|p| format!("{},{},{}", p.xy[0], p.xy[1], p.label)).collect();
@@ -291,6 +299,15 @@ impl ViewState {
                 "w" => s.weight = finite(&v).filter(|w| (0.0..=3.0).contains(w)).unwrap_or(1.0),
                 "rm" => s.edits.removed = parse_list(&v),
                 "flip" => s.edits.flipped = parse_list(&v),
+                "relabel" => {
+                    s.edits.relabeled = v
+                        .split(',')
+                        .filter_map(|p| {
+                            let (i, c) = p.split_once(':')?;
+                            Some((i.parse().ok()?, c.parse().ok()?))
+                        })
+                        .collect()
+                }
                 "add" => {
                     s.edits.added = v
                         .split(';')
@@ -389,6 +406,7 @@ mod tests {
                 removed: vec![3, 9],
                 flipped: vec![4],
                 added: vec![AddedPoint { xy: [0.1, -2.5], label: 0.0 }],
+                relabeled: vec![(7, 1), (2, 0)],
             },
             target: Some("my target; ü & co".into()),
             embed: true,
@@ -430,5 +448,6 @@ mod tests {
         assert_eq!((s.dataset, s.params.n, s.lambda, s.weight), (d.dataset, d.params.n, d.lambda, 1.0));
         assert_eq!((s.selection, s.model, s.params.noise), (Selection::Auto, None, d.params.noise));
         assert_eq!(s.edits.removed, vec![1, 2]);
+        assert_eq!(ViewState::from_query("?relabel=3:1,x:2,4:,5:0").edits.relabeled, vec![(3, 1), (5, 0)]);
     }
 }

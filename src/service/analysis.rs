@@ -4,17 +4,18 @@
 use super::session::Session;
 use crate::engine::audit::fix_first::{fix_first_curve, Action};
 use crate::engine::audit::flip::flip_set;
+use crate::engine::audit::review::{candidates, review_scores, ReviewScore};
 use crate::engine::curvature::KronInverse;
 use crate::engine::evaluate::{
     detection_curve, mislabel_experiment, top_k, top_k_overlap, EvalError, MislabelExperiment,
 };
-use crate::engine::model::problem::{Design, Problem};
 use crate::engine::influence::Influence;
 use crate::engine::linalg::symmetric_eigenvalues;
 use crate::engine::methods::ihvp::{
     cg_solve, largest_eigenvalue, lissa_notes, lissa_solve, smallest_eigenvalue, CgStatus, LissaParams,
 };
 use crate::engine::methods::{self, CheckedParams, Method};
+use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::Net;
 use crate::engine::pipeline::class_names;
 use crate::engine::progress::Silent;
@@ -207,6 +208,21 @@ pub fn flip(
     let flip = flip_set(s.problem(), s.theta(), s.influence(), x.row(0), threshold, limit, &mut Silent)
         .map_err(|e| e.to_string())?;
     Ok(FlipView { flip, classes: class_names(&s.train), threshold, millis: clock() - t0 })
+}
+
+/// The review queue: the `top` training points by `rank`.
+pub fn audit(s: &Session, rank: ReviewScore, top: usize) -> Result<AuditView, String> {
+    let test = Design::from_dataset(&s.test);
+    let p = s.problem();
+    let tracin = crate::engine::methods::peers::TracInParams::default();
+    let scores =
+        review_scores(p, s.theta(), s.influence(), &test, rank, &tracin).map_err(|e| e.to_string())?;
+    let candidates = candidates(p, s.theta(), s.influence(), &test, &scores, top.clamp(1, 200))
+        .map_err(|e| e.to_string())?;
+    let losses = p.losses(s.theta(), &test);
+    let test_loss = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+    let (_, test_metric) = crate::engine::pipeline::metric(&p.model, s.theta(), &test);
+    Ok(AuditView { rank, candidates, test_loss, test_metric })
 }
 
 /// Flip a fraction of the training labels, refit, and rank by self-scores.

@@ -160,6 +160,20 @@ impl Service {
                 };
                 emit(Response::FlipDone { job, result });
             }
+            Request::Audit { job, rank, top } => {
+                let result = match &self.session {
+                    Some(s) => analysis::audit(s, rank, top).map(Box::new).map_err(JobError::Failed),
+                    None => untrained(),
+                };
+                emit(Response::AuditDone { job, result });
+            }
+            Request::CleanedCsv { job } => {
+                let result = match &self.session {
+                    Some(s) => s.cleaned_csv(self.upload.as_ref()).map(Box::new).map_err(JobError::Failed),
+                    None => untrained(),
+                };
+                emit(Response::CleanedCsvDone { job, result });
+            }
             Request::Mislabel { job, fraction, seed } => {
                 let result = match &self.session {
                     Some(s) => analysis::mislabel(s, fraction, seed, &CheckedParams::default())

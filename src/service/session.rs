@@ -5,7 +5,7 @@
 use super::frame::{bounds, Frame};
 use crate::engine::data::builtin::Builtin;
 use crate::engine::data::csv::{datasets_from_tables, ColumnSpec, CsvTable, TargetKind};
-use crate::engine::data::prep::split;
+use crate::engine::data::prep::split_rows;
 use crate::engine::data::{Dataset, Target};
 use crate::engine::fit::FitOptions;
 use crate::engine::influence::TestInfluence;
@@ -29,6 +29,11 @@ pub struct Session {
     pub test: Dataset,
     origin: Vec<Option<usize>>,
     removed: Vec<(usize, [f64; 2])>,
+    /// The data row (0-based, in the file or built-in dataset) of every training row
+    /// before edits, and of every test row.
+    pub source_rows: (Vec<usize>, Vec<usize>),
+    source: DataSource,
+    edits: Edits,
     frame: Frame,
     /// The objective, the fit and the factorised Hessian.
     pub fitted: Fitted,
@@ -86,8 +91,18 @@ struct Edited {
 
 /// Apply the edits (in plotted units) to `train`: flip, remove, add.
 fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edited, String> {
-    if !edits.is_empty() && *frame != Frame::Plane {
-        return Err("points can be edited only on 2-D data".into());
+    if !(edits.added.is_empty() && edits.flipped.is_empty()) && *frame != Frame::Plane {
+        return Err("points can be added or flipped only on 2-D data".into());
+    }
+    if let Some(&(i, c)) = edits
+        .relabeled
+        .iter()
+        .find(|&&(_, c)| !valid_label(c as f64, &train.target) || train.n_classes() == 0)
+    {
+        return Err(format!(
+            "training point {i} cannot be relabelled to class {c}: the target has {} classes",
+            train.n_classes()
+        ));
     }
     if let Some(a) = edits
         .added
@@ -102,6 +117,11 @@ fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edit
     for &i in &edits.flipped {
         if let Some(y) = train.y.get_mut(i) {
             *y = flipped(*y, &train.target);
+        }
+    }
+    for &(i, c) in &edits.relabeled {
+        if let Some(y) = train.y.get_mut(i) {
+            *y = c as f64;
         }
     }
     let n0 = train.n();
@@ -127,7 +147,8 @@ impl Session {
     /// Load, split, standardise, edit, fit and explain.
     pub fn build(spec: &TrainSpec, upload: Option<&(String, CsvTable)>) -> Result<Session, String> {
         let (data, title) = load(&spec.source, upload)?;
-        let (mut train, mut test) = split(&data, spec.test_fraction, spec.split_seed);
+        let source_rows = split_rows(&data, spec.test_fraction, spec.split_seed);
+        let (mut train, mut test) = (data.select(&source_rows.0), data.select(&source_rows.1));
         if test.n() == 0 || train.n() < 2 {
             return Err(format!("the dataset has {} rows; at least 3 are needed", data.n()));
         }
@@ -181,6 +202,9 @@ impl Session {
             test,
             origin,
             removed,
+            source_rows,
+            source: spec.source.clone(),
+            edits: spec.edits.clone(),
             frame,
             fitted,
             fit,
@@ -209,6 +233,68 @@ impl Session {
     /// The fitted parameters.
     pub fn theta(&self) -> &[f64] {
         self.fitted.theta()
+    }
+
+    /// The data file with this session's removals and relabels applied, in the
+    /// file's own columns and order (built-in data: its features, then the target):
+    /// `(file name, CSV text)`. Added points have no row in the file and are left out.
+    pub fn cleaned_csv(&self, upload: Option<&(String, CsvTable)>) -> Result<(String, String), String> {
+        let (data, _) = load(&self.source, upload)?;
+        let row = |i: usize| self.source_rows.0.get(i).copied();
+        let dropped: std::collections::BTreeSet<usize> =
+            self.edits.removed.iter().filter_map(|&i| row(i)).collect();
+        let mut label: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
+        for &i in &self.edits.flipped {
+            if let Some(r) = row(i) {
+                let y = label.get(&r).copied().unwrap_or(data.y[r]);
+                label.insert(r, flipped(y, &data.target));
+            }
+        }
+        for &(i, c) in &self.edits.relabeled {
+            if let Some(r) = row(i) {
+                label.insert(r, c as f64);
+            }
+        }
+        // An uploaded file keeps its own delimiter.
+        let delimiter = match (&self.source, upload) {
+            (DataSource::Uploaded { .. }, Some((_, table))) => u8::try_from(table.delimiter).unwrap_or(b','),
+            _ => b',',
+        };
+        let mut out = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+        let err = |e: csv::Error| e.to_string();
+        let name = match (&self.source, upload) {
+            (DataSource::Uploaded { target }, Some((name, table))) => {
+                let t = table.headers.iter().position(|h| h == target).ok_or("the target column is gone")?;
+                out.write_record(&table.headers).map_err(err)?;
+                for (r, rec) in table.rows.iter().enumerate().filter(|(r, _)| !dropped.contains(r)) {
+                    let mut cells: Vec<String> = rec.cells.iter().map(|c| c.to_string()).collect();
+                    if let (Some(&y), Some(cell)) = (label.get(&r), cells.get_mut(t)) {
+                        *cell = data.label_text(y);
+                    }
+                    out.write_record(&cells).map_err(err)?;
+                }
+                name.trim_end_matches(".csv").to_string()
+            }
+            (DataSource::Builtin { id, .. }, _) => {
+                out.write_record(data.feature_names.iter().chain([&data.target_name])).map_err(err)?;
+                for r in (0..data.n()).filter(|r| !dropped.contains(r)) {
+                    let y = label.get(&r).copied().unwrap_or(data.y[r]);
+                    let target = match data.target {
+                        Target::Real => format!("{y}"),
+                        Target::Classes { .. } => data.label_text(y),
+                    };
+                    let cells: Vec<String> =
+                        data.x.row(r).iter().map(|v| format!("{v}")).chain([target]).collect();
+                    out.write_record(&cells).map_err(err)?;
+                }
+                id.clone()
+            }
+            (DataSource::Uploaded { .. }, None) => {
+                return Err("the uploaded file is no longer held; drop it again".into())
+            }
+        };
+        let bytes = out.into_inner().map_err(|e| e.to_string())?;
+        Ok((format!("{name}-cleaned.csv"), String::from_utf8(bytes).map_err(|e| e.to_string())?))
     }
 
     /// The factorised curvature and the training gradients.

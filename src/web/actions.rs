@@ -3,14 +3,17 @@
 //! stale answers, coalescing, progress) is the plain, natively tested
 //! [`JobTracker`].
 
+use crate::engine::audit::review::ReviewScore;
 use crate::engine::methods::ihvp::LissaParams;
 use crate::engine::methods::{Method, MethodParams};
 use crate::pool::Helpers;
 use crate::protocol::*;
+use crate::review::{Metrics, Queue, Verdict};
 use crate::tracker::{JobKind, JobTracker, Progress, ReweightPlan};
 pub use crate::url_state::Tab;
 use crate::url_state::{ViewState, UPLOAD};
 use crate::web::bridge;
+use crate::web::export::download_text;
 use leptos::prelude::*;
 
 /// Signals and actions of the page (cheap to copy).
@@ -51,6 +54,8 @@ pub struct Actions {
     pub mislabel: RwSignal<Option<MislabelView>>,
     /// Why this prediction: the flip set of the explained point.
     pub flip: RwSignal<Option<FlipView>>,
+    /// The review queue and the decisions on it.
+    pub queue: RwSignal<Option<Queue>>,
     /// The LDS panel.
     pub lds: RwSignal<Option<LdsView>>,
     /// Progress of the LDS job.
@@ -69,6 +74,9 @@ pub struct Actions {
     upload_sent: StoredValue<Option<(String, String)>>,
     upload_held: StoredValue<Option<(String, String)>>,
 }
+
+/// Candidates in the review queue.
+const REVIEWED: usize = 30;
 
 /// The parameters the page starts with: lighter than the CLI's where the page runs a
 /// method on every click.
@@ -113,6 +121,7 @@ impl Actions {
             diagnostics: RwSignal::new(None),
             mislabel: RwSignal::new(None),
             flip: RwSignal::new(None),
+            queue: RwSignal::new(None),
             lds: RwSignal::new(None),
             lds_progress: RwSignal::new(None),
             truths: RwSignal::new(None),
@@ -148,7 +157,7 @@ impl Actions {
         let (busy, analysing, loo, lds, truths) = self.jobs.with_value(|j| {
             (
                 j.is_running(JobKind::Train) || j.is_running(JobKind::Upload),
-                [JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel, JobKind::Flip]
+                [JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel, JobKind::Flip, JobKind::Audit]
                     .iter()
                     .any(|k| j.is_running(*k)),
                 j.current_progress(JobKind::Loo),
@@ -362,6 +371,72 @@ impl Actions {
         self.send(Request::Flip { job, limit: None, threshold });
     }
 
+    /// Rank the training points for review by `rank`.
+    pub fn run_audit(&self, rank: ReviewScore) {
+        let job = self.start(JobKind::Audit);
+        self.send(Request::Audit { job, rank, top: REVIEWED });
+    }
+
+    /// The data and model a queue belongs to: the URL state without edits and view.
+    fn audit_key(&self) -> String {
+        let s = self.state.get_untracked();
+        ViewState {
+            edits: Edits::default(),
+            tab: Tab::default(),
+            selection: Selection::Auto,
+            train_point: None,
+            weight: 1.0,
+            embed: false,
+            ..s
+        }
+        .to_query()
+    }
+
+    /// The current model's test loss and metric.
+    fn metrics(&self) -> Option<Metrics> {
+        self.view.with_untracked(|v| {
+            v.as_ref().map(|v| Metrics {
+                test_loss: v.test_loss.iter().sum::<f64>() / v.test_loss.len().max(1) as f64,
+                test_metric: v.fit.test_metric,
+            })
+        })
+    }
+
+    /// Whether the queue belongs to the data and model shown.
+    pub fn queue_current(&self) -> bool {
+        let key = self.audit_key();
+        self.queue.with(|q| q.as_ref().is_some_and(|q| q.key == key))
+    }
+
+    /// Decide about the candidate in focus, and retrain with the decision applied.
+    pub fn decide(&self, verdict: Verdict) {
+        let (Some(now), true) = (self.metrics(), self.queue_current()) else { return };
+        let edits = self.state.with_untracked(|s| s.edits.clone());
+        let mut changed = None;
+        self.queue.update(|q| changed = q.as_mut().and_then(|q| q.decide(verdict, now, &edits)));
+        match changed {
+            Some(e) if e != edits => self.retrain(|s| s.edits = e),
+            Some(_) => self.queue.update(|q| q.iter_mut().for_each(|q| q.retrained(now))),
+            None => {}
+        }
+    }
+
+    /// Undo the last decision, and retrain without it.
+    pub fn undo_decision(&self) {
+        let edits = self.state.with_untracked(|s| s.edits.clone());
+        let mut changed = None;
+        self.queue.update(|q| changed = q.as_mut().and_then(|q| q.undo(&edits)));
+        if let Some(e) = changed.filter(|e| *e != edits) {
+            self.retrain(|s| s.edits = e);
+        }
+    }
+
+    /// Download the data file with the decisions applied (made in the worker).
+    pub fn export_cleaned(&self) {
+        let job = self.start(JobKind::CleanedCsv);
+        self.send(Request::CleanedCsv { job });
+    }
+
     /// Flip labels and rank.
     pub fn run_mislabel(&self, fraction: f64, seed: u64) {
         let job = self.start(JobKind::Mislabel);
@@ -433,6 +508,9 @@ impl Actions {
                 let n = v.train_xy.len();
                 self.view.set(Some(*v));
                 self.error.set(None);
+                if let (Some(now), true) = (self.metrics(), self.queue_current()) {
+                    self.queue.update(|q| q.iter_mut().for_each(|q| q.retrained(now)));
+                }
                 match state.train_point {
                     Some(i) if i < n => self.request_reweight(i, state.weight, true),
                     Some(_) => self.state.update(|s| s.train_point = None),
@@ -568,6 +646,35 @@ impl Actions {
                 self.show(JobKind::Diagnostics, job, result, self.diagnostics)
             }
             Response::FlipDone { job, result } => self.show(JobKind::Flip, job, result, self.flip),
+            Response::AuditDone { job, result } => {
+                if !self.finished(JobKind::Audit, job) {
+                    return;
+                }
+                match result {
+                    Ok(v) => {
+                        let origin = self.view.with_untracked(|v| {
+                            v.as_ref().map(|v| v.train_origin.clone()).unwrap_or_default()
+                        });
+                        self.queue.set(Some(Queue::new(*v, origin, self.audit_key())));
+                    }
+                    Err(JobError::Cancelled) => {}
+                    Err(JobError::Failed(e)) => self.error.set(Some(e)),
+                }
+            }
+            Response::CleanedCsvDone { job, result } => {
+                if !self.finished(JobKind::CleanedCsv, job) {
+                    return;
+                }
+                match result.map(|b| *b) {
+                    Ok((name, text)) => {
+                        if let Err(e) = download_text(&name, "text/csv", &text) {
+                            self.error.set(Some(e));
+                        }
+                    }
+                    Err(JobError::Cancelled) => {}
+                    Err(JobError::Failed(e)) => self.error.set(Some(e)),
+                }
+            }
             Response::MislabelDone { job, result } => {
                 self.show(JobKind::Mislabel, job, result, self.mislabel)
             }

@@ -4,6 +4,7 @@
 
 use crate::web::actions::{Actions, Tab};
 use crate::web::bridge;
+use crate::web::components::audit_tab::AuditTab;
 use crate::web::components::data_panel::DataPanel;
 use crate::web::components::diagnostics_tab::DiagnosticsTab;
 use crate::web::components::flip_panel::FlipPanel;
@@ -54,6 +55,7 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
                 on_cancel=Callback::new(move |_| a.cancel_lds()) />
         }
         .into_any(),
+        Tab::Audit => view! { <AuditTab /> }.into_any(),
         Tab::Explore => view! {
             <PlotPanel />
             <Show when=move || !a.state.with(|s| s.embed)>

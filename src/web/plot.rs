@@ -242,7 +242,8 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (-1.0, 1.0);
     }
-    let pad = ((hi - lo) * 0.08).max(1e-6);
+    // A flat series gets a readable span (5% of its size) instead of rounding noise.
+    let pad = ((hi - lo) * 0.08).max(0.05 * hi.abs().max(lo.abs())).max(1e-6);
     (lo - pad, hi + pad)
 }
 

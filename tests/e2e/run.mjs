@@ -169,6 +169,61 @@ await check('uploading a CSV trains on it and explains a prediction, locally', a
   await page.close();
 });
 
+await check('audit: review three candidates by keyboard, export the cleaned CSV and the log, re-upload it', async () => {
+  const page = await open();
+  await viewReady(page);
+  const original = makeCsv();
+  await upload(page, 'mine.csv', original);
+  await page.waitForFunction(() => /Logistic regression: \d+ Newton steps, converged/.test(document.querySelector('[data-testid=model-status]').textContent), null, { timeout: 20000 });
+  await page.click('[data-testid=tab-audit]');
+  await page.click('[data-testid=audit-rank]');
+  await page.waitForSelector('[data-testid=audit-candidate]', { timeout: 20000 });
+  assert((await page.$$('[data-testid=audit-candidate]')).length === 30, 'thirty candidates');
+  const decisions = () => page.getAttribute('[data-testid=audit-metrics]', 'data-decisions').then(Number);
+  const retrained = async n => page.waitForFunction(k => {
+    const m = document.querySelector('[data-testid=audit-metrics]');
+    return m && m.dataset.decisions === String(k) && m.dataset.now !== '';
+  }, n, { timeout: 20000 });
+  await page.focus('[data-testid=audit-queue]');
+  await page.keyboard.press('d');           // remove the first candidate
+  await retrained(1);
+  await page.focus('[data-testid=audit-queue]');
+  await page.keyboard.press('r');           // relabel the second to the class the model prefers
+  await retrained(2);
+  await page.focus('[data-testid=audit-queue]');
+  await page.keyboard.press('k');           // keep the third
+  await retrained(3);
+  // Undo and redo the last one with the keyboard; arrows move the focus back.
+  await page.keyboard.press('u');
+  assert(await decisions() === 2, 'undo removes one decision');
+  await page.keyboard.press('k');
+  assert(await decisions() === 3, 'decided again');
+  const verdicts = await page.$$eval('[data-testid=audit-candidate]', els => els.slice(0, 4).map(e => e.dataset.verdict));
+  assert(verdicts[0] === 'some(remove)' && verdicts[1].startsWith('some(relabel(') && verdicts[2] === 'some(keep)' && verdicts[3] === 'none', `verdicts ${verdicts}`);
+  console.log(`     ${await page.textContent('[data-testid=audit-metrics]')}`);
+  await accessible(page, 'the Audit tab');
+  await page.screenshot({ path: `${OUT}/audit.png`, fullPage: true });
+  // The cleaned file: the removed row gone, one label changed, same columns and delimiter.
+  const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=audit-export-csv]')]);
+  assert(csvDownload.suggestedFilename() === 'mine-cleaned.csv', csvDownload.suggestedFilename());
+  const cleaned = fs.readFileSync(await csvDownload.path(), 'utf8');
+  const a = original.trim().split('\n'), b = cleaned.trim().split('\n');
+  assert(b[0] === a[0] && b.length === a.length - 1, `header ${b[0]}, ${b.length} lines`);
+  const onlyNew = b.filter(l => !a.includes(l)), onlyOld = a.filter(l => !b.includes(l));
+  assert(onlyNew.length === 1 && onlyOld.length === 2, `changed lines: new ${onlyNew}, old ${onlyOld}`);
+  const [logDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=audit-export-log]')]);
+  const log = JSON.parse(fs.readFileSync(await logDownload.path(), 'utf8'));
+  assert(log.ranking === 'self_influence' && log.decisions.length === 3, JSON.stringify(log).slice(0, 300));
+  assert(log.decisions[0].verdict === 'remove' && 'relabel' in log.decisions[1].verdict && log.decisions[2].verdict === 'keep', JSON.stringify(log.decisions));
+  assert(log.decisions.every(d => Number.isFinite(d.score) && d.before && d.after), 'scores and metrics with every decision');
+  // Re-upload: the decisions are in the data now.
+  await page.click('[data-testid=tab-explore]');
+  await upload(page, 'mine-cleaned.csv', cleaned);
+  await page.waitForFunction(() => document.querySelector('.data-panel').textContent.includes('mine-cleaned.csv: 79 rows'), null, { timeout: 20000 });
+  noProblems(page);
+  await page.close();
+});
+
 await check('broken CSVs show the error with its line and keep the previous view working', async () => {
   const page = await open();
   await viewReady(page);

@@ -170,6 +170,7 @@ fn query_points_and_edits_on_2d_data() {
         removed: vec![0, 1],
         flipped: vec![2],
         added: vec![AddedPoint { xy: [0.0, 0.0], label: 0.0 }],
+        relabeled: vec![],
     };
     let spec = TrainSpec { edits, ..TrainSpec::default() };
     let e = trained(&run(&mut s, Request::Train { job: 3, spec })).expect("edited");
@@ -274,7 +275,11 @@ fn diagnostics_mislabel_and_lds_views() {
     let curve = |name: &str| m.fix_first.iter().find(|c| c.name.starts_with(name)).expect(name);
     let (oracle, random) = (curve("oracle"), curve("random"));
     assert_eq!(m.fix_first.len(), 4);
-    assert!(m.fix_first.iter().chain(&m.remove_clean).all(|c| c.points.len() == 6 && c.points.iter().all(|p| p.converged)));
+    assert!(m
+        .fix_first
+        .iter()
+        .chain(&m.remove_clean)
+        .all(|c| c.points.len() == 6 && c.points.iter().all(|p| p.converged)));
     assert!(m.fix_first.iter().all(|c| c.points[0] == oracle.points[0]));
     assert!(oracle.points[2].loss <= random.points[2].loss, "{:?} vs {:?}", oracle.points, random.points);
     assert_eq!(m.remove_clean.len(), 2);
@@ -571,4 +576,45 @@ fn why_this_prediction_flips_a_borderline_point_and_says_when_none_flips() {
         panic!("{out:?}")
     };
     assert!(e.contains("threshold"), "{e}");
+}
+
+#[test]
+fn the_review_queue_ranks_decisions_retrain_and_the_cleaned_file_applies_them() {
+    let mut s = Service::new(native_clock);
+    // Iris: four features (not a plane), three classes.
+    let spec = builtin("iris");
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: spec.clone() })).expect("trains");
+    let rank = attribution_explorer::engine::audit::review::ReviewScore::SelfInfluence;
+    let out = run(&mut s, Request::Audit { job: 2, rank, top: 10 });
+    let Some(Response::AuditDone { result: Ok(q), .. }) = out.first() else { panic!("{out:?}") };
+    assert_eq!(q.candidates.len(), 10);
+    assert!(q.candidates.windows(2).all(|w| w[0].score >= w[1].score));
+    assert_eq!(q.test_metric, v.fit.test_metric);
+    // Decisions are edits: remove the first candidate, relabel the second to class 2.
+    let (a, b) = (q.candidates[0].index, q.candidates[1].index);
+    let edits = Edits { removed: vec![a], relabeled: vec![(b, 2)], ..Edits::default() };
+    let e =
+        trained(&run(&mut s, Request::Train { job: 3, spec: TrainSpec { edits, ..spec } })).expect("edited");
+    assert_eq!(e.train_xy.len(), v.train_xy.len() - 1);
+    let moved = e.train_origin.iter().position(|o| *o == Some(b)).expect("b is kept");
+    assert_eq!(e.train_y[moved], 2.0);
+    // The cleaned file: one row fewer than the dataset, the relabelled row says class 2.
+    let out = run(&mut s, Request::CleanedCsv { job: 4 });
+    let Some(Response::CleanedCsvDone { result: Ok(file), .. }) = out.first() else { panic!("{out:?}") };
+    let (name, text) = &**file;
+    assert_eq!(name, "iris-cleaned.csv");
+    let lines: Vec<&str> = text.lines().collect();
+    let total = v.train_xy.len() + v.test_y.len();
+    assert_eq!(lines.len(), 1 + total - 1, "header and every row but the removed one");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    assert_eq!(header.len(), v.feature_names.len() + 1);
+    let relabelled = lines.iter().filter(|l| l.ends_with(&format!(",{}", v.class_names[2]))).count();
+    let before = v.train_y.iter().chain(&v.test_y).filter(|y| **y == 2.0).count();
+    let removed_was_2 = usize::from(v.train_y[a] == 2.0);
+    let b_was_2 = usize::from(v.train_y[b] == 2.0);
+    assert_eq!(relabelled, before - removed_was_2 + 1 - b_was_2);
+    // A relabel to a class that does not exist is refused in words.
+    let bad = TrainSpec { edits: Edits { relabeled: vec![(0, 7)], ..Edits::default() }, ..builtin("iris") };
+    let err = trained(&run(&mut s, Request::Train { job: 5, spec: bad })).unwrap_err();
+    assert!(err.contains("class 7"), "{err}");
 }

@@ -143,6 +143,8 @@ pub struct Candidate {
     pub score: f64,
     /// Its label.
     pub label: f64,
+    /// Its features as the model sees them.
+    pub x: Vec<f64>,
     /// The model's prediction for it: class probabilities, or `ŷ` for regression.
     pub probs: Vec<f64>,
     /// The test points it affects most (largest `|dloss|` first).
@@ -189,6 +191,7 @@ pub fn candidates(
                 index: i,
                 score: scores[i],
                 label: train.y[i],
+                x: train.row(i).to_vec(),
                 probs: problem.model.predict(theta, train.row(i)),
                 effects,
                 neighbours: neighbours(&z, train, i, NEIGHBOURS),

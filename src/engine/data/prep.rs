@@ -11,6 +11,12 @@ use serde::{Deserialize, Serialize};
 /// test and keeps at least one row for training, so no class is missing from the
 /// training rows (its bias would run to −∞).
 pub fn split(data: &Dataset, test_fraction: f64, seed: u64) -> (Dataset, Dataset) {
+    let (train, test) = split_rows(data, test_fraction, seed);
+    (data.select(&train), data.select(&test))
+}
+
+/// The rows of [`split`]: `(train, test)`, each ascending.
+pub fn split_rows(data: &Dataset, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let n = data.n();
     let perm = Rng::new(seed).permutation(n);
     let frac = if test_fraction.is_finite() { test_fraction.clamp(0.0, 1.0) } else { 0.0 };
@@ -36,7 +42,7 @@ pub fn split(data: &Dataset, test_fraction: f64, seed: u64) -> (Dataset, Dataset
     }
     let train: Vec<usize> = (0..n).filter(|&i| !is_test[i]).collect();
     let test: Vec<usize> = (0..n).filter(|&i| is_test[i]).collect();
-    (data.select(&train), data.select(&test))
+    (train, test)
 }
 
 /// Per-column z-score: `(x - mean) / std` with the population standard deviation of

@@ -37,19 +37,30 @@ pub fn MislabelTab(
             y: "fraction of flipped labels found".into(),
         })
     });
-    let fix_chart = |remove: bool| {
+    let fix_chart = |remove: bool, loss: bool| {
         Signal::derive(move || {
             mislabel.get().filter(|m| !m.fix_first.is_empty()).map(|m| LineChart {
                 lines: (if remove { &m.remove_clean } else { &m.fix_first })
                     .iter()
-                    .map(|c| (c.name.clone(), c.points.iter().map(|p| (p.checked, p.accuracy)).collect()))
+                    .map(|c| {
+                        let y = |p: &crate::engine::audit::fix_first::FixPoint| {
+                            if loss {
+                                p.loss
+                            } else {
+                                p.accuracy
+                            }
+                        };
+                        (c.name.clone(), c.points.iter().map(|p| (p.checked, y(p))).collect())
+                    })
                     .collect(),
                 x: "fraction of training points checked".into(),
-                y: "test accuracy after retraining".into(),
+                y: if loss { "mean test loss after retraining" } else { "test accuracy after retraining" }
+                    .into(),
             })
         })
     };
-    let (fixed, removed) = (fix_chart(false), fix_chart(true));
+    let (fixed_loss, fixed_acc, removed) =
+        (fix_chart(false, true), fix_chart(false, false), fix_chart(true, true));
     let fix_summary = move || {
         mislabel.get().and_then(|m| {
             let at = |name: &str| {
@@ -106,11 +117,12 @@ pub fn MislabelTab(
             {results}
             <LineCanvas data=chart file="mislabel-detection.png" label="Flipped labels found against points checked" testid="mislabel-chart" error=error />
             <h3>"What fixing buys (Koh & Liang, Fig. 6)"</h3>
-            <p class="hint">"Check the points in each ranking's order, fix the flipped labels you find, and really retrain: test accuracy against the share of the data checked. Linear models only (a network would retrain 30 times)."</p>
+            <p class="hint">"Check the points in each ranking's order, fix the flipped labels you find, and really retrain: test loss and accuracy against the share of the data checked. Linear models only (a network would retrain 30 times)."</p>
             {fix_summary}
-            <LineCanvas data=fixed file="mislabel-fix-first.png" label="Test accuracy after fixing the flips found, against points checked" testid="mislabel-fix-chart" error=error />
+            <LineCanvas data=fixed_loss file="mislabel-fix-first-loss.png" label="Test loss after fixing the flips found, against points checked" testid="mislabel-fix-chart" error=error />
+            <LineCanvas data=fixed_acc file="mislabel-fix-first-accuracy.png" label="Test accuracy after fixing the flips found, against points checked" testid="mislabel-fix-accuracy-chart" error=error />
             <p class="hint">"Trusting a ranking blindly on clean data: the same check that removes every point it flags, on the labels nobody flipped."</p>
-            <LineCanvas data=removed file="mislabel-remove-clean.png" label="Test accuracy after removing points from clean data, against points removed" testid="mislabel-remove-chart" error=error />
+            <LineCanvas data=removed file="mislabel-remove-clean.png" label="Test loss after removing points from clean data, against points removed" testid="mislabel-remove-chart" error=error />
         </section>
     }
 }

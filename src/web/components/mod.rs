@@ -1,6 +1,7 @@
 //! The page's panels, each a small component reading [`Actions`](super::actions::Actions)
 //! from context.
 
+pub mod audit_tab;
 pub mod chart;
 pub mod data_panel;
 pub mod diagnostics_tab;
