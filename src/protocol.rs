@@ -139,11 +139,9 @@ pub enum DataSource {
         /// Size, noise, seed (ignored by the real tables).
         params: GeneratorParams,
     },
-    /// The file last uploaded to the worker ([`Request::Upload`]), with the target column.
-    Uploaded {
-        /// Target column.
-        target: String,
-    },
+    /// The file last uploaded to the worker ([`Request::Upload`]), with the target
+    /// column and the user's column and row choices.
+    Uploaded(crate::engine::data::columns::UploadOptions),
 }
 
 /// Which point to explain.
@@ -717,7 +715,23 @@ pub struct TrainedView {
     pub bounds: ([f64; 2], [f64; 2]),
     /// The explained point and every training point's influence on it.
     pub explained: Explained,
+    /// The name of every training point's row (CSV line, ID, or built-in row;
+    /// `None` for added points).
+    #[serde(default)]
+    pub train_names: Vec<Option<crate::engine::data::columns::RowName>>,
+    /// The name of every test point's row.
+    #[serde(default)]
+    pub test_names: Vec<crate::engine::data::columns::RowName>,
+    /// What the reader did to an uploaded file (columns skipped, rows dropped).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// The training statistics of standardised features (to show raw values).
+    #[serde(default)]
+    pub scaler: Option<crate::engine::data::prep::Standardizer>,
 }
+
+/// Features shown of a row before "and N more features".
+const RAW_SHOWN: usize = 8;
 
 /// One point of the scrubber's curves.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -733,10 +747,50 @@ pub struct CurvePoint {
 }
 
 impl TrainedView {
+    /// Training point `i`'s raw features (standardisation undone) with their names,
+    /// as text: what a person recognises from their file.
+    pub fn raw_row_text(&self, i: usize) -> String {
+        let x = self.train_row(i);
+        let raw: Vec<f64> = match &self.scaler {
+            Some(s) => x.iter().zip(s.mean.iter().zip(&s.scale)).map(|(v, (m, sd))| v * sd + m).collect(),
+            None => x.to_vec(),
+        };
+        raw_text(&self.feature_names, &raw)
+    }
+
+    /// How training point `i` reads: "#i", with its line or ID for an uploaded file:
+    /// "#i (line 31)".
+    pub fn train_name(&self, i: usize) -> String {
+        named(format!("#{i}"), self.train_names.get(i).cloned().flatten())
+    }
+
+    /// How test point `t` reads, as [`TrainedView::train_name`].
+    pub fn test_name(&self, t: usize) -> String {
+        named(format!("#{t}"), self.test_names.get(t).cloned())
+    }
+
     /// The features of training point `i` (empty when out of range).
     pub fn train_row(&self, i: usize) -> &[f64] {
         let d = self.feature_names.len();
         self.train_x.get(i * d..(i + 1) * d).unwrap_or(&[])
+    }
+}
+
+/// Named raw features as text, at most [`RAW_SHOWN`] and a count of the rest.
+pub fn raw_text(names: &[String], raw: &[f64]) -> String {
+    let shown: Vec<String> =
+        names.iter().zip(raw).take(RAW_SHOWN).map(|(n, v)| format!("{n} = {v:.4}")).collect();
+    let more = names.len().saturating_sub(RAW_SHOWN);
+    let more = if more > 0 { format!(" and {more} more features") } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+/// `short`, with a file row's line or ID after it (built-in rows need none).
+pub fn named(short: String, name: Option<crate::engine::data::columns::RowName>) -> String {
+    use crate::engine::data::columns::RowName;
+    match name {
+        Some(n @ (RowName::Line(_) | RowName::Id(..))) => format!("{short} ({n})"),
+        _ => short,
     }
 }
 
@@ -965,6 +1019,8 @@ pub struct AuditView {
     pub rank: crate::engine::audit::review::ReviewScore,
     /// Candidates in review order (indices of the current training points).
     pub candidates: Vec<crate::engine::audit::review::Candidate>,
+    /// Each candidate's row name and raw features (standardisation undone).
+    pub rows: Vec<(Option<crate::engine::data::columns::RowName>, Vec<f64>)>,
     /// Mean test loss of the model ranked.
     pub test_loss: f64,
     /// Its test accuracy (RMSE for regression).

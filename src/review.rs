@@ -38,6 +38,8 @@ pub struct Decision {
     pub position: usize,
     /// Training row (before edits) decided about.
     pub row: usize,
+    /// Its name in the file (CSV line or ID), when it came from one.
+    pub name: Option<crate::engine::data::columns::RowName>,
     /// Its label at ranking time.
     pub label: f64,
     /// The decision.
@@ -94,8 +96,17 @@ impl Queue {
         let position = self.focus;
         let c = self.view.candidates.get(position)?;
         let row = self.origin.get(c.index).copied().flatten()?;
-        let decision =
-            Decision { position, row, label: c.label, verdict, score: c.score, before: now, after: None };
+        let name = self.view.rows.get(position).and_then(|r| r.0.clone());
+        let decision = Decision {
+            position,
+            row,
+            name,
+            label: c.label,
+            verdict,
+            score: c.score,
+            before: now,
+            after: None,
+        };
         self.decisions.push(decision);
         self.move_focus(1);
         Some(apply(edits, row, verdict))
@@ -171,6 +182,7 @@ mod tests {
         let view = AuditView {
             rank: ReviewScore::SelfInfluence,
             candidates: vec![c(4, 3.0), c(1, 2.0), c(0, 1.0)],
+            rows: vec![],
             test_loss: 0.5,
             test_metric: 0.8,
         };

@@ -11,6 +11,7 @@
 
 use crate::engine::curvature::Curvature;
 use crate::engine::data::builtin::GeneratorParams;
+use crate::engine::data::columns::UploadOptions;
 use crate::engine::model::mlp::{Activation, MlpShape};
 use crate::engine::model::ModelKind;
 use crate::protocol::{AddedPoint, DataSource, Edits, Selection, TrainSpec};
@@ -46,6 +47,9 @@ pub struct ViewState {
     pub edits: Edits,
     /// Target column of an uploaded file.
     pub target: Option<String>,
+    /// Columns left out, the ID column and dropping of rows with missing cells, for an
+    /// uploaded file (not in links: the file itself never is).
+    pub columns: UploadChoices,
     /// Embedded in an iframe: plot and explanation only.
     pub embed: bool,
     /// The tab shown.
@@ -126,6 +130,7 @@ impl Default for ViewState {
             weight: 1.0,
             edits: Edits::default(),
             target: None,
+            columns: UploadChoices::default(),
             embed: false,
             tab: Tab::Explore,
         }
@@ -338,7 +343,12 @@ impl ViewState {
     /// What the worker must train for this state.
     pub fn train_spec(&self) -> TrainSpec {
         let source = if self.dataset == UPLOAD {
-            DataSource::Uploaded { target: self.target.clone().unwrap_or_default() }
+            DataSource::Uploaded(UploadOptions {
+                target: self.target.clone().unwrap_or_default(),
+                exclude: self.columns.exclude.clone(),
+                id_column: self.columns.id_column.clone(),
+                drop_missing: self.columns.drop_missing,
+            })
         } else {
             DataSource::Builtin { id: self.dataset.clone(), params: self.params }
         };
@@ -365,6 +375,17 @@ pub fn default_network() -> MlpShape {
 }
 
 pub use crate::engine::methods::params::MAX_SEED;
+
+/// The column and row choices for an uploaded file (see [`UploadOptions`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UploadChoices {
+    /// Columns left out.
+    pub exclude: Vec<String>,
+    /// The column naming the rows.
+    pub id_column: Option<String>,
+    /// Drop rows with missing cells.
+    pub drop_missing: bool,
+}
 
 /// Largest early-stop budget a link may ask for.
 pub const MAX_TRAIN_STEPS: usize = 100_000;
@@ -409,6 +430,7 @@ mod tests {
                 relabeled: vec![(7, 1), (2, 0)],
             },
             target: Some("my target; ü & co".into()),
+            columns: UploadChoices::default(),
             embed: true,
             tab: Tab::Diagnostics,
         };

@@ -222,7 +222,8 @@ pub fn audit(s: &Session, rank: ReviewScore, top: usize) -> Result<AuditView, St
     let losses = p.losses(s.theta(), &test);
     let test_loss = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
     let (_, test_metric) = crate::engine::pipeline::metric(&p.model, s.theta(), &test);
-    Ok(AuditView { rank, candidates, test_loss, test_metric })
+    let rows = candidates.iter().map(|c| (s.train_row_name(c.index), s.raw_features(&c.x))).collect();
+    Ok(AuditView { rank, candidates, rows, test_loss, test_metric })
 }
 
 /// Flip a fraction of the training labels, refit, and rank by self-scores.

@@ -4,8 +4,10 @@
 
 use super::frame::{bounds, Frame};
 use crate::engine::data::builtin::Builtin;
+use crate::engine::data::columns::{choose, RowName};
 use crate::engine::data::csv::{datasets_from_tables, ColumnSpec, CsvTable, TargetKind};
 use crate::engine::data::prep::split_rows;
+use crate::engine::data::prep::Standardizer;
 use crate::engine::data::{Dataset, Target};
 use crate::engine::fit::FitOptions;
 use crate::engine::influence::TestInfluence;
@@ -34,6 +36,12 @@ pub struct Session {
     pub source_rows: (Vec<usize>, Vec<usize>),
     source: DataSource,
     edits: Edits,
+    /// The name of every data row (CSV line, ID, or built-in row).
+    names: Vec<RowName>,
+    /// What the reader did to the file, in words.
+    notes: Vec<String>,
+    /// The training statistics the features were standardised with.
+    scaler: Option<Standardizer>,
     frame: Frame,
     /// The objective, the fit and the factorised Hessian.
     pub fitted: Fitted,
@@ -49,19 +57,51 @@ pub struct Session {
     bounds: ([f64; 2], [f64; 2]),
 }
 
-/// Load the data of a source: (dataset, title).
-fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<(Dataset, String), String> {
+/// The data of a source, and what the reader did to them.
+struct Loaded {
+    data: Dataset,
+    title: String,
+    /// The name of every data row.
+    names: Vec<RowName>,
+    /// Columns skipped and rows dropped, in words.
+    notes: Vec<String>,
+    /// The uploaded table's row of every data row (uploads only).
+    table_rows: Vec<usize>,
+}
+
+/// Load the data of a source.
+fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<Loaded, String> {
     match source {
         DataSource::Builtin { id, params } => {
             let b = Builtin::from_id(id).ok_or_else(|| format!("there is no built-in dataset \"{id}\""))?;
-            Ok((b.load(params).map_err(|e| e.to_string())?, b.title().to_string()))
+            let data = b.load(params).map_err(|e| e.to_string())?;
+            let names = (1..=data.n()).map(RowName::Row).collect();
+            Ok(Loaded { data, title: b.title().to_string(), names, notes: vec![], table_rows: vec![] })
         }
-        DataSource::Uploaded { target } => {
+        DataSource::Uploaded(opts) => {
             let (name, table) = upload.ok_or("no file has been uploaded in this tab")?;
-            let spec = ColumnSpec { target: target.clone(), exclude: vec![], kind: TargetKind::Auto };
-            let mut v = datasets_from_tables(&[table], &spec).map_err(|(_, e)| format!("{name}: {e}"))?;
+            let chosen = choose(table, opts).map_err(|e| format!("{name}: {e}"))?;
+            let spec = ColumnSpec {
+                target: opts.target.clone(),
+                exclude: chosen.exclude.clone(),
+                kind: TargetKind::Auto,
+            };
+            let mut v =
+                datasets_from_tables(&[&chosen.table], &spec).map_err(|(_, e)| format!("{name}: {e}"))?;
             let data = v.pop().ok_or("the file has no rows")?;
-            Ok((data, name.clone()))
+            let mut notes: Vec<String> = chosen
+                .text_columns
+                .iter()
+                .map(|(c, line, text)| format!("The column “{c}” holds text (line {line}: “{text}”), so it is not used as a feature."))
+                .collect();
+            if chosen.dropped > 0 {
+                notes.push(format!(
+                    "{} of {} rows had a missing value and were dropped.",
+                    chosen.dropped,
+                    table.rows.len()
+                ));
+            }
+            Ok(Loaded { data, title: name.clone(), names: chosen.names, notes, table_rows: chosen.kept })
         }
     }
 }
@@ -146,13 +186,13 @@ fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edit
 impl Session {
     /// Load, split, standardise, edit, fit and explain.
     pub fn build(spec: &TrainSpec, upload: Option<&(String, CsvTable)>) -> Result<Session, String> {
-        let (data, title) = load(&spec.source, upload)?;
+        let Loaded { data, title, names, notes, table_rows: _ } = load(&spec.source, upload)?;
         let source_rows = split_rows(&data, spec.test_fraction, spec.split_seed);
         let (mut train, mut test) = (data.select(&source_rows.0), data.select(&source_rows.1));
         if test.n() == 0 || train.n() < 2 {
             return Err(format!("the dataset has {} rows; at least 3 are needed", data.n()));
         }
-        standardize_if(spec.standardize, &mut train, &mut test);
+        let scaler = standardize_if(spec.standardize, &mut train, &mut test);
         let frame = Frame::new(&train);
         let Edited { origin, removed } = apply_edits(&mut train, &spec.edits, &frame)?;
         if train.n() < 2 {
@@ -205,6 +245,9 @@ impl Session {
             source_rows,
             source: spec.source.clone(),
             edits: spec.edits.clone(),
+            names,
+            notes,
+            scaler,
             frame,
             fitted,
             fit,
@@ -239,7 +282,7 @@ impl Session {
     /// file's own columns and order (built-in data: its features, then the target):
     /// `(file name, CSV text)`. Added points have no row in the file and are left out.
     pub fn cleaned_csv(&self, upload: Option<&(String, CsvTable)>) -> Result<(String, String), String> {
-        let (data, _) = load(&self.source, upload)?;
+        let Loaded { data, table_rows, .. } = load(&self.source, upload)?;
         let row = |i: usize| self.source_rows.0.get(i).copied();
         let dropped: std::collections::BTreeSet<usize> =
             self.edits.removed.iter().filter_map(|&i| row(i)).collect();
@@ -257,14 +300,25 @@ impl Session {
         }
         // An uploaded file keeps its own delimiter.
         let delimiter = match (&self.source, upload) {
-            (DataSource::Uploaded { .. }, Some((_, table))) => u8::try_from(table.delimiter).unwrap_or(b','),
+            (DataSource::Uploaded(_), Some((_, table))) => u8::try_from(table.delimiter).unwrap_or(b','),
             _ => b',',
         };
         let mut out = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
         let err = |e: csv::Error| e.to_string();
         let name = match (&self.source, upload) {
-            (DataSource::Uploaded { target }, Some((name, table))) => {
-                let t = table.headers.iter().position(|h| h == target).ok_or("the target column is gone")?;
+            (DataSource::Uploaded(opts), Some((name, table))) => {
+                let t = table
+                    .headers
+                    .iter()
+                    .position(|h| *h == opts.target)
+                    .ok_or("the target column is gone")?;
+                // Data rows back to the file's rows (rows dropped for a missing cell stay).
+                let in_table = |set: &mut dyn Iterator<Item = usize>| {
+                    set.filter_map(|r| table_rows.get(r).copied()).collect::<std::collections::BTreeSet<_>>()
+                };
+                let dropped = in_table(&mut dropped.iter().copied());
+                let label: std::collections::BTreeMap<usize, f64> =
+                    label.iter().filter_map(|(&r, &y)| table_rows.get(r).map(|&t| (t, y))).collect();
                 out.write_record(&table.headers).map_err(err)?;
                 for (r, rec) in table.rows.iter().enumerate().filter(|(r, _)| !dropped.contains(r)) {
                     let mut cells: Vec<String> = rec.cells.iter().map(|c| c.to_string()).collect();
@@ -289,12 +343,26 @@ impl Session {
                 }
                 id.clone()
             }
-            (DataSource::Uploaded { .. }, None) => {
+            (DataSource::Uploaded(_), None) => {
                 return Err("the uploaded file is no longer held; drop it again".into())
             }
         };
         let bytes = out.into_inner().map_err(|e| e.to_string())?;
         Ok((format!("{name}-cleaned.csv"), String::from_utf8(bytes).map_err(|e| e.to_string())?))
+    }
+
+    /// The name of training point `i`'s row (`None` for added points).
+    pub fn train_row_name(&self, i: usize) -> Option<RowName> {
+        let o = self.origin.get(i).copied().flatten()?;
+        self.source_rows.0.get(o).and_then(|&r| self.names.get(r)).cloned()
+    }
+
+    /// Features as the user wrote them (standardisation undone).
+    pub fn raw_features(&self, x: &[f64]) -> Vec<f64> {
+        match &self.scaler {
+            Some(s) => x.iter().zip(s.mean.iter().zip(&s.scale)).map(|(v, (m, sd))| v * sd + m).collect(),
+            None => x.to_vec(),
+        }
     }
 
     /// The factorised curvature and the training gradients.
@@ -408,6 +476,10 @@ impl Session {
             surface: self.frame.surface(&self.problem().model, self.theta(), self.bounds),
             bounds: self.bounds,
             explained: self.explained.clone(),
+            train_names: (0..self.origin.len()).map(|i| self.train_row_name(i)).collect(),
+            test_names: self.source_rows.1.iter().filter_map(|&r| self.names.get(r).cloned()).collect(),
+            notes: self.notes.clone(),
+            scaler: self.scaler.clone(),
         }
     }
 

@@ -54,6 +54,9 @@ pub struct Actions {
     pub mislabel: RwSignal<Option<MislabelView>>,
     /// Why this prediction: the flip set of the explained point.
     pub flip: RwSignal<Option<FlipView>>,
+    /// The settings of an uploaded file that did not train (the view keeps the last
+    /// good data; the data panel offers these choices to try again).
+    pub failed_upload: RwSignal<Option<ViewState>>,
     /// The review queue and the decisions on it.
     pub queue: RwSignal<Option<Queue>>,
     /// The LDS panel.
@@ -122,6 +125,7 @@ impl Actions {
             mislabel: RwSignal::new(None),
             flip: RwSignal::new(None),
             queue: RwSignal::new(None),
+            failed_upload: RwSignal::new(None),
             lds: RwSignal::new(None),
             lds_progress: RwSignal::new(None),
             truths: RwSignal::new(None),
@@ -269,6 +273,19 @@ impl Actions {
         });
         self.reweight.set(None);
         self.train();
+    }
+
+    /// Change how the uploaded file is read and train on it: from the settings that
+    /// failed, if the last attempt did, else from the current ones.
+    pub fn change_upload(&self, change: impl FnOnce(&mut ViewState)) {
+        if let Some(tried) = self.failed_upload.get_untracked() {
+            self.state.set(tried);
+        }
+        self.retrain(|s| {
+            change(s);
+            s.selection = Selection::Auto;
+            s.edits = Edits::default();
+        });
     }
 
     /// Explain another point with the same model.
@@ -504,6 +521,7 @@ impl Actions {
             Ok(v) => {
                 let state = self.state.get_untracked();
                 self.good_state.set_value(Some(state.clone()));
+                self.failed_upload.set(None);
                 self.helpers.update_value(Helpers::trained);
                 let n = v.train_xy.len();
                 self.view.set(Some(*v));
@@ -519,6 +537,10 @@ impl Actions {
             }
             Err(e) => {
                 self.error.set(Some(e.to_string()));
+                let tried = self.state.get_untracked();
+                if tried.dataset == UPLOAD {
+                    self.failed_upload.set(Some(tried));
+                }
                 // Keep what the user had: the previous state and view.
                 if let Some(good) = self.good_state.get_value() {
                     self.state.set(good);
@@ -622,6 +644,7 @@ impl Actions {
                             s.target = Some(target);
                             s.selection = Selection::Auto;
                             s.edits = Edits::default();
+                            s.columns = Default::default();
                         });
                     }
                     Err(e) => self.error.set(Some(e.to_string())),

@@ -58,10 +58,10 @@ fn non_numeric_cell() {
 #[test]
 fn missing_cell() {
     let e = err("a,b,y\n1,2,0\n1,,1\n", "y");
-    assert_eq!(e, CsvError::MissingCell { line: 3, column: 2, name: "b".into() });
+    assert_eq!(e, CsvError::MissingCell { line: 3, column: 2, name: "b".into(), text: String::new() });
     assert!(e.to_string().contains("line 3"));
     let e = err("a,b,y\n1,2,0\n1,3,\n", "y");
-    assert_eq!(e, CsvError::MissingCell { line: 3, column: 3, name: "y".into() });
+    assert_eq!(e, CsvError::MissingCell { line: 3, column: 3, name: "y".into(), text: String::new() });
 }
 
 #[test]

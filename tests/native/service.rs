@@ -1,6 +1,7 @@
 //! The worker's service, natively: every request flow the page uses, and bad input
 //! leaving the previous state intact.
 
+use attribution_explorer::engine::data::columns::{RowName, UploadOptions};
 use attribution_explorer::engine::methods::Method;
 use attribution_explorer::protocol::*;
 use attribution_explorer::service::{native_clock, Service};
@@ -102,7 +103,7 @@ fn cancel_stops_leave_each_out_and_a_new_request_cancels_it_too() {
 #[test]
 fn bad_uploads_report_the_line_and_keep_the_previous_state() {
     let mut s = Service::new(native_clock);
-    let good = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
+    trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
     for (text, needle) in [("a,b,y\n1,2,0\n3,4\n", "line 3"), ("", "empty"), ("a,b,y\n", "no data rows")] {
         let out = run(&mut s, Request::Upload { job: 2, name: "bad.csv".into(), text: text.into() });
         let Some(Response::Uploaded { result: Err(e), .. }) = out.first() else { panic!("{out:?}") };
@@ -110,14 +111,22 @@ fn bad_uploads_report_the_line_and_keep_the_previous_state() {
         assert!(e.contains("bad.csv") && e.contains(needle), "{e}");
     }
     // Cells are read as numbers at training (any column may be the target): a text
-    // cell in a feature column is reported then, with its line.
+    // column is skipped then, with a notice naming its first text cell and line.
     run(
         &mut s,
         Request::Upload { job: 3, name: "text.csv".into(), text: "a,b,y\n1,2,0\n3,x,1\n4,5,0\n".into() },
     );
-    let spec = TrainSpec { source: DataSource::Uploaded { target: "y".into() }, ..TrainSpec::default() };
-    let err = trained(&run(&mut s, Request::Train { job: 4, spec })).expect_err("non-numeric");
-    assert!(err.contains("text.csv") && err.contains("line 3") && err.contains("\"x\""), "{err}");
+    let spec = TrainSpec {
+        source: DataSource::Uploaded(UploadOptions { target: "y".into(), ..Default::default() }),
+        ..TrainSpec::default()
+    };
+    let good = trained(&run(&mut s, Request::Train { job: 4, spec })).expect("the text column is skipped");
+    assert_eq!(good.feature_names, vec!["a"]);
+    assert!(
+        good.notes.iter().any(|n| n.contains("“b”") && n.contains("line 3") && n.contains("“x”")),
+        "{:?}",
+        good.notes
+    );
     // A file that parses but has a single class fails at training, keeping the model.
     run(
         &mut s,
@@ -127,7 +136,10 @@ fn bad_uploads_report_the_line_and_keep_the_previous_state() {
             text: "a,b,y\n1,2,0\n3,4,0\n5,6,0\n7,8,0\n".into(),
         },
     );
-    let spec = TrainSpec { source: DataSource::Uploaded { target: "y".into() }, ..TrainSpec::default() };
+    let spec = TrainSpec {
+        source: DataSource::Uploaded(UploadOptions { target: "y".into(), ..Default::default() }),
+        ..TrainSpec::default()
+    };
     let err = trained(&run(&mut s, Request::Train { job: 4, spec })).expect_err("single class");
     assert!(err.contains("single class"), "{err}");
     let again =
@@ -149,7 +161,7 @@ fn uploaded_csv_trains_with_the_chosen_target() {
     let Some(Response::Uploaded { result: Ok(u), .. }) = out.first() else { panic!("{out:?}") };
     assert_eq!((u.rows, u.default_target.as_str()), (40, "label"));
     let spec = TrainSpec {
-        source: DataSource::Uploaded { target: "label".into() },
+        source: DataSource::Uploaded(UploadOptions { target: "label".into(), ..Default::default() }),
         lambda: 0.1,
         ..TrainSpec::default()
     };
@@ -617,4 +629,46 @@ fn the_review_queue_ranks_decisions_retrain_and_the_cleaned_file_applies_them() 
     let bad = TrainSpec { edits: Edits { relabeled: vec![(0, 7)], ..Edits::default() }, ..builtin("iris") };
     let err = trained(&run(&mut s, Request::Train { job: 5, spec: bad })).unwrap_err();
     assert!(err.contains("class 7"), "{err}");
+}
+
+#[test]
+fn uploaded_rows_keep_their_names_and_the_user_chooses_columns_and_missing_rows() {
+    let mut s = Service::new(native_clock);
+    let mut text = String::from("id,x1,x2,note,y\n");
+    for i in 0..30 {
+        let (a, b) = ((i as f64 * 0.37).sin() * 2.0, (i as f64 * 0.91).cos() * 2.0);
+        let x2 = if i == 7 { "NA".to_string() } else { format!("{b:.3}") };
+        text += &format!("A{i},{a:.3},{x2},memo {i},{}\n", u8::from(a + b > 0.0));
+    }
+    run(&mut s, Request::Upload { job: 1, name: "mine.csv".into(), text });
+    let opts = |o: UploadOptions| TrainSpec { source: DataSource::Uploaded(o), ..TrainSpec::default() };
+    let base = UploadOptions { target: "y".into(), ..Default::default() };
+    // A missing cell is refused with its line and what to do.
+    let err = trained(&run(&mut s, Request::Train { job: 2, spec: opts(base.clone()) })).unwrap_err();
+    assert!(err.contains("line 9") && err.contains("drop rows with missing values"), "{err}");
+    // Dropping rows with missing values: 29 rows, counted; the text columns `id` and
+    // `note` are skipped; rows are named by their line.
+    let drop = UploadOptions { drop_missing: true, ..base.clone() };
+    let v = trained(&run(&mut s, Request::Train { job: 3, spec: opts(drop.clone()) })).expect("trains");
+    assert_eq!(v.train_xy.len() + v.test_xy.len(), 29);
+    assert_eq!(v.feature_names, vec!["x1", "x2"]);
+    assert!(v.notes.iter().any(|n| n.contains("1 of 30 rows")), "{:?}", v.notes);
+    let named = v.train_names.iter().flatten().chain(&v.test_names);
+    let lines: Vec<usize> =
+        named.filter_map(|n| if let RowName::Line(l) = n { Some(*l) } else { None }).collect();
+    assert_eq!(lines.len(), 29);
+    assert!(
+        !lines.contains(&9) && lines.iter().all(|l| (2..=31).contains(l)),
+        "line 9 held the missing cell"
+    );
+    // The ID column names the rows; a left-out column is not a feature.
+    let named = UploadOptions { id_column: Some("id".into()), exclude: vec!["x2".into()], ..drop };
+    let v = trained(&run(&mut s, Request::Train { job: 4, spec: opts(named) })).expect("trains");
+    assert_eq!(v.feature_names, vec!["x1"]);
+    let first = v.train_names[0].clone().expect("a file row");
+    let RowName::Id(id, line) = first else { panic!("{first:?}") };
+    assert_eq!(id, format!("A{}", line - 2), "the ID of line {line}");
+    assert!(v.train_name(0).contains(&format!("“{id}”")));
+    // Raw values: standardisation undone.
+    assert!(v.raw_row_text(0).starts_with("x1 = "));
 }

@@ -136,7 +136,7 @@ pub enum CsvError {
         text: String,
     },
     /// A cell is empty.
-    #[error("line {line}, column {column} (\"{name}\"): the cell is empty")]
+    #[error("line {line}, column {column} (\"{name}\"): the value is missing (\"{text}\"); leave the column out, or drop rows with missing values")]
     MissingCell {
         /// 1-based line.
         line: usize,
@@ -144,9 +144,11 @@ pub enum CsvError {
         column: usize,
         /// Column name.
         name: String,
+        /// The cell as written (empty, or a marker such as NA).
+        text: String,
     },
     /// A cell is NaN or infinite.
-    #[error("line {line}, column {column} (\"{name}\"): \"{text}\" is not a finite number (NaN and infinity cannot be used)")]
+    #[error("line {line}, column {column} (\"{name}\"): \"{text}\" is not a finite number (NaN and infinity cannot be used; drop rows with missing values, or leave the column out)")]
     NonFinite {
         /// 1-based line.
         line: usize,
@@ -180,6 +182,9 @@ pub enum CsvError {
     /// Removing the target and excluded columns leaves nothing.
     #[error("no feature column is left once the target and excluded columns are removed")]
     NoFeatures,
+    /// Dropping the rows with missing cells leaves none.
+    #[error("every row has a missing cell in a used column, so dropping them leaves no data")]
+    NoRows,
     /// A classification target with fewer than two distinct labels.
     #[error(
         "the target column \"{name}\" has a single class (\"{class}\"); a classifier needs at least two"
@@ -384,8 +389,13 @@ fn unclosed_quote(record: &str, delimiter: char) -> Option<usize> {
 /// Parse one numeric cell, with the error a user can act on.
 fn number(rec: &Record, column: usize, name: &str) -> Result<f64, CsvError> {
     let text = rec.cells.get(column).unwrap_or("").trim();
-    if text.is_empty() {
-        return Err(CsvError::MissingCell { line: rec.line, column: column + 1, name: name.into() });
+    if super::columns::is_missing(text) && !text.eq_ignore_ascii_case("nan") {
+        return Err(CsvError::MissingCell {
+            line: rec.line,
+            column: column + 1,
+            name: name.into(),
+            text: shown(text),
+        });
     }
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
@@ -494,7 +504,12 @@ fn read_target(
             if text.is_empty() {
                 return Err((
                     t,
-                    CsvError::MissingCell { line: rec.line, column: tcol + 1, name: spec.target.clone() },
+                    CsvError::MissingCell {
+                        line: rec.line,
+                        column: tcol + 1,
+                        name: spec.target.clone(),
+                        text: String::new(),
+                    },
                 ));
             }
             labels.insert(text.to_string());

@@ -4,6 +4,7 @@
 //! kept for display; a regression target holds real values.
 
 pub mod builtin;
+pub mod columns;
 pub mod csv;
 pub mod prep;
 

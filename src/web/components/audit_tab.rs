@@ -7,6 +7,8 @@
 
 use super::progress::CancelWork;
 use crate::engine::audit::review::{Candidate, ReviewScore};
+use crate::engine::data::columns::RowName;
+use crate::protocol::{named, raw_text};
 use crate::review::{Metrics, Verdict};
 use crate::web::actions::Actions;
 use crate::web::export::download_text;
@@ -27,11 +29,16 @@ fn best_other(c: &Candidate) -> Option<usize> {
     (0..c.probs.len()).filter(|&k| k as f64 != c.label).max_by(|&a, &b| c.probs[a].total_cmp(&c.probs[b]))
 }
 
-/// The details of one candidate.
-fn details(c: &Candidate, features: &[String], classes: &[String], standardized: bool) -> impl IntoView {
+/// The details of one candidate, with its row's name and raw values.
+fn details(
+    c: &Candidate,
+    row: Option<&(Option<RowName>, Vec<f64>)>,
+    features: &[String],
+    classes: &[String],
+) -> impl IntoView {
     let name = |y: f64| classes.get(y as usize).cloned().unwrap_or_else(|| format!("{y:.3}"));
-    let values =
-        features.iter().zip(&c.x).map(|(f, v)| format!("{f} = {v:.3}")).collect::<Vec<_>>().join(", ");
+    let values = row.map_or_else(String::new, |r| raw_text(features, &r.1));
+    let who = named(format!("training point #{}", c.index), row.and_then(|r| r.0.clone()));
     let probs = if classes.is_empty() {
         format!("predicted {:.3}", c.probs.first().copied().unwrap_or(f64::NAN))
     } else {
@@ -59,7 +66,7 @@ fn details(c: &Candidate, features: &[String], classes: &[String], standardized:
     let same = c.neighbours.iter().filter(|n| n.label == c.label).count();
     view! {
         <dl class="detail" data-testid="audit-detail">
-            <dt>"Row"</dt><dd>{format!("training point #{}: {values}{}", c.index, if standardized { " (standardised)" } else { "" })}</dd>
+            <dt>"Row"</dt><dd>{format!("{who}: {values}")}</dd>
             <dt>"Label"</dt><dd>{name(c.label)}</dd>
             <dt>"The model says"</dt><dd>{probs}</dd>
             <dt>"Moves most"</dt><dd>{effects}</dd>
@@ -79,9 +86,9 @@ pub fn AuditTab() -> impl IntoView {
     let rank = RwSignal::new(ReviewScore::SelfInfluence);
     let classes = move || a.view.with(|v| v.as_ref().map(|v| v.class_names.clone()).unwrap_or_default());
     let features = move || a.view.with(|v| v.as_ref().map(|v| v.feature_names.clone()).unwrap_or_default());
-    let standardized = move || a.view.with(|v| v.as_ref().is_some_and(|v| v.standardized));
     let metric = move || a.view.with(|v| v.as_ref().map(|v| v.fit.metric_name.clone()).unwrap_or_default());
     let focused = move || a.queue.with(|q| q.as_ref().and_then(|q| q.view.candidates.get(q.focus).cloned()));
+    let focused_row = move || a.queue.with(|q| q.as_ref().and_then(|q| q.view.rows.get(q.focus).cloned()));
     let on_key = move |ev: web_sys::KeyboardEvent| {
         let key = ev.key();
         let handled = match key.as_str() {
@@ -131,13 +138,14 @@ pub fn AuditTab() -> impl IntoView {
                 let names = classes();
                 let items = q.view.candidates.iter().enumerate().map(|(i, c)| {
                     let v = q.verdict(i);
+                    let who = named(format!("#{}", c.index), q.view.rows.get(i).and_then(|r| r.0.clone()));
                     let label = names.get(c.label as usize).cloned().unwrap_or_else(|| format!("{:.3}", c.label));
                     let id = format!("audit-candidate-{i}");
                     view! {
                         <li role="option" id=id aria-selected=(i == q.focus).to_string() class:focus=i == q.focus
                             data-testid="audit-candidate" data-verdict=format!("{v:?}").to_lowercase()
                             on:click=move |_| a.queue.update(|q| q.iter_mut().for_each(|q| q.focus = i))>
-                            {format!("#{} “{label}” · score {:.3} · {}", c.index, c.score, verdict_text(v, &names))}
+                            {format!("{who} “{label}” · score {:.3} · {}", c.score, verdict_text(v, &names))}
                         </li>
                     }
                 }).collect_view();
@@ -165,7 +173,7 @@ pub fn AuditTab() -> impl IntoView {
                     on:click=move |_| a.decide(Verdict::Relabel(k))>{format!("Relabel “{}” ({})", names[k], k + 1)}</button>
             }).collect_view();
             view! {
-                {details(&c, &features(), &classes(), standardized())}
+                {details(&c, focused_row().as_ref(), &features(), &classes())}
                 <div class="decide">
                     <button class="small" data-testid="audit-keep" on:click=move |_| a.decide(Verdict::Keep)>"Keep (K)"</button>
                     {relabels}

@@ -103,8 +103,11 @@ fn UploadBox(a: Actions) -> impl IntoView {
     };
     let target_picker = move || {
         let up = a.upload.get()?;
-        (state.with(|s| s.dataset == UPLOAD)).then(|| {
-            let current = state.with(|s| s.target.clone()).unwrap_or_default();
+        // The settings shown: those that failed to train, else the current ones.
+        let shown = a.failed_upload.get().unwrap_or_else(|| state.get());
+        let failed = a.failed_upload.with(Option::is_some);
+        (shown.dataset == UPLOAD).then(|| {
+            let current = shown.target.clone().unwrap_or_default();
             let cols = up
                 .columns
                 .iter()
@@ -113,13 +116,48 @@ fn UploadBox(a: Actions) -> impl IntoView {
                     view! { <option value=c.clone() selected=sel>{c.clone()}</option> }
                 })
                 .collect_view();
+            let choices = shown.columns.clone();
+            let features = up.columns.iter().filter(|c| **c != current).map(|c| {
+                let (name, used) = (c.clone(), !choices.exclude.contains(c) && choices.id_column.as_ref() != Some(c));
+                view! {
+                    <label class="check"><input type="checkbox" data-testid="column-use" data-column=name.clone() prop:checked=used
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            let name = name.clone();
+                            a.change_upload(move |s| {
+                                s.columns.exclude.retain(|c| *c != name);
+                                if !on { s.columns.exclude.push(name) }
+                            })
+                        } />{c.clone()}</label>
+                }
+            }).collect_view();
+            let ids = up.columns.iter().filter(|c| **c != current).map(|c| {
+                let sel = choices.id_column.as_ref() == Some(c);
+                view! { <option value=c.clone() selected=sel>{c.clone()}</option> }
+            }).collect_view();
             view! {
                 <p class="hint">{format!("{}: {} rows, {} columns. Parsed in this tab only.", up.name, up.rows, up.columns.len())}</p>
+                {failed.then(|| view! {
+                    <p class="warning" data-testid="upload-failed">{format!("“{}” did not train (see the message above); the view still shows the last data that did. Change how it is read below to try again.", up.name)}</p>
+                })}
                 <label for="target">"Target column"</label>
                 <select id="target" data-testid="target-select" on:change=move |ev| {
                     let t = event_target_value(&ev);
-                    a.retrain(|s| { s.target = Some(t); s.model = None; s.selection = Default::default(); })
+                    a.change_upload(|s| { s.target = Some(t); s.model = None; })
                 }>{cols}</select>
+                <fieldset class="columns"><legend>"Features (text columns are skipped by themselves)"</legend>{features}</fieldset>
+                <label for="id-column">"Name rows by"</label>
+                <select id="id-column" data-testid="id-select" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    a.change_upload(move |s| s.columns.id_column = (!v.is_empty()).then_some(v))
+                }>
+                    <option value="" selected=choices.id_column.is_none()>"their line in the file"</option>
+                    {ids}
+                </select>
+                <label class="check"><input type="checkbox" data-testid="drop-missing" prop:checked=choices.drop_missing
+                    on:change=move |ev| { let on = event_target_checked(&ev); a.change_upload(move |s| s.columns.drop_missing = on) } />
+                    "Drop rows with missing values"</label>
+                {move || a.view.with(|v| v.as_ref().map(|v| v.notes.iter().map(|n| view! { <p class="hint" data-testid="data-note">{n.clone()}</p> }).collect_view()))}
             }
         })
     };

@@ -1,4 +1,4 @@
-//! Why this prediction? The fewest training points whose removal flips the explained
+//! What would change this prediction? The fewest training points whose removal flips the explained
 //! point's prediction, found greedily and re-checked by real retraining after each
 //! removal (Yang et al. 2023; [`crate::engine::audit::flip`]). The sentence says how
 //! many points it took, and how many first-order influence alone would have said.
@@ -89,8 +89,8 @@ pub fn FlipPanel() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel flip" aria-label="Why this prediction?">
-            <h2>"Why this prediction?"</h2>
+        <section class="panel flip" aria-label="What would change this prediction?">
+            <h2>"What would change this prediction?"</h2>
             <p class="hint">"Find the fewest training points whose removal changes the explained prediction: each is chosen by its predicted effect, then the model is really retrained before choosing the next."</p>
             <Show when=regression>
                 <label>"Threshold the prediction has to cross "

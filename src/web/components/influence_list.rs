@@ -12,7 +12,8 @@ fn sentence(v: &TrainedView, i: usize) -> String {
     let (dl, dp) = (v.explained.pred_loo_dloss[i], v.explained.pred_loo_dpred[i]);
     let verb = if dl >= 0.0 { "raise" } else { "lower" };
     format!(
-        "Removing #{i} ({}) would {verb} this point's loss by {:.4} ({} {}).",
+        "Removing {} ({}) would {verb} this point's loss by {:.4} ({} {}).",
+        v.train_name(i),
         label_text(v, v.train_y[i]),
         dl.abs(),
         pred_name(v),
@@ -70,7 +71,7 @@ pub fn InfluenceList() -> impl IntoView {
             v.as_ref().map(|v| {
                 let e = &v.explained;
                 let what = match &e.selection {
-                    Selection::Test(t) => format!("Test point #{t}"),
+                    Selection::Test(t) => format!("Test point {}", v.test_name(*t)),
                     Selection::Query { .. } => "Your query point".to_string(),
                     Selection::Auto => "Test point".to_string(),
                 };

@@ -3,10 +3,12 @@
 //! top-10 overlap, the top-ranked points of each, what each computes and its caveats,
 //! and the agreement matrix. Scores export as CSV and JSON.
 
+use super::label_text;
 use super::progress::CancelWork;
 use crate::engine::evaluate::top_k;
 use crate::engine::methods::{Method, MethodParams};
-use crate::protocol::MethodsView;
+use crate::protocol::{MethodsView, Selection, TrainedView};
+use crate::web::actions::Actions;
 use crate::web::export::download_text;
 use leptos::prelude::*;
 
@@ -34,24 +36,44 @@ fn cell_style(r: Option<f64>) -> String {
     format!("background: rgb({:.0}, {:.0}, {:.0}); color: {ink}", mix[0], mix[1], mix[2])
 }
 
-fn csv(m: &MethodsView) -> String {
+/// A CSV cell: quoted when it holds a delimiter, a quote or a line break.
+fn cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// One row per training point: its index, its row in the file (line or ID), its
+/// label, the explained point, and every method's score.
+fn csv(m: &MethodsView, v: &TrainedView) -> String {
     let ok: Vec<_> = m.rows.iter().filter(|r| r.error.is_none()).collect();
-    let mut s = format!("train_index,{}\n", ok.iter().map(|r| r.method.id()).collect::<Vec<_>>().join(","));
+    let methods = ok.iter().map(|r| r.method.id()).collect::<Vec<_>>().join(",");
+    let mut s = format!("train_index,train_row,label,explained,{methods}\n");
+    let explained = match &v.explained.selection {
+        Selection::Test(t) => {
+            v.test_names.get(*t).map_or(format!("test #{t}"), |n| format!("test #{t} ({n})"))
+        }
+        _ => "query point".into(),
+    };
     let n = ok.first().map_or(0, |r| r.scores.len());
     for i in 0..n {
+        let row = v.train_names.get(i).cloned().flatten().map(|r| r.to_string()).unwrap_or_default();
+        let label = v.train_y.get(i).map(|&y| label_text(v, y)).unwrap_or_default();
         let cells: Vec<String> = ok.iter().map(|r| format!("{:?}", r.scores[i])).collect();
-        s += &format!("{i},{}\n", cells.join(","));
+        s += &format!("{i},{},{},{},{}\n", cell(&row), cell(&label), cell(&explained), cells.join(","));
     }
     s
 }
 
 /// Download the scores as CSV, or everything as JSON.
-fn export(m: &MethodsView, json: bool) -> Result<(), String> {
+fn export(m: &MethodsView, v: &TrainedView, json: bool) -> Result<(), String> {
     if json {
         let text = serde_json::to_string_pretty(m).map_err(|e| e.to_string())?;
         download_text("attribution-methods.json", "application/json", &text)
     } else {
-        download_text("attribution-methods.csv", "text/csv", &csv(m))
+        download_text("attribution-methods.csv", "text/csv", &csv(m, v))
     }
 }
 
@@ -104,8 +126,12 @@ pub fn MethodsTab(
     /// Where errors go.
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let a = expect_context::<Actions>();
     let export = move |json: bool| {
-        if let Some(Err(e)) = methods.with_untracked(|m| m.as_ref().map(|m| export(m, json))) {
+        let done = a
+            .view
+            .with_untracked(|v| methods.with_untracked(|m| Some(export(m.as_ref()?, v.as_ref()?, json))));
+        if let Some(Err(e)) = done {
             error.set(Some(e));
         }
     };

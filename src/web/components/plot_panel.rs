@@ -26,14 +26,6 @@ fn nearest(v: &TrainedView, m: &Mapper, px: f64, py: f64) -> Option<Hit> {
 }
 
 fn tooltip(v: &TrainedView, hit: Hit) -> String {
-    let feats = |x: &[f64]| {
-        x.iter()
-            .zip(&v.feature_names)
-            .take(4)
-            .map(|(x, n)| format!("{n} {x:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let pred = |p: f64| {
         if v.class_names.is_empty() {
             format!("prediction {p:.3}")
@@ -43,15 +35,17 @@ fn tooltip(v: &TrainedView, hit: Hit) -> String {
     };
     match hit {
         Hit::Train(i) => format!(
-            "Training #{i}: {}; label {}; {}; loss {:.4}. Removing it: {} on the explained point's loss.",
-            feats(v.train_row(i)),
+            "Training {}: {}; label {}; {}; loss {:.4}. Removing it: {} on the explained point's loss.",
+            v.train_name(i),
+            v.raw_row_text(i),
             label_text(v, v.train_y[i]),
             pred(v.train_pred[i]),
             v.train_loss[i],
             signed(v.explained.pred_loo_dloss[i], 4)
         ),
         Hit::Test(t) => format!(
-            "Test #{t}: label {}; {}; loss {:.4}. Click to explain it.",
+            "Test {}: label {}; {}; loss {:.4}. Click to explain it.",
+            v.test_name(t),
             label_text(v, v.test_y[t]),
             pred(v.test_pred[t]),
             v.test_loss[t]
