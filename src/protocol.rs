@@ -1021,6 +1021,8 @@ pub struct AuditView {
     pub candidates: Vec<crate::engine::audit::review::Candidate>,
     /// Each candidate's row name and raw features (standardisation undone).
     pub rows: Vec<(Option<crate::engine::data::columns::RowName>, Vec<f64>)>,
+    /// Each candidate's removal, predicted and really refitted, on the whole test set.
+    pub checks: Vec<crate::engine::audit::review::RemovalCheck>,
     /// Mean test loss of the model ranked.
     pub test_loss: f64,
     /// Its test accuracy (RMSE for regression).

@@ -183,6 +183,7 @@ mod tests {
             rank: ReviewScore::SelfInfluence,
             candidates: vec![c(4, 3.0), c(1, 2.0), c(0, 1.0)],
             rows: vec![],
+            checks: vec![],
             test_loss: 0.5,
             test_metric: 0.8,
         };

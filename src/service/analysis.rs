@@ -4,7 +4,7 @@
 use super::session::Session;
 use crate::engine::audit::fix_first::{fix_first_curve, Action};
 use crate::engine::audit::flip::flip_set;
-use crate::engine::audit::review::{candidates, review_scores, ReviewScore};
+use crate::engine::audit::review::{candidates, removal_checks, review_scores, ReviewScore};
 use crate::engine::curvature::KronInverse;
 use crate::engine::evaluate::{
     detection_curve, mislabel_experiment, top_k, top_k_overlap, EvalError, MislabelExperiment,
@@ -223,7 +223,9 @@ pub fn audit(s: &Session, rank: ReviewScore, top: usize) -> Result<AuditView, St
     let test_loss = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
     let (_, test_metric) = crate::engine::pipeline::metric(&p.model, s.theta(), &test);
     let rows = candidates.iter().map(|c| (s.train_row_name(c.index), s.raw_features(&c.x))).collect();
-    Ok(AuditView { rank, candidates, rows, test_loss, test_metric })
+    let indices: Vec<usize> = candidates.iter().map(|c| c.index).collect();
+    let checks = removal_checks(p, s.theta(), s.influence(), &test, &indices).map_err(|e| e.to_string())?;
+    Ok(AuditView { rank, candidates, rows, checks, test_loss, test_metric })
 }
 
 /// Flip a fraction of the training labels, refit, and rank by self-scores.

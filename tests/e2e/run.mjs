@@ -201,6 +201,8 @@ await check('audit: review three candidates by keyboard, export the cleaned CSV 
   const verdicts = await page.$$eval('[data-testid=audit-candidate]', els => els.slice(0, 4).map(e => e.dataset.verdict));
   assert(verdicts[0] === 'some(remove)' && verdicts[1].startsWith('some(relabel(') && verdicts[2] === 'some(keep)' && verdicts[3] === 'none', `verdicts ${verdicts}`);
   console.log(`     ${await page.textContent('[data-testid=audit-metrics]')}`);
+  const removal = await page.textContent('[data-testid=audit-removal]');
+  assert(/would change by [+-]\d\.\d{4} \(influence\), and really changes by [+-]\d\.\d{4} \(retrained\)/.test(removal), removal);
   await accessible(page, 'the Audit tab');
   await page.screenshot({ path: `${OUT}/audit.png`, fullPage: true });
   // The cleaned file: the removed row gone, one label changed, same columns and delimiter.
@@ -244,9 +246,9 @@ await check('your rows: a text ID column is skipped, missing values dropped on r
   await page.waitForFunction(() => /\(line \d+\)/.test(document.querySelector('[data-testid=influence-row]')?.textContent ?? ''), null, { timeout: 20000 });
   // Name the rows by the ID column: the list says which row of the file each point is.
   await page.selectOption('[data-testid=id-select]', 'line_id');
-  await page.waitForFunction(() => /\(“A\d+” \(line \d+\)\)/.test(document.querySelector('[data-testid=influence-row]')?.textContent ?? ''), null, { timeout: 20000 });
+  await page.waitForFunction(() => /\(“A\d+”, line \d+\)/.test(document.querySelector('[data-testid=influence-row]')?.textContent ?? ''), null, { timeout: 20000 });
   const row = await page.textContent('[data-testid=influence-row]');
-  const [, id, line] = row.match(/“A(\d+)” \(line (\d+)\)/);
+  const [, id, line] = row.match(/“A(\d+)”, line (\d+)\)/);
   assert(Number(line) === Number(id) + 2, `ID A${id} is on line ${id + 2}, not ${line}`);
   // Leave a feature out: one feature left, drawn against the target.
   await page.uncheck('[data-testid=column-use][data-column=weight]');

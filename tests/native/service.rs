@@ -602,6 +602,13 @@ fn the_review_queue_ranks_decisions_retrain_and_the_cleaned_file_applies_them() 
     assert_eq!(q.candidates.len(), 10);
     assert!(q.candidates.windows(2).all(|w| w[0].score >= w[1].score));
     assert_eq!(q.test_metric, v.fit.test_metric);
+    // Each candidate's removal, predicted and really refitted, on the whole test set.
+    assert_eq!((q.checks.len(), q.rows.len()), (10, 10));
+    assert!(q.checks.iter().all(|c| c.converged));
+    let (p, a): (Vec<f64>, Vec<f64>) = q.checks.iter().map(|c| (c.predicted_dloss, c.actual_dloss)).unzip();
+    let r = attribution_explorer::engine::stats::pearson(&p, &a).unwrap_or(0.0);
+    println!("iris, top 10 by self-influence: removal's mean test-loss change, predicted vs refitted, Pearson {r:.3}");
+    assert!(r > 0.9, "{p:?} vs {a:?}");
     // Decisions are edits: remove the first candidate, relabel the second to class 2.
     let (a, b) = (q.candidates[0].index, q.candidates[1].index);
     let edits = Edits { removed: vec![a], relabeled: vec![(b, 2)], ..Edits::default() };

@@ -114,6 +114,48 @@ pub fn test_harm(
         .collect())
 }
 
+/// What removing one row really does to the test set, next to the prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RemovalCheck {
+    /// Predicted change of the mean test loss (first order: `−test_harm`).
+    pub predicted_dloss: f64,
+    /// Change of the mean test loss after really refitting without the row.
+    pub actual_dloss: f64,
+    /// Change of the test accuracy (RMSE for regression) after that refit.
+    pub actual_dmetric: f64,
+    /// Whether the refit converged.
+    pub converged: bool,
+}
+
+/// For each of `rows`: the predicted and the actual (refitted) effect of removing it
+/// on the whole test set.
+pub fn removal_checks(
+    problem: &Problem,
+    theta: &[f64],
+    influence: &Influence,
+    test: &Design,
+    rows: &[usize],
+) -> Result<Vec<RemovalCheck>, crate::engine::retrain::RetrainError> {
+    use crate::engine::fit::FitOptions;
+    use crate::engine::pipeline::metric;
+    let harm = test_harm(problem, theta, influence, test)?;
+    let mean_loss = |t: &[f64]| problem.losses(t, test).iter().sum::<f64>() / test.n().max(1) as f64;
+    let (loss0, (_, metric0)) = (mean_loss(theta), metric(&problem.model, theta, test));
+    let mut retrainer =
+        crate::engine::retrain::Retrainer::new(problem, theta, influence, FitOptions::default())?;
+    rows.iter()
+        .map(|&i| {
+            let r = retrainer.leave_out(i)?;
+            Ok(RemovalCheck {
+                predicted_dloss: -harm[i],
+                actual_dloss: mean_loss(&r.theta) - loss0,
+                actual_dmetric: metric(&problem.model, &r.theta, test).1 - metric0,
+                converged: r.converged,
+            })
+        })
+        .collect()
+}
+
 /// A neighbour of a candidate in the z-scored feature space.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Neighbour {

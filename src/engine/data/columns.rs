@@ -44,7 +44,7 @@ impl std::fmt::Display for RowName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RowName::Line(l) => write!(f, "line {l}"),
-            RowName::Id(id, l) => write!(f, "“{id}” (line {l})"),
+            RowName::Id(id, l) => write!(f, "“{id}”, line {l}"),
             RowName::Row(r) => write!(f, "row {r}"),
         }
     }

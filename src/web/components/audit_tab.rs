@@ -6,7 +6,7 @@
 //! and downloads of the cleaned file and the audit log ([`crate::review`]).
 
 use super::progress::CancelWork;
-use crate::engine::audit::review::{Candidate, ReviewScore};
+use crate::engine::audit::review::{Candidate, RemovalCheck, ReviewScore};
 use crate::engine::data::columns::RowName;
 use crate::protocol::{named, raw_text};
 use crate::review::{Metrics, Verdict};
@@ -33,9 +33,20 @@ fn best_other(c: &Candidate) -> Option<usize> {
 fn details(
     c: &Candidate,
     row: Option<&(Option<RowName>, Vec<f64>)>,
+    check: Option<RemovalCheck>,
     features: &[String],
     classes: &[String],
+    metric: &str,
 ) -> impl IntoView {
+    let removal = check.map(|k| {
+        format!(
+            "the mean test loss would change by {:+.4} (influence), and really changes by {:+.4} (retrained{}); test {metric} really changes by {:+.3}",
+            k.predicted_dloss,
+            k.actual_dloss,
+            if k.converged { "" } else { ", NOT converged: approximate" },
+            k.actual_dmetric
+        )
+    });
     let name = |y: f64| classes.get(y as usize).cloned().unwrap_or_else(|| format!("{y:.3}"));
     let values = row.map_or_else(String::new, |r| raw_text(features, &r.1));
     let who = named(format!("training point #{}", c.index), row.and_then(|r| r.0.clone()));
@@ -70,6 +81,7 @@ fn details(
             <dt>"Label"</dt><dd>{name(c.label)}</dd>
             <dt>"The model says"</dt><dd>{probs}</dd>
             <dt>"Moves most"</dt><dd>{effects}</dd>
+            <dt>"Removing it"</dt><dd data-testid="audit-removal">{removal}</dd>
             <dt>"Nearest neighbours"</dt><dd>{format!("{neighbours} ({same} of {} share its label)", c.neighbours.len())}</dd>
         </dl>
     }
@@ -89,6 +101,8 @@ pub fn AuditTab() -> impl IntoView {
     let metric = move || a.view.with(|v| v.as_ref().map(|v| v.fit.metric_name.clone()).unwrap_or_default());
     let focused = move || a.queue.with(|q| q.as_ref().and_then(|q| q.view.candidates.get(q.focus).cloned()));
     let focused_row = move || a.queue.with(|q| q.as_ref().and_then(|q| q.view.rows.get(q.focus).cloned()));
+    let focused_check =
+        move || a.queue.with(|q| q.as_ref().and_then(|q| q.view.checks.get(q.focus).copied()));
     let on_key = move |ev: web_sys::KeyboardEvent| {
         let key = ev.key();
         let handled = match key.as_str() {
@@ -173,7 +187,7 @@ pub fn AuditTab() -> impl IntoView {
                     on:click=move |_| a.decide(Verdict::Relabel(k))>{format!("Relabel “{}” ({})", names[k], k + 1)}</button>
             }).collect_view();
             view! {
-                {details(&c, focused_row().as_ref(), &features(), &classes())}
+                {details(&c, focused_row().as_ref(), focused_check(), &features(), &classes(), &metric())}
                 <div class="decide">
                     <button class="small" data-testid="audit-keep" on:click=move |_| a.decide(Verdict::Keep)>"Keep (K)"</button>
                     {relabels}
