@@ -335,6 +335,16 @@ pub enum Request {
         /// Candidates listed.
         top: usize,
     },
+    /// Remove a group of training points: first-order, second-order and actual effects
+    /// on the explained point and the test set, as the group grows.
+    Group {
+        /// Job id.
+        job: u64,
+        /// The members, in the order the group grows.
+        members: Vec<usize>,
+        /// Group sizes compared (evenly spaced up to all members).
+        steps: usize,
+    },
     /// The data file with the current removals and relabels applied, as CSV text.
     CleanedCsv {
         /// Job id.
@@ -539,6 +549,13 @@ pub enum Response {
         job: u64,
         /// The candidates, or the error.
         result: JobResult<AuditView>,
+    },
+    /// The group comparison.
+    GroupDone {
+        /// Job id.
+        job: u64,
+        /// One comparison per group size, or the error.
+        result: JobResult<GroupView>,
     },
     /// The cleaned file.
     CleanedCsvDone {
@@ -1010,6 +1027,17 @@ pub struct DetectionCurve {
     pub auc: f64,
     /// `[fraction checked, fraction found]`.
     pub curve: Vec<[f64; 2]>,
+}
+
+/// A group's removal as it grows (see [`crate::engine::audit::group`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupView {
+    /// One comparison per group size, smallest first.
+    pub effects: Vec<crate::engine::audit::group::GroupEffect>,
+    /// Training points in the whole group, in the order it grew.
+    pub members: Vec<usize>,
+    /// Wall-clock milliseconds.
+    pub millis: f64,
 }
 
 /// The review queue (see [`crate::engine::audit::review`]).

@@ -39,6 +39,8 @@ pub enum JobKind {
     Audit,
     /// The cleaned data file.
     CleanedCsv,
+    /// A group's removal.
+    Group,
     /// The LDS.
     Lds,
     /// The three ground truths.

@@ -4,6 +4,7 @@
 use super::session::Session;
 use crate::engine::audit::fix_first::{fix_first_curve, Action};
 use crate::engine::audit::flip::flip_set;
+use crate::engine::audit::group::group_curve;
 use crate::engine::audit::review::{candidates, removal_checks, review_scores, ReviewScore};
 use crate::engine::curvature::KronInverse;
 use crate::engine::evaluate::{
@@ -208,6 +209,28 @@ pub fn flip(
     let flip = flip_set(s.problem(), s.theta(), s.influence(), x.row(0), threshold, limit, &mut Silent)
         .map_err(|e| e.to_string())?;
     Ok(FlipView { flip, classes: class_names(&s.train), threshold, millis: clock() - t0 })
+}
+
+/// A group's removal as it grows, on the explained point and the test set.
+pub fn group(
+    s: &Session,
+    members: Vec<usize>,
+    steps: usize,
+    clock: fn() -> f64,
+) -> Result<GroupView, String> {
+    let t0 = clock();
+    let test = Design::from_dataset(&s.test);
+    let effects = group_curve(
+        s.problem(),
+        s.theta(),
+        s.influence(),
+        &members,
+        steps.clamp(1, 20),
+        &test,
+        &s.explained_design(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(GroupView { effects, members, millis: clock() - t0 })
 }
 
 /// The review queue: the `top` training points by `rank`.

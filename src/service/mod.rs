@@ -167,6 +167,15 @@ impl Service {
                 };
                 emit(Response::AuditDone { job, result });
             }
+            Request::Group { job, members, steps } => {
+                let result = match &self.session {
+                    Some(s) => {
+                        analysis::group(s, members, steps, self.clock).map(Box::new).map_err(JobError::Failed)
+                    }
+                    None => untrained(),
+                };
+                emit(Response::GroupDone { job, result });
+            }
             Request::CleanedCsv { job } => {
                 let result = match &self.session {
                     Some(s) => s.cleaned_csv(self.upload.as_ref()).map(Box::new).map_err(JobError::Failed),

@@ -57,6 +57,8 @@ pub struct Actions {
     /// The settings of an uploaded file that did not train (the view keeps the last
     /// good data; the data panel offers these choices to try again).
     pub failed_upload: RwSignal<Option<ViewState>>,
+    /// A group's removal as it grows.
+    pub group: RwSignal<Option<GroupView>>,
     /// The review queue and the decisions on it.
     pub queue: RwSignal<Option<Queue>>,
     /// The LDS panel.
@@ -125,6 +127,7 @@ impl Actions {
             mislabel: RwSignal::new(None),
             flip: RwSignal::new(None),
             queue: RwSignal::new(None),
+            group: RwSignal::new(None),
             failed_upload: RwSignal::new(None),
             lds: RwSignal::new(None),
             lds_progress: RwSignal::new(None),
@@ -161,9 +164,16 @@ impl Actions {
         let (busy, analysing, loo, lds, truths) = self.jobs.with_value(|j| {
             (
                 j.is_running(JobKind::Train) || j.is_running(JobKind::Upload),
-                [JobKind::Methods, JobKind::Diagnostics, JobKind::Mislabel, JobKind::Flip, JobKind::Audit]
-                    .iter()
-                    .any(|k| j.is_running(*k)),
+                [
+                    JobKind::Methods,
+                    JobKind::Diagnostics,
+                    JobKind::Mislabel,
+                    JobKind::Flip,
+                    JobKind::Audit,
+                    JobKind::Group,
+                ]
+                .iter()
+                .any(|k| j.is_running(*k)),
                 j.current_progress(JobKind::Loo),
                 j.current_progress(JobKind::Lds),
                 j.current_progress(JobKind::Truths),
@@ -343,6 +353,7 @@ impl Actions {
             JobKind::Diagnostics,
             JobKind::Mislabel,
             JobKind::Flip,
+            JobKind::Group,
             JobKind::Truths,
         ];
         self.jobs.update_value(|j| j.abandon(&stale));
@@ -352,6 +363,7 @@ impl Actions {
         self.diagnostics.set(None);
         self.mislabel.set(None);
         self.flip.set(None);
+        self.group.set(None);
         self.lds.set(None);
         self.truths.set(None);
     }
@@ -386,6 +398,13 @@ impl Actions {
         self.flip.set(None);
         let job = self.start(JobKind::Flip);
         self.send(Request::Flip { job, limit: None, threshold });
+    }
+
+    /// Compare the removal of `members` (in the order the group grows).
+    pub fn run_group(&self, members: Vec<usize>) {
+        self.group.set(None);
+        let job = self.start(JobKind::Group);
+        self.send(Request::Group { job, members, steps: 8 });
     }
 
     /// Rank the training points for review by `rank`.
@@ -669,6 +688,7 @@ impl Actions {
                 self.show(JobKind::Diagnostics, job, result, self.diagnostics)
             }
             Response::FlipDone { job, result } => self.show(JobKind::Flip, job, result, self.flip),
+            Response::GroupDone { job, result } => self.show(JobKind::Group, job, result, self.group),
             Response::AuditDone { job, result } => {
                 if !self.finished(JobKind::Audit, job) {
                     return;

@@ -8,6 +8,7 @@ use crate::web::components::audit_tab::AuditTab;
 use crate::web::components::data_panel::DataPanel;
 use crate::web::components::diagnostics_tab::DiagnosticsTab;
 use crate::web::components::flip_panel::FlipPanel;
+use crate::web::components::group_panel::GroupPanel;
 use crate::web::components::influence_list::InfluenceList;
 use crate::web::components::lds_tab::LdsTab;
 use crate::web::components::loo_check::LooCheck;
@@ -62,6 +63,7 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
                 <LooCheck loo=a.loo progress=a.loo_progress error=a.error
                     on_run=Callback::new(move |_| a.run_loo()) on_cancel=Callback::new(move |_| a.cancel_loo()) />
                 <FlipPanel />
+                <GroupPanel />
             </Show>
         }
         .into_any(),

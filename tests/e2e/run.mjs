@@ -441,6 +441,26 @@ await check('why this prediction: a misclassified test point is traced to a set 
   await page.close();
 });
 
+await check('remove a group: first order, second order and the refit as the group grows', async () => {
+  const page = await open();
+  await viewReady(page);
+  await page.fill('[data-testid=group-k]', '40');
+  await page.dispatchEvent('[data-testid=group-k]', 'change');
+  await page.click('[data-testid=group-button]');
+  await page.waitForSelector('[data-testid=group-sentence]', { timeout: 30000 });
+  const s = await page.$('[data-testid=group-sentence]');
+  const [size, actual, first, second] = await Promise.all(['data-size', 'data-actual', 'data-first', 'data-second'].map(n => s.getAttribute(n)));
+  assert(Number(size) === 40, `group of ${size}`);
+  assert([actual, first, second].every(v => Number.isFinite(Number(v))), `${actual} ${first} ${second}`);
+  console.log(`     ${await s.textContent()}`);
+  await page.waitForSelector('[data-testid=group-total-chart]:visible');
+  await page.waitForSelector('[data-testid=group-point-chart]:visible');
+  await accessible(page, 'remove a group');
+  await page.locator('section.group').screenshot({ path: `${OUT}/group.png` });
+  noProblems(page);
+  await page.close();
+});
+
 await check('a link copied from one page restores the same view in a new page', async () => {
   const page = await open();
   await viewReady(page);

@@ -301,3 +301,27 @@ fn removing_in_ranking_order_on_clean_data_is_measured_by_refits() {
         curve.iter().map(|p| (p.checked, p.accuracy, p.loss)).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_group_curve_grows_and_a_point_given_by_itself_matches_its_test_index() {
+    use attribution_explorer::engine::audit::group::{group_curve, group_effect_at};
+    let (problem, theta, influence, test) = breast_cancer();
+    let members: Vec<usize> = (0..problem.n()).filter(|i| i % 7 == 0).collect();
+    let point = Design::new(test.row(3).len(), test.row(3).to_vec(), vec![test.y[3]]);
+    let by_index = group_effect(&problem, &theta, &influence, &members, &test, Some(3)).unwrap();
+    let by_point = group_effect_at(&problem, &theta, &influence, &members, &test, &point).unwrap();
+    for (a, b) in [
+        (by_index.first_order, by_point.first_order),
+        (by_index.second_order, by_point.second_order),
+        (by_index.actual, by_point.actual),
+    ] {
+        let (ta, tb) = (a.test_dloss.unwrap(), b.test_dloss.unwrap());
+        assert!((ta - tb).abs() < 1e-9 * ta.abs().max(1.0), "{ta} vs {tb}");
+        assert!((a.total_dloss - b.total_dloss).abs() < 1e-9 * a.total_dloss.abs().max(1.0));
+    }
+    let curve = group_curve(&problem, &theta, &influence, &members, 5, &test, &point).unwrap();
+    let sizes: Vec<usize> = curve.iter().map(|e| e.size).collect();
+    assert_eq!(sizes.last(), Some(&members.len()));
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
+    assert_eq!(curve.last().unwrap().actual, by_point.actual, "the last step is the whole group");
+}

@@ -679,3 +679,29 @@ fn uploaded_rows_keep_their_names_and_the_user_chooses_columns_and_missing_rows(
     // Raw values: standardisation undone.
     assert!(v.raw_row_text(0).starts_with("x1 = "));
 }
+
+#[test]
+fn a_group_grows_with_three_answers_and_a_group_emptying_a_class_is_refused() {
+    let mut s = Service::new(native_clock);
+    let v = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
+    let d = &v.explained.pred_loo_dloss;
+    let mut helpful: Vec<usize> = (0..d.len()).collect();
+    helpful.sort_by(|&a, &b| d[b].total_cmp(&d[a]));
+    helpful.truncate(40);
+    let out = run(&mut s, Request::Group { job: 2, members: helpful.clone(), steps: 8 });
+    let Some(Response::GroupDone { result: Ok(g), .. }) = out.first() else { panic!("{out:?}") };
+    let sizes: Vec<usize> = g.effects.iter().map(|e| e.size).collect();
+    assert_eq!(sizes, vec![5, 10, 15, 20, 25, 30, 35, 40]);
+    assert!(g.effects.iter().all(|e| e.converged));
+    // The explained point's first-order change is the sum of the members' own
+    // pred_loo_dloss (conventions: group removal, first order).
+    let sum: f64 = helpful.iter().map(|&i| d[i]).sum();
+    let first = g.effects.last().and_then(|e| e.first_order.test_dloss).expect("the explained point");
+    assert!((first - sum).abs() < 1e-9 * sum.abs().max(1.0), "{first} vs {sum}");
+    let class0: Vec<usize> = (0..v.train_y.len()).filter(|&i| v.train_y[i] == 0.0).collect();
+    let out = run(&mut s, Request::Group { job: 3, members: class0, steps: 2 });
+    let Some(Response::GroupDone { result: Err(JobError::Failed(e)), .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    assert!(e.contains("without training data"), "{e}");
+}

@@ -105,6 +105,50 @@ pub fn group_effect(
     })
 }
 
+/// As [`group_effect`], with the chosen point given as its own one-row `point`
+/// (a test point or a query point) instead of a test index: `test_dloss` is its change,
+/// `total_dloss` the test set's.
+pub fn group_effect_at(
+    problem: &Problem,
+    theta: &[f64],
+    influence: &Influence,
+    group: &[usize],
+    test: &Design,
+    point: &Design,
+) -> Result<GroupEffect, AuditError> {
+    let d = problem.model.d;
+    let rows: Vec<f64> =
+        (0..test.n()).flat_map(|t| test.row(t).to_vec()).chain(point.row(0).to_vec()).collect();
+    let y: Vec<f64> = test.y.iter().copied().chain(point.y.first().copied()).collect();
+    let both = Design::new(d, rows, y);
+    let mut e = group_effect(problem, theta, influence, group, &both, Some(test.n()))?;
+    for effect in [&mut e.first_order, &mut e.second_order, &mut e.actual] {
+        effect.total_dloss -= effect.test_dloss.unwrap_or(0.0);
+    }
+    Ok(e)
+}
+
+/// The three effects as the group grows: removing the first `k` of `ordered` for
+/// `steps` sizes evenly spaced up to all of them.
+pub fn group_curve(
+    problem: &Problem,
+    theta: &[f64],
+    influence: &Influence,
+    ordered: &[usize],
+    steps: usize,
+    test: &Design,
+    point: &Design,
+) -> Result<Vec<GroupEffect>, AuditError> {
+    let m = ordered.len();
+    let steps = steps.clamp(1, m.max(1));
+    let mut sizes: Vec<usize> = (1..=steps).map(|s| (s * m).div_ceil(steps)).collect();
+    sizes.dedup();
+    sizes
+        .into_iter()
+        .map(|k| group_effect_at(problem, theta, influence, &ordered[..k], test, point))
+        .collect()
+}
+
 /// `½ vᵀ ∇²l_t v` for every test row, from central differences of the test gradients
 /// along `v` (exact to `O(h²)`; no P × P matrix per test point).
 fn test_curvature(problem: &Problem, theta: &[f64], test: &Design, v: &[f64]) -> Vec<f64> {

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod data_panel;
 pub mod diagnostics_tab;
 pub mod flip_panel;
+pub mod group_panel;
 pub mod influence_list;
 pub mod lds_tab;
 pub mod loo_check;

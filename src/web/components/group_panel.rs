@@ -1,0 +1,188 @@
+//! Remove a group of training points at once: first-order influence (the sum of the
+//! members' effects), the second-order group influence of Basu et al. 2020 and the
+//! real refit, on the explained point and on the whole test set, as the group grows
+//! ([`crate::engine::audit::group`]). Large groups show first order's known
+//! underestimate.
+
+use super::chart::{LineCanvas, LineChart};
+use super::progress::CancelWork;
+use crate::protocol::{GroupView, TrainedView};
+use crate::web::actions::Actions;
+use leptos::prelude::*;
+
+/// How the group is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rule {
+    /// The k most helpful points for the explained prediction.
+    Helpful,
+    /// The k most harmful.
+    Harmful,
+    /// Points of one class, most influential first, up to half the class.
+    Class,
+    /// Points whose raw feature is above (or below) a value.
+    Feature,
+}
+
+/// The members of the group, in the order it grows (most influential first).
+fn members(
+    v: &TrainedView,
+    rule: Rule,
+    k: usize,
+    class: usize,
+    feature: usize,
+    above: bool,
+    value: f64,
+) -> Vec<usize> {
+    let s = &v.explained.pred_loo_dloss;
+    let mut by_strength: Vec<usize> = (0..s.len()).collect();
+    by_strength.sort_by(|&a, &b| s[b].abs().total_cmp(&s[a].abs()));
+    let raw = |i: usize| {
+        let x = v.train_row(i).get(feature).copied().unwrap_or(f64::NAN);
+        v.scaler.as_ref().map_or(x, |sc| {
+            x * sc.scale.get(feature).copied().unwrap_or(1.0) + sc.mean.get(feature).copied().unwrap_or(0.0)
+        })
+    };
+    match rule {
+        Rule::Helpful | Rule::Harmful => {
+            let mut order: Vec<usize> = (0..s.len()).collect();
+            order.sort_by(
+                |&a, &b| if rule == Rule::Helpful { s[b].total_cmp(&s[a]) } else { s[a].total_cmp(&s[b]) },
+            );
+            order.truncate(k);
+            order
+        }
+        Rule::Class => {
+            let of: Vec<usize> =
+                by_strength.into_iter().filter(|&i| v.train_y[i] as usize == class).collect();
+            let half = of.len() / 2;
+            of.into_iter().take(half).collect()
+        }
+        Rule::Feature => {
+            by_strength.into_iter().filter(|&i| if above { raw(i) > value } else { raw(i) < value }).collect()
+        }
+    }
+}
+
+/// The comparison in one sentence, at the whole group.
+fn sentence(g: &GroupView) -> String {
+    let Some(e) = g.effects.last() else { return String::new() };
+    let (f, s, a) = (e.first_order.total_dloss, e.second_order.total_dloss, e.actual.total_dloss);
+    let share = if a != 0.0 { format!(" ({:.0}% of it)", 100.0 * f / a) } else { String::new() };
+    format!(
+        "Removing all {} points changes the total test loss by {a:+.4} when really retrained; first-order influence predicts {f:+.4}{share}, second-order group influence {s:+.4}.{}",
+        e.size,
+        if a.abs() > f.abs() { " First order underestimates the group's effect, as it tends to for large groups." } else { "" }
+    )
+}
+
+/// The "Remove a group" panel of the main view.
+#[component]
+pub fn GroupPanel() -> impl IntoView {
+    let a = expect_context::<Actions>();
+    let rule = RwSignal::new(Rule::Helpful);
+    let k = RwSignal::new(20usize);
+    let class = RwSignal::new(0usize);
+    let feature = RwSignal::new(0usize);
+    let above = RwSignal::new(true);
+    let value = RwSignal::new(0.0f64);
+    let chosen = move || {
+        a.view.with(|v| {
+            v.as_ref()
+                .map(|v| {
+                    members(v, rule.get(), k.get(), class.get(), feature.get(), above.get(), value.get())
+                })
+                .unwrap_or_default()
+        })
+    };
+    let chart = |total: bool| {
+        Signal::derive(move || {
+            a.group.get().filter(|g| !g.effects.is_empty()).map(|g| {
+                let line = |name: &str,
+                            pick: fn(
+                    &crate::engine::audit::group::GroupEffect,
+                ) -> crate::engine::audit::group::Effect| {
+                    let pts = g.effects.iter().map(|e| {
+                        let eff = pick(e);
+                        (
+                            e.size as f64,
+                            if total { eff.total_dloss } else { eff.test_dloss.unwrap_or(f64::NAN) },
+                        )
+                    });
+                    (name.to_string(), pts.collect())
+                };
+                LineChart {
+                    lines: vec![
+                        line("actual (retrained)", |e| e.actual),
+                        line("first-order influence", |e| e.first_order),
+                        line("second-order group influence", |e| e.second_order),
+                    ],
+                    x: "points removed".into(),
+                    y: if total {
+                        "change of total test loss"
+                    } else {
+                        "change of the explained point's loss"
+                    }
+                    .into(),
+                }
+            })
+        })
+    };
+    let (total_chart, point_chart) = (chart(true), chart(false));
+    let classes = move || a.view.with(|v| v.as_ref().map(|v| v.class_names.clone()).unwrap_or_default());
+    let features = move || a.view.with(|v| v.as_ref().map(|v| v.feature_names.clone()).unwrap_or_default());
+    let result = move || {
+        a.group.get().map(|g| {
+            let e = g.effects.last().cloned();
+            view! {
+                <p data-testid="group-sentence" data-size=e.as_ref().map(|e| e.size.to_string()).unwrap_or_default()
+                    data-actual=e.as_ref().map(|e| e.actual.total_dloss.to_string()).unwrap_or_default()
+                    data-first=e.as_ref().map(|e| e.first_order.total_dloss.to_string()).unwrap_or_default()
+                    data-second=e.as_ref().map(|e| e.second_order.total_dloss.to_string()).unwrap_or_default()>{sentence(&g)}</p>
+                {e.filter(|e| !e.converged).map(|_| view! { <p class="warning">"The refit without the whole group did not converge: its numbers are approximate."</p> })}
+                <p class="hint">{format!("{} group sizes, each really retrained, in {:.0} ms.", g.effects.len(), g.millis)}</p>
+            }
+        })
+    };
+    view! {
+        <section class="panel group" aria-label="Remove a group">
+            <h2>"Remove a group"</h2>
+            <p class="hint">"Remove many training points at once and compare the first-order prediction (the sum of their separate effects), the second-order group influence (Basu et al. 2020, which adds how the members interact) and the real refit, as the group grows."</p>
+            <div class="params">
+                <label>"Group "
+                    <select data-testid="group-rule" on:change=move |ev| rule.set(match event_target_value(&ev).as_str() {
+                        "harmful" => Rule::Harmful, "class" => Rule::Class, "feature" => Rule::Feature, _ => Rule::Helpful })>
+                        <option value="helpful">"the most helpful points"</option>
+                        <option value="harmful">"the most harmful points"</option>
+                        <option value="class">"points of one class (up to half of it)"</option>
+                        <option value="feature">"a rule on one feature"</option>
+                    </select></label>
+                <Show when=move || matches!(rule.get(), Rule::Helpful | Rule::Harmful)>
+                    <label>"How many "<input type="number" min="1" max="1000" data-testid="group-k" prop:value=move || k.get().to_string()
+                        on:change=move |ev| k.set(event_target_value(&ev).parse::<usize>().unwrap_or(20).clamp(1, 1000)) /></label>
+                </Show>
+                <Show when=move || rule.get() == Rule::Class>
+                    <label>"Class "<select on:change=move |ev| class.set(event_target_value(&ev).parse().unwrap_or(0))>
+                        {move || classes().into_iter().enumerate().map(|(i, c)| view! { <option value=i.to_string()>{c}</option> }).collect_view()}
+                    </select></label>
+                </Show>
+                <Show when=move || rule.get() == Rule::Feature>
+                    <label>"Feature "<select on:change=move |ev| feature.set(event_target_value(&ev).parse().unwrap_or(0))>
+                        {move || features().into_iter().enumerate().map(|(i, f)| view! { <option value=i.to_string()>{f}</option> }).collect_view()}
+                    </select></label>
+                    <label>"is "<select on:change=move |ev| above.set(event_target_value(&ev) == "above")>
+                        <option value="above">"above"</option><option value="below">"below"</option></select></label>
+                    <label>"value "<input type="number" step="any" prop:value=move || value.get().to_string()
+                        on:change=move |ev| value.set(event_target_value(&ev).parse().unwrap_or(0.0)) /></label>
+                </Show>
+            </div>
+            <button data-testid="group-button" disabled=move || a.analysing.get() || chosen().is_empty()
+                on:click=move |_| a.run_group(chosen())>
+                {move || format!("Compare, removing up to {} points", chosen().len())}
+            </button>
+            <CancelWork />
+            {result}
+            <LineCanvas data=total_chart file="group-total.png" label="Change of the total test loss as the group grows" testid="group-total-chart" error=a.error />
+            <LineCanvas data=point_chart file="group-point.png" label="Change of the explained point's loss as the group grows" testid="group-point-chart" error=a.error />
+        </section>
+    }
+}
