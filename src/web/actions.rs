@@ -59,6 +59,10 @@ pub struct Actions {
     pub failed_upload: RwSignal<Option<ViewState>>,
     /// A group's removal as it grows.
     pub group: RwSignal<Option<GroupView>>,
+    /// Whether dragging on the plot draws a lasso around a group (2-D data).
+    pub lasso_mode: RwSignal<bool>,
+    /// The training points inside the last lasso.
+    pub lasso: RwSignal<Vec<usize>>,
     /// The review queue and the decisions on it.
     pub queue: RwSignal<Option<Queue>>,
     /// The LDS panel.
@@ -128,6 +132,8 @@ impl Actions {
             flip: RwSignal::new(None),
             queue: RwSignal::new(None),
             group: RwSignal::new(None),
+            lasso_mode: RwSignal::new(false),
+            lasso: RwSignal::new(Vec::new()),
             failed_upload: RwSignal::new(None),
             lds: RwSignal::new(None),
             lds_progress: RwSignal::new(None),

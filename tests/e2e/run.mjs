@@ -457,6 +457,23 @@ await check('remove a group: first order, second order and the refit as the grou
   await page.waitForSelector('[data-testid=group-point-chart]:visible');
   await accessible(page, 'remove a group');
   await page.locator('section.group').screenshot({ path: `${OUT}/group.png` });
+  // A lasso: drag around the middle of the plot.
+  await page.selectOption('[data-testid=group-rule]', 'lasso');
+  await page.locator('[data-testid=main-plot]').scrollIntoViewIfNeeded();
+  const box = await page.locator('[data-testid=main-plot]').boundingBox();
+  const at = (fx, fy) => [box.x + box.width * fx, box.y + box.height * fy];
+  await page.mouse.move(...at(0.3, 0.3));
+  await page.mouse.down();
+  for (const [fx, fy] of [[0.7, 0.3], [0.7, 0.7], [0.3, 0.7], [0.3, 0.32]]) await page.mouse.move(...at(fx, fy), { steps: 5 });
+  await page.mouse.up();
+  const hint = await page.textContent('[data-testid=lasso-hint]');
+  const inside = Number(hint.match(/(\d+) inside/)[1]);
+  assert(inside > 0, hint);
+  await page.click('[data-testid=group-button]');
+  await page.waitForFunction(n => document.querySelector('[data-testid=group-sentence]')?.dataset.size === String(n), inside, { timeout: 30000 })
+    .catch(async () => { throw new Error(`lasso of ${inside}: ${await page.textContent('section.group')}`); });
+  console.log(`     lasso: ${await page.textContent('[data-testid=group-sentence]')}`);
+  await page.screenshot({ path: `${OUT}/lasso.png` });
   noProblems(page);
   await page.close();
 });

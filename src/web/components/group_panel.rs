@@ -6,7 +6,7 @@
 
 use super::chart::{LineCanvas, LineChart};
 use super::progress::CancelWork;
-use crate::protocol::{GroupView, TrainedView};
+use crate::protocol::{GroupView, Projection, TrainedView};
 use crate::web::actions::Actions;
 use leptos::prelude::*;
 
@@ -21,9 +21,12 @@ enum Rule {
     Class,
     /// Points whose raw feature is above (or below) a value.
     Feature,
+    /// Points drawn around on the plot (2-D data).
+    Lasso,
 }
 
 /// The members of the group, in the order it grows (most influential first).
+#[allow(clippy::too_many_arguments)]
 fn members(
     v: &TrainedView,
     rule: Rule,
@@ -32,6 +35,7 @@ fn members(
     feature: usize,
     above: bool,
     value: f64,
+    lasso: &[usize],
 ) -> Vec<usize> {
     let s = &v.explained.pred_loo_dloss;
     let mut by_strength: Vec<usize> = (0..s.len()).collect();
@@ -60,6 +64,7 @@ fn members(
         Rule::Feature => {
             by_strength.into_iter().filter(|&i| if above { raw(i) > value } else { raw(i) < value }).collect()
         }
+        Rule::Lasso => by_strength.into_iter().filter(|i| lasso.contains(i)).collect(),
     }
 }
 
@@ -67,11 +72,18 @@ fn members(
 fn sentence(g: &GroupView) -> String {
     let Some(e) = g.effects.last() else { return String::new() };
     let (f, s, a) = (e.first_order.total_dloss, e.second_order.total_dloss, e.actual.total_dloss);
-    let share = if a != 0.0 { format!(" ({:.0}% of it)", 100.0 * f / a) } else { String::new() };
+    let share =
+        if a != 0.0 && f * a > 0.0 { format!(" ({:.0}% of it)", 100.0 * f / a) } else { String::new() };
+    let verdict = if f * a < 0.0 {
+        " First-order influence gets even the direction wrong for a group this large."
+    } else if a.abs() > f.abs() {
+        " First order underestimates the group's effect, as it tends to for large groups."
+    } else {
+        ""
+    };
     format!(
-        "Removing all {} points changes the total test loss by {a:+.4} when really retrained; first-order influence predicts {f:+.4}{share}, second-order group influence {s:+.4}.{}",
-        e.size,
-        if a.abs() > f.abs() { " First order underestimates the group's effect, as it tends to for large groups." } else { "" }
+        "Removing all {} points changes the total test loss by {a:+.4} when really retrained; first-order influence predicts {f:+.4}{share}, second-order group influence {s:+.4}.{verdict}",
+        e.size
     )
 }
 
@@ -80,16 +92,28 @@ fn sentence(g: &GroupView) -> String {
 pub fn GroupPanel() -> impl IntoView {
     let a = expect_context::<Actions>();
     let rule = RwSignal::new(Rule::Helpful);
+    // The rule menu starts at "most helpful", so clicks on the plot select again.
+    a.lasso_mode.set(false);
     let k = RwSignal::new(20usize);
     let class = RwSignal::new(0usize);
     let feature = RwSignal::new(0usize);
     let above = RwSignal::new(true);
     let value = RwSignal::new(0.0f64);
     let chosen = move || {
+        let lasso = a.lasso.get();
         a.view.with(|v| {
             v.as_ref()
                 .map(|v| {
-                    members(v, rule.get(), k.get(), class.get(), feature.get(), above.get(), value.get())
+                    members(
+                        v,
+                        rule.get(),
+                        k.get(),
+                        class.get(),
+                        feature.get(),
+                        above.get(),
+                        value.get(),
+                        &lasso,
+                    )
                 })
                 .unwrap_or_default()
         })
@@ -129,6 +153,7 @@ pub fn GroupPanel() -> impl IntoView {
     };
     let (total_chart, point_chart) = (chart(true), chart(false));
     let classes = move || a.view.with(|v| v.as_ref().map(|v| v.class_names.clone()).unwrap_or_default());
+    let plane = move || a.view.with(|v| v.as_ref().is_some_and(|v| v.projection == Projection::Plane));
     let features = move || a.view.with(|v| v.as_ref().map(|v| v.feature_names.clone()).unwrap_or_default());
     let result = move || {
         a.group.get().map(|g| {
@@ -149,13 +174,21 @@ pub fn GroupPanel() -> impl IntoView {
             <p class="hint">"Remove many training points at once and compare the first-order prediction (the sum of their separate effects), the second-order group influence (Basu et al. 2020, which adds how the members interact) and the real refit, as the group grows."</p>
             <div class="params">
                 <label>"Group "
-                    <select data-testid="group-rule" on:change=move |ev| rule.set(match event_target_value(&ev).as_str() {
-                        "harmful" => Rule::Harmful, "class" => Rule::Class, "feature" => Rule::Feature, _ => Rule::Helpful })>
+                    <select data-testid="group-rule" on:change=move |ev| {
+                        let r = match event_target_value(&ev).as_str() {
+                            "harmful" => Rule::Harmful, "class" => Rule::Class, "feature" => Rule::Feature, "lasso" => Rule::Lasso, _ => Rule::Helpful };
+                        rule.set(r);
+                        a.lasso_mode.set(r == Rule::Lasso);
+                    }>
                         <option value="helpful">"the most helpful points"</option>
                         <option value="harmful">"the most harmful points"</option>
                         <option value="class">"points of one class (up to half of it)"</option>
                         <option value="feature">"a rule on one feature"</option>
+                        {move || plane().then(|| view! { <option value="lasso">"points I draw around on the plot"</option> })}
                     </select></label>
+                <Show when=move || rule.get() == Rule::Lasso>
+                    <p class="hint" data-testid="lasso-hint">{move || format!("Drag around training points on the plot; {} inside so far (ringed in green).", a.lasso.with(Vec::len))}</p>
+                </Show>
                 <Show when=move || matches!(rule.get(), Rule::Helpful | Rule::Harmful)>
                     <label>"How many "<input type="number" min="1" max="1000" data-testid="group-k" prop:value=move || k.get().to_string()
                         on:change=move |ev| k.set(event_target_value(&ev).parse::<usize>().unwrap_or(20).clamp(1, 1000)) /></label>

@@ -53,6 +53,22 @@ fn tooltip(v: &TrainedView, hit: Hit) -> String {
     }
 }
 
+/// Whether `p` lies inside the closed polygon `path` (even–odd rule).
+fn contains(path: &[(f64, f64)], p: (f64, f64)) -> bool {
+    let n = path.len();
+    if n < 3 {
+        return false;
+    }
+    let mut inside = false;
+    for k in 0..n {
+        let (a, b) = (path[k], path[(k + n - 1) % n]);
+        if (a.1 > p.1) != (b.1 > p.1) && p.0 < (b.0 - a.0) * (p.1 - a.1) / (b.1 - a.1) + a.0 {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
 /// Canvas pixel of a mouse event (the canvas is scaled by CSS).
 fn event_pixel(ev: &leptos::ev::MouseEvent, canvas: &web_sys::HtmlCanvasElement) -> (f64, f64) {
     let scale_x = canvas.width() as f64 / canvas.client_width().max(1) as f64;
@@ -164,6 +180,9 @@ pub fn PlotPanel() -> impl IntoView {
     let hover = RwSignal::new(None::<(String, f64, f64)>);
     let add_mode = RwSignal::new(false);
     let click_label = RwSignal::new(0.0f64);
+    // A lasso being drawn: its points in canvas pixels (for the hit test) and in CSS
+    // pixels (for the line drawn over the canvas).
+    let lasso_path = RwSignal::new(None::<(Vec<(f64, f64)>, Vec<(f64, f64)>)>);
     // The label shown is the one in use: a query point's own (from a link, say).
     Effect::new(move |_| {
         if let Selection::Query { label, .. } = a.state.with(|s| s.selection.clone()) {
@@ -176,7 +195,12 @@ pub fn PlotPanel() -> impl IntoView {
         let picked = a.state.with(|s| s.train_point);
         let hovered = a.hovered.get();
         let reweight = a.reweight.get();
-        let marked = a.flip.with(|f| f.as_ref().map(|f| f.flip.removed.clone()).unwrap_or_default());
+        let lasso = a.lasso.get();
+        let marked = if a.lasso_mode.get() && !lasso.is_empty() {
+            lasso
+        } else {
+            a.flip.with(|f| f.as_ref().map(|f| f.flip.removed.clone()).unwrap_or_default())
+        };
         a.view.with(|v| {
             let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
             let shown = reweight.as_ref().filter(|r| Some(r.index) == picked);
@@ -191,14 +215,49 @@ pub fn PlotPanel() -> impl IntoView {
         });
     });
 
+    let on_down = move |ev: leptos::ev::MouseEvent| {
+        let Some(c) = canvas.get_untracked() else { return };
+        if a.lasso_mode.get_untracked() {
+            ev.prevent_default();
+            let p = event_pixel(&ev, &c);
+            lasso_path.set(Some((vec![p], vec![(ev.offset_x() as f64, ev.offset_y() as f64)])));
+        }
+    };
+    let on_up = move |_| {
+        let (Some((path, _)), Some(m)) = (lasso_path.get_untracked(), mapper.get_value()) else { return };
+        lasso_path.set(None);
+        let inside = a.view.with_untracked(|v| {
+            v.as_ref().map_or_else(Vec::new, |v| {
+                (0..v.train_xy.len())
+                    .filter(|&i| {
+                        let (x, y) = m.to_pixel(v.train_xy[i]);
+                        contains(&path, (x, y))
+                    })
+                    .collect()
+            })
+        });
+        a.lasso.set(inside);
+    };
     let on_move = move |ev: leptos::ev::MouseEvent| {
         let (Some(c), Some(m)) = (canvas.get_untracked(), mapper.get_value()) else { return };
         let (px, py) = event_pixel(&ev, &c);
+        if lasso_path.with_untracked(Option::is_some) {
+            lasso_path.update(|l| {
+                if let Some((p, css)) = l {
+                    p.push((px, py));
+                    css.push((ev.offset_x() as f64, ev.offset_y() as f64));
+                }
+            });
+            return;
+        }
         let tip =
             a.view.with_untracked(|v| v.as_ref().and_then(|v| nearest(v, &m, px, py).map(|h| tooltip(v, h))));
         hover.set(tip.map(|t| (t, ev.offset_x() as f64, ev.offset_y() as f64)));
     };
     let on_click = move |ev: leptos::ev::MouseEvent| {
+        if a.lasso_mode.get_untracked() {
+            return;
+        }
         let (Some(c), Some(m)) = (canvas.get_untracked(), mapper.get_value()) else { return };
         let (px, py) = event_pixel(&ev, &c);
         let Some((hit, plane)) = a.view.with_untracked(|v| {
@@ -241,7 +300,13 @@ pub fn PlotPanel() -> impl IntoView {
                 <canvas node_ref=canvas width="640" height="480" data-testid="main-plot" tabindex="0"
                     data-drawn=move || (drawn.get() > 0).to_string()
                     aria-label="Scatter of the training points coloured by influence on the explained point"
+                    class:lasso=move || a.lasso_mode.get()
+                    on:mousedown=on_down on:mouseup=on_up
                     on:mousemove=on_move on:mouseleave=move |_| hover.set(None) on:click=on_click></canvas>
+                {move || lasso_path.get().map(|(_, css)| {
+                    let points = css.iter().map(|(x, y)| format!("{x:.0},{y:.0}")).collect::<Vec<_>>().join(" ");
+                    view! { <svg class="lasso-line" aria-hidden="true"><polygon points=points /></svg> }
+                })}
                 {move || hover.get().map(|(t, x, y)| view! {
                     <div class="tooltip" role="tooltip" data-testid="tooltip" style=format!("left:{}px;top:{}px", x + 14.0, y + 14.0)>{t}</div>
                 })}
