@@ -748,7 +748,7 @@ pub struct TrainedView {
 }
 
 /// Features shown of a row before "and N more features".
-const RAW_SHOWN: usize = 8;
+pub const RAW_SHOWN: usize = 8;
 
 /// One point of the scrubber's curves.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
