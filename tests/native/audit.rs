@@ -325,3 +325,33 @@ fn a_group_curve_grows_and_a_point_given_by_itself_matches_its_test_index() {
     assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
     assert_eq!(curve.last().unwrap().actual, by_point.actual, "the last step is the whole group");
 }
+
+#[test]
+fn a_removal_that_changes_a_test_answer_is_predicted_to_change_the_accuracy() {
+    use attribution_explorer::engine::audit::review::removal_checks;
+    let (train, test) = prepared(Builtin::Moons, GeneratorParams::default());
+    let (problem, report) = fitted(&train, ModelKind::Logistic, 0.01);
+    let influence = Influence::new(&problem, &report.theta, 0.0).unwrap();
+    let test = Design::from_dataset(&test);
+    let model = &problem.model;
+    let margin = |t: usize| {
+        Margin::at(model, &report.theta, test.row(t), None).unwrap().value(
+            model,
+            &report.theta,
+            test.row(t),
+            None,
+        )
+    };
+    // The test point nearest the boundary, and the one removal that flips it.
+    let near = (0..test.n()).min_by(|&a, &b| margin(a).total_cmp(&margin(b))).unwrap();
+    let f = flip_set(&problem, &report.theta, &influence, test.row(near), None, 1, &mut Silent).unwrap();
+    assert!(f.flipped, "one removal flips the nearest point (margin {})", f.margin);
+    let c = removal_checks(&problem, &report.theta, &influence, &test, &f.removed).unwrap()[0];
+    let step = 1.0 / test.n() as f64;
+    println!(
+        "removing #{}: accuracy change predicted {:?}, refitted {}",
+        f.removed[0], c.predicted_daccuracy, c.actual_dmetric
+    );
+    assert!(c.actual_dmetric.abs() >= step - 1e-12, "the refit changes an answer");
+    assert!((c.predicted_daccuracy.unwrap() - c.actual_dmetric).abs() < 1e-9, "{c:?}");
+}

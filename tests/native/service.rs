@@ -609,6 +609,20 @@ fn the_review_queue_ranks_decisions_retrain_and_the_cleaned_file_applies_them() 
     let r = attribution_explorer::engine::stats::pearson(&p, &a).unwrap_or(0.0);
     println!("iris, top 10 by self-influence: removal's mean test-loss change, predicted vs refitted, Pearson {r:.3}");
     assert!(r > 0.9, "{p:?} vs {a:?}");
+    // Predicted accuracy changes come in whole test points; one removal rarely changes
+    // an answer, and the prediction says so when the refit agrees.
+    let m = v.test_y.len() as f64;
+    for c in &q.checks {
+        let d = c.predicted_daccuracy.expect("a classifier");
+        assert!((d * m - (d * m).round()).abs() < 1e-9, "{d}");
+    }
+    let agree = q
+        .checks
+        .iter()
+        .filter(|c| c.predicted_daccuracy.is_some_and(|p| (p - c.actual_dmetric).abs() < 1e-9))
+        .count();
+    println!("iris: predicted accuracy change equals the refit's for {agree} of 10 removals");
+    assert!(agree >= 8, "{agree}");
     // Decisions are edits: remove the first candidate, relabel the second to class 2.
     let (a, b) = (q.candidates[0].index, q.candidates[1].index);
     let edits = Edits { removed: vec![a], relabeled: vec![(b, 2)], ..Edits::default() };

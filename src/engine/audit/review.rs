@@ -121,10 +121,43 @@ pub struct RemovalCheck {
     pub predicted_dloss: f64,
     /// Change of the mean test loss after really refitting without the row.
     pub actual_dloss: f64,
+    /// Predicted change of the test accuracy (classifiers): test points whose margin
+    /// (see [`crate::engine::audit`]) crosses zero to first order change answer.
+    pub predicted_daccuracy: Option<f64>,
     /// Change of the test accuracy (RMSE for regression) after that refit.
     pub actual_dmetric: f64,
     /// Whether the refit converged.
     pub converged: bool,
+}
+
+/// Every test point's margin, its gradient, whether its prediction is right, and
+/// whether it would be right once the prediction changes (it becomes the runner-up).
+struct TestMargins {
+    value: Vec<f64>,
+    grad: Vec<Vec<f64>>,
+    right: Vec<bool>,
+    right_after_flip: Vec<bool>,
+}
+
+fn test_margins(problem: &Problem, theta: &[f64], test: &Design) -> Option<TestMargins> {
+    use crate::engine::audit::Margin;
+    let model = &problem.model;
+    if model.classes() == 0 {
+        return None;
+    }
+    let mut out = TestMargins { value: vec![], grad: vec![], right: vec![], right_after_flip: vec![] };
+    for t in 0..test.n() {
+        let x = test.row(t);
+        let m = Margin::at(model, theta, x, None).ok()?;
+        let mut g = vec![0.0; problem.n_params()];
+        out.value.push(m.value(model, theta, x, Some(&mut g)));
+        out.grad.push(g);
+        let p = model.predict(theta, x);
+        let runner_up = (0..p.len()).filter(|&k| k != m.class).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+        out.right.push(m.class as f64 == test.y[t]);
+        out.right_after_flip.push(runner_up.is_some_and(|r| r as f64 == test.y[t]));
+    }
+    Some(out)
 }
 
 /// For each of `rows`: the predicted and the actual (refitted) effect of removing it
@@ -143,11 +176,31 @@ pub fn removal_checks(
     let (loss0, (_, metric0)) = (mean_loss(theta), metric(&problem.model, theta, test));
     let mut retrainer =
         crate::engine::retrain::Retrainer::new(problem, theta, influence, FitOptions::default())?;
+    let margins = test_margins(problem, theta, test);
+    let inv_n = 1.0 / problem.n() as f64;
+    let m = test.n().max(1) as f64;
     rows.iter()
         .map(|&i| {
+            // Δm_t = (1/n) ∇m_tᵀ H⁻¹ g_i; a negative margin means another answer.
+            let predicted_daccuracy = match &margins {
+                Some(tm) => {
+                    let s = influence.inverse().solve(&influence.train_grads.row(i).to_vec())?;
+                    let changed: f64 = (0..tm.value.len())
+                        .map(|t| {
+                            let dm = inv_n * tm.grad[t].iter().zip(&s).map(|(a, b)| a * b).sum::<f64>();
+                            let flips = tm.value[t] + dm < 0.0;
+                            let after = if flips { tm.right_after_flip[t] } else { tm.right[t] };
+                            f64::from(u8::from(after)) - f64::from(u8::from(tm.right[t]))
+                        })
+                        .sum();
+                    Some(changed / m)
+                }
+                None => None,
+            };
             let r = retrainer.leave_out(i)?;
             Ok(RemovalCheck {
                 predicted_dloss: -harm[i],
+                predicted_daccuracy,
                 actual_dloss: mean_loss(&r.theta) - loss0,
                 actual_dmetric: metric(&problem.model, &r.theta, test).1 - metric0,
                 converged: r.converged,

@@ -39,8 +39,9 @@ fn details(
     metric: &str,
 ) -> impl IntoView {
     let removal = check.map(|k| {
+        let predicted = k.predicted_daccuracy.map_or(String::new(), |d| format!("would change by {d:+.3} (influence) and "));
         format!(
-            "the mean test loss would change by {:+.4} (influence), and really changes by {:+.4} (retrained{}); test {metric} really changes by {:+.3}",
+            "the mean test loss would change by {:+.4} (influence), and really changes by {:+.4} (retrained{}); test {metric} {predicted}really changes by {:+.3}",
             k.predicted_dloss,
             k.actual_dloss,
             if k.converged { "" } else { ", NOT converged: approximate" },
