@@ -74,9 +74,10 @@ pub fn FlipPanel() -> impl IntoView {
         a.flip.get().map(|v| {
             let warn = (!v.flip.refits.all_converged())
                 .then(|| view! { <p class="warning">{v.flip.refits.to_string()}</p> });
+            let name = |i: usize| a.view.with_untracked(|w| w.as_ref().map_or(format!("#{i}"), |w| w.train_name(i)));
             let points = v.flip.removed.iter().map(|&i| view! {
                 <button class="small" data-testid="flip-point" on:click=move |_| a.pick(Some(i))
-                    title="Open this training point on the scrubber">{format!("#{i}")}</button>
+                    title="Open this training point on the scrubber">{name(i)}</button>
             }).collect_view();
             view! {
                 <p data-testid="flip-sentence" data-flipped=v.flip.flipped.to_string()
