@@ -12,7 +12,9 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod embed_api;
 pub mod engine;
+pub mod link_data;
 pub mod pool;
 pub mod protocol;
 pub mod review;

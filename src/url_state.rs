@@ -4,7 +4,8 @@
 //! training point and its weight, and the edits. Parsing is lenient: a missing or
 //! malformed value falls back to its default, so any link opens a working page.
 //!
-//! Keys: `ds n noise seed model l2 damp std split sel tp w rm flip add target embed view`,
+//! Keys: `ds n noise seed model l2 damp std split sel tp w rm flip add target embed
+//! panels host view`, for an uploaded file `xcol` (columns left out), `idcol` and `dropna`,
 //! and for a network (`model=mlp`): `hidden` (one or two widths), `act`, `iseed`,
 //! `steps` (an early-stop budget), `out` (its output, when not automatic); `curv` (the
 //! curvature, when not the Hessian).
@@ -48,10 +49,16 @@ pub struct ViewState {
     /// Target column of an uploaded file.
     pub target: Option<String>,
     /// Columns left out, the ID column and dropping of rows with missing cells, for an
-    /// uploaded file (not in links: the file itself never is).
+    /// uploaded file (in links, so that data carried by the link itself, `#data=`,
+    /// reopen exactly; a file never goes into a link otherwise).
     pub columns: UploadChoices,
-    /// Embedded in an iframe: plot and explanation only.
+    /// Embedded in an iframe: plot and explanation only (unless `panels` says more).
     pub embed: bool,
+    /// The parts shown (`panels=plot,list,…`); `None` shows what `embed` implies.
+    pub panels: Option<Vec<Panel>>,
+    /// The origin of a host page allowed to drive an embedded explorer
+    /// ([`crate::embed_api`]); `None`: the page's own origin only.
+    pub host: Option<String>,
     /// The tab shown.
     pub tab: Tab,
 }
@@ -109,6 +116,61 @@ impl Tab {
     }
 }
 
+/// A part of the page that `?panels=` can show or hide (for embedding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// Title, links and the tab bar.
+    Header,
+    /// Dataset, model and settings.
+    Data,
+    /// The scatter plot with the decision surface.
+    Plot,
+    /// The weight scrubber of a picked training point.
+    Scrubber,
+    /// The ranked influence list.
+    List,
+    /// The leave-one-out check.
+    Check,
+    /// "What would change this prediction?"
+    Flip,
+    /// "Remove a group".
+    Group,
+    /// The tab's own content on a tab other than Explore (Methods, Diagnostics, …).
+    Tab,
+}
+
+impl Panel {
+    /// Every panel with its identifier in `panels=`.
+    pub const ALL: [(Panel, &'static str); 9] = [
+        (Panel::Header, "header"),
+        (Panel::Data, "data"),
+        (Panel::Plot, "plot"),
+        (Panel::Scrubber, "scrubber"),
+        (Panel::List, "list"),
+        (Panel::Check, "check"),
+        (Panel::Flip, "flip"),
+        (Panel::Group, "group"),
+        (Panel::Tab, "tab"),
+    ];
+
+    /// The identifier in `panels=`.
+    pub fn id(self) -> &'static str {
+        Panel::ALL.iter().find(|(p, _)| *p == self).map_or("", |(_, id)| id)
+    }
+
+    /// The panel with identifier `id`; a tab's id (`methods`, …) names [`Panel::Tab`].
+    pub fn from_id(id: &str) -> Option<Panel> {
+        Panel::ALL
+            .iter()
+            .find(|(_, i)| *i == id)
+            .map(|(p, _)| *p)
+            .or_else(|| Tab::from_id(id).filter(|t| *t != Tab::Explore).map(|_| Panel::Tab))
+    }
+}
+
+/// What `embed=1` shows when `panels=` does not say: the plot, the scrubber and the list.
+pub const EMBED_PANELS: [Panel; 3] = [Panel::Plot, Panel::Scrubber, Panel::List];
+
 /// The dataset marker of uploaded data.
 pub const UPLOAD: &str = "upload";
 
@@ -132,6 +194,8 @@ impl Default for ViewState {
             target: None,
             columns: UploadChoices::default(),
             embed: false,
+            panels: None,
+            host: None,
             tab: Tab::Explore,
         }
     }
@@ -242,8 +306,28 @@ impl ViewState {
         if let Some(t) = &self.target {
             q.push(format!("target={}", encode(t)));
         }
+        if self.dataset == UPLOAD {
+            let c = &self.columns;
+            if !c.exclude.is_empty() {
+                let names: Vec<String> = c.exclude.iter().map(|n| encode(n)).collect();
+                q.push(format!("xcol={}", names.join(",")));
+            }
+            if let Some(id) = &c.id_column {
+                q.push(format!("idcol={}", encode(id)));
+            }
+            if c.drop_missing {
+                q.push("dropna=1".into());
+            }
+        }
         if self.embed {
             q.push("embed=1".into());
+        }
+        if let Some(panels) = &self.panels {
+            let ids: Vec<&str> = panels.iter().map(|p| p.id()).collect();
+            q.push(format!("panels={}", ids.join(",")));
+        }
+        if let Some(host) = &self.host {
+            q.push(format!("host={}", encode(host)));
         }
         if self.tab != Tab::Explore {
             q.push(format!("view={}", self.tab.id()));
@@ -324,6 +408,23 @@ impl ViewState {
                 }
                 "target" if !v.is_empty() => s.target = Some(v),
                 "embed" => s.embed = v == "1",
+                "panels" => {
+                    let mut panels: Vec<Panel> = Vec::new();
+                    for p in v.split(',').filter_map(Panel::from_id) {
+                        if !panels.contains(&p) {
+                            panels.push(p);
+                        }
+                    }
+                    s.panels = Some(panels);
+                }
+                // Names are split before decoding: an encoded comma stays in its name.
+                "xcol" => {
+                    let raw = pair.split_once('=').map_or("", |(_, r)| r);
+                    s.columns.exclude = raw.split(',').map(decode).filter(|n| !n.is_empty()).collect();
+                }
+                "idcol" if !v.is_empty() => s.columns.id_column = Some(v),
+                "dropna" => s.columns.drop_missing = v == "1",
+                "host" if crate::embed_api::is_origin(&v) => s.host = Some(v),
                 "view" => s.tab = Tab::from_id(&v).unwrap_or_default(),
                 _ => {}
             }
@@ -337,7 +438,29 @@ impl ViewState {
         if !network_asked {
             s.network = None;
         }
+        if s.dataset != UPLOAD {
+            s.columns = UploadChoices::default();
+        }
         s
+    }
+
+    /// The default view, framed as this one (embedding, panels and host kept).
+    pub fn fresh(&self) -> ViewState {
+        ViewState {
+            embed: self.embed,
+            panels: self.panels.clone(),
+            host: self.host.clone(),
+            ..ViewState::default()
+        }
+    }
+
+    /// Whether `panel` shows: as `panels=` lists, else everything but what `embed=1`
+    /// hides.
+    pub fn shows(&self, panel: Panel) -> bool {
+        match &self.panels {
+            Some(list) => list.contains(&panel),
+            None => !self.embed || EMBED_PANELS.contains(&panel),
+        }
     }
 
     /// What the worker must train for this state.
@@ -398,6 +521,29 @@ fn parse_selection(v: &str) -> Option<Selection> {
     (f.len() == 3).then(|| Selection::Query { xy: [f[0], f[1]], label: f[2] })
 }
 
+/// The `<iframe>` of `state` with `embed=1` at `base` (the page's address without
+/// query or fragment), carrying `text` in its fragment when there is an uploaded file.
+pub fn embed_snippet(
+    base: &str,
+    state: &ViewState,
+    text: Option<&str>,
+) -> Result<String, crate::link_data::LinkDataError> {
+    let embedded = ViewState {
+        embed: true,
+        panels: state.panels.clone().or_else(|| state.embed.then(|| EMBED_PANELS.to_vec())),
+        ..state.clone()
+    };
+    let fragment = match text {
+        Some(t) => format!("#{}{}", crate::link_data::KEY, crate::link_data::encode(t)?),
+        None => String::new(),
+    };
+    let src = format!("{base}{}{fragment}", embedded.to_query()).replace('&', "&amp;");
+    Ok(format!(
+        "<iframe src=\"{src}\" title=\"Attribution Explorer\" width=\"100%\" height=\"600\" \
+         style=\"border:0\" loading=\"lazy\"></iframe>"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,6 +578,8 @@ mod tests {
             target: Some("my target; ü & co".into()),
             columns: UploadChoices::default(),
             embed: true,
+            panels: Some(vec![Panel::Plot, Panel::Tab]),
+            host: Some("https://docs.example.com:8443".into()),
             tab: Tab::Diagnostics,
         };
         let q = s.to_query();
@@ -461,6 +609,52 @@ mod tests {
         // Network keys without `model=mlp` mean nothing.
         assert_eq!(ViewState::from_query("?hidden=8&act=gelu").network, None);
         assert_eq!(ViewState::from_query("?model=mlp").network, Some(default_network()));
+    }
+
+    #[test]
+    fn upload_choices_round_trip_for_uploaded_data_only() {
+        let s = ViewState {
+            dataset: UPLOAD.into(),
+            target: Some("label".into()),
+            columns: UploadChoices {
+                exclude: vec!["a,b".into(), "größe".into()],
+                id_column: Some("patient id".into()),
+                drop_missing: true,
+            },
+            ..ViewState::default()
+        };
+        let q = s.to_query();
+        assert_eq!(ViewState::from_query(&q), s, "{q}");
+        // They mean nothing for built-in data (and so are not kept).
+        assert_eq!(ViewState::from_query("?ds=moons&xcol=a&dropna=1").columns, UploadChoices::default());
+    }
+
+    #[test]
+    fn panels_choose_what_shows() {
+        let all = ViewState::default();
+        assert!(Panel::ALL.iter().all(|(p, _)| all.shows(*p)));
+        let embed = ViewState::from_query("?embed=1");
+        assert!(embed.shows(Panel::Plot) && embed.shows(Panel::List) && !embed.shows(Panel::Header));
+        // A tab's name means that tab's content; unknown names and repeats are dropped.
+        let s = ViewState::from_query("?embed=1&panels=plot,methods,nonsense,plot&view=methods");
+        assert_eq!(s.panels, Some(vec![Panel::Plot, Panel::Tab]));
+        assert!(s.shows(Panel::Tab) && !s.shows(Panel::List) && !s.shows(Panel::Scrubber));
+        assert_eq!(ViewState::from_query(&s.to_query()), s);
+    }
+
+    #[test]
+    fn a_snippet_embeds_this_view_and_its_data() {
+        let state = ViewState { dataset: UPLOAD.into(), target: Some("b".into()), ..ViewState::default() };
+        let s = embed_snippet("https://h/x/", &state, Some("a,b\n1,2\n3,4\n")).expect("fits");
+        assert!(s.starts_with("<iframe src=\"https://h/x/?ds=upload&amp;"), "{s}");
+        let src = &s["<iframe src=\"https://h/x/".len()..s.find("\" title").expect("src ends")]
+            .replace("&amp;", "&");
+        let (query, fragment) = src.split_once('#').expect("data in the fragment");
+        let opened = ViewState::from_query(query);
+        assert!(opened.embed && opened.target.as_deref() == Some("b"), "{query}");
+        assert_eq!(crate::link_data::from_fragment(fragment), Some(Ok("a,b\n1,2\n3,4\n".into())));
+        // Built-in data: no fragment.
+        assert!(!embed_snippet("https://h/", &ViewState::default(), None).expect("no data").contains('#'));
     }
 
     #[test]

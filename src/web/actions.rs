@@ -6,6 +6,7 @@
 use crate::engine::audit::review::ReviewScore;
 use crate::engine::methods::ihvp::LissaParams;
 use crate::engine::methods::{Method, MethodParams};
+use crate::link_data;
 use crate::pool::Helpers;
 use crate::protocol::*;
 use crate::review::{Metrics, Queue, Verdict};
@@ -82,7 +83,15 @@ pub struct Actions {
     /// The file sent to the primary, and the last one it accepted (helpers get a copy).
     upload_sent: StoredValue<Option<(String, String)>>,
     upload_held: StoredValue<Option<(String, String)>>,
+    /// Data carried by the link (`#data=`), and the state the link asked for, until
+    /// the primary has read them.
+    link_data: StoredValue<Option<(String, ViewState)>>,
+    /// The fragment of the link, kept in the address while its data are the view's.
+    fragment: StoredValue<Option<String>>,
 }
+
+/// What the data carried by a link are called in the page.
+pub const LINK_DATA_NAME: &str = "data in this link";
 
 /// Candidates in the review queue.
 const REVIEWED: usize = 30;
@@ -100,18 +109,31 @@ fn page_params() -> MethodParams {
 }
 
 impl Actions {
-    /// Fresh state from the URL query.
-    pub fn new(query: &str) -> Self {
+    /// Fresh state from the URL query and fragment (which may carry data,
+    /// [`link_data`]).
+    pub fn new(query: &str, fragment: &str) -> Self {
         let mut state = ViewState::from_query(query);
         let mut error = None;
+        let mut link = None;
         if state.dataset == UPLOAD {
-            error = Some(
-                "This link was made from an uploaded file, which is never put in links. \
-                 Drop the file again to see it; meanwhile, here is the default dataset."
-                    .to_string(),
-            );
-            state = ViewState { embed: state.embed, ..ViewState::default() };
+            let problem = match link_data::from_fragment(fragment) {
+                Some(Ok(text)) => {
+                    link = Some((text, state.clone()));
+                    None
+                }
+                Some(Err(e)) => Some(format!("The data in this link could not be read: {e}.")),
+                None => Some(
+                    "This link was made from an uploaded file, which is never put in links. \
+                     Drop the file again to see it."
+                        .to_string(),
+                ),
+            };
+            if let Some(problem) = problem {
+                error = Some(format!("{problem} Meanwhile, here is the default dataset."));
+                state = state.fresh();
+            }
         }
+        let fragment = link.is_some().then(|| fragment.to_string());
         Self {
             state: RwSignal::new(state),
             good_state: StoredValue::new(None),
@@ -145,7 +167,24 @@ impl Actions {
             helpers: StoredValue::new(Helpers::default()),
             upload_sent: StoredValue::new(None),
             upload_held: StoredValue::new(None),
+            link_data: StoredValue::new(link),
+            fragment: StoredValue::new(fragment),
         }
+    }
+
+    /// The address of this view: the query, and the fragment while the link's own
+    /// data are shown.
+    pub fn address(&self) -> String {
+        let (query, upload) = self.state.with(|s| (s.to_query(), s.dataset == UPLOAD));
+        match self.fragment.get_value() {
+            Some(f) if upload => format!("{query}{f}"),
+            _ => query,
+        }
+    }
+
+    /// The uploaded file the view shows (name and text), if any.
+    pub fn uploaded_text(&self) -> Option<(String, String)> {
+        self.state.with_untracked(|s| s.dataset == UPLOAD).then(|| self.upload_held.get_value()).flatten()
     }
 
     /// The tab shown (part of the URL state).
@@ -252,8 +291,9 @@ impl Actions {
             j.reweighted(0);
         });
         self.clear_analyses();
-        let ViewState { embed, tab, .. } = self.state.get_untracked();
-        let good = self.good_state.get_value().unwrap_or_else(|| ViewState { embed, ..ViewState::default() });
+        let now = self.state.get_untracked();
+        let tab = now.tab;
+        let good = self.good_state.get_value().unwrap_or_else(|| now.fresh());
         self.state.set(ViewState { tab, ..good });
         self.reweight.set(None);
     }
@@ -429,6 +469,8 @@ impl Actions {
             train_point: None,
             weight: 1.0,
             embed: false,
+            panels: None,
+            host: None,
             ..s
         }
         .to_query()
@@ -510,6 +552,11 @@ impl Actions {
 
     /// Send a user's file to the worker.
     pub fn upload_file(&self, name: String, text: String) {
+        self.fragment.set_value(None);
+        self.send_file(name, text);
+    }
+
+    fn send_file(&self, name: String, text: String) {
         let job = self.start(JobKind::Upload);
         self.upload_sent.set_value(Some((name.clone(), text.clone())));
         self.send(Request::Upload { job, name, text });
@@ -644,6 +691,10 @@ impl Actions {
         match response {
             Response::Ready => {
                 self.ready.set(true);
+                // Data carried by the link: read them first; they train when read.
+                if let Some((text, _)) = self.link_data.with_value(Clone::clone) {
+                    return self.send_file(LINK_DATA_NAME.into(), text);
+                }
                 // A fresh worker after a Cancel: the file first, if the view uses one.
                 if self.state.with_untracked(|s| s.dataset == UPLOAD) {
                     if let Some((name, text)) = self.upload_held.get_value() {
@@ -664,6 +715,11 @@ impl Actions {
                         let target = summary.default_target.clone();
                         self.upload.set(Some(summary));
                         self.error.set(None);
+                        // The link's data: the view the link asked for.
+                        if let Some((_, state)) = self.link_data.try_update_value(Option::take).flatten() {
+                            self.state.set(state);
+                            return self.train();
+                        }
                         self.retrain(|s| {
                             s.dataset = UPLOAD.into();
                             s.target = Some(target);
@@ -672,7 +728,16 @@ impl Actions {
                             s.columns = Default::default();
                         });
                     }
-                    Err(e) => self.error.set(Some(e.to_string())),
+                    Err(e) => {
+                        // Data in a link that do not read: the default view instead.
+                        if self.link_data.try_update_value(Option::take).flatten().is_some() {
+                            self.fragment.set_value(None);
+                            self.retrain(|s| *s = s.fresh());
+                            self.error.set(Some(format!("The data in this link could not be read: {e}")));
+                            return;
+                        }
+                        self.error.set(Some(e.to_string()))
+                    }
                 }
             }
             Response::Trained { job, result } => {

@@ -1,9 +1,10 @@
 //! The page: owns the [`Actions`] (signals and everything that changes them) and lays
 //! out the panels, handing each the signals and callbacks it uses. `?embed=1` shows
-//! only the plot and its explanation, for an iframe.
+//! only the plot and its explanation, for an iframe; `?panels=` chooses the parts
+//! ([`Panel`]).
 
+use crate::url_state::Panel;
 use crate::web::actions::{Actions, Tab};
-use crate::web::bridge;
 use crate::web::components::audit_tab::AuditTab;
 use crate::web::components::data_panel::DataPanel;
 use crate::web::components::diagnostics_tab::DiagnosticsTab;
@@ -16,16 +17,10 @@ use crate::web::components::methods_tab::MethodsTab;
 use crate::web::components::mislabel_tab::MislabelTab;
 use crate::web::components::plot_panel::PlotPanel;
 use crate::web::components::scrubber::Scrubber;
+use crate::web::components::share::Share;
 use crate::web::components::truths_tab::TruthsTab;
+use crate::web::{bridge, host, offline};
 use leptos::prelude::*;
-
-/// What "Copy link" says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Copied {
-    Not,
-    Done,
-    Refused,
-}
 
 /// The tab's panel.
 fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
@@ -57,16 +52,19 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
         }
         .into_any(),
         Tab::Audit => view! { <AuditTab /> }.into_any(),
-        Tab::Explore => view! {
-            <PlotPanel />
-            <Show when=move || !a.state.with(|s| s.embed)>
-                <LooCheck loo=a.loo progress=a.loo_progress error=a.error
-                    on_run=Callback::new(move |_| a.run_loo()) on_cancel=Callback::new(move |_| a.cancel_loo()) />
-                <FlipPanel />
-                <GroupPanel />
-            </Show>
+        Tab::Explore => {
+            let shows = move |p| a.state.with_untracked(|s| s.shows(p));
+            view! {
+                <Show when=move || shows(Panel::Plot)><PlotPanel /></Show>
+                <Show when=move || shows(Panel::Check)>
+                    <LooCheck loo=a.loo progress=a.loo_progress error=a.error
+                        on_run=Callback::new(move |_| a.run_loo()) on_cancel=Callback::new(move |_| a.cancel_loo()) />
+                </Show>
+                <Show when=move || shows(Panel::Flip)><FlipPanel /></Show>
+                <Show when=move || shows(Panel::Group)><GroupPanel /></Show>
+            }
+            .into_any()
         }
-        .into_any(),
     }
 }
 
@@ -74,45 +72,40 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
 #[component]
 pub fn App() -> impl IntoView {
     let search = window().location().search().unwrap_or_default();
-    let a = Actions::new(&search);
+    let a = Actions::new(&search, &window().location().hash().unwrap_or_default());
     provide_context(a);
     match bridge::start(move |w, r| a.on_response(w, r)) {
         Ok(()) => a.start_helpers(),
         Err(e) => a.error.set(Some(e)),
     }
+    host::listen(a);
+    let updated = offline::register();
     // Keep the URL in step with the state (replaceState: no history spam, no request).
     Effect::new(move |_| {
-        let query = a.state.with(|s| s.to_query());
+        let address = a.address();
         if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&query));
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
         }
     });
     // `?debug=panic` proves the panic banner in the end-to-end test.
     if search.contains("debug=panic") {
         request_animation_frame(|| panic!("a panic requested by the URL (?debug=panic)"));
     }
-    let embed = a.state.get_untracked().embed;
-    let copied = RwSignal::new(Copied::Not);
-    let copy_link = move |_| {
-        let href = window().location().href().unwrap_or_default();
-        let promise = window().navigator().clipboard().write_text(&href);
-        leptos::task::spawn_local(async move {
-            let ok = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
-            copied.set(if ok { Copied::Done } else { Copied::Refused });
-        });
-    };
+    // What shows is fixed by the link the page was opened with.
+    let shown = StoredValue::new(a.state.get_untracked());
+    let shows = move |p: Panel| shown.with_value(|s| s.shows(p));
+    let embed = !shows(Panel::Header);
     view! {
         <Show when=move || !embed>
             <header class="top">
                 <h1>"Attribution Explorer"</h1>
                 <p class="tagline">"Which training points drive this prediction? Computed in your browser; nothing leaves it."</p>
-                <button class="link" data-testid="copy-link" on:click=copy_link>
-                    {move || match copied.get() {
-                        Copied::Not => "Copy link to this view",
-                        Copied::Done => "Link copied",
-                        Copied::Refused => "Copying was refused: the link is in the address bar",
-                    }}
-                </button>
+                <Share />
+                <Show when=move || updated.get()>
+                    <span class="update" role="status" data-testid="update-ready">
+                        "A newer version of the explorer is installed: reload to use it."
+                    </span>
+                </Show>
                 <span class="engine" data-testid="engine-status" class:ok=move || a.ready.get()
                     data-workers=move || a.workers.get().to_string()
                     title="Long jobs (leave-one-out, LDS, ground truths) are shared among the engine workers, one per processor core up to 4.">
@@ -131,18 +124,25 @@ pub fn App() -> impl IntoView {
                 }).collect_view()}
             </nav>
         </Show>
-        <main class="layout" class:embed=embed>
-            <Show when=move || !embed><DataPanel /></Show>
+        <main class="layout" class:no-data=!shows(Panel::Data)
+            class:no-side=!shows(Panel::Scrubber) && !shows(Panel::List)>
+            <Show when=move || shows(Panel::Data)><DataPanel /></Show>
+            // Without the data panel, its error banner shows above everything.
+            <Show when=move || !shows(Panel::Data) && a.error.with(Option::is_some)>
+                <div class="error wide" role="alert" data-testid="error-banner">{move || a.error.get().unwrap_or_default()}</div>
+            </Show>
             <div class="side" class:analysis=move || a.tab() != Tab::Explore>
-                {move || analysis_tab(a, a.tab())}
+                {move || (a.tab() == Tab::Explore || shows(Panel::Tab)).then(|| analysis_tab(a, a.tab()))}
             </div>
-            <div class="side">
+            <div class="side" class:hidden=!shows(Panel::Scrubber) && !shows(Panel::List)>
                 // The scrubber opens above the list, beside the plot, where the eye is.
-                <Scrubber view=a.view reweight=a.reweight error=a.error
-                    picked=Signal::derive(move || a.state.with(|s| s.train_point))
-                    weight=Signal::derive(move || a.state.with(|s| s.weight))
-                    on_weight=Callback::new(move |w| a.set_weight(w)) on_close=Callback::new(move |_| a.pick(None)) />
-                <InfluenceList />
+                <Show when=move || shows(Panel::Scrubber)>
+                    <Scrubber view=a.view reweight=a.reweight error=a.error
+                        picked=Signal::derive(move || a.state.with(|s| s.train_point))
+                        weight=Signal::derive(move || a.state.with(|s| s.weight))
+                        on_weight=Callback::new(move |w| a.set_weight(w)) on_close=Callback::new(move |_| a.pick(None)) />
+                </Show>
+                <Show when=move || shows(Panel::List)><InfluenceList /></Show>
             </div>
         </main>
     }

@@ -7,6 +7,8 @@ pub mod app;
 pub mod bridge;
 pub mod components;
 pub mod export;
+pub mod host;
+pub mod offline;
 pub mod panic_banner;
 pub mod plot;
 pub mod transport;

@@ -6,7 +6,8 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.webmanifest': 'application/manifest+json' };
 
 /** Serve `dir`; resolves to { origin, close }. */
 export async function serve(dir = path.resolve('dist')) {
@@ -18,7 +19,17 @@ export async function serve(dir = path.resolve('dist')) {
     fs.createReadStream(file).pipe(res);
   });
   await new Promise(r => server.listen(0, '127.0.0.1', r));
-  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+  // close() also drops open keep-alive connections: the server is really gone.
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => { server.close(); server.closeAllConnections(); } };
+}
+
+/** Serve one HTML page, `html(origin)` (a host page at another origin); resolves to { origin, close }. */
+export async function servePage(html) {
+  let origin = '';
+  const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end(html(origin)); });
+  await new Promise(r => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${server.address().port}`;
+  return { origin, close: () => { server.close(); server.closeAllConnections(); } };
 }
 
 /** Headless Chromium from Debian. */

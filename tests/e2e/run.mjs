@@ -2,7 +2,7 @@
 // Serves dist/ on 127.0.0.1 itself, fails on any console error or page error, records
 // every request (none may leave 127.0.0.1, and none may happen after the first view is
 // drawn), and saves screenshots under target/e2e/.
-import { serve, launch } from './harness.mjs';
+import { serve, servePage, launch } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -40,7 +40,10 @@ async function open(query = '', { allowErrors = false } = {}) {
   page.context().on('request', r => {
     const url = r.url();
     log.requests.push(url);
-    if (log.ready && !url.startsWith('blob:') && !url.startsWith('data:')) log.afterReady.push(url);
+    // The service worker's own requests (it copies this build for offline use) stay in
+    // `requests`, which must all be this origin's; they are not the page's traffic.
+    const own = r.serviceWorker() !== null;
+    if (log.ready && !own && !url.startsWith('blob:') && !url.startsWith('data:')) log.afterReady.push(url);
   });
   page.log = log;
   page.allowErrors = allowErrors;
@@ -661,6 +664,180 @@ await check('Cancel stops a one-piece job (network diagnostics, ~10 s) at once a
   page.log.afterReady = [];
   noProblems(page);
   await page.close();
+});
+
+/** The browser's own format for data in a link: deflate-raw, then base64url. */
+async function linkPayload(page, text) {
+  return page.evaluate(async t => {
+    const cs = new CompressionStream('deflate-raw');
+    const w = cs.writable.getWriter(); w.write(new TextEncoder().encode(t)); w.close();
+    const bytes = new Uint8Array(await new Response(cs.readable).arrayBuffer());
+    let s = ''; for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }, text);
+}
+
+await check('panels= shows only the parts it names, and one tab alone', async () => {
+  const page = await open('?panels=plot,check&sel=t3');
+  await page.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+  assert(await page.$('header.top') === null && await page.$('.data-panel') === null, 'no header or data panel');
+  assert(await page.$('[data-testid=influence-row]') === null, 'no list');
+  assert(await page.isVisible('[data-testid=loo-button]'), 'the check shows');
+  const plotWidth = await page.$eval('[data-testid=main-plot]', c => c.getBoundingClientRect().width);
+  assert(plotWidth > 1000, `the plot takes the free width (${plotWidth} px)`);
+  assert(new URL(page.url()).searchParams.get('panels') === 'plot,check', 'panels stay in the URL');
+  await accessible(page, 'panels=plot,check');
+  await page.screenshot({ path: `${OUT}/panels.png` });
+  noProblems(page);
+  await page.close();
+  const tab = await open('?view=methods&panels=tab');
+  await tab.waitForSelector('[data-testid=methods-button]', { timeout: 20000 });
+  assert(await tab.$('[data-testid=main-plot]') === null && await tab.$('header.top') === null, 'only the tab');
+  noProblems(tab);
+  await tab.close();
+});
+
+await check('data in the link (#data=): same view out, embed snippet round trip, size limit, damage', async () => {
+  const csv = makeCsv();
+  const maker = await open();
+  await viewReady(maker);
+  const payload = await linkPayload(maker, csv);
+  await maker.close();
+  const page = await open(`?ds=upload&target=label#data=${payload}`);
+  await viewReady(page);
+  assert(/Logistic regression: \d+ Newton steps, converged/.test(await page.textContent('[data-testid=model-status]')), 'trained');
+  const hint = await page.textContent('.data-panel');
+  assert(hint.includes('data in this link: 80 rows, 3 columns'), `summary: ${hint}`);
+  const explained = await page.textContent('[data-testid=explained]');
+  const scores = await page.$$eval('[data-testid=influence-row]', els => els.map(e => e.dataset.value));
+  assert(new URL(page.url()).hash === `#data=${payload}`, 'the data stay in the address');
+  // The same file uploaded by hand: the same view.
+  const byHand = await open();
+  await viewReady(byHand);
+  await upload(byHand, 'mine.csv', csv);
+  await byHand.waitForFunction(() => /prob\. of '(yes|no)'/.test(document.querySelector('[data-testid=explained]')?.textContent ?? ''), null, { timeout: 20000 });
+  assert(await byHand.textContent('[data-testid=explained]') === explained, 'same explained point as uploading by hand');
+  const handScores = await byHand.$$eval('[data-testid=influence-row]', els => els.map(e => e.dataset.value));
+  assert(JSON.stringify(handScores) === JSON.stringify(scores), 'same scores as uploading by hand');
+  await byHand.close();
+  // Copy the embed snippet and open what it embeds.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  assert((await page.textContent('[data-testid=copy-embed]')).includes('with this data'), 'the button offers the data');
+  await page.click('[data-testid=copy-embed]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=copy-status]').textContent.includes('copied'), null, { timeout: 5000 });
+  const snippet = await page.evaluate(() => navigator.clipboard.readText());
+  const src = /src="([^"]+)"/.exec(snippet)[1].replaceAll('&amp;', '&');
+  assert(src.includes('embed=1') && src.includes('#data='), `snippet: ${snippet.slice(0, 200)}`);
+  const embedded = await open(src.slice(origin.length + 1));
+  await embedded.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+  await embedded.waitForFunction(() => document.querySelectorAll('[data-testid=influence-row]').length >= 5, null, { timeout: 20000 });
+  assert(await embedded.textContent('[data-testid=explained]') === explained, 'same explained point');
+  const again = await embedded.$$eval('[data-testid=influence-row]', els => els.map(e => e.dataset.value));
+  assert(JSON.stringify(again) === JSON.stringify(scores), 'same scores from the snippet');
+  await embedded.screenshot({ path: `${OUT}/embed-data.png` });
+  noProblems(embedded);
+  await embedded.close();
+  // Too large for a link: the reason, with the size.
+  let big = 'a,b,c,d,e,label\n', seed = 3;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let i = 0; i < 2500; i++) big += `${rnd().toFixed(6)},${rnd().toFixed(6)},${rnd().toFixed(6)},${rnd().toFixed(6)},${rnd().toFixed(6)},${rnd() > 0.5 ? 'x' : 'y'}\n`;
+  page.log.ready = false;
+  await upload(page, 'big.csv', big);
+  await page.waitForFunction(() => document.querySelector('.data-panel').textContent.includes('big.csv: 2500 rows'), null, { timeout: 30000 });
+  await page.waitForFunction(() => !document.querySelector('[data-testid=model-status]').textContent.includes('…'), null, { timeout: 30000 });
+  assert(new URL(page.url()).hash === '', 'a file of your own is never in the address');
+  await page.click('[data-testid=copy-embed]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=copy-status]').textContent.includes('No embed snippet'), null, { timeout: 5000 });
+  const why = await page.textContent('[data-testid=copy-status]');
+  assert(/compress to \d+ KB; a link carries at most 20 KB/.test(why), `reason: ${why}`);
+  await page.close();
+  // A damaged link: said in words, and the default view instead.
+  const damaged = await open('?ds=upload&target=label#data=S9RJ4j');
+  await damaged.waitForSelector('[data-testid=error-banner]', { timeout: 20000 });
+  const said = await damaged.textContent('[data-testid=error-banner]');
+  assert(said.includes('The data in this link could not be read'), `banner: ${said}`);
+  await damaged.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+  await damaged.close();
+});
+
+await check('postMessage: a host page drives the embedded explorer; other origins and shapes change nothing', async () => {
+  const listen = `window.got = []; addEventListener('message', e => window.got.push({ origin: e.origin, data: e.data }));
+    window.send = m => document.getElementById('f').contentWindow.postMessage(m, '${origin}');`;
+  const page = (host) => `<!doctype html><html lang="en"><title>host</title><iframe id="f" title="explorer" width="1000" height="700"
+    src="${origin}/?embed=1&sel=t3&host=${host}"></iframe><script>${listen}</script></html>`;
+  const host = await servePage(me => page(me));
+  const evil = await servePage(() => page(host.origin)); // names the host, not itself
+  const ctx = await browser.newContext();
+  const tab = await ctx.newPage();
+  const errors = [];
+  tab.on('pageerror', e => errors.push(e.message));
+  await tab.goto(host.origin);
+  const scoresFor = test => tab.waitForFunction(t => window.got.some(m => m.data.event === 'scores' && m.data.test === t), test, { timeout: 20000 });
+  await scoresFor(3);
+  const first = await tab.evaluate(() => window.got.find(m => m.data.event === 'scores').data);
+  assert(first.type === 'attribution-explorer' && first.version === 1 && first.dataset === 'moons', JSON.stringify(first).slice(0, 200));
+  assert(first.scores.length > 100 && first.scores.every(Number.isFinite), 'every training point scored');
+  assert((await tab.evaluate(() => window.got.map(m => m.origin))).every(o => o === origin), 'from the explorer');
+  await tab.evaluate(() => send({ type: 'attribution-explorer', version: 1, action: 'select', test: 5 }));
+  await scoresFor(5);
+  await tab.evaluate(() => send({ type: 'attribution-explorer', version: 1, action: 'weight', train: 2, weight: 0 }));
+  await tab.waitForFunction(() => window.got.some(m => m.data.scrubbed && m.data.scrubbed[0] === 2 && m.data.scrubbed[1] === 0), null, { timeout: 20000 });
+  await tab.evaluate(() => send({ type: 'attribution-explorer', version: 1, action: 'select', test: 99999 }));
+  await tab.waitForFunction(() => window.got.some(m => m.data.event === 'error' && /no test point 99999/.test(m.data.message)), null, { timeout: 5000 });
+  // Wrong shapes: nothing happens.
+  const before = await tab.evaluate(() => window.got.length);
+  await tab.evaluate(() => {
+    send({ type: 'attribution-explorer', version: 1, action: 'select', test: '7' });
+    send({ type: 'attribution-explorer', version: 1, action: 'eval', code: 'document.body.remove()' });
+    send({ type: 'attribution-explorer', version: 2, action: 'select', test: 7 });
+    send('select 7');
+  });
+  await tab.waitForTimeout(1500);
+  const frame = tab.frames().find(f => f.url().startsWith(origin));
+  assert(await frame.evaluate(() => new URLSearchParams(location.search).get('sel')) === 't5', 'still test point 5');
+  assert(await tab.evaluate(n => window.got.length === n, before), 'no answer to malformed messages');
+  // Another origin: ignored, and it hears nothing.
+  const other = await ctx.newPage();
+  await other.goto(evil.origin);
+  const otherFrame = () => other.frames().find(f => f.url().startsWith(origin));
+  await otherFrame().waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+  await other.evaluate(() => send({ type: 'attribution-explorer', version: 1, action: 'select', test: 8 }));
+  await other.waitForTimeout(1500);
+  assert(await otherFrame().evaluate(() => new URLSearchParams(location.search).get('sel')) === 't3', 'a stranger cannot select');
+  assert(await other.evaluate(() => window.got.length === 0), 'a stranger hears no scores');
+  assert(errors.length === 0, errors.join('\n'));
+  await tab.screenshot({ path: `${OUT}/host-page.png` });
+  await ctx.close();
+  host.close();
+  evil.close();
+});
+
+await check('offline: after one visit the page reloads and works with the server gone', async () => {
+  const own = await serve();
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(e.message));
+  await page.goto(`${own.origin}/?ds=moons&sel=t3`);
+  await page.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20000 });
+  const cached = await page.evaluate(async () => {
+    const keys = await caches.keys();
+    const cache = await caches.open(keys.find(k => k.startsWith('attribution-explorer-')));
+    return (await cache.keys()).map(r => new URL(r.url).pathname);
+  });
+  assert(cached.includes('/worker_bg.wasm') && cached.some(p => p.endsWith('_bg.wasm') && p.startsWith('/app-')), `cached: ${cached}`);
+  assert(await page.evaluate(() => document.querySelector('link[rel=manifest]') !== null), 'installable: a manifest');
+  own.close();
+  await ctx.setOffline(true);
+  await page.reload();
+  await page.waitForSelector('[data-testid=engine-status].ok', { timeout: 20000 });
+  await page.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=influence-row]').length >= 5, null, { timeout: 20000 });
+  await page.click('[data-testid=influence-row]');
+  await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  assert(errors.length === 0, errors.join('\n'));
+  await ctx.close();
 });
 
 await check('the Content-Security-Policy blocks requests to other origins', async () => {

@@ -12,6 +12,7 @@ use attribution_explorer::engine::data::csv::{datasets_from_tables, parse_bytes,
 use attribution_explorer::protocol::{Part, PartValues, Request, Selection, Share, TrainSpec};
 use attribution_explorer::service::{native_clock, Service};
 use attribution_explorer::url_state::ViewState;
+use attribution_explorer::{embed_api, link_data};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
@@ -110,10 +111,25 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_url_state_like(parts in prop::collection::vec(("(ds|n|noise|seed|model|l2|damp|std|split|sel|tp|w|rm|flip|add|target|embed|view)", "[a-z0-9.,;%+q\\-]{0,12}"), 0..12)) {
+    fn fuzz_url_state_like(parts in prop::collection::vec(("(ds|n|noise|seed|model|l2|damp|std|split|sel|tp|w|rm|flip|add|target|embed|view|panels|host|xcol|idcol|dropna)", "[a-z0-9.,;:/%+q\\-]{0,12}"), 0..12)) {
         let query: String = parts.iter().map(|(k, v)| format!("{k}={v}&")).collect();
         let state = ViewState::from_query(&query);
         prop_assert_eq!(ViewState::from_query(&state.to_query()), state);
+    }
+
+    #[test]
+    fn fuzz_link_data(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        // Any fragment reads as data or as a sentence; what reads goes back in a link.
+        let fragment = String::from_utf8_lossy(&bytes);
+        if let Some(Ok(text)) = link_data::from_fragment(&format!("#data={fragment}")) {
+            let payload = link_data::encode(&text);
+            prop_assert_eq!(payload.map(|p| link_data::decode(&p)), Ok(Ok(text)));
+        }
+    }
+
+    #[test]
+    fn fuzz_host_messages(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = embed_api::parse_json(&String::from_utf8_lossy(&bytes));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod mislabel_tab;
 pub mod plot_panel;
 pub mod progress;
 pub mod scrubber;
+pub mod share;
 pub mod truths_tab;
 
 use crate::protocol::TrainedView;
