@@ -10,6 +10,7 @@
 //! `shared/docs/conventions.md`: `pred_loo_dloss` is the predicted change of a test
 //! loss when a training point is removed; positive means the point helps.
 
+pub mod boundary;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod embed_api;

@@ -7,6 +7,7 @@
 //! crosses; the explained point ringed; behind them the model's decision (or
 //! prediction) surface in light tints.
 
+use crate::boundary::boundaries;
 use crate::protocol::{CurvePoint, LooView, Projection, Surface, TrainedView};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -148,6 +149,43 @@ fn paint_surface(canvas: &HtmlCanvasElement, s: &Surface, classify: bool, m: &Ma
     drawn.map_err(js)
 }
 
+/// Stroke `lines` (plot coordinates) inside the plotting area: dashed (the model
+/// before a change) or solid (the model now).
+fn stroke_lines(
+    canvas: &HtmlCanvasElement,
+    lines: &[Vec<[f64; 2]>],
+    m: &Mapper,
+    dashed: bool,
+) -> Result<(), String> {
+    let ctx = context(canvas)?;
+    ctx.save();
+    ctx.begin_path();
+    ctx.rect(m.px.0 as f64, m.py.0 as f64, (m.px.1 - m.px.0) as f64, (m.py.1 - m.py.0) as f64);
+    ctx.clip();
+    let dash = js_sys::Array::new();
+    if dashed {
+        dash.push(&10.0.into());
+        dash.push(&7.0.into());
+    }
+    let _ = ctx.set_line_dash(&dash);
+    ctx.set_line_width(if dashed { 2.5 } else { 2.0 });
+    ctx.set_stroke_style_str(if dashed { "rgba(20, 20, 20, 0.85)" } else { "rgba(90, 0, 140, 0.9)" });
+    ctx.begin_path();
+    for line in lines {
+        for (k, p) in line.iter().enumerate() {
+            let (x, y) = m.to_pixel(*p);
+            if k == 0 {
+                ctx.move_to(x, y);
+            } else {
+                ctx.line_to(x, y);
+            }
+        }
+    }
+    ctx.stroke();
+    ctx.restore();
+    Ok(())
+}
+
 /// A canvas's 2-D context.
 fn context(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, String> {
     canvas
@@ -190,6 +228,19 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
             .map_err(err)?;
     } else if let Some(s) = surface.filter(|s| s.nx > 0 && s.ny > 0) {
         paint_surface(canvas, s, !v.class_names.is_empty(), &mapper)?;
+    }
+    // While the scrubber changes the model: the boundary before, dashed, and the
+    // retrained one, solid (or the prediction curves of one feature).
+    if let (Some(now), Some(before)) = (overlay.surface, v.surface.as_ref()) {
+        if before.ny == 1 {
+            let dx = (before.x[1] - before.x[0]) / before.nx as f64;
+            let curve =
+                before.value.iter().enumerate().map(|(i, y)| [before.x[0] + (i as f64 + 0.5) * dx, *y]);
+            stroke_lines(canvas, &[curve.collect()], &mapper, true)?;
+        } else if !v.class_names.is_empty() {
+            stroke_lines(canvas, &boundaries(before), &mapper, true)?;
+            stroke_lines(canvas, &boundaries(now), &mapper, false)?;
+        }
     }
     let scores = &v.explained.pred_loo_dloss;
     let max_abs = scores.iter().fold(0.0f64, |m, s| m.max(s.abs()));

@@ -165,8 +165,12 @@ fn caption(v: &TrainedView) -> String {
             v.feature_names.len(),
             explained * 100.0
         ),
-        Projection::Line => "One feature against the target; the line is the model's prediction.".to_string(),
-        Projection::Plane => "Background: the model's prediction; while scrubbing, the retrained model's.".to_string(),
+        Projection::Line => "One feature against the target; the line is the model's prediction (while scrubbing, the \
+                             retrained model's, with the original dashed)."
+            .to_string(),
+        Projection::Plane => "Background: the model's prediction; while scrubbing, the retrained model's, with its \
+                              decision boundary in purple and the original boundary dashed."
+            .to_string(),
     }
 }
 
