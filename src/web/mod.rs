@@ -11,6 +11,7 @@ pub mod host;
 pub mod offline;
 pub mod panic_banner;
 pub mod plot;
+pub mod save_report;
 pub mod transport;
 pub mod worker;
 

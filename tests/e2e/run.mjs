@@ -677,6 +677,53 @@ async function linkPayload(page, text) {
   }, text);
 }
 
+await check('ⓘ beside each technical term explains it in plain words, by keyboard too', async () => {
+  const page = await open();
+  await viewReady(page);
+  for (const id of ['lambda', 'curvature', 'damping', 'newton', 'influence', 'loo']) {
+    assert(await page.$(`[data-testid=info-${id}]`) !== null, `an ⓘ for ${id}`);
+  }
+  await page.focus('[data-testid=info-lambda]');
+  await page.keyboard.press('Enter');
+  const text = await page.textContent('[data-testid=info-text]');
+  assert(text.includes('pulled towards small weights'), `λ in words: ${text}`);
+  assert(await page.getAttribute('[data-testid=info-lambda]', 'aria-expanded') === 'true', 'says it is open');
+  await accessible(page, 'an open ⓘ');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=info-text]', { state: 'detached', timeout: 2000 });
+  noProblems(page);
+  await page.close();
+});
+
+await check('Save report: one self-contained HTML file with the charts, lists, settings and numbers', async () => {
+  const page = await open('?ds=moons&sel=t3&tp=25&w=0');
+  await viewReady(page);
+  await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-report]')]);
+  assert(download.suggestedFilename() === 'attribution-report.html', download.suggestedFilename());
+  // The download's own path has no extension (a browser would show it as text).
+  const file = `${OUT}/report.html`;
+  fs.copyFileSync(await download.path(), file);
+  const html = fs.readFileSync(file, 'utf8');
+  const images = html.match(/<img src="data:image\/png;base64,/g) ?? [];
+  assert(images.length >= 2, `the plot and the scrubber's chart as images (${images.length})`);
+  assert(html.includes('Why this prediction?') && /Removing #\d+ \(class [AB]\) would (raise|lower)/.test(html), 'the ranked list');
+  assert(html.includes('Training point #25') && html.includes('Actual (retrained)'), 'the scrubber numbers');
+  assert(html.includes('ds=moons&amp;') && html.includes('tp=25'), 'the settings as a link');
+  // Opened on its own, it makes no request at all.
+  const viewer = await browser.newPage();
+  const asked = [];
+  viewer.on('request', r => { if (!r.url().startsWith('data:') && !r.url().startsWith('file:')) asked.push(r.url()); });
+  await viewer.goto(`file://${file}`);
+  const drawn = await viewer.$$eval('img', imgs => imgs.filter(i => i.complete && i.naturalWidth > 100).length);
+  assert(drawn === images.length, `every image shows (${drawn} of ${images.length})`);
+  assert(asked.length === 0, `the report asked for ${asked.join(', ')}`);
+  await viewer.screenshot({ path: `${OUT}/report.png`, fullPage: true });
+  await viewer.close();
+  noProblems(page);
+  await page.close();
+});
+
 await check('panels= shows only the parts it names, and one tab alone', async () => {
   const page = await open('?panels=plot,check&sel=t3');
   await page.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });

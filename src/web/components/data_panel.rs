@@ -8,9 +8,11 @@ use crate::engine::data::builtin::Builtin;
 use crate::engine::data::csv::MAX_BYTES;
 use crate::engine::model::mlp::{Activation, MlpShape};
 use crate::engine::model::ModelKind;
+use crate::glossary::Term;
 use crate::protocol::{FitSummary, Selection};
 use crate::url_state::{default_network, MAX_SEED, MAX_TRAIN_STEPS, UPLOAD};
 use crate::web::actions::Actions;
+use crate::web::components::info::Info;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::File;
@@ -206,15 +208,15 @@ fn ModelControls(a: Actions) -> impl IntoView {
             <option value="mlp" selected=is_net>"Neural network (MLP)"</option>
         </select>
         <Show when=is_net><NetworkControls a=a /></Show>
-        <label for="lambda">{move || format!("L2 strength λ = {:.0e}", state.with(|s| s.lambda))}</label>
+        <div><label class="with-info" for="lambda">{move || format!("L2 strength λ = {:.0e}", state.with(|s| s.lambda))}</label><Info term=Term::Lambda /></div>
         <input id="lambda" type="range" min="-6" max="1" step="0.25" prop:value=move || lambda_exp().to_string()
             on:change=move |ev| { let e: f64 = event_target_value(&ev).parse().unwrap_or(-2.0); a.retrain(|s| s.lambda = 10f64.powf(e)) } />
-        <label for="curvature">"Curvature for influence"</label>
+        <div><label class="with-info" for="curvature">"Curvature for influence"</label><Info term=Term::Curvature /></div>
         <select id="curvature" data-testid="curvature-select" on:change=move |ev| {
             let c = Curvature::from_id(&event_target_value(&ev)).unwrap_or_default();
             a.retrain(|s| s.curvature = c)
         }>{curvatures}</select>
-        <label for="damping">"Damping δ (curvature + δI)"</label>
+        <div><label class="with-info" for="damping">"Damping δ (curvature + δI)"</label><Info term=Term::Damping /></div>
         <input id="damping" type="number" min="0" step="any" prop:value=move || state.with(|s| s.damping.to_string())
             on:change=move |ev| { let d: f64 = event_target_value(&ev).parse().unwrap_or(0.0); a.retrain(|s| s.damping = d.max(0.0)) } />
     }
@@ -329,6 +331,7 @@ pub fn DataPanel() -> impl IntoView {
                 " Standardise features"</label>
             <ModelControls a=a />
             <p class="status" data-testid="model-status" aria-live="polite">{status}" "<CancelWork /></p>
+            <Info term=Term::NewtonSteps />
             <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.join(" ")))}</p>
         </section>
     }

@@ -3,8 +3,10 @@
 //! click puts the row's point on the scrubber and highlights it on the plot.
 
 use super::{label_text, pred_change, pred_name};
+use crate::glossary::Term;
 use crate::protocol::{Selection, TrainedView};
 use crate::web::actions::Actions;
+use crate::web::components::info::Info;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -87,7 +89,7 @@ pub fn InfluenceList() -> impl IntoView {
     };
     view! {
         <section class="panel side-panel" aria-label="Most influential training points">
-            <h2>"Why this prediction?"</h2>
+            <h2>"Why this prediction?"<Info term=Term::Influence /></h2>
             <p data-testid="explained">{head}</p>
             <h3 class="helpful-title">"Most helpful"</h3>
             <ol>{move || rows(true)}</ol>

@@ -3,8 +3,10 @@
 
 use super::correlation;
 use super::progress::ProgressCancel;
+use crate::glossary::Term;
 use crate::protocol::LdsView;
 use crate::tracker::Progress;
+use crate::web::components::info::Info;
 use leptos::prelude::*;
 
 /// The LDS tab.
@@ -38,7 +40,7 @@ pub fn LdsTab(
     };
     view! {
         <section class="panel wide" aria-label="Linear datamodeling score">
-            <h2>"Linear datamodeling score"</h2>
+            <h2>"Linear datamodeling score"<Info term=Term::Lds /></h2>
             <p class="hint">"For each random part of the training set (every class kept), the model is retrained; a good attribution's summed scores over the part should rank the parts like the retrained test loss does (Spearman, averaged over test points; Park et al. 2023). 1 is perfect, 0 is no better than chance."</p>
             <div class="params">
                 <label>"Subsets "<input type="number" min="2" max="500" prop:value=move || subsets.get().to_string()

@@ -5,8 +5,10 @@
 use super::chart::ChartCanvas;
 use super::progress::ProgressCancel;
 use super::{correlation, workers};
+use crate::glossary::Term;
 use crate::protocol::LooView;
 use crate::tracker::Progress;
+use crate::web::components::info::Info;
 use crate::web::plot::{canvas_area, draw_loo};
 use leptos::prelude::*;
 
@@ -54,7 +56,7 @@ pub fn LooCheck(
     };
     view! {
         <section class="panel loo" aria-label="Leave-one-out check">
-            <h2>"Check against real retraining"</h2>
+            <h2>"Check against real retraining"<Info term=Term::LeaveOneOut /></h2>
             <button data-testid="loo-button" disabled=move || progress.with(Option::is_some) on:click=move |_| on_run.run(())>
                 "Retrain without each training point"
             </button>

@@ -7,8 +7,10 @@ use super::label_text;
 use super::progress::CancelWork;
 use crate::engine::evaluate::top_k;
 use crate::engine::methods::{Method, MethodParams};
+use crate::glossary::Term;
 use crate::protocol::{MethodsView, Selection, TrainedView};
 use crate::web::actions::Actions;
+use crate::web::components::info::Info;
 use crate::web::export::download_text;
 use leptos::prelude::*;
 
@@ -142,7 +144,7 @@ pub fn MethodsTab(
                 let notes = r.error.clone().unwrap_or_else(|| r.notes.join(" "));
                 view! {
                     <tr data-testid="method-row" data-method=r.method.id()>
-                        <th scope="row" title=r.method.describe()>{r.method.label()}</th>
+                        <th scope="row">{r.method.label()}<Info term=Term::Method(r.method) /></th>
                         <td data-testid="method-spearman" data-value=r.spearman_exact.map(|v| v.to_string()).unwrap_or_default()>{fmt(r.spearman_exact)}</td>
                         <td>{format!("{:.2}", r.top10_exact)}</td>
                         <td>{fmt(r.spearman_loo)}</td>

@@ -8,6 +8,7 @@ pub mod diagnostics_tab;
 pub mod flip_panel;
 pub mod group_panel;
 pub mod influence_list;
+pub mod info;
 pub mod lds_tab;
 pub mod loo_check;
 pub mod methods_tab;
@@ -64,6 +65,13 @@ pub fn pred_change(v: &TrainedView, delta: f64) -> String {
     if v.class_names.is_empty() {
         format!("{before:.3} → {after:.3}")
     } else {
-        format!("{before:.3} → {after:.3}, {} percentage points", signed(100.0 * delta, 1))
+        // Small changes keep their digits (never "−0.0").
+        let pp = 100.0 * delta;
+        let amount = match pp.abs() {
+            a if a >= 0.05 => signed(pp, 1),
+            a if a >= 5e-4 => signed(pp, 3),
+            _ => "under ±0.001".into(),
+        };
+        format!("{before:.3} → {after:.3}, {amount} percentage points")
     }
 }

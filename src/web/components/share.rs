@@ -1,6 +1,7 @@
-//! Sharing this view: "Copy link" (the address: the URL state, and the link's own data
-//! while they are shown) and "Copy embed snippet" (an `<iframe>` of the view, with an
-//! uploaded file's data in the fragment, `#data=`, when they fit: [`link_data`]).
+//! Sharing this view: "Save report" (one HTML file, [`crate::report`]), "Copy link"
+//! (the address: the URL state, and the link's own data while they are shown) and
+//! "Copy embed snippet" (an `<iframe>` of the view, with an uploaded file's data in the
+//! fragment, `#data=`, when they fit: [`crate::link_data`]).
 
 use crate::url_state::{embed_snippet, UPLOAD};
 use crate::web::actions::Actions;
@@ -49,6 +50,12 @@ pub fn Share() -> impl IntoView {
             title="An <iframe> of this view for a web page or internal documentation. Uploaded data travel inside the link's #fragment, which browsers never send to a server.">
             {move || if with_data() { "Copy embed snippet with this data" } else { "Copy embed snippet" }}
         </button>
+        <button class="link" data-testid="save-report" on:click=move |_| {
+            let title = a.view.with_untracked(|v| v.as_ref().map(|v| v.title.clone())).unwrap_or_default();
+            if let Err(e) = crate::web::save_report::save(&format!("Attribution Explorer: {title}")) {
+                a.error.set(Some(format!("The report could not be saved: {e}")));
+            }
+        } title="One HTML file with this view's charts, lists, settings and numbers, made here in the browser.">"Save report"</button>
         <span class="copied" role="status" data-testid="copy-status">
             {move || match copied.get() {
                 Copied::Not => String::new(),
