@@ -200,3 +200,14 @@ async fn messages_cross_as_js_values_with_transferred_numbers() {
         );
     }
 }
+
+#[wasm_bindgen_test]
+fn tick_labels_have_the_digits_their_axis_needs_and_no_negative_zero() {
+    // An axis from −0.00014 to 0.00006 (ticks 0.00004 apart): five decimals are enough.
+    assert_eq!(plot::tick(0.00004, -0.00014, 0.00006), "0.00004");
+    assert_eq!(plot::tick(-1e-19, -0.00014, 0.00006), "0");
+    assert_eq!(plot::tick(-0.04, -1.0, 1.0), "-0.04");
+    assert_eq!(plot::tick(-0.004, -1.0, 1.0), "0");
+    assert_eq!(plot::tick(0.5, -1.0, 1.0), "0.5");
+    assert_eq!(plot::tick(250.0, 0.0, 1000.0), "250");
+}

@@ -196,6 +196,37 @@ fn context(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, Strin
         .ok_or_else(|| "the canvas has no 2-D context".to_string())
 }
 
+thread_local! {
+    /// Backing pixels per CSS pixel of the canvas being drawn (set by [`canvas_area`]).
+    static SCALE: std::cell::Cell<f64> = const { std::cell::Cell::new(1.0) };
+}
+
+/// Smallest chart text, in CSS pixels (readable when projected).
+pub const MIN_TEXT_PX: f64 = 12.0;
+
+/// `n` CSS pixels in the backing pixels of the canvas being drawn.
+fn px(n: f64) -> u32 {
+    (n * SCALE.with(|s| s.get())).round() as u32
+}
+
+/// A tick label of an axis spanning `lo..hi`: the decimals its ticks need (no
+/// trailing zeros), and "0" rather than "−0.0".
+pub fn tick(v: f64, lo: f64, hi: f64) -> String {
+    let step = ((hi - lo) / 5.0).abs().max(f64::MIN_POSITIVE);
+    let decimals = (1.0 - step.log10().floor()).clamp(0.0, 12.0) as usize;
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    match s {
+        "-0" | "" => "0".to_string(),
+        s => s.to_string(),
+    }
+}
+
+/// Chart text of `n` CSS pixels.
+fn font(n: f64) -> (&'static str, u32) {
+    ("sans-serif", px(n.max(MIN_TEXT_PX)))
+}
+
 /// Draw the main scatter on a canvas.
 pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay) -> Result<Mapper, String> {
     let root = canvas_area(canvas)?;
@@ -203,9 +234,9 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
     root.fill(&WHITE).map_err(err)?;
     let ([x0, x1], [y0, y1]) = v.bounds;
     let mut chart = ChartBuilder::on(&root)
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(62)
+        .margin(px(12.0))
+        .x_label_area_size(px(42.0))
+        .y_label_area_size(px(62.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     let (xd, yd) = match &v.projection {
@@ -215,7 +246,15 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
             (format!("PC 1 (PC 1+2: {:.0}% of variance)", explained * 100.0), "PC 2".to_string())
         }
     };
-    chart.configure_mesh().x_desc(xd).y_desc(yd).disable_mesh().draw().map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(xd)
+        .y_desc(yd)
+        .label_style(font(MIN_TEXT_PX))
+        .axis_desc_style(font(13.0))
+        .disable_mesh()
+        .draw()
+        .map_err(err)?;
     let area = chart.plotting_area();
     let (px, py) = area.get_pixel_range();
     let mapper = Mapper { px: (px.start, px.end), py: (py.start, py.end), x: [x0, x1], y: [y0, y1] };
@@ -309,12 +348,23 @@ pub fn draw_curve<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(err)?;
     let (lo, hi) = finite_range(curve.iter().flat_map(|c| [c.predicted, c.actual]));
     let mut chart = ChartBuilder::on(root)
-        .margin(8)
-        .x_label_area_size(42)
-        .y_label_area_size(62)
+        .margin(px(8.0))
+        .x_label_area_size(px(36.0))
+        .y_label_area_size(px(66.0))
         .build_cartesian_2d(0.0..3.0, lo..hi)
         .map_err(err)?;
-    chart.configure_mesh().x_desc("weight").y_desc("Δ loss").disable_mesh().draw().map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("weight")
+        .y_desc("Δ loss")
+        .label_style(font(MIN_TEXT_PX))
+        .axis_desc_style(font(MIN_TEXT_PX))
+        .x_labels(4)
+        .y_labels(5)
+        .y_label_formatter(&|v| tick(*v, lo, hi))
+        .disable_mesh()
+        .draw()
+        .map_err(err)?;
     chart
         .draw_series(LineSeries::new(curve.iter().map(|c| (c.weight, c.predicted)), HELPFUL.stroke_width(2)))
         .map_err(err)?;
@@ -346,19 +396,24 @@ fn predicted_actual_chart<'a, DB: DrawingBackend>(
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let mut builder = ChartBuilder::on(root);
     if !caption.is_empty() {
-        builder.caption(caption, ("sans-serif", 16));
+        builder.caption(caption, font(16.0));
     }
     let mut chart = builder
-        .margin(8)
-        .x_label_area_size(42)
-        .y_label_area_size(62)
+        .margin(px(8.0))
+        .x_label_area_size(px(42.0))
+        .y_label_area_size(px(66.0))
         .build_cartesian_2d(lo..hi, lo..hi)
         .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc("predicted Δ loss")
         .y_desc("actual Δ loss")
-        .label_style(("sans-serif", 12))
+        .label_style(font(MIN_TEXT_PX))
+        .axis_desc_style(font(MIN_TEXT_PX))
+        .x_labels(5)
+        .y_labels(6)
+        .x_label_formatter(&|v| tick(*v, lo, hi))
+        .y_label_formatter(&|v| tick(*v, lo, hi))
         .disable_mesh()
         .draw()
         .map_err(err)?;
@@ -423,18 +478,24 @@ pub fn draw_lines<DB: DrawingBackend>(
     let (x0, x1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let mut chart = ChartBuilder::on(root)
-        .margin(10)
-        .x_label_area_size(42)
-        .y_label_area_size(62)
+        .margin(px(10.0))
+        .x_label_area_size(px(42.0))
+        .y_label_area_size(px(66.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     // An axis of counts (indices, steps) gets whole-number ticks only.
     let whole = series.iter().flat_map(|s| &s.points).all(|p| !p.0.is_finite() || p.0.fract() == 0.0);
     let whole_label = |x: &f64| format!("{x:.0}");
     let mut mesh = chart.configure_mesh();
-    mesh.x_desc(x_desc).y_desc(y_desc).light_line_style(RGBColor(236, 236, 236));
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .light_line_style(RGBColor(236, 236, 236))
+        .label_style(font(MIN_TEXT_PX))
+        .axis_desc_style(font(MIN_TEXT_PX))
+        .x_labels(6)
+        .y_labels(6);
     if whole {
-        mesh.x_labels(((x1 - x0).round() as usize + 1).clamp(2, 10)).x_label_formatter(&whole_label);
+        mesh.x_labels(((x1 - x0).round() as usize + 1).clamp(2, 6)).x_label_formatter(&whole_label);
     }
     mesh.draw().map_err(err)?;
     for s in series {
@@ -452,6 +513,7 @@ pub fn draw_lines<DB: DrawingBackend>(
     }
     chart
         .configure_series_labels()
+        .label_font(font(MIN_TEXT_PX))
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .draw()
@@ -461,6 +523,11 @@ pub fn draw_lines<DB: DrawingBackend>(
 
 /// A canvas's plotters drawing area.
 pub fn canvas_area(canvas: &HtmlCanvasElement) -> Result<DrawingArea<CanvasBackend, Shift>, String> {
+    // Backing pixels per CSS pixel as the canvas shows now (a chart in a narrow panel
+    // shows smaller than it is drawn): text and label areas grow by as much.
+    let shown = canvas.client_width() as f64;
+    let scale = if shown > 0.0 { canvas.width() as f64 / shown } else { 1.0 };
+    SCALE.with(|s| s.set(scale.clamp(1.0, 4.0)));
     CanvasBackend::with_canvas_object(canvas.clone())
         .map(|b| b.into_drawing_area())
         .ok_or_else(|| "the canvas has no 2-D context".to_string())

@@ -514,7 +514,7 @@ await check('clicking empty space places a query point; ?embed=1 shows only the 
   await viewReady(page);
   const box = await page.$eval('[data-testid=main-plot]', c => { const r = c.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; });
   // Top-left corner of the plotting area: empty on the default dataset.
-  await page.mouse.click(box[0] + box[2] * 0.12, box[1] + box[3] * 0.06);
+  await page.mouse.click(box[0] + box[2] * 0.2, box[1] + box[3] * 0.08);
   await page.waitForFunction(() => document.querySelector('[data-testid=explained]').textContent.startsWith('Your query point'), null, { timeout: 20000 });
   assert(new URL(page.url()).searchParams.get('sel').startsWith('q'), 'query point in the URL');
   noProblems(page);
@@ -720,6 +720,21 @@ await check('Save report: one self-contained HTML file with the charts, lists, s
   assert(asked.length === 0, `the report asked for ${asked.join(', ')}`);
   await viewer.screenshot({ path: `${OUT}/report.png`, fullPage: true });
   await viewer.close();
+  noProblems(page);
+  await page.close();
+});
+
+await check('a projector (1024×768): the plot keeps its width, the data panel moves below it', async () => {
+  const page = await open('?ds=moons&sel=t3&tp=25&w=0');
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await viewReady(page);
+  await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  const plot = await page.$eval('[data-testid=main-plot]', c => c.getBoundingClientRect().width);
+  assert(plot >= 600, `the plot is ${plot} px wide`);
+  const [dataTop, plotBottom] = await page.evaluate(() => [document.querySelector('.data-panel').getBoundingClientRect().top,
+    document.querySelector('[data-testid=main-plot]').getBoundingClientRect().bottom]);
+  assert(dataTop > plotBottom, 'the data panel is below the plot');
+  await page.screenshot({ path: `${OUT}/projector.png` });
   noProblems(page);
   await page.close();
 });
