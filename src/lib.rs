@@ -17,6 +17,7 @@ pub mod embed_api;
 pub mod engine;
 pub mod glossary;
 pub mod link_data;
+pub mod opening;
 pub mod pool;
 pub mod protocol;
 pub mod report;

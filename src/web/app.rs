@@ -3,6 +3,7 @@
 //! only the plot and its explanation, for an iframe; `?panels=` chooses the parts
 //! ([`Panel`]).
 
+use crate::opening::{on_open, Opening};
 use crate::url_state::Panel;
 use crate::web::actions::{Actions, Tab};
 use crate::web::components::audit_tab::AuditTab;
@@ -79,6 +80,35 @@ pub fn App() -> impl IntoView {
         Err(e) => a.error.set(Some(e)),
     }
     host::listen(a);
+    // A tab whose analysis is cheap shows its results on opening (crate::opening),
+    // and again whenever the view changes under it; once per view and tab, so a
+    // cancelled or failed run is not started again unasked.
+    let opened = StoredValue::new(String::new());
+    Effect::new(move |_| {
+        let (tab, ready) = (a.tab(), a.ready.get());
+        let Some((n, p, net)) =
+            a.view.with(|v| v.as_ref().map(|v| (v.train_xy.len(), v.fit.n_params, v.fit.network.is_some())))
+        else {
+            return;
+        };
+        if !ready
+            || a.busy.get()
+            || a.analysing.get_untracked()
+            || on_open(tab, n, p, net) != Some(Opening::Compute)
+        {
+            return;
+        }
+        let key = a.state.with_untracked(|s| s.to_query());
+        let run = match tab {
+            Tab::Methods if a.methods.with(Option::is_none) => Actions::run_methods,
+            Tab::Diagnostics if a.diagnostics.with(Option::is_none) => Actions::run_diagnostics,
+            _ => return,
+        };
+        if opened.get_value() != key {
+            opened.set_value(key);
+            run(&a);
+        }
+    });
     let updated = offline::register();
     // Keep the URL in step with the state (replaceState: no history spam, no request).
     Effect::new(move |_| {

@@ -552,9 +552,11 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
 
   await page.click('[data-testid=tab-methods]');
   assert(new URL(page.url()).searchParams.get('view') === 'methods', `tab in the URL: ${page.url()}`);
-  await page.check('label:has-text("TMC data Shapley") input');  // opt-in: it retrains a lot
-  await page.click('[data-testid=methods-button]');
+  // Cheap here, so the default methods ran on opening; TMC-Shapley is opt-in (it retrains a lot).
   await page.waitForSelector('[data-testid=method-row][data-method=actual_loo]', { timeout: 60000 });
+  await page.check('label:has-text("TMC data Shapley") input');
+  await page.click('[data-testid=methods-button]');
+  await page.waitForSelector('[data-testid=method-row][data-method=tmc_shapley]', { timeout: 60000 });
   const rho = await page.$$eval('[data-testid=method-row]', rows => Object.fromEntries(rows.map(r =>
     [r.dataset.method, Number(r.querySelector('[data-testid=method-spearman]').dataset.value)])));
   assert(rho.cg > 0.9999 && rho.arnoldi > 0.9 && rho.lissa > 0.9, `iHVP methods vs exact: ${JSON.stringify(rho)}`);
@@ -739,7 +741,7 @@ await check('a projector (1024×768): the plot keeps its width, the data panel m
   await page.close();
 });
 
-await check('panels= shows only the parts it names, and one tab alone', async () => {
+await check('panels= shows only the parts it names; a link to a tab shows its results', async () => {
   const page = await open('?panels=plot,check&sel=t3');
   await page.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
   assert(await page.$('header.top') === null && await page.$('.data-panel') === null, 'no header or data panel');
@@ -752,11 +754,23 @@ await check('panels= shows only the parts it names, and one tab alone', async ()
   await page.screenshot({ path: `${OUT}/panels.png` });
   noProblems(page);
   await page.close();
+  // A link to a tab shows its results, computed on opening (cheap on these data).
   const tab = await open('?view=methods&panels=tab');
-  await tab.waitForSelector('[data-testid=methods-button]', { timeout: 20000 });
+  await tab.waitForFunction(() => document.querySelectorAll('[data-testid=method-row]').length >= 5, null, { timeout: 20000 });
   assert(await tab.$('[data-testid=main-plot]') === null && await tab.$('header.top') === null, 'only the tab');
+  assert(await tab.$('[data-testid=opening-hint]') === null, 'no excuse needed');
   noProblems(tab);
   await tab.close();
+  const diag = await open('?view=diagnostics');
+  await diag.waitForSelector('[data-testid=diagnostics-summary]', { timeout: 20000 });
+  noProblems(diag);
+  await diag.close();
+  // A network waits for the button and says why.
+  const net = await open('?view=methods&model=mlp');
+  await net.waitForSelector('[data-testid=opening-hint]', { timeout: 30000 });
+  assert((await net.textContent('[data-testid=opening-hint]')).includes('neural network'), 'says why');
+  assert(await net.$('[data-testid=method-row]') === null, 'nothing started unasked');
+  await net.close();
 });
 
 await check('data in the link (#data=): same view out, embed snippet round trip, size limit, damage', async () => {

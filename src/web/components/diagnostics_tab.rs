@@ -8,6 +8,7 @@
 use super::chart::{LineCanvas, LineChart};
 use super::progress::CancelWork;
 use crate::protocol::{DampingPoint, DiagnosticsView};
+use crate::url_state::Tab;
 use leptos::prelude::*;
 
 fn log10(v: f64) -> f64 {
@@ -114,6 +115,7 @@ pub fn DiagnosticsTab(
     view! {
         <section class="panel wide" aria-label="Diagnostics">
             <h2>"The Hessian and the solvers"</h2>
+            {super::opening_hint(expect_context(), Tab::Diagnostics)}
             <button data-testid="diagnostics-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Run diagnostics"</button>
             <CancelWork />
             {summary}

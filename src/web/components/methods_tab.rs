@@ -9,6 +9,7 @@ use crate::engine::evaluate::top_k;
 use crate::engine::methods::{Method, MethodParams};
 use crate::glossary::Term;
 use crate::protocol::{MethodsView, Selection, TrainedView};
+use crate::url_state::Tab;
 use crate::web::actions::Actions;
 use crate::web::components::info::Info;
 use crate::web::export::download_text;
@@ -189,6 +190,7 @@ pub fn MethodsTab(
                 }).collect_view()}
             </fieldset>
             {parameter_inputs(params)}
+            {super::opening_hint(a, Tab::Methods)}
             <button data-testid="methods-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Compare methods"</button>
             <CancelWork />
             {table}

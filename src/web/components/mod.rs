@@ -75,3 +75,26 @@ pub fn pred_change(v: &TrainedView, delta: f64) -> String {
         format!("{before:.3} → {after:.3}, {amount} percentage points")
     }
 }
+
+/// Why `tab` did not compute when it opened, and how long it would take
+/// ([`crate::opening`]); nothing when it did.
+pub fn opening_hint(
+    a: crate::web::actions::Actions,
+    tab: crate::url_state::Tab,
+) -> impl leptos::prelude::IntoView {
+    use crate::opening::{on_open, Opening};
+    use leptos::prelude::*;
+    move || {
+        a.view.with(|v| {
+            match v
+                .as_ref()
+                .and_then(|v| on_open(tab, v.train_xy.len(), v.fit.n_params, v.fit.network.is_some()))
+            {
+                Some(Opening::Ask(why)) => {
+                    Some(view! { <p class="hint" data-testid="opening-hint">{why}</p> })
+                }
+                _ => None,
+            }
+        })
+    }
+}
