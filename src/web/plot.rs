@@ -92,20 +92,24 @@ fn surface_color(s: &Surface, k: usize, range: (f64, f64), classify: bool) -> RG
         let t = if range.1 > range.0 { (s.value[k] - range.0) / (range.1 - range.0) } else { 0.5 };
         (RGBColor(0, 158, 115), 0.05 + 0.4 * t.clamp(0.0, 1.0))
     };
-    over_white(tint, alpha)
+    over_paper(tint, alpha)
 }
 
-/// `tint` at opacity `alpha` over white.
-fn over_white(tint: RGBColor, alpha: f64) -> RGBColor {
-    let mix = |c: u8| (255.0 + (c as f64 - 255.0) * alpha).round() as u8;
-    RGBColor(mix(tint.0), mix(tint.1), mix(tint.2))
+/// `tint` at opacity `alpha` over the charts' background ([`paper`]); a dark
+/// background takes the tint more strongly, so the classes stay apart.
+fn over_paper(tint: RGBColor, alpha: f64) -> RGBColor {
+    let p = paper();
+    let alpha = if DARK.with(|d| d.get()) { (alpha * 1.3).min(1.0) } else { alpha };
+    let mix = |c: u8, base: u8| (base as f64 + (c as f64 - base as f64) * alpha).round() as u8;
+    RGBColor(mix(tint.0, p.0), mix(tint.1, p.1), mix(tint.2, p.2))
 }
 
 /// The CSS colour of class `k`'s background where the model is most confident (the
 /// key under the plot).
 pub fn class_background(k: usize) -> String {
     // The surface's most confident shade (see `surface_color`).
-    let c = over_white(CLASS_TINTS[k % CLASS_TINTS.len()], 0.6 * 0.55);
+    DARK.with(|d| d.set(dark_scheme()));
+    let c = over_paper(CLASS_TINTS[k % CLASS_TINTS.len()], 0.6 * 0.55);
     format!("rgb({}, {}, {})", c.0, c.1, c.2)
 }
 
@@ -169,7 +173,8 @@ fn stroke_lines(
     }
     let _ = ctx.set_line_dash(&dash);
     ctx.set_line_width(if dashed { 2.5 } else { 2.0 });
-    ctx.set_stroke_style_str(if dashed { "rgba(20, 20, 20, 0.85)" } else { "rgba(90, 0, 140, 0.9)" });
+    let c = if dashed { ink() } else { scrubbed() };
+    ctx.set_stroke_style_str(&format!("rgba({}, {}, {}, 0.9)", c.0, c.1, c.2));
     ctx.begin_path();
     for line in lines {
         for (k, p) in line.iter().enumerate() {
@@ -199,6 +204,42 @@ fn context(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, Strin
 thread_local! {
     /// Backing pixels per CSS pixel of the canvas being drawn (set by [`canvas_area`]).
     static SCALE: std::cell::Cell<f64> = const { std::cell::Cell::new(1.0) };
+    /// Whether the page follows a dark colour scheme (set by [`canvas_area`]).
+    static DARK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the reader's system asks for dark colours.
+pub fn dark_scheme() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
+/// The charts' background: white, or the dark theme's panel colour (`--panel`).
+fn paper() -> RGBColor {
+    if DARK.with(|d| d.get()) {
+        RGBColor(32, 33, 39)
+    } else {
+        WHITE
+    }
+}
+
+/// The scrubbed point's ring and the retrained boundary: purple, lighter on dark.
+fn scrubbed() -> RGBColor {
+    if DARK.with(|d| d.get()) {
+        RGBColor(196, 150, 255)
+    } else {
+        RGBColor(90, 0, 140)
+    }
+}
+
+/// The charts' text and axes: black, or the dark theme's text colour (`--fg`).
+fn ink() -> RGBColor {
+    if DARK.with(|d| d.get()) {
+        RGBColor(236, 236, 240)
+    } else {
+        BLACK
+    }
 }
 
 /// Smallest chart text, in CSS pixels (readable when projected).
@@ -222,16 +263,16 @@ pub fn tick(v: f64, lo: f64, hi: f64) -> String {
     }
 }
 
-/// Chart text of `n` CSS pixels.
-fn font(n: f64) -> (&'static str, u32) {
-    ("sans-serif", px(n.max(MIN_TEXT_PX)))
+/// Chart text of `n` CSS pixels, in the theme's ink.
+fn font(n: f64) -> TextStyle<'static> {
+    ("sans-serif", px(n.max(MIN_TEXT_PX))).into_font().color(&ink())
 }
 
 /// Draw the main scatter on a canvas.
 pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay) -> Result<Mapper, String> {
     let root = canvas_area(canvas)?;
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
+    root.fill(&paper()).map_err(err)?;
     let ([x0, x1], [y0, y1]) = v.bounds;
     let mut chart = ChartBuilder::on(&root)
         .margin(px(12.0))
@@ -251,6 +292,7 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
         .x_desc(xd)
         .y_desc(yd)
         .label_style(font(MIN_TEXT_PX))
+        .axis_style(ink())
         .axis_desc_style(font(13.0))
         .disable_mesh()
         .draw()
@@ -305,21 +347,21 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
         }
     }
     for p in &v.test_xy {
-        area.draw(&Cross::new((p[0], p[1]), 3, BLACK.mix(0.45))).map_err(err)?;
+        area.draw(&Cross::new((p[0], p[1]), 3, ink().mix(0.45))).map_err(err)?;
     }
     let e = v.explained.xy;
-    area.draw(&Circle::new((e[0], e[1]), 10, BLACK.stroke_width(3))).map_err(err)?;
+    area.draw(&Circle::new((e[0], e[1]), 10, ink().stroke_width(3))).map_err(err)?;
     for p in overlay.marked.iter().filter_map(|&i| v.train_xy.get(i)) {
         area.draw(&Circle::new((p[0], p[1]), 11, MARKED.stroke_width(3))).map_err(err)?;
     }
     if let Some(p) = overlay.hovered.and_then(|i| v.train_xy.get(i)) {
-        area.draw(&Circle::new((p[0], p[1]), 16, RGBColor(60, 60, 60).stroke_width(2))).map_err(err)?;
+        area.draw(&Circle::new((p[0], p[1]), 16, ink().mix(0.75).stroke_width(2))).map_err(err)?;
     }
     if let Some(p) = overlay.picked.and_then(|i| v.train_xy.get(i)) {
-        area.draw(&Circle::new((p[0], p[1]), 13, RGBColor(90, 0, 140).stroke_width(3))).map_err(err)?;
+        area.draw(&Circle::new((p[0], p[1]), 13, scrubbed().stroke_width(3))).map_err(err)?;
         if overlay.weight == 0.0 {
             // Removed: crossed out inside its ring.
-            let cross = Cross::new((p[0], p[1]), 9, RGBColor(90, 0, 140).stroke_width(3));
+            let cross = Cross::new((p[0], p[1]), 9, scrubbed().stroke_width(3));
             area.draw(&cross).map_err(err)?;
         }
     }
@@ -345,7 +387,7 @@ pub fn draw_curve<DB: DrawingBackend>(
     weight: f64,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
+    root.fill(&paper()).map_err(err)?;
     let (lo, hi) = finite_range(curve.iter().flat_map(|c| [c.predicted, c.actual]));
     let mut chart = ChartBuilder::on(root)
         .margin(px(8.0))
@@ -358,6 +400,7 @@ pub fn draw_curve<DB: DrawingBackend>(
         .x_desc("weight")
         .y_desc("Δ loss")
         .label_style(font(MIN_TEXT_PX))
+        .axis_style(ink())
         .axis_desc_style(font(MIN_TEXT_PX))
         .x_labels(4)
         .y_labels(5)
@@ -380,7 +423,7 @@ pub fn draw_curve<DB: DrawingBackend>(
         )
         .map_err(err)?;
     chart
-        .draw_series(std::iter::once(PathElement::new(vec![(weight, lo), (weight, hi)], BLACK.mix(0.5))))
+        .draw_series(std::iter::once(PathElement::new(vec![(weight, lo), (weight, hi)], ink().mix(0.5))))
         .map_err(err)?;
     root.present().map_err(err)
 }
@@ -409,6 +452,7 @@ fn predicted_actual_chart<'a, DB: DrawingBackend>(
         .x_desc("predicted Δ loss")
         .y_desc("actual Δ loss")
         .label_style(font(MIN_TEXT_PX))
+        .axis_style(ink())
         .axis_desc_style(font(MIN_TEXT_PX))
         .x_labels(5)
         .y_labels(6)
@@ -423,11 +467,11 @@ fn predicted_actual_chart<'a, DB: DrawingBackend>(
 /// Predicted against actual leave-one-out change, with the diagonal.
 pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
+    root.fill(&paper()).map_err(err)?;
     let (lo, hi) = finite_range(l.predicted.iter().chain(l.actual.iter()).copied());
     let mut chart = predicted_actual_chart(root, "", lo, hi)?;
     chart
-        .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.3))))
+        .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], ink().mix(0.3))))
         .map_err(err)?;
     let solid = |i: &usize| !l.not_converged.contains(i);
     chart
@@ -474,7 +518,7 @@ pub fn draw_lines<DB: DrawingBackend>(
     y_desc: &str,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
+    root.fill(&paper()).map_err(err)?;
     let (x0, x1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let mut chart = ChartBuilder::on(root)
@@ -491,6 +535,7 @@ pub fn draw_lines<DB: DrawingBackend>(
         .y_desc(y_desc)
         .light_line_style(RGBColor(236, 236, 236))
         .label_style(font(MIN_TEXT_PX))
+        .axis_style(ink())
         .axis_desc_style(font(MIN_TEXT_PX))
         .x_labels(6)
         .y_labels(6);
@@ -514,7 +559,7 @@ pub fn draw_lines<DB: DrawingBackend>(
     chart
         .configure_series_labels()
         .label_font(font(MIN_TEXT_PX))
-        .background_style(WHITE.mix(0.85))
+        .background_style(paper().mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .draw()
         .map_err(err)?;
@@ -528,6 +573,7 @@ pub fn canvas_area(canvas: &HtmlCanvasElement) -> Result<DrawingArea<CanvasBacke
     let shown = canvas.client_width() as f64;
     let scale = if shown > 0.0 { canvas.width() as f64 / shown } else { 1.0 };
     SCALE.with(|s| s.set(scale.clamp(1.0, 4.0)));
+    DARK.with(|d| d.set(dark_scheme()));
     CanvasBackend::with_canvas_object(canvas.clone())
         .map(|b| b.into_drawing_area())
         .ok_or_else(|| "the canvas has no 2-D context".to_string())
@@ -545,7 +591,7 @@ pub fn draw_truth<DB: DrawingBackend>(
     noise: Option<f64>,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(err)?;
+    root.fill(&paper()).map_err(err)?;
     let bars = se.unwrap_or(&[]);
     let spread =
         truth.iter().zip(bars.iter().chain(std::iter::repeat(&0.0))).flat_map(|(t, s)| [t - s, t + s]);
@@ -561,7 +607,7 @@ pub fn draw_truth<DB: DrawingBackend>(
             .map_err(err)?;
     }
     chart
-        .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.3))))
+        .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], ink().mix(0.3))))
         .map_err(err)?;
     for (k, s) in bars.iter().enumerate().filter(|(_, s)| **s > 0.0) {
         let (x, y) = (predicted[k], truth[k]);

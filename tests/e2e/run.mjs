@@ -31,8 +31,8 @@ async function check(name, fn) {
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
 /** A fresh page that records problems and requests. */
-async function open(query = '', { allowErrors = false } = {}) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+async function open(query = '', { allowErrors = false, colorScheme = 'light' } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme });
   const log = { errors: [], requests: [], afterReady: [] , ready: false };
   page.on('console', m => { if (m.type() === 'error') log.errors.push(`console: ${m.text()}`); });
   page.on('pageerror', e => log.errors.push(`pageerror: ${e.message}`));
@@ -737,6 +737,26 @@ await check('a projector (1024×768): the plot keeps its width, the data panel m
     document.querySelector('[data-testid=main-plot]').getBoundingClientRect().bottom]);
   assert(dataTop > plotBottom, 'the data panel is below the plot');
   await page.screenshot({ path: `${OUT}/projector.png` });
+  noProblems(page);
+  await page.close();
+});
+
+await check('a dark system theme gives dark charts with light text', async () => {
+  const page = await open('?ds=moons&sel=t3&tp=25&w=0', { colorScheme: 'dark' });
+  await viewReady(page);
+  await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  await page.waitForTimeout(300);
+  const corner = await page.$eval('[data-testid=main-plot]', c => Array.from(c.getContext('2d').getImageData(2, 2, 1, 1).data));
+  assert(corner[0] < 60 && corner[1] < 60 && corner[2] < 70, `the plot's background is dark: ${corner}`);
+  // Light text: some pixels of the tick labels (left margin) are near white.
+  const light = await page.$eval('[data-testid=main-plot]', c => {
+    const d = c.getContext('2d').getImageData(0, 0, Math.round(c.width * 0.12), c.height).data;
+    let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 200 && d[i + 2] > 200) n++;
+    return n;
+  });
+  assert(light > 50, `light tick labels (${light} light pixels)`);
+  await accessible(page, 'the dark theme');
+  await page.screenshot({ path: `${OUT}/dark.png` });
   noProblems(page);
   await page.close();
 });
