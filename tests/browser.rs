@@ -211,3 +211,72 @@ fn tick_labels_have_the_digits_their_axis_needs_and_no_negative_zero() {
     assert_eq!(plot::tick(0.5, -1.0, 1.0), "0.5");
     assert_eq!(plot::tick(250.0, 0.0, 1000.0), "250");
 }
+
+/// Run `request` split in `parts` shares on as many services trained alike (the page's
+/// pool of workers, in one thread), then put the blocks together on the first.
+fn pooled(
+    parts: usize,
+    request: impl Fn(attribution_explorer::protocol::Share) -> attribution_explorer::protocol::Request,
+) -> attribution_explorer::protocol::Response {
+    use attribution_explorer::protocol::{Request, Response, Share};
+    use attribution_explorer::service::Service;
+    let mut blocks = Vec::new();
+    let mut first = None;
+    for share in Share::all(parts) {
+        let mut s = Service::new(js_sys::Date::now);
+        let mut out = Vec::new();
+        s.handle(Request::Train { job: 1, spec: TrainSpec::default() }, &mut |r| out.push(r));
+        s.handle(request(share), &mut |r| out.push(r));
+        while s.busy() {
+            s.step(&mut |r| out.push(r));
+        }
+        match out.pop() {
+            Some(Response::PartDone { result: Ok(p), .. }) => blocks.push(*p),
+            other => panic!("a block: {other:?}"),
+        }
+        first.get_or_insert(s);
+    }
+    let mut s = first.expect("a service");
+    let mut out = Vec::new();
+    s.handle(Request::Finish { job: 2, parts: blocks }, &mut |r| out.push(r));
+    out.pop().expect("a result")
+}
+
+#[wasm_bindgen_test]
+fn a_pool_in_the_browser_gives_the_native_numbers() {
+    use attribution_explorer::protocol::{Request, Response};
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/default_pool_jobs.json")).expect("fixture is JSON");
+    let close = |x: f64, y: &serde_json::Value, what: &str| {
+        let y = y.as_f64().expect("number");
+        // Refits converge to the same optimum; only libm's exp/ln may differ in the
+        // last bit, which Newton's steps carry no further than rounding.
+        assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-6), "{what}: {x} vs {y}");
+    };
+    let Response::LeaveEachOutDone { result: Ok(loo), .. } =
+        pooled(2, |share| Request::LeaveEachOut { job: 2, share })
+    else {
+        panic!("leave-one-out")
+    };
+    assert_eq!(loo.workers, 2);
+    for (x, y) in loo.actual.iter().zip(fixture["loo_actual"].as_array().expect("array")) {
+        close(*x, y, "actual leave-one-out");
+    }
+    for (x, y) in loo.predicted.iter().zip(fixture["loo_predicted"].as_array().expect("array")) {
+        close(*x, y, "predicted");
+    }
+    let Response::LdsDone { result: Ok(lds), .. } = pooled(3, |share| Request::Lds {
+        job: 2,
+        subsets: 10,
+        alpha: 0.5,
+        seed: 3,
+        methods: vec![attribution_explorer::engine::methods::Method::GradDot],
+        settings: Default::default(),
+        share,
+    }) else {
+        panic!("LDS")
+    };
+    for ((_, x), y) in lds.values.iter().zip(fixture["lds"].as_array().expect("array")) {
+        close(x.expect("an LDS value"), y, "LDS");
+    }
+}

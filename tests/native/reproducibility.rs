@@ -70,3 +70,54 @@ fn network_view_matches_the_committed_fixture() {
     assert_eq!(here["explained"], fixture["explained"]);
     assert_eq!(here["fit"]["iterations"], fixture["fit"]["iterations"]);
 }
+
+const POOL_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/default_pool_jobs.json");
+
+/// One job run whole on one service: its final response.
+fn whole(request: Request) -> Response {
+    let mut s = Service::new(attribution_explorer::service::native_clock);
+    let mut out = Vec::new();
+    s.handle(Request::Train { job: 1, spec: TrainSpec::default() }, &mut |r| out.push(r));
+    s.handle(request, &mut |r| out.push(r));
+    while s.busy() {
+        s.step(&mut |r| out.push(r));
+    }
+    out.pop().expect("a result")
+}
+
+/// The default view's leave-one-out and LDS (10 subsets, α = 0.5, seed 3, gradient dot
+/// product), run whole natively: what the browser test's pool of services must give.
+pub fn default_pool_jobs() -> serde_json::Value {
+    use attribution_explorer::protocol::Share;
+    let Response::LeaveEachOutDone { result: Ok(loo), .. } =
+        whole(Request::LeaveEachOut { job: 2, share: Share::WHOLE })
+    else {
+        panic!("leave-one-out")
+    };
+    let lds = Request::Lds {
+        job: 3,
+        subsets: 10,
+        alpha: 0.5,
+        seed: 3,
+        methods: vec![attribution_explorer::engine::methods::Method::GradDot],
+        settings: Default::default(),
+        share: Share::WHOLE,
+    };
+    let Response::LdsDone { result: Ok(lds), .. } = whole(lds) else { panic!("LDS") };
+    serde_json::json!({
+        "loo_predicted": loo.predicted.to_vec(),
+        "loo_actual": loo.actual.to_vec(),
+        "lds": lds.values.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn pool_jobs_match_the_committed_fixture() {
+    let here = default_pool_jobs();
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(POOL_FIXTURE, serde_json::to_string(&here).expect("json")).expect("write fixture");
+    }
+    let text = std::fs::read_to_string(POOL_FIXTURE).expect("fixture exists (UPDATE_FIXTURES=1 writes it)");
+    let fixture: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+    assert_eq!(here, fixture);
+}
