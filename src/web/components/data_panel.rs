@@ -330,8 +330,7 @@ pub fn DataPanel() -> impl IntoView {
                 on:change=move |ev| { let on = event_target_checked(&ev); a.retrain(|s| { s.standardize = on; s.edits = Default::default(); }) } />
                 " Standardise features"</label>
             <ModelControls a=a />
-            <p class="status" data-testid="model-status" aria-live="polite">{status}" "<CancelWork /></p>
-            <Info term=Term::NewtonSteps />
+            <p class="status" data-testid="model-status" aria-live="polite">{status}<Info term=Term::NewtonSteps />" "<CancelWork /></p>
             <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.join(" ")))}</p>
         </section>
     }

@@ -141,7 +141,9 @@ pub fn MethodsTab(
     let table = move || {
         methods.get().map(|m| {
             let rows = m.rows.iter().map(|r| {
-                let top: Vec<String> = top_k(&r.scores, 5).iter().map(|i| format!("#{i}")).collect();
+                let top: Vec<String> = a.view.with_untracked(|v| {
+                    top_k(&r.scores, 5).iter().map(|&i| v.as_ref().map_or(format!("#{i}"), |v| v.train_name(i))).collect()
+                });
                 let notes = r.error.clone().unwrap_or_else(|| r.notes.join(" "));
                 view! {
                     <tr data-testid="method-row" data-method=r.method.id()>
@@ -177,7 +179,7 @@ pub fn MethodsTab(
     view! {
         <section class="panel wide" aria-label="Methods">
             <h2>"Every method for the explained point"</h2>
-            <p class="hint">"All scores are oriented like the influence function: larger means removing the point would raise the explained point's loss. Run the leave-one-out check on the Explore tab first to compare with the truth. Hover a method's name for what it computes."</p>
+            <p class="hint">"All scores are oriented like the influence function: larger means removing the point would raise the explained point's loss. Run the leave-one-out check on the Explore tab first to compare with the truth. The i beside a method's name says what it computes."</p>
             <fieldset class="params">
                 <legend>"Methods to run"</legend>
                 {Method::ALL.iter().map(|&m| {

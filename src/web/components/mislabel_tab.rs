@@ -82,15 +82,19 @@ pub fn MislabelTab(
             })
         })
     };
+    let a = expect_context::<crate::web::actions::Actions>();
+    // Each point by its row in the file (line or ID), as everywhere else.
+    let name =
+        move |i: usize| a.view.with_untracked(|v| v.as_ref().map_or(format!("#{i}"), |v| v.train_name(i)));
     let results = move || {
         mislabel.get().map(|m| {
             let aucs = m.curves.iter().map(|c| view! {
                 <tr><th scope="row">{c.name.clone()}</th><td data-testid="mislabel-auc" data-method=c.name.clone() data-value=c.auc.to_string()>{format!("{:.3}", c.auc)}</td></tr>
             }).collect_view();
             let found = m.found.iter().map(|&i| view! {
-                <button class="small" on:click=move |_| on_open.run(i)>{format!("#{i}")}</button>
+                <button class="small" on:click=move |_| on_open.run(i)>{name(i)}</button>
             }).collect_view();
-            let flipped = m.flipped.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(" ");
+            let flipped = m.flipped.iter().map(|&i| name(i)).collect::<Vec<_>>().join(", ");
             view! {
                 <p data-testid="mislabel-flipped">{format!("Flipped: {flipped}.")}</p>
                 {m.note.clone().map(|n| view! { <p class="warning">{n}</p> })}
