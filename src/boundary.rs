@@ -10,10 +10,10 @@
 //! boundary can be seen moving away from it.
 
 use crate::protocol::Surface;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A crossing point or a square's centre, as a graph node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Node {
     /// Between cell (i, j) and (i + 1, j).
     Across(usize, usize),
@@ -93,22 +93,23 @@ pub fn boundaries(s: &Surface) -> Vec<Vec<[f64; 2]>> {
         }
     }
     // Walk the graph into polylines: from every loose end first, then around loops.
-    let mut used: HashMap<(Node, Node), bool> = HashMap::new();
+    let mut used: HashSet<(Node, Node)> = HashSet::new();
     let mut lines = Vec::new();
+    // Sorted, so that the same surface always gives the same polylines.
     let mut starts: Vec<Node> = links.iter().filter(|(_, l)| l.len() != 2).map(|(n, _)| *n).collect();
-    starts.sort_by_key(|n| format!("{n:?}"));
+    starts.sort();
     let mut rest: Vec<Node> = links.keys().copied().collect();
-    rest.sort_by_key(|n| format!("{n:?}"));
+    rest.sort();
     starts.extend(rest);
     for start in starts {
-        while let Some(&next) = links[&start].iter().find(|&&b| !used.contains_key(&(start, b))) {
+        while let Some(&next) = links[&start].iter().find(|&&b| !used.contains(&(start, b))) {
             let mut line = vec![position(start)];
             let (mut from, mut at) = (start, next);
             loop {
-                used.insert((from, at), true);
-                used.insert((at, from), true);
+                used.insert((from, at));
+                used.insert((at, from));
                 line.push(position(at));
-                let Some(&onward) = links[&at].iter().find(|&&b| !used.contains_key(&(at, b))) else {
+                let Some(&onward) = links[&at].iter().find(|&&b| !used.contains(&(at, b))) else {
                     break;
                 };
                 if links[&at].len() != 2 {
