@@ -16,6 +16,8 @@ pub mod cli;
 pub mod embed_api;
 pub mod engine;
 pub mod glossary;
+pub mod lang;
+pub mod lesson;
 pub mod link_data;
 pub mod opening;
 pub mod pool;

@@ -5,7 +5,7 @@
 //! malformed value falls back to its default, so any link opens a working page.
 //!
 //! Keys: `ds n noise seed model l2 damp std split sel tp w rm flip add target embed
-//! panels host view`, for an uploaded file `xcol` (columns left out), `idcol` and `dropna`,
+//! panels host view lang lesson step`, for an uploaded file `xcol` (columns left out), `idcol` and `dropna`,
 //! and for a network (`model=mlp`): `hidden` (one or two widths), `act`, `iseed`,
 //! `steps` (an early-stop budget), `out` (its output, when not automatic); `curv` (the
 //! curvature, when not the Hessian).
@@ -15,6 +15,7 @@ use crate::engine::data::builtin::GeneratorParams;
 use crate::engine::data::columns::UploadOptions;
 use crate::engine::model::mlp::{Activation, MlpShape};
 use crate::engine::model::ModelKind;
+use crate::lang::Lang;
 use crate::protocol::{AddedPoint, DataSource, Edits, Selection, TrainSpec};
 
 /// The reproducible state of the page.
@@ -61,10 +62,24 @@ pub struct ViewState {
     pub host: Option<String>,
     /// The tab shown.
     pub tab: Tab,
+    /// The page's language (`lang=`); `None`: the browser's.
+    pub lang: Option<Lang>,
+    /// The lesson open and its step (`lesson=N&step=K`, both counted from 1).
+    pub lesson: Option<LessonAt>,
+}
+
+/// A step of a guided lesson ([`crate::lesson`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LessonAt {
+    /// The lesson, from 1.
+    pub number: usize,
+    /// The step, from 0 (from 1 in the URL).
+    pub step: usize,
 }
 
 /// The page's tabs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Tab {
     /// The main explorer.
     #[default]
@@ -197,6 +212,8 @@ impl Default for ViewState {
             panels: None,
             host: None,
             tab: Tab::Explore,
+            lang: None,
+            lesson: None,
         }
     }
 }
@@ -332,6 +349,12 @@ impl ViewState {
         if self.tab != Tab::Explore {
             q.push(format!("view={}", self.tab.id()));
         }
+        if let Some(lang) = self.lang {
+            q.push(format!("lang={}", lang.id()));
+        }
+        if let Some(at) = self.lesson {
+            q.push(format!("lesson={}&step={}", at.number, at.step + 1));
+        }
         format!("?{}", q.join("&"))
     }
 
@@ -340,6 +363,7 @@ impl ViewState {
     pub fn from_query(query: &str) -> ViewState {
         let mut s = ViewState::default();
         let network_asked = query.trim_start_matches('?').split('&').any(|p| p == "model=mlp");
+        let mut lesson_step = 0;
         for pair in query.trim_start_matches('?').split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let v = decode(v);
@@ -426,6 +450,20 @@ impl ViewState {
                 "dropna" => s.columns.drop_missing = v == "1",
                 "host" if crate::embed_api::is_origin(&v) => s.host = Some(v),
                 "view" => s.tab = Tab::from_id(&v).unwrap_or_default(),
+                "lang" => s.lang = Lang::from_id(&v),
+                "lesson" => {
+                    s.lesson = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .map(|number| LessonAt { number, step: lesson_step })
+                }
+                "step" => {
+                    lesson_step = v.parse::<usize>().ok().and_then(|k| k.checked_sub(1)).unwrap_or(0);
+                    if let Some(at) = &mut s.lesson {
+                        at.step = lesson_step;
+                    }
+                }
                 _ => {}
             }
         }
@@ -444,12 +482,13 @@ impl ViewState {
         s
     }
 
-    /// The default view, framed as this one (embedding, panels and host kept).
+    /// The default view, framed as this one (embedding, panels, host and language kept).
     pub fn fresh(&self) -> ViewState {
         ViewState {
             embed: self.embed,
             panels: self.panels.clone(),
             host: self.host.clone(),
+            lang: self.lang,
             ..ViewState::default()
         }
     }
@@ -549,6 +588,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_lesson_step_reads_in_either_order_and_counts_from_one() {
+        let at = |q: &str| ViewState::from_query(q).lesson;
+        assert_eq!(at("lesson=2&step=3"), Some(LessonAt { number: 2, step: 2 }));
+        assert_eq!(at("step=3&lesson=2"), Some(LessonAt { number: 2, step: 2 }));
+        assert_eq!(at("lesson=2"), Some(LessonAt { number: 2, step: 0 }));
+        assert_eq!(at("lesson=2&step=0"), Some(LessonAt { number: 2, step: 0 }));
+        assert_eq!(at("lesson=0"), None);
+        assert_eq!(at("step=2"), None);
+        assert_eq!(ViewState::from_query("lang=fr").lang, None);
+    }
+
+    #[test]
     fn default_round_trips() {
         let s = ViewState::default();
         assert_eq!(ViewState::from_query(&s.to_query()), s);
@@ -581,8 +632,11 @@ mod tests {
             panels: Some(vec![Panel::Plot, Panel::Tab]),
             host: Some("https://docs.example.com:8443".into()),
             tab: Tab::Diagnostics,
+            lang: Some(Lang::Ja),
+            lesson: Some(LessonAt { number: 3, step: 2 }),
         };
         let q = s.to_query();
+        assert!(q.contains("lang=ja&lesson=3&step=3"), "{q}");
         assert_eq!(ViewState::from_query(&q), s, "{q}");
         let t = ViewState { selection: Selection::Test(4), ..s };
         assert_eq!(ViewState::from_query(&t.to_query()), t);

@@ -6,13 +6,15 @@
 use crate::engine::audit::review::ReviewScore;
 use crate::engine::methods::ihvp::LissaParams;
 use crate::engine::methods::{Method, MethodParams};
+use crate::lang::Lang;
+use crate::lesson::{self, Analysis, Lesson, Seen};
 use crate::link_data;
 use crate::pool::Helpers;
 use crate::protocol::*;
 use crate::review::{Metrics, Queue, Verdict};
 use crate::tracker::{JobKind, JobTracker, Progress, ReweightPlan};
 pub use crate::url_state::Tab;
-use crate::url_state::{ViewState, UPLOAD};
+use crate::url_state::{LessonAt, ViewState, UPLOAD};
 use crate::web::bridge;
 use crate::web::export::download_text;
 use leptos::prelude::*;
@@ -88,6 +90,11 @@ pub struct Actions {
     link_data: StoredValue<Option<(String, ViewState)>>,
     /// The fragment of the link, kept in the address while its data are the view's.
     fragment: StoredValue<Option<String>>,
+    /// The settings of the Methods results on screen, and of the run under way.
+    pub methods_settings: RwSignal<Option<MethodParams>>,
+    methods_asked: StoredValue<Option<MethodParams>>,
+    /// The browser's language (`navigator.language`), used without `?lang=`.
+    browser_lang: Lang,
 }
 
 /// What the data carried by a link are called in the page.
@@ -111,8 +118,8 @@ fn page_params() -> MethodParams {
 impl Actions {
     /// Fresh state from the URL query and fragment (which may carry data,
     /// [`link_data`]).
-    pub fn new(query: &str, fragment: &str) -> Self {
-        let mut state = ViewState::from_query(query);
+    pub fn new(query: &str, fragment: &str, browser_lang: Lang) -> Self {
+        let mut state = lesson::opening_state(ViewState::from_query(query));
         let mut error = None;
         let mut link = None;
         if state.dataset == UPLOAD {
@@ -169,7 +176,50 @@ impl Actions {
             upload_held: StoredValue::new(None),
             link_data: StoredValue::new(link),
             fragment: StoredValue::new(fragment),
+            methods_settings: RwSignal::new(None),
+            methods_asked: StoredValue::new(None),
+            browser_lang,
         }
+    }
+
+    /// The page's language: `?lang=`, else the browser's.
+    pub fn lang(&self) -> Lang {
+        self.state.with(|s| s.lang).unwrap_or(self.browser_lang)
+    }
+
+    /// Open step `at` of a lesson at its starting view (retrained, analyses cleared).
+    pub fn open_step(&self, at: LessonAt) {
+        let step = Lesson::get(at.number).ok().and_then(|l| l.steps.get(at.step).cloned());
+        let Some(step) = step else { return };
+        let state = step.start_state(&self.state.get_untracked(), at);
+        // The methods' settings are part of a step's start too (they are not in links).
+        self.method_params.set(page_params());
+        self.chosen_methods.set(Method::DEFAULT.to_vec());
+        self.state.set(state);
+        self.reweight.set(None);
+        self.train();
+    }
+
+    /// Close the lesson, keeping the view.
+    pub fn close_lesson(&self) {
+        self.state.update(|s| s.lesson = None);
+    }
+
+    /// Which analyses are on screen for the current view (what lesson steps check).
+    pub fn seen(&self) -> Seen {
+        let on = |shown: bool, a: Analysis| shown.then_some(a);
+        let shown = [
+            on(self.loo.with(Option::is_some), Analysis::Loo),
+            on(self.methods.with(Option::is_some), Analysis::Methods),
+            on(self.diagnostics.with(Option::is_some), Analysis::Diagnostics),
+            on(self.mislabel.with(Option::is_some), Analysis::Mislabel),
+            on(self.lds.with(Option::is_some), Analysis::Lds),
+            on(self.truths.with(Option::is_some), Analysis::Truths),
+            on(self.queue_current(), Analysis::Audit),
+            on(self.flip.with(Option::is_some), Analysis::Flip),
+            on(self.group.with(Option::is_some), Analysis::Group),
+        ];
+        Seen { shown: shown.into_iter().flatten().collect(), methods: self.methods_settings.get() }
     }
 
     /// The address of this view: the query, and the fragment while the link's own
@@ -406,6 +456,7 @@ impl Actions {
         self.sync();
         self.loo.set(None);
         self.methods.set(None);
+        self.methods_settings.set(None);
         self.diagnostics.set(None);
         self.mislabel.set(None);
         self.flip.set(None);
@@ -430,7 +481,9 @@ impl Actions {
     pub fn run_methods(&self) {
         let job = self.start(JobKind::Methods);
         let methods = self.chosen_methods.get_untracked();
-        self.send(Request::Methods { job, methods, settings: self.method_params.get_untracked() });
+        let settings = self.method_params.get_untracked();
+        self.methods_asked.set_value(Some(settings.clone()));
+        self.send(Request::Methods { job, methods, settings });
     }
 
     /// Spectrum, traces and the damping sweep.
@@ -471,6 +524,8 @@ impl Actions {
             embed: false,
             panels: None,
             host: None,
+            lang: None,
+            lesson: None,
             ..s
         }
         .to_query()
@@ -570,22 +625,26 @@ impl Actions {
     }
 
     /// When `job` is the latest of `kind`, show its result in `into`, or its failure in
-    /// the banner (a cancel is quiet).
+    /// the banner (a cancel is quiet). Whether a result was shown.
     fn show<T: Send + Sync + 'static>(
         &self,
         kind: JobKind,
         job: u64,
         result: JobResult<T>,
         into: RwSignal<Option<T>>,
-    ) {
+    ) -> bool {
         if !self.finished(kind, job) {
-            return;
+            return false;
         }
         match result {
-            Ok(v) => into.set(Some(*v)),
+            Ok(v) => {
+                into.set(Some(*v));
+                return true;
+            }
             Err(JobError::Cancelled) => {}
             Err(JobError::Failed(e)) => self.error.set(Some(e)),
         }
+        false
     }
 
     fn on_trained(&self, result: JobResult<TrainedView>) {
@@ -754,12 +813,20 @@ impl Actions {
                 });
                 self.sync();
             }
-            Response::MethodsDone { job, result } => self.show(JobKind::Methods, job, result, self.methods),
-            Response::DiagnosticsDone { job, result } => {
-                self.show(JobKind::Diagnostics, job, result, self.diagnostics)
+            Response::MethodsDone { job, result } => {
+                if self.show(JobKind::Methods, job, result, self.methods) {
+                    self.methods_settings.set(self.methods_asked.get_value());
+                }
             }
-            Response::FlipDone { job, result } => self.show(JobKind::Flip, job, result, self.flip),
-            Response::GroupDone { job, result } => self.show(JobKind::Group, job, result, self.group),
+            Response::DiagnosticsDone { job, result } => {
+                self.show(JobKind::Diagnostics, job, result, self.diagnostics);
+            }
+            Response::FlipDone { job, result } => {
+                self.show(JobKind::Flip, job, result, self.flip);
+            }
+            Response::GroupDone { job, result } => {
+                self.show(JobKind::Group, job, result, self.group);
+            }
             Response::AuditDone { job, result } => {
                 if !self.finished(JobKind::Audit, job) {
                     return;
@@ -790,11 +857,17 @@ impl Actions {
                 }
             }
             Response::MislabelDone { job, result } => {
-                self.show(JobKind::Mislabel, job, result, self.mislabel)
+                self.show(JobKind::Mislabel, job, result, self.mislabel);
             }
-            Response::LdsDone { job, result } => self.show(JobKind::Lds, job, result, self.lds),
-            Response::LeaveEachOutDone { job, result } => self.show(JobKind::Loo, job, result, self.loo),
-            Response::TruthsDone { job, result } => self.show(JobKind::Truths, job, result, self.truths),
+            Response::LdsDone { job, result } => {
+                self.show(JobKind::Lds, job, result, self.lds);
+            }
+            Response::LeaveEachOutDone { job, result } => {
+                self.show(JobKind::Loo, job, result, self.loo);
+            }
+            Response::TruthsDone { job, result } => {
+                self.show(JobKind::Truths, job, result, self.truths);
+            }
             Response::Crashed { message } => self.error.set(Some(format!("The engine stopped: {message}"))),
         }
     }

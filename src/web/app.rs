@@ -3,6 +3,7 @@
 //! only the plot and its explanation, for an iframe; `?panels=` chooses the parts
 //! ([`Panel`]).
 
+use crate::lang::Lang;
 use crate::opening::{on_open, Opening};
 use crate::url_state::Panel;
 use crate::web::actions::{Actions, Tab};
@@ -13,6 +14,7 @@ use crate::web::components::flip_panel::FlipPanel;
 use crate::web::components::group_panel::GroupPanel;
 use crate::web::components::influence_list::InfluenceList;
 use crate::web::components::lds_tab::LdsTab;
+use crate::web::components::lesson_panel::{LessonMenu, LessonPanel};
 use crate::web::components::loo_check::LooCheck;
 use crate::web::components::methods_tab::MethodsTab;
 use crate::web::components::mislabel_tab::MislabelTab;
@@ -73,8 +75,15 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
 #[component]
 pub fn App() -> impl IntoView {
     let search = window().location().search().unwrap_or_default();
-    let a = Actions::new(&search, &window().location().hash().unwrap_or_default());
+    let browser = Lang::from_tag(&window().navigator().language().unwrap_or_default());
+    let a = Actions::new(&search, &window().location().hash().unwrap_or_default(), browser);
     provide_context(a);
+    // The document's language follows the page's (screen readers, fonts, hyphenation).
+    Effect::new(move |_| {
+        if let Some(html) = document().document_element() {
+            let _ = html.set_attribute("lang", a.lang().id());
+        }
+    });
     match bridge::start(move |w, r| a.on_response(w, r)) {
         Ok(()) => a.start_helpers(),
         Err(e) => a.error.set(Some(e)),
@@ -130,6 +139,7 @@ pub fn App() -> impl IntoView {
             <header class="top">
                 <h1>"Attribution Explorer"</h1>
                 <p class="tagline">"Which training points drive this prediction? Computed in your browser; nothing leaves it."</p>
+                <LessonMenu />
                 <Share />
                 <Show when=move || updated.get()>
                     <span class="update" role="status" data-testid="update-ready">
@@ -149,14 +159,19 @@ pub fn App() -> impl IntoView {
             <nav class="tabs" role="tablist" aria-label="Views">
                 {Tab::ALL.into_iter().map(|(t, label)| view! {
                     <button role="tab" aria-selected=move || (a.tab() == t).to_string() class:active=move || a.tab() == t
-                        data-testid=format!("tab-{}", label.split(' ').next().unwrap_or(label).to_lowercase())
+                        data-testid=format!("tab-{}", t.id())
                         on:click=move |_| a.set_tab(t)>{label}</button>
                 }).collect_view()}
             </nav>
         </Show>
         <main class="layout" class:no-data=!shows(Panel::Data)
             class:no-side=!shows(Panel::Scrubber) && !shows(Panel::List)>
-            <Show when=move || shows(Panel::Data)><DataPanel /></Show>
+            <Show when=move || shows(Panel::Data)>
+                <div class="left">
+                    <Show when=move || !embed><LessonPanel /></Show>
+                    <DataPanel />
+                </div>
+            </Show>
             // Without the data panel, its error banner shows above everything.
             <Show when=move || !shows(Panel::Data) && a.error.with(Option::is_some)>
                 <div class="error wide" role="alert" data-testid="error-banner">{move || a.error.get().unwrap_or_default()}</div>

@@ -608,7 +608,7 @@ await check('a neural network: curved surface, its Hessian in words, three truth
   assert(/Network .*16 tanh.*converged.*Hessian at θ̂: eigenvalues from/.test(status), `status: ${status}`);
   await page.screenshot({ path: `${OUT}/mlp.png`, fullPage: true });
   await accessible(page, 'the network view');
-  await page.click('[data-testid=tab-which]');
+  await page.click('[data-testid=tab-truths]');
   // Cancel stops every worker's block: the bar goes at once, no result is shown, and
   // the next job is not held up behind the cancelled one.
   await page.fill('[data-testid=truths-seeds]', '10');
@@ -934,6 +934,99 @@ await check('offline: after one visit the page reloads and works with the server
   await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
   assert(errors.length === 0, errors.join('\n'));
   await ctx.close();
+});
+
+// The five lessons, played step by step: each step must be open (not done) at its
+// start and turn green only after its action; the current step's control is outlined.
+const slide = (page, id, value, event = 'input') => page.$eval(`[data-testid=${id}]`, (el, [v, e]) => {
+  el.value = v; el.dispatchEvent(new Event(e, { bubbles: true }));
+}, [String(value), event]);
+const setNumber = async (page, id, value) => { await page.fill(`[data-testid=${id}]`, String(value)); await page.dispatchEvent(`[data-testid=${id}]`, 'change'); };
+const LESSON_ACTIONS = {
+  1: [p => p.click('[data-testid=influence-row]'), p => slide(p, 'weight-slider', 0), p => slide(p, 'weight-slider', 2.5),
+      async p => {
+        // An empty spot of the plot (no tooltip there) places a new point to explain.
+        const b = await p.locator('[data-testid=main-plot]').boundingBox();
+        for (const [fx, fy] of [[0.5, 0.5], [0.3, 0.3], [0.7, 0.4], [0.4, 0.7], [0.6, 0.2]]) {
+          await p.mouse.move(b.x + b.width * fx, b.y + b.height * fy);
+          await p.waitForTimeout(150);
+          if (!await p.$('[data-testid=tooltip]')) { await p.mouse.click(b.x + b.width * fx, b.y + b.height * fy); return; }
+        }
+        throw new Error('no empty spot in the plot');
+      }],
+  2: [p => slide(p, 'weight-slider', 0.5), p => p.click('[data-testid=loo-button]'), p => p.click('[data-testid=lds-button]')],
+  3: [p => p.click('[data-testid=loo-button]'),
+      async p => {
+        await slide(p, 'lambda-input', -1, 'change');
+        await p.waitForFunction(() => location.search.includes('l2=0.1'));
+        await p.waitForSelector('[data-testid=loo-button]:not([disabled])');
+        await assertOpen(p, 'after λ alone (the check must run again)');
+        await p.click('[data-testid=loo-button]');
+      },
+      p => slide(p, 'weight-slider', 0), p => p.click('[data-testid=truths-button]')],
+  4: [p => p.click('[data-testid=tab-methods]'),
+      async p => { await setNumber(p, 'lissa-scale', 0.4); await assertOpen(p, 'after the setting alone'); await p.click('[data-testid=methods-button]'); },
+      async p => { await setNumber(p, 'arnoldi-k', 1); await p.click('[data-testid=methods-button]'); },
+      p => p.click('[data-testid=tab-diagnostics]')],
+  5: [p => p.click('[data-testid=tab-audit]'), p => p.click('[data-testid=audit-rank]'),
+      async p => { await p.waitForSelector('[data-testid=audit-candidate]', { timeout: 30000 }); await p.click('[data-testid=audit-relabel] >> nth=0'); },
+      p => p.click('[data-testid=mislabel-button]')],
+};
+const current = '[data-testid=lesson-step].current';
+async function assertOpen(page, when) {
+  const done = await page.getAttribute(current, 'data-done');
+  assert(done === 'false', `a step is done ${when}: ${await page.textContent(current)}`);
+}
+
+await check('guided lessons: every step of the five turns green only after its action', async () => {
+  const page = await open();
+  await viewReady(page);
+  for (const [lesson, actions] of Object.entries(LESSON_ACTIONS)) {
+    // The header's menu opens each lesson at its first step (and closes).
+    await page.click('[data-testid=lessons-menu] summary');
+    await page.click(`[data-testid=lesson-link-${lesson}]`);
+    assert(!await page.$eval('[data-testid=lessons-menu]', d => d.open), 'the lesson menu stays open');
+    await page.waitForSelector('[data-testid=lesson-panel]', { timeout: 20000 });
+    const steps = await page.$$eval('[data-testid=lesson-step]', s => s.length);
+    assert(steps === actions.length, `lesson ${lesson}: ${steps} steps, ${actions.length} actions`);
+    for (let k = 1; k <= steps; k++) {
+      await page.waitForFunction(([l, k]) => location.search.includes(`lesson=${l}&step=${k}`), [lesson, k]);
+      await page.waitForSelector('[data-testid=engine-status].ok', { timeout: 20000 });
+      if (await page.$('[data-testid=main-plot]')) await page.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+      assert(await page.getAttribute(current, 'data-step') === String(k), `lesson ${lesson}: step ${k} is not current`);
+      await assertOpen(page, `at its start (lesson ${lesson}, step ${k})`);
+      const id = await page.$eval('[data-testid=lesson-panel] style', s => s.textContent.match(/data-testid="([^"]+)"/)?.[1]).catch(() => null);
+      if (id) {
+        await page.waitForSelector(`[data-testid=${id}]`, { timeout: 20000 });
+        const outline = await page.$eval(`[data-testid=${id}]`, el => getComputedStyle(el).outlineStyle);
+        assert(outline === 'solid', `lesson ${lesson} step ${k}: ${id} is not outlined (${outline})`);
+      }
+      await actions[k - 1](page);
+      await page.waitForSelector(`${current}[data-done=true]`, { timeout: 60000 })
+        .catch(async () => { throw new Error(`lesson ${lesson} step ${k} did not turn green: ${await page.textContent(current)}`); });
+      if (lesson === '1' && k === 2) {
+        // "Reset this step" restores its start: open again, weight back to 1.
+        await page.click('[data-testid=lesson-reset]');
+        await page.waitForFunction(() => new URLSearchParams(location.search).get('w') === '1');
+        await assertOpen(page, 'after Reset this step');
+        await actions[k - 1](page);
+        await page.waitForSelector(`${current}[data-done=true]`, { timeout: 20000 });
+        await accessible(page, 'a lesson step done');
+        await page.screenshot({ path: `${OUT}/lesson.png` });
+      }
+      console.log(`     lesson ${lesson} step ${k}: green`);
+      if (k < steps) await page.click('[data-testid=lesson-next]');
+    }
+  }
+  noProblems(page);
+  await page.close();
+  // A link to step 3 opens step 3's view.
+  const linked = await open('?lesson=1&step=3');
+  await linked.waitForSelector(`${current}[data-step="3"]`, { timeout: 20000 });
+  await linked.waitForFunction(() => location.search.includes('tp=81&w=0'));
+  await viewReady(linked);
+  noProblems(linked);
+  await linked.close();
 });
 
 await check('the Content-Security-Policy blocks requests to other origins', async () => {

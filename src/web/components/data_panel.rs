@@ -209,7 +209,7 @@ fn ModelControls(a: Actions) -> impl IntoView {
         </select>
         <Show when=is_net><NetworkControls a=a /></Show>
         <div><label class="with-info" for="lambda">{move || format!("L2 strength λ = {:.0e}", state.with(|s| s.lambda))}</label><Info term=Term::Lambda /></div>
-        <input id="lambda" type="range" min="-6" max="1" step="0.25" prop:value=move || lambda_exp().to_string()
+        <input id="lambda" type="range" data-testid="lambda-input" min="-6" max="1" step="0.25" prop:value=move || lambda_exp().to_string()
             on:change=move |ev| { let e: f64 = event_target_value(&ev).parse().unwrap_or(-2.0); a.retrain(|s| s.lambda = 10f64.powf(e)) } />
         <div><label class="with-info" for="curvature">"Curvature for influence"</label><Info term=Term::Curvature /></div>
         <select id="curvature" data-testid="curvature-select" on:change=move |ev| {

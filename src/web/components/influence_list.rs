@@ -88,7 +88,7 @@ pub fn InfluenceList() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel side-panel" aria-label="Most influential training points">
+        <section class="panel side-panel" aria-label="Most influential training points" data-testid="influence-list">
             <h2>"Why this prediction?"<Info term=Term::Influence /></h2>
             <p data-testid="explained">{head}</p>
             <h3 class="helpful-title">"Most helpful"</h3>

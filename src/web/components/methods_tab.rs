@@ -85,11 +85,12 @@ fn export(m: &MethodsView, v: &TrainedView, json: bool) -> Result<(), String> {
 fn number_input(
     params: RwSignal<MethodParams>,
     label: &'static str,
+    testid: &'static str,
     get: fn(&MethodParams) -> f64,
     set: fn(&mut MethodParams, f64),
 ) -> impl IntoView {
     view! {
-        <label>{label}" "<input type="number" step="any" min="0" prop:value=move || params.with(|p| get(p).to_string())
+        <label>{label}" "<input type="number" step="any" min="0" data-testid=testid prop:value=move || params.with(|p| get(p).to_string())
             on:change=move |ev| {
                 let v: f64 = event_target_value(&ev).parse().unwrap_or(f64::NAN);
                 if v.is_finite() && v >= 0.0 { params.update(|p| set(p, v)); }
@@ -101,14 +102,14 @@ fn number_input(
 fn parameter_inputs(params: RwSignal<MethodParams>) -> impl IntoView {
     view! {
     <div class="params">
-            {number_input(params, "LiSSA scale × λmax", |p| p.lissa_scale_factor.unwrap_or(2.0), |p, v| p.lissa_scale_factor = Some(v))}
-            {number_input(params, "LiSSA depth", |p| p.lissa.depth as f64, |p, v| p.lissa.depth = v as usize)}
-            {number_input(params, "Arnoldi k", |p| p.arnoldi_k as f64, |p, v| p.arnoldi_k = v as usize)}
-            {number_input(params, "TracIn epochs", |p| p.tracin.epochs as f64, |p, v| p.tracin.epochs = v as usize)}
-            {number_input(params, "TRAK k", |p| p.trak_k as f64, |p, v| p.trak_k = v as usize)}
-            {number_input(params, "TRAK projections", |p| p.trak_models as f64, |p, v| p.trak_models = v as usize)}
-            {number_input(params, "KNN k", |p| p.knn_k as f64, |p, v| p.knn_k = v as usize)}
-            {number_input(params, "TMC permutations", |p| p.shapley_permutations as f64, |p, v| p.shapley_permutations = v as usize)}
+            {number_input(params, "LiSSA scale × λmax", "lissa-scale", |p| p.lissa_scale_factor.unwrap_or(2.0), |p, v| p.lissa_scale_factor = Some(v))}
+            {number_input(params, "LiSSA depth", "lissa-depth", |p| p.lissa.depth as f64, |p, v| p.lissa.depth = v as usize)}
+            {number_input(params, "Arnoldi k", "arnoldi-k", |p| p.arnoldi_k as f64, |p, v| p.arnoldi_k = v as usize)}
+            {number_input(params, "TracIn epochs", "tracin-epochs", |p| p.tracin.epochs as f64, |p, v| p.tracin.epochs = v as usize)}
+            {number_input(params, "TRAK k", "trak-k", |p| p.trak_k as f64, |p, v| p.trak_k = v as usize)}
+            {number_input(params, "TRAK projections", "trak-projections", |p| p.trak_models as f64, |p, v| p.trak_models = v as usize)}
+            {number_input(params, "KNN k", "knn-k", |p| p.knn_k as f64, |p, v| p.knn_k = v as usize)}
+            {number_input(params, "TMC permutations", "tmc-permutations", |p| p.shapley_permutations as f64, |p, v| p.shapley_permutations = v as usize)}
         </div>
     }
 }

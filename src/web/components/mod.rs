@@ -10,6 +10,7 @@ pub mod group_panel;
 pub mod influence_list;
 pub mod info;
 pub mod lds_tab;
+pub mod lesson_panel;
 pub mod loo_check;
 pub mod methods_tab;
 pub mod mislabel_tab;
