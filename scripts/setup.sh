@@ -44,6 +44,15 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# A Japanese font, so that screenshots of the page in Japanese show the text (a
+# headless Debian has no CJK font; readers' machines do).
+if [ ! -d /usr/share/fonts/opentype/ipafont-gothic ]; then
+  say "installing a Japanese font (IPA Gothic) from Debian"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-ipafont-gothic >/dev/null
+fi
+
 # trunk runs cargo offline (Trunk.toml): fetch every crate now.
 cargo fetch --quiet
 say "ready: $(trunk --version), $(wasm-bindgen --version), wasm-opt $(wasm-opt --version | awk '{print $3}'), $(/usr/bin/chromium --version 2>/dev/null | head -1)"

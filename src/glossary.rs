@@ -5,7 +5,9 @@
 
 #[cfg(test)]
 use crate::engine::methods::Method;
+use crate::lang::Lang;
 use crate::protocol::Attribution;
+use crate::text::{text, Text};
 
 /// A term with an explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,18 +31,28 @@ pub enum Term {
 }
 
 impl Term {
-    /// The term as the page names it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Term::Lambda => "L2 strength λ",
-            Term::Curvature => "curvature",
-            Term::Damping => "damping δ",
-            Term::NewtonSteps => "Newton steps",
-            Term::Influence => "influence and loss",
-            Term::LeaveOneOut => "the leave-one-out check",
-            Term::Lds => "the linear datamodeling score",
-            Term::Method(m) => m.label(),
+    /// The term as the page names it, in `lang` (methods keep their English names).
+    pub fn name(self, lang: Lang) -> &'static str {
+        match (self.texts(), self) {
+            (Some((name, _)), _) => text(lang, name),
+            (None, Term::Method(m)) => m.label(),
+            (None, _) => "",
         }
+    }
+
+    /// The keys of the term's name and words in [`crate::text`] (methods: their own
+    /// English sentences, [`Attribution::describe`], not yet translated).
+    fn texts(self) -> Option<(Text, Text)> {
+        Some(match self {
+            Term::Lambda => (Text::TermLambdaName, Text::TermLambda),
+            Term::Curvature => (Text::TermCurvatureName, Text::TermCurvature),
+            Term::Damping => (Text::TermDampingName, Text::TermDamping),
+            Term::NewtonSteps => (Text::TermNewtonName, Text::TermNewton),
+            Term::Influence => (Text::TermInfluenceName, Text::TermInfluence),
+            Term::LeaveOneOut => (Text::TermLooName, Text::TermLoo),
+            Term::Lds => (Text::TermLdsName, Text::TermLds),
+            Term::Method(_) => return None,
+        })
     }
 
     /// A short identifier (for tests and `data-testid`).
@@ -57,31 +69,12 @@ impl Term {
         }
     }
 
-    /// What it means, in plain words.
-    pub fn explain(self) -> &'static str {
-        match self {
-            Term::Lambda => "How strongly the model is pulled towards small weights. Larger λ: a smoother, more \
-                cautious model, on which each single training point matters less. Tiny λ on data that can be \
-                separated perfectly lets the weights grow without end, and influence becomes unreliable.",
-            Term::Curvature => "Influence asks how the fitted weights would shift if a point were removed. The \
-                answer divides by the loss's curvature (how sharply it bends around the fit). The exact Hessian is \
-                that curvature; GGN, K-FAC and EK-FAC are cheaper stand-ins that larger models need.",
-            Term::Damping => "A small number added to the curvature before dividing by it. It keeps the answer finite \
-                when the curvature is nearly flat in some direction, at the price of a bias: more damping, smaller \
-                predicted effects.",
-            Term::NewtonSteps => "How the model was fitted: each Newton step uses the curvature to jump towards the \
-                best weights. \"Converged\" means the slope of the loss is zero to within rounding, so the \
-                influence formulas, which assume an exact optimum, apply.",
-            Term::Influence => "The loss is how wrong the model is on one point (0 is perfect). A training point's \
-                influence predicts how that loss would change if the point were removed and the model retrained, \
-                without retraining: positive means the point helps this prediction, negative means it hurts.",
-            Term::LeaveOneOut => "The ground truth: remove each training point in turn, really retrain, and measure \
-                the change of the explained point's loss. Pearson r says how well the predicted changes line up \
-                with the actual ones (1 is perfect); Spearman ρ says the same about their order.",
-            Term::Lds => "Retrain on many random halves of the data and ask whether the sum of the kept points' \
-                scores predicts the model's output on each half. The linear datamodeling score is the rank \
-                correlation between predicted and actual outputs (1 is perfect, 0 is no better than chance).",
-            Term::Method(m) => m.describe(),
+    /// What it means, in plain words, in `lang`.
+    pub fn explain(self, lang: Lang) -> &'static str {
+        match (self.texts(), self) {
+            (Some((_, words)), _) => text(lang, words),
+            (None, Term::Method(m)) => m.describe(),
+            (None, _) => "",
         }
     }
 }
@@ -104,8 +97,20 @@ mod tests {
         terms.extend(Method::ALL.iter().map(|m| Term::Method(Attribution::Method(*m))));
         terms.extend([Term::Method(Attribution::Exact), Term::Method(Attribution::ActualLoo)]);
         for t in terms {
-            assert!(t.explain().split(' ').count() >= 8, "{} is explained in a sentence", t.id());
-            assert!(!t.name().contains('_'), "{} has a name for people, not an identifier", t.id());
+            assert!(t.explain(Lang::En).split(' ').count() >= 8, "{} is explained in a sentence", t.id());
+            assert!(!t.name(Lang::En).contains('_'), "{} has a name for people, not an identifier", t.id());
+        }
+        // Japanese has no spaces between words: a sentence is long.
+        for t in [
+            Term::Lambda,
+            Term::Curvature,
+            Term::Damping,
+            Term::NewtonSteps,
+            Term::Influence,
+            Term::LeaveOneOut,
+            Term::Lds,
+        ] {
+            assert!(t.explain(Lang::Ja).chars().count() >= 30, "{} is explained in Japanese", t.id());
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod protocol;
 pub mod report;
 pub mod review;
 pub mod service;
+pub mod text;
 pub mod tracker;
 pub mod url_state;
 #[cfg(target_arch = "wasm32")]

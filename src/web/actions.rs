@@ -12,6 +12,7 @@ use crate::link_data;
 use crate::pool::Helpers;
 use crate::protocol::*;
 use crate::review::{Metrics, Queue, Verdict};
+use crate::text::{filled, text, Text};
 use crate::tracker::{JobKind, JobTracker, Progress, ReweightPlan};
 pub use crate::url_state::Tab;
 use crate::url_state::{LessonAt, ViewState, UPLOAD};
@@ -185,6 +186,16 @@ impl Actions {
     /// The page's language: `?lang=`, else the browser's.
     pub fn lang(&self) -> Lang {
         self.state.with(|s| s.lang).unwrap_or(self.browser_lang)
+    }
+
+    /// `key` in the page's language.
+    pub fn t(&self, key: Text) -> &'static str {
+        text(self.lang(), key)
+    }
+
+    /// `key` in the page's language with its values filled in.
+    pub fn tf(&self, key: Text, values: &[(&str, &str)]) -> String {
+        filled(self.lang(), key, values)
     }
 
     /// Open step `at` of a lesson at its starting view (retrained, analyses cleared).

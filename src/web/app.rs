@@ -5,6 +5,7 @@
 
 use crate::lang::Lang;
 use crate::opening::{on_open, Opening};
+use crate::text::Text;
 use crate::url_state::Panel;
 use crate::web::actions::{Actions, Tab};
 use crate::web::components::audit_tab::AuditTab;
@@ -68,6 +69,34 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
             }
             .into_any()
         }
+    }
+}
+
+/// A tab's label.
+fn tab_text(tab: Tab) -> Text {
+    match tab {
+        Tab::Explore => Text::TabExplore,
+        Tab::Audit => Text::TabAudit,
+        Tab::Methods => Text::TabMethods,
+        Tab::Diagnostics => Text::TabDiagnostics,
+        Tab::Truths => Text::TabTruths,
+        Tab::Mislabel => Text::TabMislabel,
+        Tab::Lds => Text::TabLds,
+    }
+}
+
+/// The header's language switch.
+fn language_switch(a: Actions) -> impl IntoView {
+    view! {
+        <select class="inline lang" data-testid="lang-select" aria-label=move || a.t(Text::LanguageLabel)
+            on:change=move |ev| {
+                let chosen = Lang::from_id(&event_target_value(&ev));
+                a.state.update(|s| s.lang = chosen);
+            }>
+            {Lang::ALL.into_iter().map(|l| view! {
+                <option value=l.id() lang=l.id() selected=move || a.lang() == l>{l.name()}</option>
+            }).collect_view()}
+        </select>
     }
 }
 
@@ -137,30 +166,28 @@ pub fn App() -> impl IntoView {
     view! {
         <Show when=move || !embed>
             <header class="top">
-                <h1>"Attribution Explorer"</h1>
-                <p class="tagline">"Which training points drive this prediction? Computed in your browser; nothing leaves it."</p>
+                <h1>{move || a.t(Text::Title)}</h1>
+                <p class="tagline">{move || a.t(Text::Tagline)}</p>
                 <LessonMenu />
                 <Share />
+                {language_switch(a)}
                 <Show when=move || updated.get()>
-                    <span class="update" role="status" data-testid="update-ready">
-                        "A newer version of the explorer is installed: reload to use it."
-                    </span>
+                    <span class="update" role="status" data-testid="update-ready">{move || a.t(Text::UpdateReady)}</span>
                 </Show>
                 <span class="engine" data-testid="engine-status" class:ok=move || a.ready.get()
-                    data-workers=move || a.workers.get().to_string()
-                    title="Long jobs (leave-one-out, LDS, ground truths) are shared among the engine workers, one per processor core up to 4.">
+                    data-workers=move || a.workers.get().to_string() title=move || a.t(Text::EngineTitle)>
                     {move || match (a.ready.get(), a.workers.get()) {
-                        (false, _) => "engine starting…".to_string(),
-                        (true, 1) => "engine ready".to_string(),
-                        (true, n) => format!("engine ready · {n} workers"),
+                        (false, _) => a.t(Text::EngineStarting).to_string(),
+                        (true, 1) => a.t(Text::EngineReady).to_string(),
+                        (true, n) => a.tf(Text::EngineReadyWorkers, &[("n", &n.to_string())]),
                     }}
                 </span>
             </header>
-            <nav class="tabs" role="tablist" aria-label="Views">
-                {Tab::ALL.into_iter().map(|(t, label)| view! {
+            <nav class="tabs" role="tablist" aria-label=move || a.t(Text::Views)>
+                {Tab::ALL.into_iter().map(|(t, _)| view! {
                     <button role="tab" aria-selected=move || (a.tab() == t).to_string() class:active=move || a.tab() == t
                         data-testid=format!("tab-{}", t.id())
-                        on:click=move |_| a.set_tab(t)>{label}</button>
+                        on:click=move |_| a.set_tab(t)>{move || a.t(tab_text(t))}</button>
                 }).collect_view()}
             </nav>
         </Show>

@@ -1029,6 +1029,57 @@ await check('guided lessons: every step of the five turns green only after its a
   await linked.close();
 });
 
+await check('日本語: the page in Japanese (?lang=ja, or the browser\'s language), one journey, and back to English', async () => {
+  const page = await open('?lang=ja');
+  await viewReady(page);
+  assert(await page.getAttribute('html', 'lang') === 'ja', 'html lang is not ja');
+  const textOf = sel => page.textContent(sel).then(t => t.trim());
+  assert((await textOf('header h1')).includes('寄与エクスプローラー'), await textOf('header h1'));
+  assert(await textOf('[data-testid=tab-explore]') === '探索', await textOf('[data-testid=tab-explore]'));
+  const status = await textOf('[data-testid=model-status]');
+  assert(/ロジスティック回帰：ニュートン法のステップ \d+ 回、収束/.test(status), `status: ${status}`);
+  assert((await textOf('[data-testid=explained]')).startsWith('テスト点'), await textOf('[data-testid=explained]'));
+  const row = await textOf('[data-testid=influence-row]');
+  assert(/を除くと、この点の損失は [\d.]+ (上がり|下がり)ます/.test(row), `row: ${row}`);
+  // The data panel's own words are all Japanese (class names and numbers aside).
+  const panel = await page.$eval('.data-panel', el => el.innerText);
+  for (const english of ['Dataset', 'Model', 'Standardise', 'Damping', 'Curvature']) assert(!panel.includes(english), `"${english}" in the data panel: ${panel}`);
+  // Scrub a point to 0, check it against retraining, read an ⓘ: all in Japanese.
+  await page.click('[data-testid=influence-row]');
+  await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
+  await page.$eval('[data-testid=weight-slider]', el => { el.value = '0'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.waitForFunction(() => document.querySelector('label[for=weight]')?.textContent.includes('重み 0.00（除去）'));
+  assert((await textOf('section.scrubber table')).includes('予測（影響関数）'), 'scrubber table');
+  await page.click('[data-testid=loo-button]');
+  await page.waitForSelector('[data-testid=loo-pearson]', { timeout: 30000 });
+  const loo = await textOf('section.loo p');
+  assert(loo.startsWith('ピアソンの r = ') && loo.includes('回の再学習'), `loo: ${loo}`);
+  await page.click('[data-testid=info-influence]');
+  assert((await textOf('[data-testid=info-text]')).startsWith('損失とは'), 'ⓘ in Japanese');
+  await page.click('[data-testid=lessons-menu] summary');
+  await page.click('[data-testid=lesson-link-1]');
+  await page.waitForSelector('[data-testid=lesson-panel]');
+  assert((await textOf('[data-testid=lesson-panel] h2')).startsWith('レッスン 1／5：影響とは何か'), await textOf('[data-testid=lesson-panel] h2'));
+  assert((await textOf('[data-testid=lesson-step].current p')).includes('一番上の行をクリック'), 'lesson step in Japanese');
+  await accessible(page, 'the page in Japanese');
+  await page.screenshot({ path: `${OUT}/japanese.png` });
+  // The switch in the header: English again, in the link too, without reloading.
+  await page.selectOption('[data-testid=lang-select]', 'en');
+  await page.waitForFunction(() => document.querySelector('header h1').textContent === 'Attribution Explorer');
+  assert(await page.getAttribute('html', 'lang') === 'en', 'html lang is not en');
+  assert(page.url().includes('lang=en'), page.url());
+  assert((await textOf('[data-testid=lesson-panel] h2')).startsWith('Lesson 1 of 5'), 'lesson in English');
+  noProblems(page);
+  await page.close();
+  // Without ?lang=, the browser's language decides.
+  const ctx = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1280, height: 800 } });
+  const ja = await ctx.newPage();
+  await ja.goto(`${origin}/`);
+  await ja.waitForSelector('[data-testid=engine-status].ok', { timeout: 20000 });
+  assert(await ja.textContent('[data-testid=tab-explore]') === '探索', 'a Japanese browser gets Japanese');
+  await ctx.close();
+});
+
 await check('the Content-Security-Policy blocks requests to other origins', async () => {
   const page = await open();
   await viewReady(page);

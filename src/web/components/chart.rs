@@ -1,6 +1,8 @@
 //! Charts on a canvas: one component draws any chart and saves it as PNG
 //! ([`ChartCanvas`]); [`LineCanvas`] is it with the line-chart drawing.
 
+use crate::text::Text;
+use crate::web::actions::Actions;
 use crate::web::export::download_canvas;
 use crate::web::plot::{canvas_area, draw_lines, Series, LINE_COLORS};
 use leptos::prelude::*;
@@ -32,6 +34,7 @@ where
 {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let shown = RwSignal::new(false);
+    let a: Option<Actions> = use_context();
     Effect::new(move |_| {
         let Some(c) = canvas.get() else { return };
         match draw(&c) {
@@ -50,7 +53,7 @@ where
     view! {
         <figure class="chart" class:hidden=move || !shown.get()>
             <canvas node_ref=canvas width=width height=height role="img" aria-label=label data-testid=testid></canvas>
-            <button class="small" on:click=save>"Save PNG"</button>
+            <button class="small" on:click=save>{move || a.map_or("Save PNG", |a| a.t(Text::SavePng))}</button>
         </figure>
     }
 }

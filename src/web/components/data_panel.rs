@@ -9,7 +9,9 @@ use crate::engine::data::csv::MAX_BYTES;
 use crate::engine::model::mlp::{Activation, MlpShape};
 use crate::engine::model::ModelKind;
 use crate::glossary::Term;
+use crate::lang::Lang;
 use crate::protocol::{FitSummary, Selection};
+use crate::text::{filled, text, Text};
 use crate::url_state::{default_network, MAX_SEED, MAX_TRAIN_STEPS, UPLOAD};
 use crate::web::actions::Actions;
 use crate::web::components::info::Info;
@@ -21,17 +23,16 @@ fn read_file(actions: Actions, file: File) {
     let name = file.name();
     if file.size() > MAX_BYTES as f64 {
         let mb = |bytes: f64| bytes / (1024.0 * 1024.0);
-        actions.error.set(Some(format!(
-            "{name}: the file is {:.0} MB; the limit is {:.0} MB (a browser tab must hold it)",
-            mb(file.size()),
-            mb(MAX_BYTES as f64)
-        )));
+        let (size, limit) = (format!("{:.0}", mb(file.size())), format!("{:.0}", mb(MAX_BYTES as f64)));
+        actions
+            .error
+            .set(Some(actions.tf(Text::FileTooBig, &[("name", &name), ("size", &size), ("limit", &limit)])));
         return;
     }
     leptos::task::spawn_local(async move {
         match wasm_bindgen_futures::JsFuture::from(file.text()).await {
             Ok(text) => actions.upload_file(name, text.as_string().unwrap_or_default()),
-            Err(_) => actions.error.set(Some(format!("{name}: the file could not be read as text"))),
+            Err(_) => actions.error.set(Some(actions.tf(Text::FileUnreadable, &[("name", &name)]))),
         }
     });
 }
@@ -61,30 +62,30 @@ fn DatasetPicker(a: Actions) -> impl IntoView {
     };
     let options = Builtin::ALL
         .into_iter()
-        .map(|b| view! { <option value=b.id() selected=move || state.with(|s| s.dataset == b.id())>{b.title()}</option> })
+        .map(|b| view! { <option value=b.id() selected=move || state.with(|s| s.dataset == b.id())>{move || a.t(dataset_text(b))}</option> })
         .collect_view();
     let generator = move || {
         is_generated().then(|| {
             let p = state.with(|s| s.params);
             view! {
-                <label for="n">"Points: " {p.n}</label>
+                <label for="n">{a.tf(Text::PointsN, &[("n", &p.n.to_string())])}</label>
                 <input id="n" type="range" min="20" max="1000" step="10" prop:value=p.n.to_string()
                     on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(p.n); a.retrain(|s| { s.params.n = v; s.selection = Default::default(); s.edits = Default::default(); }) } />
-                <label for="noise">"Noise: " {format!("{:.2}", p.noise)}</label>
+                <label for="noise">{a.tf(Text::NoiseV, &[("v", &format!("{:.2}", p.noise))])}</label>
                 <input id="noise" type="range" min="0" max="1" step="0.05" prop:value=p.noise.to_string()
                     on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(p.noise); a.retrain(|s| { s.params.noise = v; s.edits = Default::default(); }) } />
-                <label for="seed">"Seed"</label>
+                <label for="seed">{a.t(Text::Seed)}</label>
                 <input id="seed" type="number" min="0" max=MAX_SEED.to_string() step="1" prop:value=p.seed.to_string()
                     on:change=move |ev| { let v = event_target_value(&ev).parse().map_or(p.seed, |v: u64| v.min(MAX_SEED)); a.retrain(|s| { s.params.seed = v; s.edits = Default::default(); }) } />
             }
         })
     };
     view! {
-        <label for="dataset">"Dataset"</label>
+        <label for="dataset">{move || a.t(Text::Dataset)}</label>
         <select id="dataset" data-testid="dataset-select" on:change=on_dataset>
             {options}
             <option value=UPLOAD disabled=move || a.upload.with(|u| u.is_none())
-                selected=move || state.with(|s| s.dataset == UPLOAD)>"Uploaded file"</option>
+                selected=move || state.with(|s| s.dataset == UPLOAD)>{move || a.t(Text::UploadedFile)}</option>
         </select>
         {generator}
     }
@@ -138,34 +139,34 @@ fn UploadBox(a: Actions) -> impl IntoView {
                 view! { <option value=c.clone() selected=sel>{c.clone()}</option> }
             }).collect_view();
             view! {
-                <p class="hint">{format!("{}: {} rows, {} columns. Parsed in this tab only.", up.name, up.rows, up.columns.len())}</p>
+                <p class="hint">{a.tf(Text::UploadSummary, &[("name", &up.name), ("rows", &up.rows.to_string()), ("columns", &up.columns.len().to_string())])}</p>
                 {failed.then(|| view! {
-                    <p class="warning" data-testid="upload-failed">{format!("“{}” did not train (see the message above); the view still shows the last data that did. Change how it is read below to try again.", up.name)}</p>
+                    <p class="warning" data-testid="upload-failed">{a.tf(Text::UploadFailedTrain, &[("name", &up.name)])}</p>
                 })}
-                <label for="target">"Target column"</label>
+                <label for="target">{a.t(Text::TargetColumn)}</label>
                 <select id="target" data-testid="target-select" on:change=move |ev| {
                     let t = event_target_value(&ev);
                     a.change_upload(|s| { s.target = Some(t); s.model = None; })
                 }>{cols}</select>
-                <fieldset class="columns"><legend>"Features (text columns are skipped by themselves)"</legend>{features}</fieldset>
-                <label for="id-column">"Name rows by"</label>
+                <fieldset class="columns"><legend>{a.t(Text::FeaturesLegend)}</legend>{features}</fieldset>
+                <label for="id-column">{a.t(Text::NameRowsBy)}</label>
                 <select id="id-column" data-testid="id-select" on:change=move |ev| {
                     let v = event_target_value(&ev);
                     a.change_upload(move |s| s.columns.id_column = (!v.is_empty()).then_some(v))
                 }>
-                    <option value="" selected=choices.id_column.is_none()>"their line in the file"</option>
+                    <option value="" selected=choices.id_column.is_none()>{a.t(Text::TheirLine)}</option>
                     {ids}
                 </select>
                 <label class="check"><input type="checkbox" data-testid="drop-missing" prop:checked=choices.drop_missing
                     on:change=move |ev| { let on = event_target_checked(&ev); a.change_upload(move |s| s.columns.drop_missing = on) } />
-                    "Drop rows with missing values"</label>
+                    {a.t(Text::DropMissing)}</label>
                 {move || a.view.with(|v| v.as_ref().map(|v| v.notes.iter().map(|n| view! { <p class="hint" data-testid="data-note">{n.clone()}</p> }).collect_view()))}
             }
         })
     };
     view! {
-        <label for="csv">"Or your own CSV (stays in this browser)"</label>
-        <div class="drop">"Drop a CSV here or "
+        <label for="csv">{move || a.t(Text::OwnCsv)}</label>
+        <div class="drop">{move || a.t(Text::DropHere)}
             <input id="csv" type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" on:change=on_file />
         </div>
         {target_picker}
@@ -178,8 +179,8 @@ fn ModelControls(a: Actions) -> impl IntoView {
     let state = a.state;
     let lambda_exp = move || state.with(|s| s.lambda.max(1e-6).log10());
     let is_net = move || state.with(|s| s.network.is_some());
-    let option = move |value: &'static str, kind: Option<ModelKind>, label: &'static str| {
-        view! { <option value=value selected=move || state.with(|s| s.network.is_none() && s.model == kind)>{label}</option> }
+    let option = move |value: &'static str, kind: Option<ModelKind>, label: Text| {
+        view! { <option value=value selected=move || state.with(|s| s.network.is_none() && s.model == kind)>{move || a.t(label)}</option> }
     };
     let on_model = move |ev| {
         let v = event_target_value(&ev);
@@ -198,25 +199,25 @@ fn ModelControls(a: Actions) -> impl IntoView {
         .map(|c| view! { <option value=c.id() selected=move || state.with(|s| s.curvature == c)>{c.label()}</option> })
         .collect_view();
     view! {
-        <h2>"Model"</h2>
-        <label for="model">"Model"</label>
+        <h2>{move || a.t(Text::ModelHeading)}</h2>
+        <label for="model">{move || a.t(Text::ModelHeading)}</label>
         <select id="model" data-testid="model-select" on:change=on_model>
-            {option("auto", None, "Automatic (from the target)")}
-            {option("logistic", Some(ModelKind::Logistic), "Logistic regression")}
-            {option("softmax", Some(ModelKind::Softmax), "Softmax regression")}
-            {option("linear", Some(ModelKind::Linear), "Linear (ridge) regression")}
-            <option value="mlp" selected=is_net>"Neural network (MLP)"</option>
+            {option("auto", None, Text::ModelAuto)}
+            {option("logistic", Some(ModelKind::Logistic), Text::ModelLogistic)}
+            {option("softmax", Some(ModelKind::Softmax), Text::ModelSoftmax)}
+            {option("linear", Some(ModelKind::Linear), Text::ModelLinear)}
+            <option value="mlp" selected=is_net>{move || a.t(Text::ModelMlp)}</option>
         </select>
         <Show when=is_net><NetworkControls a=a /></Show>
-        <div><label class="with-info" for="lambda">{move || format!("L2 strength λ = {:.0e}", state.with(|s| s.lambda))}</label><Info term=Term::Lambda /></div>
+        <div><label class="with-info" for="lambda">{move || a.tf(Text::LambdaLabel, &[("l", &format!("{:.0e}", state.with(|s| s.lambda)))])}</label><Info term=Term::Lambda /></div>
         <input id="lambda" type="range" data-testid="lambda-input" min="-6" max="1" step="0.25" prop:value=move || lambda_exp().to_string()
             on:change=move |ev| { let e: f64 = event_target_value(&ev).parse().unwrap_or(-2.0); a.retrain(|s| s.lambda = 10f64.powf(e)) } />
-        <div><label class="with-info" for="curvature">"Curvature for influence"</label><Info term=Term::Curvature /></div>
+        <div><label class="with-info" for="curvature">{move || a.t(Text::CurvatureLabel)}</label><Info term=Term::Curvature /></div>
         <select id="curvature" data-testid="curvature-select" on:change=move |ev| {
             let c = Curvature::from_id(&event_target_value(&ev)).unwrap_or_default();
             a.retrain(|s| s.curvature = c)
         }>{curvatures}</select>
-        <div><label class="with-info" for="damping">"Damping δ (curvature + δI)"</label><Info term=Term::Damping /></div>
+        <div><label class="with-info" for="damping">{move || a.t(Text::DampingLabel)}</label><Info term=Term::Damping /></div>
         <input id="damping" type="number" min="0" step="any" prop:value=move || state.with(|s| s.damping.to_string())
             on:change=move |ev| { let d: f64 = event_target_value(&ev).parse().unwrap_or(0.0); a.retrain(|s| s.damping = d.max(0.0)) } />
     }
@@ -240,61 +241,94 @@ fn NetworkControls(a: Actions) -> impl IntoView {
         .map(|act| view! { <option value=act.id() selected=move || net().activation == act>{act.id()}</option> })
         .collect_view();
     view! {
-        <label for="hidden">"Hidden units (one or two layers of 2 to 64, e.g. 16 or 16,8)"</label>
+        <label for="hidden">{move || a.t(Text::HiddenLabel)}</label>
         <input id="hidden" type="text" data-testid="hidden-input" prop:value=widths on:change=move |ev| {
             let w: Vec<usize> = event_target_value(&ev).split(',').filter_map(|p| p.trim().parse().ok()).filter(|w| (2..=64).contains(w)).collect();
             if (1..=2).contains(&w.len()) {
                 update(Box::new(move |n| { n.hidden = [w[0], w.get(1).copied().unwrap_or(0)]; n.layers = w.len(); }));
             } else {
-                a.error.set(Some("hidden units: one or two widths from 2 to 64, like 16 or 16,8".into()));
+                a.error.set(Some(a.t(Text::HiddenError).into()));
             }
         } />
-        <label for="activation">"Activation"</label>
+        <label for="activation">{move || a.t(Text::Activation)}</label>
         <select id="activation" on:change=move |ev| {
             let act = Activation::from_id(&event_target_value(&ev)).unwrap_or(Activation::Tanh);
             update(Box::new(move |n| n.activation = act));
         }>{activations}</select>
-        <label for="init-seed">"Initialisation seed"</label>
+        <label for="init-seed">{move || a.t(Text::InitSeed)}</label>
         <input id="init-seed" type="number" min="0" max=MAX_SEED.to_string() step="1" prop:value=move || net().init_seed.to_string()
             on:change=move |ev| { let v = event_target_value(&ev).parse().map_or(0, |v: u64| v.min(MAX_SEED)); update(Box::new(move |n| n.init_seed = v)); } />
-        <label for="train-steps">"Training: gradient steps (0 = to a minimum)"</label>
+        <label for="train-steps">{move || a.t(Text::TrainSteps)}</label>
         <input id="train-steps" type="number" min="0" step="50" prop:value=move || net().train_steps.to_string()
             on:change=move |ev| { let v = event_target_value(&ev).parse::<usize>().unwrap_or(0).min(MAX_TRAIN_STEPS); update(Box::new(move |n| n.train_steps = v)); } />
     }
 }
 
-/// The fit in words: model, steps, convergence, metrics and warnings.
-fn fit_status(f: &FitSummary) -> String {
+/// The fit in words, in `lang`: model, steps, convergence, metrics and warnings.
+fn fit_status(f: &FitSummary, lang: Lang) -> String {
+    let t = |key| text(lang, key);
     let model = match f.model {
-        ModelKind::Logistic => "Logistic regression",
-        ModelKind::Softmax => "Softmax regression",
-        ModelKind::Linear => "Linear (ridge) regression",
+        ModelKind::Logistic => Text::ModelLogistic,
+        ModelKind::Softmax => Text::ModelSoftmax,
+        ModelKind::Linear => Text::ModelLinear,
     };
-    let conv = if f.converged { "converged" } else { "NOT converged" };
+    let conv = t(if f.converged { Text::Converged } else { Text::NotConverged });
     let (model, steps) = match &f.network {
         Some(n) => {
             let widths: Vec<String> = n.widths().iter().map(|w| w.to_string()).collect();
-            let steps = if n.train_steps > 0 { "gradient steps" } else { "steps" };
-            (
-                format!(
-                    "Network {} → {} {} → output ({} parameters)",
-                    "inputs",
-                    widths.join(" → "),
-                    n.activation.id(),
-                    f.n_params
-                ),
-                steps,
-            )
+            let steps = if n.train_steps > 0 { Text::GradientSteps } else { Text::Steps };
+            let shape = filled(
+                lang,
+                Text::NetworkShape,
+                &[
+                    ("widths", &widths.join(" → ")),
+                    ("act", n.activation.id()),
+                    ("n", &f.n_params.to_string()),
+                ],
+            );
+            (shape, t(steps))
         }
-        None => (model.to_string(), "Newton steps"),
+        None => (t(model).to_string(), t(Text::NewtonSteps)),
     };
     let spectrum = f.spectrum.map_or(String::new(), |s| {
-        format!(" Hessian at θ̂: eigenvalues from {:.2e} to {:.2e}, {} negative.", s.min, s.max, s.negative)
+        let (min, max) = (format!("{:.2e}", s.min), format!("{:.2e}", s.max));
+        filled(lang, Text::HessianSpectrum, &[("min", &min), ("max", &max), ("neg", &s.negative.to_string())])
     });
-    format!(
-        "{model}: {} {steps}, {conv} (largest gradient entry {:.1e}; {:.1e} relative to its scale). Train {} {:.3}, test {} {:.3}.{spectrum}",
-        f.iterations, f.grad_norm, f.scaled_grad_norm, f.metric_name, f.train_metric, f.metric_name, f.test_metric
+    let num = |v: f64, digits: usize| format!("{v:.digits$}");
+    let sci = |v: f64| format!("{v:.1e}");
+    filled(
+        lang,
+        Text::FitStatus,
+        &[
+            ("model", &model),
+            ("n", &f.iterations.to_string()),
+            ("steps", steps),
+            ("conv", conv),
+            ("g", &sci(f.grad_norm)),
+            ("sg", &sci(f.scaled_grad_norm)),
+            ("metric", &f.metric_name),
+            ("train", &num(f.train_metric, 3)),
+            ("test", &num(f.test_metric, 3)),
+            ("spectrum", &spectrum),
+        ],
     )
+}
+
+/// A built-in dataset's name.
+fn dataset_text(b: Builtin) -> Text {
+    match b {
+        Builtin::Moons => Text::DsMoons,
+        Builtin::Circles => Text::DsCircles,
+        Builtin::Xor => Text::DsXor,
+        Builtin::Blobs => Text::DsBlobs,
+        Builtin::Spirals => Text::DsSpirals,
+        Builtin::Wave1d => Text::DsWave1d,
+        Builtin::Plane2d => Text::DsPlane2d,
+        Builtin::Iris => Text::DsIris,
+        Builtin::Wine => Text::DsWine,
+        Builtin::BreastCancer => Text::DsBreastCancer,
+        Builtin::Diabetes => Text::DsDiabetes,
+    }
 }
 
 /// The left panel.
@@ -308,27 +342,28 @@ pub fn DataPanel() -> impl IntoView {
             read_file(a, file);
         }
     };
-    let status = move || match (a.busy.get(), a.view.with(|v| v.as_ref().map(|v| fit_status(&v.fit)))) {
-        (true, _) => "Working…".to_string(),
-        (false, Some(s)) => s,
-        (false, None) => "Waiting for the engine…".into(),
-    };
+    let status =
+        move || match (a.busy.get(), a.view.with(|v| v.as_ref().map(|v| fit_status(&v.fit, a.lang())))) {
+            (true, _) => a.t(Text::Working).to_string(),
+            (false, Some(s)) => s,
+            (false, None) => a.t(Text::WaitingEngine).into(),
+        };
     view! {
-        <section class="panel data-panel" aria-label="Data and model"
+        <section class="panel data-panel" aria-label=move || a.t(Text::DataAria)
             on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
-            <h2>"Data"</h2>
+            <h2>{move || a.t(Text::Data)}</h2>
             <DatasetPicker a=a />
             <UploadBox a=a />
             <Show when=move || a.error.with(Option::is_some)>
                 <div class="error" role="alert" data-testid="error-banner">{move || a.error.get().unwrap_or_default()}</div>
             </Show>
-            <p class="hint">{move || a.view.with(|v| v.as_ref().map(|v| format!(
-                "{} training and {} test points, {} feature(s){}.",
-                v.train_xy.len(), v.test_xy.len(), v.feature_names.len(),
-                if v.standardized { ", standardised with training statistics" } else { "" })))}</p>
+            <p class="hint">{move || a.view.with(|v| v.as_ref().map(|v| a.tf(Text::PointsSummary, &[
+                ("train", &v.train_xy.len().to_string()), ("test", &v.test_xy.len().to_string()),
+                ("features", &v.feature_names.len().to_string()),
+                ("std", if v.standardized { a.t(Text::StandardisedSuffix) } else { "" })])))}</p>
             <label class="check"><input type="checkbox" prop:checked=move || state.with(|s| s.standardize)
                 on:change=move |ev| { let on = event_target_checked(&ev); a.retrain(|s| { s.standardize = on; s.edits = Default::default(); }) } />
-                " Standardise features"</label>
+                {move || a.t(Text::Standardise)}</label>
             <ModelControls a=a />
             <p class="status" data-testid="model-status" aria-live="polite">{status}<Info term=Term::NewtonSteps />" "<CancelWork /></p>
             <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.join(" ")))}</p>

@@ -4,22 +4,27 @@
 
 use super::{label_text, pred_change, pred_name};
 use crate::glossary::Term;
+use crate::lang::Lang;
 use crate::protocol::{Selection, TrainedView};
+use crate::text::{filled, Text};
 use crate::web::actions::Actions;
 use crate::web::components::info::Info;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-fn sentence(v: &TrainedView, i: usize) -> String {
+fn sentence(v: &TrainedView, i: usize, lang: Lang) -> String {
     let (dl, dp) = (v.explained.pred_loo_dloss[i], v.explained.pred_loo_dpred[i]);
-    let verb = if dl >= 0.0 { "raise" } else { "lower" };
-    format!(
-        "Removing {} ({}) would {verb} this point's loss by {:.4} ({} {}).",
-        v.train_name(i),
-        label_text(v, v.train_y[i]),
-        dl.abs(),
-        pred_name(v),
-        pred_change(v, dp)
+    let key = if dl >= 0.0 { Text::RemovingRaises } else { Text::RemovingLowers };
+    filled(
+        lang,
+        key,
+        &[
+            ("name", &v.train_name(i)),
+            ("label", &label_text(v, v.train_y[i])),
+            ("amount", &format!("{:.4}", dl.abs())),
+            ("pred_name", &pred_name(v, lang)),
+            ("change", &pred_change(v, dp, lang)),
+        ],
     )
 }
 
@@ -41,6 +46,7 @@ fn move_focus(ev: leptos::ev::KeyboardEvent) {
 pub fn InfluenceList() -> impl IntoView {
     let a = expect_context::<Actions>();
     let rows = move |helpful: bool| {
+        let lang = a.lang();
         a.view.with(|v| {
             let v = v.as_ref()?;
             let s = &v.explained.pred_loo_dloss;
@@ -52,7 +58,7 @@ pub fn InfluenceList() -> impl IntoView {
                     .into_iter()
                     .take(5)
                     .map(|i| {
-                        let text = sentence(v, i);
+                        let text = sentence(v, i, lang);
                         view! {
                             <li data-testid="influence-row" tabindex="0" data-index=i data-value=s[i].to_string()
                                 class:picked=picked == Some(i) aria-current=(picked == Some(i)).then_some("true")
@@ -72,31 +78,34 @@ pub fn InfluenceList() -> impl IntoView {
         a.view.with(|v| {
             v.as_ref().map(|v| {
                 let e = &v.explained;
+                let lang = a.lang();
                 let what = match &e.selection {
-                    Selection::Test(t) => format!("Test point {}", v.test_name(*t)),
-                    Selection::Query { .. } => "Your query point".to_string(),
-                    Selection::Auto => "Test point".to_string(),
+                    Selection::Test(t) => a.tf(Text::TestPointNamed, &[("name", &v.test_name(*t))]),
+                    Selection::Query { .. } => a.t(Text::YourQueryPoint).to_string(),
+                    Selection::Auto => a.t(Text::TestPoint).to_string(),
                 };
-                format!(
-                    "{what}, true label {}: the model gives {} {:.3}, loss {:.4}.",
-                    label_text(v, e.label),
-                    pred_name(v),
-                    e.pred,
-                    e.loss
+                a.tf(
+                    Text::ExplainedSentence,
+                    &[
+                        ("what", &what),
+                        ("label", &label_text(v, e.label)),
+                        ("pred_name", &pred_name(v, lang)),
+                        ("pred", &format!("{:.3}", e.pred)),
+                        ("loss", &format!("{:.4}", e.loss)),
+                    ],
                 )
             })
         })
     };
     view! {
-        <section class="panel side-panel" aria-label="Most influential training points" data-testid="influence-list">
-            <h2>"Why this prediction?"<Info term=Term::Influence /></h2>
+        <section class="panel side-panel" aria-label=move || a.t(Text::ListAria) data-testid="influence-list">
+            <h2>{move || a.t(Text::WhyThisPrediction)}<Info term=Term::Influence /></h2>
             <p data-testid="explained">{head}</p>
-            <h3 class="helpful-title">"Most helpful"</h3>
+            <h3 class="helpful-title">{move || a.t(Text::MostHelpful)}</h3>
             <ol>{move || rows(true)}</ol>
-            <h3 class="harmful-title">"Most harmful"</h3>
+            <h3 class="harmful-title">{move || a.t(Text::MostHarmful)}</h3>
             <ol>{move || rows(false)}</ol>
-            <p class="hint">"These are first-order predictions (influence functions, Koh & Liang 2017) of what removing one \
-                point would do. Click a row to scrub its weight, or check them all against real retraining below."</p>
+            <p class="hint">{move || a.t(Text::ListHint)}</p>
         </section>
     }
 }

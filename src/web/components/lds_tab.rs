@@ -23,16 +23,18 @@ pub fn LdsTab(
 ) -> impl IntoView {
     let subsets = RwSignal::new(50usize);
     let alpha = RwSignal::new(0.5f64);
+    let a: crate::web::actions::Actions = expect_context();
     let results = move || {
+        let lang = a.lang();
         lds.get().map(|l| {
             let rows = l.values.iter().map(|(m, v)| view! {
                 <tr><th scope="row" title=m.describe()>{m.label()}</th>
                     <td data-testid="lds-value" data-method=m.id() data-value=v.map(|x| x.to_string()).unwrap_or_default()>
-                        {correlation(*v)}</td></tr>
+                        {correlation(*v, lang)}</td></tr>
             }).collect_view();
             let warn = (!l.refits.all_converged()).then(|| view! { <p class="warning">{l.refits.to_string()}</p> });
             view! {
-                <p>{format!("{} subsets of {:.0}% of the training points retrained in {:.0} ms{}; {}.", l.subsets, l.alpha * 100.0, l.millis, super::workers(l.workers), l.refits)}</p>
+                <p>{format!("{} subsets of {:.0}% of the training points retrained in {:.0} ms{}; {}.", l.subsets, l.alpha * 100.0, l.millis, super::workers(l.workers, lang), l.refits)}</p>
                 {warn}
                 <table class="grid"><thead><tr><th>"method"</th><th>"LDS"</th></tr></thead><tbody>{rows}</tbody></table>
             }

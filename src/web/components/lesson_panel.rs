@@ -8,6 +8,7 @@
 //! Also the header's lesson menu.
 
 use crate::lesson::{Lesson, COUNT};
+use crate::text::Text;
 use crate::url_state::LessonAt;
 use crate::web::actions::Actions;
 use leptos::prelude::*;
@@ -23,7 +24,7 @@ pub fn LessonMenu() -> impl IntoView {
     view! {
         <details class="lessons" data-testid="lessons-menu" prop:open=move || open.get()
             on:toggle=move |ev| open.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open())>
-            <summary>"Lessons"</summary>
+            <summary>{move || a.t(Text::Lessons)}</summary>
             <ol>
                 {titles.into_iter().map(|(n, lesson)| view! {
                     <li><a href=format!("?lesson={n}") data-testid=format!("lesson-link-{n}") on:click=move |ev| {
@@ -102,23 +103,23 @@ pub fn LessonPanel() -> impl IntoView {
                         <span class="mark" aria-hidden="true">{move || if done() { "✓" } else { "" }}</span>
                         <p>{step.task.get(lang).to_string()}</p>
                         {(current).then(|| explain.map(|e| view! { <p class="explain">{e}</p> }))}
-                        <span class="visually-hidden">{move || if done() { " (done)" } else { "" }}</span>
+                        <span class="visually-hidden">{move || if done() { a.t(Text::LessonDone) } else { "" }}</span>
                     </li>
                 }
             })
             .collect_view();
         Some(view! {
-            <aside class="panel lesson" aria-label="Lesson" data-testid="lesson-panel">
+            <aside class="panel lesson" aria-label=a.t(Text::LessonAria) data-testid="lesson-panel">
                 {highlight.get().map(|id| view! {
                     <style>{format!("[data-testid=\"{id}\"] {{ outline: 3px solid var(--lesson); outline-offset: 2px; box-shadow: 0 0 0 6px var(--lesson-glow); }}")}</style>
                 })}
-                <h2>{format!("Lesson {} of {COUNT}: {}", at.number, l.title(lang))}</h2>
+                <h2>{a.tf(Text::LessonHeading, &[("n", &at.number.to_string()), ("count", &COUNT.to_string()), ("title", l.title(lang))])}</h2>
                 <ol class="steps">{steps}</ol>
                 <div class="lesson-buttons">
-                    <button data-testid="lesson-back" disabled={at.step == 0} on:click=move |_| go(at.step.saturating_sub(1))>"Back"</button>
-                    <button data-testid="lesson-reset" on:click=move |_| go(at.step)>"Reset this step"</button>
-                    <button data-testid="lesson-next" disabled={at.step >= last} on:click=move |_| go(at.step + 1)>"Next"</button>
-                    <button data-testid="lesson-close" on:click=move |_| a.close_lesson()>"Close lesson"</button>
+                    <button data-testid="lesson-back" disabled={at.step == 0} on:click=move |_| go(at.step.saturating_sub(1))>{a.t(Text::LessonBack)}</button>
+                    <button data-testid="lesson-reset" on:click=move |_| go(at.step)>{a.t(Text::LessonReset)}</button>
+                    <button data-testid="lesson-next" disabled={at.step >= last} on:click=move |_| go(at.step + 1)>{a.t(Text::LessonNext)}</button>
+                    <button data-testid="lesson-close" on:click=move |_| a.close_lesson()>{a.t(Text::LessonClose)}</button>
                 </div>
             </aside>
         })

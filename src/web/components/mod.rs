@@ -20,7 +20,9 @@ pub mod scrubber;
 pub mod share;
 pub mod truths_tab;
 
+use crate::lang::Lang;
 use crate::protocol::TrainedView;
+use crate::text::{filled, text, Text};
 
 /// How a label reads: the class name, or the value.
 pub fn label_text(v: &TrainedView, y: f64) -> String {
@@ -32,11 +34,11 @@ pub fn label_text(v: &TrainedView, y: f64) -> String {
 }
 
 /// "prob. of 'benign'" or "prediction": what `f` of the explained point is.
-pub fn pred_name(v: &TrainedView) -> String {
+pub fn pred_name(v: &TrainedView, lang: Lang) -> String {
     if v.class_names.is_empty() {
-        "prediction".into()
+        text(lang, Text::Prediction).into()
     } else {
-        format!("prob. of '{}'", label_text(v, v.explained.label))
+        filled(lang, Text::ProbOf, &[("class", &label_text(v, v.explained.label))])
     }
 }
 
@@ -46,14 +48,14 @@ pub fn signed(x: f64, digits: usize) -> String {
 }
 
 /// A correlation to three decimals, or "undefined" (one side constant).
-pub fn correlation(r: Option<f64>) -> String {
-    r.map_or_else(|| "undefined".to_string(), |v| format!("{v:.4}"))
+pub fn correlation(r: Option<f64>, lang: Lang) -> String {
+    r.map_or_else(|| text(lang, Text::Undefined).to_string(), |v| format!("{v:.4}"))
 }
 
 /// How many engine workers shared a job, as a phrase (empty for one).
-pub fn workers(n: usize) -> String {
+pub fn workers(n: usize, lang: Lang) -> String {
     if n > 1 {
-        format!(" on {n} engine workers")
+        filled(lang, Text::OnWorkers, &[("n", &n.to_string())])
     } else {
         String::new()
     }
@@ -61,7 +63,7 @@ pub fn workers(n: usize) -> String {
 
 /// The explained prediction before and after a change of `delta`: a probability also
 /// in percentage points ("0.159 → 0.143, −1.6 percentage points").
-pub fn pred_change(v: &TrainedView, delta: f64) -> String {
+pub fn pred_change(v: &TrainedView, delta: f64, lang: Lang) -> String {
     let (before, after) = (v.explained.pred, v.explained.pred + delta);
     if v.class_names.is_empty() {
         format!("{before:.3} → {after:.3}")
@@ -73,7 +75,8 @@ pub fn pred_change(v: &TrainedView, delta: f64) -> String {
             a if a >= 5e-4 => signed(pp, 3),
             _ => "under ±0.001".into(),
         };
-        format!("{before:.3} → {after:.3}, {amount} percentage points")
+        let (before, after) = (format!("{before:.3}"), format!("{after:.3}"));
+        filled(lang, Text::PercentagePoints, &[("before", &before), ("after", &after), ("amount", &amount)])
     }
 }
 

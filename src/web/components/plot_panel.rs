@@ -3,7 +3,9 @@
 //! point or add a training point; remove, restore or relabel points.
 
 use super::{label_text, signed};
+use crate::lang::Lang;
 use crate::protocol::{AddedPoint, Projection, Selection, TrainedView};
+use crate::text::{filled, text, Text};
 use crate::web::actions::Actions;
 use crate::web::plot::{draw_main, Mapper, Overlay};
 use leptos::prelude::*;
@@ -25,30 +27,34 @@ fn nearest(v: &TrainedView, m: &Mapper, px: f64, py: f64) -> Option<Hit> {
     test.chain(train).filter(|(_, d)| *d <= 81.0).min_by(|a, b| a.1.total_cmp(&b.1)).map(|h| h.0)
 }
 
-fn tooltip(v: &TrainedView, hit: Hit) -> String {
+fn tooltip(v: &TrainedView, hit: Hit, lang: Lang) -> String {
     let pred = |p: f64| {
-        if v.class_names.is_empty() {
-            format!("prediction {p:.3}")
-        } else {
-            format!("prob. of its label {p:.3}")
-        }
+        let key = if v.class_names.is_empty() { Text::TipPrediction } else { Text::TipProbLabel };
+        filled(lang, key, &[("p", &format!("{p:.3}"))])
     };
+    let loss = |l: f64| format!("{l:.4}");
     match hit {
-        Hit::Train(i) => format!(
-            "Training {}: {}; label {}; {}; loss {:.4}. Removing it: {} on the explained point's loss.",
-            v.train_name(i),
-            v.raw_row_text(i),
-            label_text(v, v.train_y[i]),
-            pred(v.train_pred[i]),
-            v.train_loss[i],
-            signed(v.explained.pred_loo_dloss[i], 4)
+        Hit::Train(i) => filled(
+            lang,
+            Text::TipTrain,
+            &[
+                ("name", &v.train_name(i)),
+                ("row", &v.raw_row_text(i)),
+                ("label", &label_text(v, v.train_y[i])),
+                ("pred", &pred(v.train_pred[i])),
+                ("loss", &loss(v.train_loss[i])),
+                ("effect", &signed(v.explained.pred_loo_dloss[i], 4)),
+            ],
         ),
-        Hit::Test(t) => format!(
-            "Test {}: label {}; {}; loss {:.4}. Click to explain it.",
-            v.test_name(t),
-            label_text(v, v.test_y[t]),
-            pred(v.test_pred[t]),
-            v.test_loss[t]
+        Hit::Test(t) => filled(
+            lang,
+            Text::TipTest,
+            &[
+                ("name", &v.test_name(t)),
+                ("label", &label_text(v, v.test_y[t])),
+                ("pred", &pred(v.test_pred[t])),
+                ("loss", &loss(v.test_loss[t])),
+            ],
         ),
     }
 }
@@ -111,8 +117,8 @@ fn EditTools(a: Actions, add_mode: RwSignal<bool>, click_label: RwSignal<f64>) -
                 })
             };
             view! {
-                <button on:click=remove>{format!("Remove #{i} from the data")}</button>
-                <Show when=move || classes><button on:click=flip>{format!("Flip the label of #{i}")}</button></Show>
+                <button on:click=remove>{a.tf(Text::RemovePoint, &[("i", &i.to_string())])}</button>
+                <Show when=move || classes><button on:click=flip>{a.tf(Text::FlipPoint, &[("i", &i.to_string())])}</button></Show>
             }
         })
     };
@@ -133,12 +139,12 @@ fn EditTools(a: Actions, add_mode: RwSignal<bool>, click_label: RwSignal<f64>) -
         });
         plane.then(|| view! {
             <div class="tools">
-                <label class="inline" for="click-mode">"Clicking empty space "</label>
+                <label class="inline" for="click-mode">{a.t(Text::ClickEmpty)}</label>
                 <select id="click-mode" class="inline" on:change=move |ev| add_mode.set(event_target_value(&ev) == "add")>
-                    <option value="query" selected=move || !add_mode.get()>"places a query point"</option>
-                    <option value="add" selected=move || add_mode.get()>"adds a training point"</option>
+                    <option value="query" selected=move || !add_mode.get()>{a.t(Text::PlacesQuery)}</option>
+                    <option value="add" selected=move || add_mode.get()>{a.t(Text::AddsTraining)}</option>
                 </select>
-                <label class="inline" for="click-label">" labelled "</label>
+                <label class="inline" for="click-label">{a.t(Text::Labelled)}</label>
                 <select id="click-label" class="inline" on:change=move |ev| click_label.set(event_target_value(&ev).parse().unwrap_or(0.0))>
                     {class_options}
                 </select>
@@ -146,11 +152,11 @@ fn EditTools(a: Actions, add_mode: RwSignal<bool>, click_label: RwSignal<f64>) -
                 {move || {
                     let removed = a.state.with(|s| s.edits.removed.clone());
                     removed.into_iter().take(8).map(|o| view! {
-                        <button on:click=move |_| a.retrain(|s| s.edits.removed.retain(|r| *r != o))>{format!("Restore removed point {o}")}</button>
+                        <button on:click=move |_| a.retrain(|s| s.edits.removed.retain(|r| *r != o))>{a.tf(Text::RestorePoint, &[("o", &o.to_string())])}</button>
                     }).collect_view()
                 }}
                 <Show when=move || a.state.with(|s| !s.edits.is_empty())>
-                    <button on:click=move |_| a.retrain(|s| s.edits = Default::default())>"Undo all edits"</button>
+                    <button on:click=move |_| a.retrain(|s| s.edits = Default::default())>{a.t(Text::UndoEdits)}</button>
                 </Show>
             </div>
         })
@@ -158,19 +164,15 @@ fn EditTools(a: Actions, add_mode: RwSignal<bool>, click_label: RwSignal<f64>) -
 }
 
 /// What the plot shows, in words, under it.
-fn caption(v: &TrainedView) -> String {
+fn caption(v: &TrainedView, lang: Lang) -> String {
     match &v.projection {
-        Projection::Pca { explained } => format!(
-            "{} features, shown by their first two principal components ({:.0}% of the variance); no decision surface.",
-            v.feature_names.len(),
-            explained * 100.0
+        Projection::Pca { explained } => filled(
+            lang,
+            Text::CaptionPca,
+            &[("n", &v.feature_names.len().to_string()), ("pct", &format!("{:.0}", explained * 100.0))],
         ),
-        Projection::Line => "One feature against the target; the line is the model's prediction (while scrubbing, the \
-                             retrained model's, with the original dashed)."
-            .to_string(),
-        Projection::Plane => "Background: the model's prediction; while scrubbing, the retrained model's, with its \
-                              decision boundary in purple and the original boundary dashed."
-            .to_string(),
+        Projection::Line => text(lang, Text::CaptionLine).to_string(),
+        Projection::Plane => text(lang, Text::CaptionPlane).to_string(),
     }
 }
 
@@ -254,8 +256,9 @@ pub fn PlotPanel() -> impl IntoView {
             });
             return;
         }
-        let tip =
-            a.view.with_untracked(|v| v.as_ref().and_then(|v| nearest(v, &m, px, py).map(|h| tooltip(v, h))));
+        let tip = a.view.with_untracked(|v| {
+            v.as_ref().and_then(|v| nearest(v, &m, px, py).map(|h| tooltip(v, h, a.lang())))
+        });
         hover.set(tip.map(|t| (t, ev.offset_x() as f64, ev.offset_y() as f64)));
     };
     let on_click = move |ev: leptos::ev::MouseEvent| {
@@ -285,7 +288,7 @@ pub fn PlotPanel() -> impl IntoView {
         }
     };
 
-    let caption = move || a.view.with(|v| v.as_ref().map(caption));
+    let caption = move || a.view.with(|v| v.as_ref().map(|v| caption(v, a.lang())));
     // Each class's marker and the background where the model predicts it.
     let class_key = move || {
         a.view.with(|v| {
@@ -295,15 +298,15 @@ pub fn PlotPanel() -> impl IntoView {
                 let style = format!("background:{}", crate::web::plot::class_background(k));
                 view! { <span class="class-key">{shapes[k % 3]}" "{name.clone()}" "<span class="swatch square" style=style></span></span> }
             });
-            (!v.class_names.is_empty()).then(|| view! { "Classes: "{keys.collect_view()}" (marker, and the background where the model predicts it)." })
+            (!v.class_names.is_empty()).then(|| view! { {a.t(Text::ClassesKey)}{keys.collect_view()}{a.t(Text::ClassesKeyEnd)} })
         })
     };
     view! {
-        <section class="panel plot-panel" aria-label="Training and test points">
+        <section class="panel plot-panel" aria-label=move || a.t(Text::PlotAria)>
             <div class="plot-wrap">
                 <canvas node_ref=canvas width="640" height="480" data-testid="main-plot" tabindex="0"
                     data-drawn=move || (drawn.get() > 0).to_string()
-                    aria-label="Scatter of the training points coloured by influence on the explained point"
+                    aria-label=move || a.t(Text::PlotCanvasAria)
                     class:lasso=move || a.lasso_mode.get()
                     on:mousedown=on_down on:mouseup=on_up
                     on:mousemove=on_move on:mouseleave=move |_| hover.set(None) on:click=on_click></canvas>
@@ -316,9 +319,9 @@ pub fn PlotPanel() -> impl IntoView {
                 })}
             </div>
             <p class="legend">
-                <span class="swatch helpful"></span>" helpful: removing it would raise the explained point's loss. "
-                <span class="swatch harmful"></span>" harmful: removing it would lower the loss. "
-                "Bigger = stronger. × = test point; black ring = explained point; purple ring = point on the scrubber; grey ring = the row under the pointer. "
+                <span class="swatch helpful"></span>{move || a.t(Text::LegendHelpful)}
+                <span class="swatch harmful"></span>{move || a.t(Text::LegendHarmful)}
+                {move || a.t(Text::LegendMarks)}
                 {caption}
             </p>
             <p class="legend" data-testid="class-key">{class_key}
@@ -327,7 +330,7 @@ pub fn PlotPanel() -> impl IntoView {
                     if let Some(c) = canvas.get_untracked() {
                         if let Err(e) = crate::web::export::download_canvas(&c, "attribution-plot.png") { a.error.set(Some(e)); }
                     }
-                }>"Save PNG"</button>
+                }>{move || a.t(Text::SavePng)}</button>
             <EditTools a=a add_mode=add_mode click_label=click_label />
         </section>
     }

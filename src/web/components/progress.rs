@@ -1,6 +1,7 @@
 //! A long job's progress bar with its Cancel button, shown while the job runs; and the
 //! Cancel button of the one-piece jobs (training, reading a file, the analyses).
 
+use crate::text::Text;
 use crate::tracker::Progress;
 use crate::web::actions::Actions;
 use leptos::prelude::*;
@@ -17,11 +18,12 @@ pub fn ProgressCancel(
     /// What the bar measures, for screen readers.
     label: &'static str,
 ) -> impl IntoView {
+    let a: Actions = expect_context();
     view! {
         <Show when=move || progress.with(Option::is_some)>
             <progress data-testid=testid aria-label=label max=move || progress.get().map_or(1, |p| p.total)
                 value=move || progress.get().map_or(0, |p| p.done)></progress>
-            <button class="small" data-testid=format!("{testid}-cancel") on:click=move |_| on_cancel.run(())>"Cancel"</button>
+            <button class="small" data-testid=format!("{testid}-cancel") on:click=move |_| on_cancel.run(())>{move || a.t(Text::Cancel)}</button>
         </Show>
     }
 }
@@ -34,7 +36,7 @@ pub fn CancelWork() -> impl IntoView {
     view! {
         <Show when=move || a.busy.get() || a.analysing.get()>
             <button class="small" data-testid="work-cancel" on:click=move |_| a.cancel_work()
-                title="Stop it and keep the view as it was">"Cancel"</button>
+                title=move || a.t(Text::CancelTitle)>{move || a.t(Text::Cancel)}</button>
         </Show>
     }
 }

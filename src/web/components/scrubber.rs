@@ -4,6 +4,8 @@
 use super::chart::ChartCanvas;
 use super::{label_text, pred_change, pred_name, signed};
 use crate::protocol::{ReweightView, TrainedView};
+use crate::text::Text;
+use crate::web::actions::Actions;
 use crate::web::plot::{canvas_area, draw_curve};
 use leptos::prelude::*;
 
@@ -25,6 +27,7 @@ pub fn Scrubber(
     /// Where errors go.
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let a: Actions = expect_context();
     let draw = move |c: &web_sys::HtmlCanvasElement| {
         let w = weight.get();
         reweight.with(|r| {
@@ -36,18 +39,19 @@ pub fn Scrubber(
     let numbers = move || {
         let r = reweight.get()?;
         let v = view.get()?;
-        let pn = pred_name(&v);
+        let lang = a.lang();
+        let pn = pred_name(&v, lang);
         let warn =
             (!r.refits.all_converged()).then(|| view! { <p class="warning">{r.refits.to_string()}</p> });
         Some(view! {
             <table class="deltas">
-                <tr><th></th><th>"Δ loss"</th><th>{pn}</th></tr>
-                <tr><td>"Predicted (influence)"</td>
+                <tr><th></th><th>{a.t(Text::DeltaLoss)}</th><th>{pn}</th></tr>
+                <tr><td>{a.t(Text::PredictedInfluence)}</td>
                     <td data-testid="predicted-delta" data-value=r.predicted_dloss.to_string()>{signed(r.predicted_dloss, 5)}</td>
-                    <td>{pred_change(&v, r.predicted_dpred)}</td></tr>
-                <tr><td>"Actual (retrained)"</td>
+                    <td>{pred_change(&v, r.predicted_dpred, lang)}</td></tr>
+                <tr><td>{a.t(Text::ActualRetrained)}</td>
                     <td data-testid="actual-delta" data-value=r.actual_dloss.to_string()>{signed(r.actual_dloss, 5)}</td>
-                    <td>{pred_change(&v, r.actual_dpred)}</td></tr>
+                    <td>{pred_change(&v, r.actual_dpred, lang)}</td></tr>
             </table>
             {warn}
         })
@@ -56,26 +60,29 @@ pub fn Scrubber(
         let i = picked.get()?;
         view.with(|v| {
             v.as_ref().and_then(|v| {
-                v.train_y.get(i).map(|y| format!("Training point #{i} (label {})", label_text(v, *y)))
+                v.train_y.get(i).map(|y| {
+                    a.tf(Text::TrainingPointTitle, &[("i", &i.to_string()), ("label", &label_text(v, *y))])
+                })
             })
         })
     };
     view! {
         <Show when=move || picked.get().is_some()>
-            <section class="panel scrubber" aria-label="Counterfactual scrubber">
+            <section class="panel scrubber" aria-label=move || a.t(Text::ScrubberAria)>
                 <h2>{title}</h2>
                 <label for="weight">{move || {
                     let w = weight.get();
-                    format!("Weight {w:.2} ({})", if w == 0.0 { "removed".to_string() } else if w == 1.0 { "as trained".to_string() } else { format!("counted {w:.2} times") })
+                    let key = if w == 0.0 { Text::WeightRemoved } else if w == 1.0 { Text::WeightAsTrained } else { Text::WeightCounted };
+                    a.tf(key, &[("w", &format!("{w:.2}"))])
                 }}</label>
                 <input id="weight" type="range" min="0" max="3" step="0.05" data-testid="weight-slider"
                     prop:value=move || weight.get().to_string()
                     on:input=move |ev| on_weight.run(event_target_value(&ev).parse().unwrap_or(1.0)) />
                 {numbers}
                 <ChartCanvas draw=draw file="scrubber-curve.png" testid="scrubber-chart" error=error width=320 height=170
-                    label="Predicted (blue) and actual (orange) change of the loss over the weight" />
-                <p class="hint">"Blue: the influence function's straight-line prediction; orange: the model really retrained. The plot's background follows the retrained model."</p>
-                <button on:click=move |_| on_close.run(())>"Close"</button>
+                    label=a.t(Text::ScrubberChartLabel) />
+                <p class="hint">{move || a.t(Text::ScrubberHint)}</p>
+                <button on:click=move |_| on_close.run(())>{move || a.t(Text::Close)}</button>
             </section>
         </Show>
     }

@@ -3,6 +3,7 @@
 //! "Copy embed snippet" (an `<iframe>` of the view, with an uploaded file's data in the
 //! fragment, `#data=`, when they fit: [`crate::link_data`]).
 
+use crate::text::Text;
 use crate::url_state::{embed_snippet, UPLOAD};
 use crate::web::actions::Actions;
 use leptos::prelude::*;
@@ -45,25 +46,24 @@ pub fn Share() -> impl IntoView {
     };
     let with_data = move || a.state.with(|s| s.dataset == UPLOAD);
     view! {
-        <button class="link" data-testid="copy-link" on:click=copy_link>"Copy link to this view"</button>
-        <button class="link" data-testid="copy-embed" on:click=copy_snippet
-            title="An <iframe> of this view for a web page or internal documentation. Uploaded data travel inside the link's #fragment, which browsers never send to a server.">
-            {move || if with_data() { "Copy embed snippet with this data" } else { "Copy embed snippet" }}
+        <button class="link" data-testid="copy-link" on:click=copy_link>{move || a.t(Text::CopyLink)}</button>
+        <button class="link" data-testid="copy-embed" on:click=copy_snippet title=move || a.t(Text::EmbedTitle)>
+            {move || a.t(if with_data() { Text::CopyEmbedData } else { Text::CopyEmbed })}
         </button>
         <button class="link" data-testid="save-report" on:click=move |_| {
             let title = a.view.with_untracked(|v| v.as_ref().map(|v| v.title.clone())).unwrap_or_default();
             if let Err(e) = crate::web::save_report::save(&format!("Attribution Explorer: {title}")) {
-                a.error.set(Some(format!("The report could not be saved: {e}")));
+                a.error.set(Some(a.tf(Text::ReportFailed, &[("error", &e)])));
             }
-        } title="One HTML file with this view's charts, lists, settings and numbers, made here in the browser.">"Save report"</button>
+        } title=move || a.t(Text::SaveReportTitle)>{move || a.t(Text::SaveReport)}</button>
         <span class="copied" role="status" data-testid="copy-status">
             {move || match copied.get() {
                 Copied::Not => String::new(),
-                Copied::Link => "Link copied.".into(),
-                Copied::Snippet if with_data() => "Embed snippet copied; the data travel in its #data= fragment.".into(),
-                Copied::Snippet => "Embed snippet copied.".into(),
-                Copied::Refused => "Copying was refused: the link is in the address bar.".into(),
-                Copied::Unfit(why) => format!("No embed snippet: {why}."),
+                Copied::Link => a.t(Text::LinkCopied).into(),
+                Copied::Snippet if with_data() => a.t(Text::SnippetCopiedData).into(),
+                Copied::Snippet => a.t(Text::SnippetCopied).into(),
+                Copied::Refused => a.t(Text::CopyRefused).into(),
+                Copied::Unfit(why) => a.tf(Text::NoSnippet, &[("why", &why)]),
             }}
         </span>
     }

@@ -54,12 +54,14 @@ pub fn TruthsTab(
             })
         }
     };
+    let a: crate::web::actions::Actions = expect_context();
     let summary = move || {
+        let lang = a.lang();
         truths.get().map(|t| {
             let rows = t.agreement.iter().map(|(name, r, rho)| view! {
                 <tr><th scope="row">{name.clone()}</th>
-                    <td data-testid="truth-pearson" data-truth=name.clone() data-value=r.map(|v| v.to_string()).unwrap_or_default()>{correlation(*r)}</td>
-                    <td>{correlation(*rho)}</td></tr>
+                    <td data-testid="truth-pearson" data-truth=name.clone() data-value=r.map(|v| v.to_string()).unwrap_or_default()>{correlation(*r, lang)}</td>
+                    <td>{correlation(*rho, lang)}</td></tr>
             }).collect_view();
             let warn = (!t.refits.all_converged()).then(|| view! { <p class="warning">{t.refits.to_string()}</p> });
             view! {
@@ -67,7 +69,7 @@ pub fn TruthsTab(
                 <table class="grid"><thead><tr><th>"truth"</th><th>"Pearson r"</th><th>"Spearman ρ"</th></tr></thead><tbody>{rows}</tbody></table>
                 <p class="hint">{format!(
                     "{} refits in {:.1} s{}; PBRF with δ = {:.0e}; {} seeds from scratch over {} of the {} training points. Orange band: ±{:.2e}, the seed-to-seed spread of this test loss with all the data.",
-                    t.refits.n, t.millis / 1000.0, super::workers(t.workers), t.pbrf_damping, t.seeds, t.scratch_points.len(), t.predicted.len(), t.noise)}</p>
+                    t.refits.n, t.millis / 1000.0, super::workers(t.workers, lang), t.pbrf_damping, t.seeds, t.scratch_points.len(), t.predicted.len(), t.noise)}</p>
                 {warn}
             }
         })

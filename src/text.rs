@@ -1,0 +1,133 @@
+//! Every string the page shows, in English and Japanese: one table per language,
+//! `www/i18n/en.json` and `www/i18n/ja.json` (compiled in; a translator edits a JSON
+//! file, not Rust), keyed by [`Text`]. A text with values names them in braces
+//! (`"Weight {w}"`), so each language orders the sentence its own way; [`fill`] puts
+//! the values in. Numbers are formatted before they go in, the same in both languages.
+//!
+//! The tests fail when a key of [`Text`] is missing from either table, when a table has
+//! a key that [`Text`] does not know, when the two texts of a key name different
+//! values, and when a Japanese text is still the English one.
+
+use crate::lang::Lang;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+macro_rules! texts {
+    ($($name:ident),* $(,)?) => {
+        /// A text of the page (its key in the tables is the snake-case name).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[allow(missing_docs)]
+        pub enum Text { $($name),* }
+
+        impl Text {
+            /// Every key.
+            pub const ALL: &'static [Text] = &[$(Text::$name),*];
+        }
+    };
+}
+
+texts! {
+    Title, Tagline, EngineStarting, EngineReady, EngineReadyWorkers, EngineTitle, UpdateReady, Views,
+    TabExplore, TabAudit, TabMethods, TabDiagnostics, TabTruths, TabMislabel, TabLds,
+    Lessons, LessonHeading, LessonAria, LessonBack, LessonNext, LessonReset, LessonClose, LessonDone,
+    LanguageLabel,
+    CopyLink, CopyEmbed, CopyEmbedData, EmbedTitle, SaveReport, SaveReportTitle, ReportFailed,
+    LinkCopied, SnippetCopiedData, SnippetCopied, CopyRefused, NoSnippet,
+    Cancel, CancelTitle,
+    ScrubberAria, TrainingPointTitle, WeightRemoved, WeightAsTrained, WeightCounted, DeltaLoss,
+    PredictedInfluence, ActualRetrained, ScrubberChartLabel, ScrubberHint, Close,
+    WhyThisPrediction, ListAria, TestPointNamed, YourQueryPoint, TestPoint, ExplainedSentence,
+    MostHelpful, MostHarmful, ListHint, RemovingRaises, RemovingLowers, ProbOf, Prediction,
+    PercentagePoints,
+    LooAria, LooHeading, LooButton, LooProgress, LooChartLabel, Undefined, LooOver, OnWorkers, LooHollow, LooPearson, LooSpearman, LooVerdict,
+    VerdictUndefined, VerdictVeryWell, VerdictFollows, VerdictUnreliable,
+    WhatIs,
+    TermLambdaName, TermLambda, TermCurvatureName, TermCurvature, TermDampingName, TermDamping,
+    TermNewtonName, TermNewton, TermInfluenceName, TermInfluence, TermLooName, TermLoo, TermLdsName, TermLds,
+    DataAria, Data, Dataset, UploadedFile, PointsN, NoiseV, Seed, FileTooBig, FileUnreadable, UploadSummary, UploadFailedTrain, TargetColumn, FeaturesLegend, NameRowsBy, TheirLine, DropMissing, OwnCsv, DropHere, ModelHeading, ModelAuto, ModelLogistic, ModelSoftmax, ModelLinear, ModelMlp, LambdaLabel, CurvatureLabel, DampingLabel, HiddenLabel, HiddenError, Activation, InitSeed, TrainSteps, FitStatus, Converged, NotConverged, NewtonSteps, GradientSteps, Steps, NetworkShape, HessianSpectrum, Working, WaitingEngine, PointsSummary, StandardisedSuffix, Standardise, DsMoons, DsCircles, DsXor, DsBlobs, DsSpirals, DsWave1d, DsPlane2d, DsIris, DsWine, DsBreastCancer, DsDiabetes,
+    TipPrediction, TipProbLabel, TipTrain, TipTest, RemovePoint, FlipPoint, ClickEmpty, PlacesQuery, AddsTraining, Labelled, RestorePoint, UndoEdits, CaptionPca, CaptionLine, CaptionPlane, PlotAria, PlotCanvasAria, LegendHelpful, LegendHarmful, LegendMarks, ClassesKey, ClassesKeyEnd, SavePng,
+}
+
+const EN: &str = include_str!("../www/i18n/en.json");
+const JA: &str = include_str!("../www/i18n/ja.json");
+
+fn parse(table: &str) -> Result<HashMap<Text, String>, String> {
+    serde_json::from_str(table).map_err(|e| e.to_string())
+}
+
+fn tables() -> &'static [HashMap<Text, String>; 2] {
+    static TABLES: OnceLock<[HashMap<Text, String>; 2]> = OnceLock::new();
+    TABLES.get_or_init(|| [parse(EN).unwrap_or_default(), parse(JA).unwrap_or_default()])
+}
+
+/// `key` in `lang` (the English text if the table lacks it, which the tests forbid).
+pub fn text(lang: Lang, key: Text) -> &'static str {
+    let [en, ja] = tables();
+    let table = match lang {
+        Lang::En => en,
+        Lang::Ja => ja,
+    };
+    table.get(&key).or_else(|| en.get(&key)).map_or("", String::as_str)
+}
+
+/// `template` with each `{name}` replaced by its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(template.to_string(), |t, (name, value)| t.replace(&format!("{{{name}}}"), value))
+}
+
+/// [`fill`] on `key` in `lang`.
+pub fn filled(lang: Lang, key: Text, values: &[(&str, &str)]) -> String {
+    fill(text(lang, key), values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Texts that are the same in both languages on purpose.
+    const SAME: &[Text] = &[];
+
+    fn names(t: &str) -> BTreeSet<String> {
+        t.split('{').skip(1).filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string())).collect()
+    }
+
+    #[test]
+    fn both_tables_read_and_know_only_our_keys() {
+        for (lang, table) in [("en", EN), ("ja", JA)] {
+            parse(table).unwrap_or_else(|e| panic!("www/i18n/{lang}.json: {e}"));
+        }
+    }
+
+    #[test]
+    fn no_key_is_missing_in_either_language() {
+        let (en, ja) = (parse(EN).unwrap(), parse(JA).unwrap());
+        let missing: Vec<String> = Text::ALL
+            .iter()
+            .flat_map(|k| {
+                [("en", &en), ("ja", &ja)]
+                    .into_iter()
+                    .filter(|(_, t)| t.get(k).is_none_or(|s| s.trim().is_empty()))
+                    .map(move |(lang, _)| format!("{k:?} in {lang}"))
+            })
+            .collect();
+        assert!(missing.is_empty(), "missing texts: {}", missing.join(", "));
+    }
+
+    #[test]
+    fn both_languages_name_the_same_values_and_japanese_is_translated() {
+        for &key in Text::ALL {
+            let (en, ja) = (text(Lang::En, key), text(Lang::Ja, key));
+            assert_eq!(names(en), names(ja), "{key:?}: {en} / {ja}");
+            assert!(en != ja || SAME.contains(&key), "{key:?} is not translated: {en}");
+        }
+    }
+
+    #[test]
+    fn fill_puts_values_where_named() {
+        assert_eq!(fill("{a} then {b}, {a}", &[("a", "1"), ("b", "2")]), "1 then 2, 1");
+        assert_eq!(names("Weight {w} ({state})"), BTreeSet::from(["w".to_string(), "state".to_string()]));
+    }
+}
