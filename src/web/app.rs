@@ -3,8 +3,9 @@
 //! only the plot and its explanation, for an iframe; `?panels=` chooses the parts
 //! ([`Panel`]).
 
+use crate::engine::audit::review::ReviewScore;
 use crate::lang::Lang;
-use crate::opening::{on_open, Opening};
+use crate::opening::{on_open, Opening, LDS_ALPHA, LDS_SUBSETS, MISLABEL_FRACTION, TRUTH_SEEDS};
 use crate::text::Text;
 use crate::url_state::Panel;
 use crate::web::actions::{Actions, Tab};
@@ -137,9 +138,18 @@ pub fn App() -> impl IntoView {
             return;
         }
         let key = a.state.with_untracked(|s| s.to_query());
-        let run = match tab {
+        let idle = |progress: RwSignal<Option<crate::tracker::Progress>>| progress.with(Option::is_none);
+        let run: fn(&Actions) = match tab {
             Tab::Methods if a.methods.with(Option::is_none) => Actions::run_methods,
             Tab::Diagnostics if a.diagnostics.with(Option::is_none) => Actions::run_diagnostics,
+            Tab::Mislabel if a.mislabel.with(Option::is_none) => |a| a.run_mislabel(MISLABEL_FRACTION, 0),
+            Tab::Audit if !a.queue_current() => |a| a.run_audit(ReviewScore::SelfInfluence),
+            Tab::Lds if a.lds.with(Option::is_none) && idle(a.lds_progress) => {
+                |a| a.run_lds(LDS_SUBSETS, LDS_ALPHA, 0)
+            }
+            Tab::Truths if a.truths.with(Option::is_none) && idle(a.truths_progress) => {
+                |a| a.run_truths(TRUTH_SEEDS)
+            }
             _ => return,
         };
         if opened.get_value() != key {

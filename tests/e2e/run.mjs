@@ -954,7 +954,7 @@ const LESSON_ACTIONS = {
         }
         throw new Error('no empty spot in the plot');
       }],
-  2: [p => slide(p, 'weight-slider', 0.5), p => p.click('[data-testid=loo-button]'), p => p.click('[data-testid=lds-button]')],
+  2: [p => slide(p, 'weight-slider', 0.5), p => p.click('[data-testid=loo-button]'), p => p.click('[data-testid=tab-lds]')],
   3: [p => p.click('[data-testid=loo-button]'),
       async p => {
         await slide(p, 'lambda-input', -1, 'change');
@@ -968,9 +968,9 @@ const LESSON_ACTIONS = {
       async p => { await setNumber(p, 'lissa-scale', 0.4); await assertOpen(p, 'after the setting alone'); await p.click('[data-testid=methods-button]'); },
       async p => { await setNumber(p, 'arnoldi-k', 1); await p.click('[data-testid=methods-button]'); },
       p => p.click('[data-testid=tab-diagnostics]')],
-  5: [p => p.click('[data-testid=tab-audit]'), p => p.click('[data-testid=audit-rank]'),
+  5: [p => p.click('[data-testid=tab-audit]'),
       async p => { await p.waitForSelector('[data-testid=audit-candidate]', { timeout: 30000 }); await p.click('[data-testid=audit-relabel] >> nth=0'); },
-      p => p.click('[data-testid=mislabel-button]')],
+      p => p.click('[data-testid=tab-mislabel]')],
 };
 const current = '[data-testid=lesson-step].current';
 async function assertOpen(page, when) {

@@ -207,6 +207,7 @@ pub fn AuditTab() -> impl IntoView {
     view! {
         <section class="panel wide" aria-label="Audit">
             <h2>"Audit your labels"</h2>
+            {super::opening_hint(expect_context(), crate::url_state::Tab::Audit)}
             <p class="hint">"Training points ranked by how much they deserve a look. Check each one: keep it, give it the right class, or remove it. The model retrains after every decision. Keys in the list: ↑ ↓ move, K keep, R relabel to the class the model prefers, 1–9 relabel to that class, D remove, U undo."</p>
             <div class="params">
                 <label>"Rank by "

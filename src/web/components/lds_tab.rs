@@ -21,8 +21,8 @@ pub fn LdsTab(
     /// Stops it.
     on_cancel: Callback<()>,
 ) -> impl IntoView {
-    let subsets = RwSignal::new(50usize);
-    let alpha = RwSignal::new(0.5f64);
+    let subsets = RwSignal::new(crate::opening::LDS_SUBSETS);
+    let alpha = RwSignal::new(crate::opening::LDS_ALPHA);
     let a: crate::web::actions::Actions = expect_context();
     let results = move || {
         let lang = a.lang();
@@ -43,6 +43,7 @@ pub fn LdsTab(
     view! {
         <section class="panel wide" aria-label="Linear datamodeling score">
             <h2>"Linear datamodeling score"<Info term=Term::Lds /></h2>
+            {super::opening_hint(expect_context(), crate::url_state::Tab::Lds)}
             <p class="hint">"For each random part of the training set (every class kept), the model is retrained; a good attribution's summed scores over the part should rank the parts like the retrained test loss does (Spearman, averaged over test points; Park et al. 2023). 1 is perfect, 0 is no better than chance."</p>
             <div class="params">
                 <label>"Subsets "<input type="number" min="2" max="500" prop:value=move || subsets.get().to_string()

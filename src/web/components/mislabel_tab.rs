@@ -22,7 +22,7 @@ pub fn MislabelTab(
     /// Where errors go.
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let fraction = RwSignal::new(0.1f64);
+    let fraction = RwSignal::new(crate::opening::MISLABEL_FRACTION);
     let seed = RwSignal::new(0u64);
     let chart = Signal::derive(move || {
         mislabel.get().map(|m| LineChart {
@@ -108,6 +108,7 @@ pub fn MislabelTab(
     view! {
         <section class="panel wide" aria-label="Mislabel lab">
             <h2>"Mislabel lab"</h2>
+            {super::opening_hint(expect_context(), crate::url_state::Tab::Mislabel)}
             <p class="hint">"Points with a wrong label tend to have large self-influence: the model bends to fit them. Flip some labels and see which ranking finds them."</p>
             <div class="params">
                 <label>{move || format!("Flip {:.0}% of the labels ", fraction.get() * 100.0)}

@@ -27,7 +27,7 @@ pub fn TruthsTab(
     /// Where errors go.
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let seeds = RwSignal::new(5usize);
+    let seeds = RwSignal::new(crate::opening::TRUTH_SEEDS);
     let scatter = move |which: usize| {
         move |c: &web_sys::HtmlCanvasElement| {
             truths.with(|t| {
@@ -77,6 +77,7 @@ pub fn TruthsTab(
     view! {
         <section class="panel wide" aria-label="Which truth?">
             <h2>"Which truth? Influence against three kinds of retraining"</h2>
+            {super::opening_hint(expect_context(), crate::url_state::Tab::Truths)}
             <p class="hint">"Past convexity, \"what would happen without this point\" has three answers: refit from the trained model (the same basin), the proximal Bregman response (what damped Gauss–Newton influence estimates exactly), or retrain from scratch with several seeds, which also shows how much retraining moves the loss whatever you remove."</p>
             <div class="params">
                 <label>"Seeds from scratch "<input type="number" min="2" max="20" data-testid="truths-seeds" prop:value=move || seeds.get().to_string()
