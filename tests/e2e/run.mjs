@@ -1054,6 +1054,11 @@ await check('日本語: the page in Japanese (?lang=ja, or the browser\'s langua
   await page.waitForSelector('[data-testid=loo-pearson]', { timeout: 30000 });
   const loo = await textOf('section.loo p');
   assert(loo.startsWith('ピアソンの r = ') && loo.includes('回の再学習'), `loo: ${loo}`);
+  assert(await textOf('section.group h2') === '集団を除く', await textOf('section.group h2'));
+  await page.click('[data-testid=flip-button]');
+  await page.waitForSelector('[data-testid=flip-sentence]', { timeout: 30000 });
+  const flip = await textOf('[data-testid=flip-sentence]');
+  assert(/を除くと|どの/.test(flip) && !/Removing|No set/.test(flip), `flip: ${flip}`);
   await page.click('[data-testid=info-influence]');
   assert((await textOf('[data-testid=info-text]')).startsWith('損失とは'), 'ⓘ in Japanese');
   await page.click('[data-testid=lessons-menu] summary');

@@ -6,7 +6,9 @@
 
 use super::chart::{LineCanvas, LineChart};
 use super::progress::CancelWork;
+use crate::lang::Lang;
 use crate::protocol::{GroupView, Projection, TrainedView};
+use crate::text::{filled, text, Text};
 use crate::web::actions::Actions;
 use leptos::prelude::*;
 
@@ -68,22 +70,34 @@ fn members(
     }
 }
 
-/// The comparison in one sentence, at the whole group.
-fn sentence(g: &GroupView) -> String {
+/// The comparison in one sentence, at the whole group, in `lang`.
+fn sentence(g: &GroupView, lang: Lang) -> String {
     let Some(e) = g.effects.last() else { return String::new() };
     let (f, s, a) = (e.first_order.total_dloss, e.second_order.total_dloss, e.actual.total_dloss);
-    let share =
-        if a != 0.0 && f * a > 0.0 { format!(" ({:.0}% of it)", 100.0 * f / a) } else { String::new() };
+    let share = if a != 0.0 && f * a > 0.0 {
+        filled(lang, Text::GroupShare, &[("pct", &format!("{:.0}", 100.0 * f / a))])
+    } else {
+        String::new()
+    };
     let verdict = if f * a < 0.0 {
-        " First-order influence gets even the direction wrong for a group this large."
+        text(lang, Text::GroupWrongDirection)
     } else if a.abs() > f.abs() {
-        " First order underestimates the group's effect, as it tends to for large groups."
+        text(lang, Text::GroupUnderestimates)
     } else {
         ""
     };
-    format!(
-        "Removing all {} points changes the total test loss by {a:+.4} when really retrained; first-order influence predicts {f:+.4}{share}, second-order group influence {s:+.4}.{verdict}",
-        e.size
+    let signed = |v: f64| format!("{v:+.4}");
+    filled(
+        lang,
+        Text::GroupSentence,
+        &[
+            ("n", &e.size.to_string()),
+            ("actual", &signed(a)),
+            ("first", &signed(f)),
+            ("share", &share),
+            ("second", &signed(s)),
+            ("verdict", verdict),
+        ],
     )
 }
 
@@ -121,7 +135,7 @@ pub fn GroupPanel() -> impl IntoView {
     let chart = |total: bool| {
         Signal::derive(move || {
             a.group.get().filter(|g| !g.effects.is_empty()).map(|g| {
-                let line = |name: &str,
+                let line = |name: Text,
                             pick: fn(
                     &crate::engine::audit::group::GroupEffect,
                 ) -> crate::engine::audit::group::Effect| {
@@ -132,21 +146,16 @@ pub fn GroupPanel() -> impl IntoView {
                             if total { eff.total_dloss } else { eff.test_dloss.unwrap_or(f64::NAN) },
                         )
                     });
-                    (name.to_string(), pts.collect())
+                    (a.t(name).to_string(), pts.collect())
                 };
                 LineChart {
                     lines: vec![
-                        line("actual (retrained)", |e| e.actual),
-                        line("first-order influence", |e| e.first_order),
-                        line("second-order group influence", |e| e.second_order),
+                        line(Text::GroupActual, |e| e.actual),
+                        line(Text::GroupFirst, |e| e.first_order),
+                        line(Text::GroupSecond, |e| e.second_order),
                     ],
-                    x: "points removed".into(),
-                    y: if total {
-                        "change of total test loss"
-                    } else {
-                        "change of the explained point's loss"
-                    }
-                    .into(),
+                    x: a.t(Text::GroupX).into(),
+                    y: a.t(if total { Text::GroupYTotal } else { Text::GroupYPoint }).into(),
                 }
             })
         })
@@ -162,60 +171,60 @@ pub fn GroupPanel() -> impl IntoView {
                 <p data-testid="group-sentence" data-size=e.as_ref().map(|e| e.size.to_string()).unwrap_or_default()
                     data-actual=e.as_ref().map(|e| e.actual.total_dloss.to_string()).unwrap_or_default()
                     data-first=e.as_ref().map(|e| e.first_order.total_dloss.to_string()).unwrap_or_default()
-                    data-second=e.as_ref().map(|e| e.second_order.total_dloss.to_string()).unwrap_or_default()>{sentence(&g)}</p>
-                {e.filter(|e| !e.converged).map(|_| view! { <p class="warning">"The refit without the whole group did not converge: its numbers are approximate."</p> })}
-                <p class="hint">{format!("{} group sizes, each really retrained, in {:.0} ms.", g.effects.len(), g.millis)}</p>
+                    data-second=e.as_ref().map(|e| e.second_order.total_dloss.to_string()).unwrap_or_default()>{sentence(&g, a.lang())}</p>
+                {e.filter(|e| !e.converged).map(|_| view! { <p class="warning">{a.t(Text::GroupNotConverged)}</p> })}
+                <p class="hint">{a.tf(Text::GroupSizes, &[("n", &g.effects.len().to_string()), ("ms", &format!("{:.0}", g.millis))])}</p>
             }
         })
     };
     view! {
-        <section class="panel group" aria-label="Remove a group">
-            <h2>"Remove a group"</h2>
-            <p class="hint">"Remove many training points at once and compare the first-order prediction (the sum of their separate effects), the second-order group influence (Basu et al. 2020, which adds how the members interact) and the real refit, as the group grows."</p>
+        <section class="panel group" aria-label=move || a.t(Text::GroupHeading)>
+            <h2>{move || a.t(Text::GroupHeading)}</h2>
+            <p class="hint">{move || a.t(Text::GroupHint)}</p>
             <div class="params">
-                <label>"Group "
+                <label>{move || a.t(Text::GroupLabel)}
                     <select data-testid="group-rule" on:change=move |ev| {
                         let r = match event_target_value(&ev).as_str() {
                             "harmful" => Rule::Harmful, "class" => Rule::Class, "feature" => Rule::Feature, "lasso" => Rule::Lasso, _ => Rule::Helpful };
                         rule.set(r);
                         a.lasso_mode.set(r == Rule::Lasso);
                     }>
-                        <option value="helpful">"the most helpful points"</option>
-                        <option value="harmful">"the most harmful points"</option>
-                        <option value="class">"points of one class (up to half of it)"</option>
-                        <option value="feature">"a rule on one feature"</option>
-                        {move || plane().then(|| view! { <option value="lasso">"points I draw around on the plot"</option> })}
+                        <option value="helpful">{move || a.t(Text::GroupHelpful)}</option>
+                        <option value="harmful">{move || a.t(Text::GroupHarmful)}</option>
+                        <option value="class">{move || a.t(Text::GroupClass)}</option>
+                        <option value="feature">{move || a.t(Text::GroupFeature)}</option>
+                        {move || plane().then(|| view! { <option value="lasso">{a.t(Text::GroupLasso)}</option> })}
                     </select></label>
                 <Show when=move || rule.get() == Rule::Lasso>
-                    <p class="hint" data-testid="lasso-hint">{move || format!("Drag around training points on the plot; {} inside so far (ringed in green).", a.lasso.with(Vec::len))}</p>
+                    <p class="hint" data-testid="lasso-hint">{move || a.tf(Text::LassoHint, &[("n", &a.lasso.with(Vec::len).to_string())])}</p>
                 </Show>
                 <Show when=move || matches!(rule.get(), Rule::Helpful | Rule::Harmful)>
-                    <label>"How many "<input type="number" min="1" max="1000" data-testid="group-k" prop:value=move || k.get().to_string()
+                    <label>{move || a.t(Text::HowMany)}<input type="number" min="1" max="1000" data-testid="group-k" prop:value=move || k.get().to_string()
                         on:change=move |ev| k.set(event_target_value(&ev).parse::<usize>().unwrap_or(20).clamp(1, 1000)) /></label>
                 </Show>
                 <Show when=move || rule.get() == Rule::Class>
-                    <label>"Class "<select on:change=move |ev| class.set(event_target_value(&ev).parse().unwrap_or(0))>
+                    <label>{move || a.t(Text::ClassLabel)}<select on:change=move |ev| class.set(event_target_value(&ev).parse().unwrap_or(0))>
                         {move || classes().into_iter().enumerate().map(|(i, c)| view! { <option value=i.to_string()>{c}</option> }).collect_view()}
                     </select></label>
                 </Show>
                 <Show when=move || rule.get() == Rule::Feature>
-                    <label>"Feature "<select on:change=move |ev| feature.set(event_target_value(&ev).parse().unwrap_or(0))>
+                    <label>{move || a.t(Text::FeatureLabel)}<select on:change=move |ev| feature.set(event_target_value(&ev).parse().unwrap_or(0))>
                         {move || features().into_iter().enumerate().map(|(i, f)| view! { <option value=i.to_string()>{f}</option> }).collect_view()}
                     </select></label>
-                    <label>"is "<select on:change=move |ev| above.set(event_target_value(&ev) == "above")>
-                        <option value="above">"above"</option><option value="below">"below"</option></select></label>
-                    <label>"value "<input type="number" step="any" prop:value=move || value.get().to_string()
+                    <label>{move || a.t(Text::IsLabel)}<select on:change=move |ev| above.set(event_target_value(&ev) == "above")>
+                        <option value="above">{move || a.t(Text::Above)}</option><option value="below">{move || a.t(Text::Below)}</option></select></label>
+                    <label>{move || a.t(Text::ValueLabel)}<input type="number" step="any" prop:value=move || value.get().to_string()
                         on:change=move |ev| value.set(event_target_value(&ev).parse().unwrap_or(0.0)) /></label>
                 </Show>
             </div>
             <button data-testid="group-button" disabled=move || a.analysing.get() || chosen().is_empty()
                 on:click=move |_| a.run_group(chosen())>
-                {move || format!("Compare, removing up to {} points", chosen().len())}
+                {move || a.tf(Text::GroupButton, &[("n", &chosen().len().to_string())])}
             </button>
             <CancelWork />
             {result}
-            <LineCanvas data=total_chart file="group-total.png" label="Change of the total test loss as the group grows" testid="group-total-chart" error=a.error />
-            <LineCanvas data=point_chart file="group-point.png" label="Change of the explained point's loss as the group grows" testid="group-point-chart" error=a.error />
+            <LineCanvas data=total_chart file="group-total.png" label=a.t(Text::GroupTotalChart) testid="group-total-chart" error=a.error />
+            <LineCanvas data=point_chart file="group-point.png" label=a.t(Text::GroupPointChart) testid="group-point-chart" error=a.error />
         </section>
     }
 }
