@@ -50,6 +50,7 @@ texts! {
     TipPrediction, TipProbLabel, TipTrain, TipTest, RemovePoint, FlipPoint, ClickEmpty, PlacesQuery, AddsTraining, Labelled, RestorePoint, UndoEdits, CaptionPca, CaptionLine, CaptionPlane, PlotAria, PlotCanvasAria, LegendHelpful, LegendHarmful, LegendMarks, ClassesKey, ClassesKeyEnd, SavePng,
     ClassN, FlipPast, FlipFromTo, FlipChanges, OneTrainingPoint, NTrainingPoints, FlipConfirmed, FlipUnconfirmed, FlipSameNumber, FlipPredictedK, FlipNotPredicted, FlipFound, FlipNonePredicted, FlipNoneFound, FlipActual, FlipPredicted, FlipMarginZero, FlipX, FlipY, FlipOpenPoint, FlipRefits, FlipHeading, FlipHint, FlipThreshold, FlipButton, FlipChartLabel,
     GroupShare, GroupWrongDirection, GroupUnderestimates, GroupSentence, GroupActual, GroupFirst, GroupSecond, GroupX, GroupYTotal, GroupYPoint, GroupNotConverged, GroupSizes, GroupHeading, GroupHint, GroupLabel, GroupHelpful, GroupHarmful, GroupClass, GroupFeature, GroupLasso, LassoHint, HowMany, ClassLabel, FeatureLabel, IsLabel, Above, Below, ValueLabel, GroupButton, GroupTotalChart, GroupPointChart,
+    LdsSummary, Method, LdsHeading, LdsHint, Subsets, FractionAlpha, LdsButton, LdsProgress,
 }
 
 const EN: &str = include_str!("../www/i18n/en.json");

@@ -96,6 +96,9 @@ pub struct Actions {
     methods_asked: StoredValue<Option<MethodParams>>,
     /// The browser's language (`navigator.language`), used without `?lang=`.
     browser_lang: Lang,
+    /// A message about how the page opened (a link whose data could not be read): it
+    /// must outlive the training of the view that replaces them, which clears errors.
+    notice: StoredValue<Option<String>>,
 }
 
 /// What the data carried by a link are called in the page.
@@ -142,6 +145,7 @@ impl Actions {
             }
         }
         let fragment = link.is_some().then(|| fragment.to_string());
+        let notice = error.clone();
         Self {
             state: RwSignal::new(state),
             good_state: StoredValue::new(None),
@@ -180,6 +184,7 @@ impl Actions {
             methods_settings: RwSignal::new(None),
             methods_asked: StoredValue::new(None),
             browser_lang,
+            notice: StoredValue::new(notice),
         }
     }
 
@@ -667,7 +672,9 @@ impl Actions {
                 self.helpers.update_value(Helpers::trained);
                 let n = v.train_xy.len();
                 self.view.set(Some(*v));
-                self.error.set(None);
+                // A successful fit clears old errors, but not the notice of how the
+                // page opened, which this first view answers.
+                self.error.set(self.notice.try_update_value(Option::take).flatten());
                 if let (Some(now), true) = (self.metrics(), self.queue_current()) {
                     self.queue.update(|q| q.iter_mut().for_each(|q| q.retrained(now)));
                 }
@@ -802,8 +809,10 @@ impl Actions {
                         // Data in a link that do not read: the default view instead.
                         if self.link_data.try_update_value(Option::take).flatten().is_some() {
                             self.fragment.set_value(None);
+                            let said = format!("The data in this link could not be read: {e}");
+                            self.notice.set_value(Some(said.clone()));
+                            self.error.set(Some(said));
                             self.retrain(|s| *s = s.fresh());
-                            self.error.set(Some(format!("The data in this link could not be read: {e}")));
                             return;
                         }
                         self.error.set(Some(e.to_string()))

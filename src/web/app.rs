@@ -23,6 +23,7 @@ use crate::web::components::mislabel_tab::MislabelTab;
 use crate::web::components::plot_panel::PlotPanel;
 use crate::web::components::scrubber::Scrubber;
 use crate::web::components::share::Share;
+use crate::web::components::tr;
 use crate::web::components::truths_tab::TruthsTab;
 use crate::web::{bridge, host, offline};
 use leptos::prelude::*;
@@ -89,7 +90,7 @@ fn tab_text(tab: Tab) -> Text {
 /// The header's language switch.
 fn language_switch(a: Actions) -> impl IntoView {
     view! {
-        <select class="inline lang" data-testid="lang-select" aria-label=move || a.t(Text::LanguageLabel)
+        <select class="inline lang" data-testid="lang-select" aria-label=tr(a, Text::LanguageLabel)
             on:change=move |ev| {
                 let chosen = Lang::from_id(&event_target_value(&ev));
                 a.state.update(|s| s.lang = chosen);
@@ -176,16 +177,16 @@ pub fn App() -> impl IntoView {
     view! {
         <Show when=move || !embed>
             <header class="top">
-                <h1>{move || a.t(Text::Title)}</h1>
-                <p class="tagline">{move || a.t(Text::Tagline)}</p>
+                <h1>{tr(a, Text::Title)}</h1>
+                <p class="tagline">{tr(a, Text::Tagline)}</p>
                 <LessonMenu />
                 <Share />
                 {language_switch(a)}
                 <Show when=move || updated.get()>
-                    <span class="update" role="status" data-testid="update-ready">{move || a.t(Text::UpdateReady)}</span>
+                    <span class="update" role="status" data-testid="update-ready">{tr(a, Text::UpdateReady)}</span>
                 </Show>
                 <span class="engine" data-testid="engine-status" class:ok=move || a.ready.get()
-                    data-workers=move || a.workers.get().to_string() title=move || a.t(Text::EngineTitle)>
+                    data-workers=move || a.workers.get().to_string() title=tr(a, Text::EngineTitle)>
                     {move || match (a.ready.get(), a.workers.get()) {
                         (false, _) => a.t(Text::EngineStarting).to_string(),
                         (true, 1) => a.t(Text::EngineReady).to_string(),
@@ -193,7 +194,7 @@ pub fn App() -> impl IntoView {
                     }}
                 </span>
             </header>
-            <nav class="tabs" role="tablist" aria-label=move || a.t(Text::Views)>
+            <nav class="tabs" role="tablist" aria-label=tr(a, Text::Views)>
                 {Tab::ALL.into_iter().map(|(t, _)| view! {
                     <button role="tab" aria-selected=move || (a.tab() == t).to_string() class:active=move || a.tab() == t
                         data-testid=format!("tab-{}", t.id())

@@ -853,6 +853,9 @@ await check('data in the link (#data=): same view out, embed snippet round trip,
   const said = await damaged.textContent('[data-testid=error-banner]');
   assert(said.includes('The data in this link could not be read'), `banner: ${said}`);
   await damaged.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
+  // The message stays once the default view has trained (it used to vanish with it).
+  await damaged.waitForSelector('[data-testid=engine-status].ok');
+  assert((await damaged.textContent('[data-testid=error-banner]', { timeout: 2000 })).includes('could not be read'), 'the banner vanished');
   await damaged.close();
 });
 

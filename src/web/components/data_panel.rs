@@ -15,6 +15,7 @@ use crate::text::{filled, text, Text};
 use crate::url_state::{default_network, MAX_SEED, MAX_TRAIN_STEPS, UPLOAD};
 use crate::web::actions::Actions;
 use crate::web::components::info::Info;
+use crate::web::components::tr;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::File;
@@ -81,11 +82,11 @@ fn DatasetPicker(a: Actions) -> impl IntoView {
         })
     };
     view! {
-        <label for="dataset">{move || a.t(Text::Dataset)}</label>
+        <label for="dataset">{tr(a, Text::Dataset)}</label>
         <select id="dataset" data-testid="dataset-select" on:change=on_dataset>
             {options}
             <option value=UPLOAD disabled=move || a.upload.with(|u| u.is_none())
-                selected=move || state.with(|s| s.dataset == UPLOAD)>{move || a.t(Text::UploadedFile)}</option>
+                selected=move || state.with(|s| s.dataset == UPLOAD)>{tr(a, Text::UploadedFile)}</option>
         </select>
         {generator}
     }
@@ -165,8 +166,8 @@ fn UploadBox(a: Actions) -> impl IntoView {
         })
     };
     view! {
-        <label for="csv">{move || a.t(Text::OwnCsv)}</label>
-        <div class="drop">{move || a.t(Text::DropHere)}
+        <label for="csv">{tr(a, Text::OwnCsv)}</label>
+        <div class="drop">{tr(a, Text::DropHere)}
             <input id="csv" type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" on:change=on_file />
         </div>
         {target_picker}
@@ -180,7 +181,7 @@ fn ModelControls(a: Actions) -> impl IntoView {
     let lambda_exp = move || state.with(|s| s.lambda.max(1e-6).log10());
     let is_net = move || state.with(|s| s.network.is_some());
     let option = move |value: &'static str, kind: Option<ModelKind>, label: Text| {
-        view! { <option value=value selected=move || state.with(|s| s.network.is_none() && s.model == kind)>{move || a.t(label)}</option> }
+        view! { <option value=value selected=move || state.with(|s| s.network.is_none() && s.model == kind)>{tr(a, label)}</option> }
     };
     let on_model = move |ev| {
         let v = event_target_value(&ev);
@@ -199,25 +200,25 @@ fn ModelControls(a: Actions) -> impl IntoView {
         .map(|c| view! { <option value=c.id() selected=move || state.with(|s| s.curvature == c)>{c.label()}</option> })
         .collect_view();
     view! {
-        <h2>{move || a.t(Text::ModelHeading)}</h2>
-        <label for="model">{move || a.t(Text::ModelHeading)}</label>
+        <h2>{tr(a, Text::ModelHeading)}</h2>
+        <label for="model">{tr(a, Text::ModelHeading)}</label>
         <select id="model" data-testid="model-select" on:change=on_model>
             {option("auto", None, Text::ModelAuto)}
             {option("logistic", Some(ModelKind::Logistic), Text::ModelLogistic)}
             {option("softmax", Some(ModelKind::Softmax), Text::ModelSoftmax)}
             {option("linear", Some(ModelKind::Linear), Text::ModelLinear)}
-            <option value="mlp" selected=is_net>{move || a.t(Text::ModelMlp)}</option>
+            <option value="mlp" selected=is_net>{tr(a, Text::ModelMlp)}</option>
         </select>
         <Show when=is_net><NetworkControls a=a /></Show>
         <div><label class="with-info" for="lambda">{move || a.tf(Text::LambdaLabel, &[("l", &format!("{:.0e}", state.with(|s| s.lambda)))])}</label><Info term=Term::Lambda /></div>
         <input id="lambda" type="range" data-testid="lambda-input" min="-6" max="1" step="0.25" prop:value=move || lambda_exp().to_string()
             on:change=move |ev| { let e: f64 = event_target_value(&ev).parse().unwrap_or(-2.0); a.retrain(|s| s.lambda = 10f64.powf(e)) } />
-        <div><label class="with-info" for="curvature">{move || a.t(Text::CurvatureLabel)}</label><Info term=Term::Curvature /></div>
+        <div><label class="with-info" for="curvature">{tr(a, Text::CurvatureLabel)}</label><Info term=Term::Curvature /></div>
         <select id="curvature" data-testid="curvature-select" on:change=move |ev| {
             let c = Curvature::from_id(&event_target_value(&ev)).unwrap_or_default();
             a.retrain(|s| s.curvature = c)
         }>{curvatures}</select>
-        <div><label class="with-info" for="damping">{move || a.t(Text::DampingLabel)}</label><Info term=Term::Damping /></div>
+        <div><label class="with-info" for="damping">{tr(a, Text::DampingLabel)}</label><Info term=Term::Damping /></div>
         <input id="damping" type="number" min="0" step="any" prop:value=move || state.with(|s| s.damping.to_string())
             on:change=move |ev| { let d: f64 = event_target_value(&ev).parse().unwrap_or(0.0); a.retrain(|s| s.damping = d.max(0.0)) } />
     }
@@ -241,7 +242,7 @@ fn NetworkControls(a: Actions) -> impl IntoView {
         .map(|act| view! { <option value=act.id() selected=move || net().activation == act>{act.id()}</option> })
         .collect_view();
     view! {
-        <label for="hidden">{move || a.t(Text::HiddenLabel)}</label>
+        <label for="hidden">{tr(a, Text::HiddenLabel)}</label>
         <input id="hidden" type="text" data-testid="hidden-input" prop:value=widths on:change=move |ev| {
             let w: Vec<usize> = event_target_value(&ev).split(',').filter_map(|p| p.trim().parse().ok()).filter(|w| (2..=64).contains(w)).collect();
             if (1..=2).contains(&w.len()) {
@@ -250,15 +251,15 @@ fn NetworkControls(a: Actions) -> impl IntoView {
                 a.error.set(Some(a.t(Text::HiddenError).into()));
             }
         } />
-        <label for="activation">{move || a.t(Text::Activation)}</label>
+        <label for="activation">{tr(a, Text::Activation)}</label>
         <select id="activation" on:change=move |ev| {
             let act = Activation::from_id(&event_target_value(&ev)).unwrap_or(Activation::Tanh);
             update(Box::new(move |n| n.activation = act));
         }>{activations}</select>
-        <label for="init-seed">{move || a.t(Text::InitSeed)}</label>
+        <label for="init-seed">{tr(a, Text::InitSeed)}</label>
         <input id="init-seed" type="number" min="0" max=MAX_SEED.to_string() step="1" prop:value=move || net().init_seed.to_string()
             on:change=move |ev| { let v = event_target_value(&ev).parse().map_or(0, |v: u64| v.min(MAX_SEED)); update(Box::new(move |n| n.init_seed = v)); } />
-        <label for="train-steps">{move || a.t(Text::TrainSteps)}</label>
+        <label for="train-steps">{tr(a, Text::TrainSteps)}</label>
         <input id="train-steps" type="number" min="0" step="50" prop:value=move || net().train_steps.to_string()
             on:change=move |ev| { let v = event_target_value(&ev).parse::<usize>().unwrap_or(0).min(MAX_TRAIN_STEPS); update(Box::new(move |n| n.train_steps = v)); } />
     }
@@ -349,9 +350,9 @@ pub fn DataPanel() -> impl IntoView {
             (false, None) => a.t(Text::WaitingEngine).into(),
         };
     view! {
-        <section class="panel data-panel" aria-label=move || a.t(Text::DataAria)
+        <section class="panel data-panel" aria-label=tr(a, Text::DataAria)
             on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
-            <h2>{move || a.t(Text::Data)}</h2>
+            <h2>{tr(a, Text::Data)}</h2>
             <DatasetPicker a=a />
             <UploadBox a=a />
             <Show when=move || a.error.with(Option::is_some)>
@@ -363,7 +364,7 @@ pub fn DataPanel() -> impl IntoView {
                 ("std", if v.standardized { a.t(Text::StandardisedSuffix) } else { "" })])))}</p>
             <label class="check"><input type="checkbox" prop:checked=move || state.with(|s| s.standardize)
                 on:change=move |ev| { let on = event_target_checked(&ev); a.retrain(|s| { s.standardize = on; s.edits = Default::default(); }) } />
-                {move || a.t(Text::Standardise)}</label>
+                {tr(a, Text::Standardise)}</label>
             <ModelControls a=a />
             <p class="status" data-testid="model-status" aria-live="polite">{status}<Info term=Term::NewtonSteps />" "<CancelWork /></p>
             <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.join(" ")))}</p>

@@ -9,6 +9,7 @@ use crate::lang::Lang;
 use crate::protocol::FlipView;
 use crate::text::{filled, text, Text};
 use crate::web::actions::Actions;
+use crate::web::components::tr;
 use leptos::prelude::*;
 
 /// The answer in one or two sentences, in `lang`.
@@ -105,17 +106,17 @@ pub fn FlipPanel() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel flip" aria-label=move || a.t(Text::FlipHeading)>
-            <h2>{move || a.t(Text::FlipHeading)}</h2>
-            <p class="hint">{move || a.t(Text::FlipHint)}</p>
+        <section class="panel flip" aria-label=tr(a, Text::FlipHeading)>
+            <h2>{tr(a, Text::FlipHeading)}</h2>
+            <p class="hint">{tr(a, Text::FlipHint)}</p>
             <Show when=regression>
-                <label>{move || a.t(Text::FlipThreshold)}
+                <label>{tr(a, Text::FlipThreshold)}
                     <input type="number" step="any" data-testid="flip-threshold" prop:value=move || threshold.get()
                         on:input=move |ev| threshold.set(event_target_value(&ev)) /></label>
             </Show>
             <button data-testid="flip-button" on:click=run
                 disabled=move || a.analysing.get() || a.view.with(Option::is_none) || (regression() && parsed().is_none())>
-                {move || a.t(Text::FlipButton)}
+                {tr(a, Text::FlipButton)}
             </button>
             <CancelWork />
             {result}

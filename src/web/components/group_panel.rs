@@ -10,6 +10,7 @@ use crate::lang::Lang;
 use crate::protocol::{GroupView, Projection, TrainedView};
 use crate::text::{filled, text, Text};
 use crate::web::actions::Actions;
+use crate::web::components::tr;
 use leptos::prelude::*;
 
 /// How the group is chosen.
@@ -178,42 +179,42 @@ pub fn GroupPanel() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel group" aria-label=move || a.t(Text::GroupHeading)>
-            <h2>{move || a.t(Text::GroupHeading)}</h2>
-            <p class="hint">{move || a.t(Text::GroupHint)}</p>
+        <section class="panel group" aria-label=tr(a, Text::GroupHeading)>
+            <h2>{tr(a, Text::GroupHeading)}</h2>
+            <p class="hint">{tr(a, Text::GroupHint)}</p>
             <div class="params">
-                <label>{move || a.t(Text::GroupLabel)}
+                <label>{tr(a, Text::GroupLabel)}
                     <select data-testid="group-rule" on:change=move |ev| {
                         let r = match event_target_value(&ev).as_str() {
                             "harmful" => Rule::Harmful, "class" => Rule::Class, "feature" => Rule::Feature, "lasso" => Rule::Lasso, _ => Rule::Helpful };
                         rule.set(r);
                         a.lasso_mode.set(r == Rule::Lasso);
                     }>
-                        <option value="helpful">{move || a.t(Text::GroupHelpful)}</option>
-                        <option value="harmful">{move || a.t(Text::GroupHarmful)}</option>
-                        <option value="class">{move || a.t(Text::GroupClass)}</option>
-                        <option value="feature">{move || a.t(Text::GroupFeature)}</option>
+                        <option value="helpful">{tr(a, Text::GroupHelpful)}</option>
+                        <option value="harmful">{tr(a, Text::GroupHarmful)}</option>
+                        <option value="class">{tr(a, Text::GroupClass)}</option>
+                        <option value="feature">{tr(a, Text::GroupFeature)}</option>
                         {move || plane().then(|| view! { <option value="lasso">{a.t(Text::GroupLasso)}</option> })}
                     </select></label>
                 <Show when=move || rule.get() == Rule::Lasso>
                     <p class="hint" data-testid="lasso-hint">{move || a.tf(Text::LassoHint, &[("n", &a.lasso.with(Vec::len).to_string())])}</p>
                 </Show>
                 <Show when=move || matches!(rule.get(), Rule::Helpful | Rule::Harmful)>
-                    <label>{move || a.t(Text::HowMany)}<input type="number" min="1" max="1000" data-testid="group-k" prop:value=move || k.get().to_string()
+                    <label>{tr(a, Text::HowMany)}<input type="number" min="1" max="1000" data-testid="group-k" prop:value=move || k.get().to_string()
                         on:change=move |ev| k.set(event_target_value(&ev).parse::<usize>().unwrap_or(20).clamp(1, 1000)) /></label>
                 </Show>
                 <Show when=move || rule.get() == Rule::Class>
-                    <label>{move || a.t(Text::ClassLabel)}<select on:change=move |ev| class.set(event_target_value(&ev).parse().unwrap_or(0))>
+                    <label>{tr(a, Text::ClassLabel)}<select on:change=move |ev| class.set(event_target_value(&ev).parse().unwrap_or(0))>
                         {move || classes().into_iter().enumerate().map(|(i, c)| view! { <option value=i.to_string()>{c}</option> }).collect_view()}
                     </select></label>
                 </Show>
                 <Show when=move || rule.get() == Rule::Feature>
-                    <label>{move || a.t(Text::FeatureLabel)}<select on:change=move |ev| feature.set(event_target_value(&ev).parse().unwrap_or(0))>
+                    <label>{tr(a, Text::FeatureLabel)}<select on:change=move |ev| feature.set(event_target_value(&ev).parse().unwrap_or(0))>
                         {move || features().into_iter().enumerate().map(|(i, f)| view! { <option value=i.to_string()>{f}</option> }).collect_view()}
                     </select></label>
-                    <label>{move || a.t(Text::IsLabel)}<select on:change=move |ev| above.set(event_target_value(&ev) == "above")>
-                        <option value="above">{move || a.t(Text::Above)}</option><option value="below">{move || a.t(Text::Below)}</option></select></label>
-                    <label>{move || a.t(Text::ValueLabel)}<input type="number" step="any" prop:value=move || value.get().to_string()
+                    <label>{tr(a, Text::IsLabel)}<select on:change=move |ev| above.set(event_target_value(&ev) == "above")>
+                        <option value="above">{tr(a, Text::Above)}</option><option value="below">{tr(a, Text::Below)}</option></select></label>
+                    <label>{tr(a, Text::ValueLabel)}<input type="number" step="any" prop:value=move || value.get().to_string()
                         on:change=move |ev| value.set(event_target_value(&ev).parse().unwrap_or(0.0)) /></label>
                 </Show>
             </div>

@@ -9,6 +9,7 @@ use crate::protocol::{Selection, TrainedView};
 use crate::text::{filled, Text};
 use crate::web::actions::Actions;
 use crate::web::components::info::Info;
+use crate::web::components::tr;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -98,14 +99,14 @@ pub fn InfluenceList() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel side-panel" aria-label=move || a.t(Text::ListAria) data-testid="influence-list">
-            <h2>{move || a.t(Text::WhyThisPrediction)}<Info term=Term::Influence /></h2>
+        <section class="panel side-panel" aria-label=tr(a, Text::ListAria) data-testid="influence-list">
+            <h2>{tr(a, Text::WhyThisPrediction)}<Info term=Term::Influence /></h2>
             <p data-testid="explained">{head}</p>
-            <h3 class="helpful-title">{move || a.t(Text::MostHelpful)}</h3>
+            <h3 class="helpful-title">{tr(a, Text::MostHelpful)}</h3>
             <ol>{move || rows(true)}</ol>
-            <h3 class="harmful-title">{move || a.t(Text::MostHarmful)}</h3>
+            <h3 class="harmful-title">{tr(a, Text::MostHarmful)}</h3>
             <ol>{move || rows(false)}</ol>
-            <p class="hint">{move || a.t(Text::ListHint)}</p>
+            <p class="hint">{tr(a, Text::ListHint)}</p>
         </section>
     }
 }

@@ -5,8 +5,10 @@ use super::correlation;
 use super::progress::ProgressCancel;
 use crate::glossary::Term;
 use crate::protocol::LdsView;
+use crate::text::Text;
 use crate::tracker::Progress;
 use crate::web::components::info::Info;
+use crate::web::components::tr;
 use leptos::prelude::*;
 
 /// The LDS tab.
@@ -34,26 +36,28 @@ pub fn LdsTab(
             }).collect_view();
             let warn = (!l.refits.all_converged()).then(|| view! { <p class="warning">{l.refits.to_string()}</p> });
             view! {
-                <p>{format!("{} subsets of {:.0}% of the training points retrained in {:.0} ms{}; {}.", l.subsets, l.alpha * 100.0, l.millis, super::workers(l.workers, lang), l.refits)}</p>
+                <p>{a.tf(Text::LdsSummary, &[
+                    ("n", &l.subsets.to_string()), ("pct", &format!("{:.0}", l.alpha * 100.0)), ("ms", &format!("{:.0}", l.millis)),
+                    ("workers", &super::workers(l.workers, lang)), ("refits", &l.refits.to_string())])}</p>
                 {warn}
-                <table class="grid"><thead><tr><th>"method"</th><th>"LDS"</th></tr></thead><tbody>{rows}</tbody></table>
+                <table class="grid"><thead><tr><th>{a.t(Text::Method)}</th><th>"LDS"</th></tr></thead><tbody>{rows}</tbody></table>
             }
         })
     };
     view! {
-        <section class="panel wide" aria-label="Linear datamodeling score">
-            <h2>"Linear datamodeling score"<Info term=Term::Lds /></h2>
+        <section class="panel wide" aria-label=tr(a, Text::LdsHeading)>
+            <h2>{tr(a, Text::LdsHeading)}<Info term=Term::Lds /></h2>
             {super::opening_hint(expect_context(), crate::url_state::Tab::Lds)}
-            <p class="hint">"For each random part of the training set (every class kept), the model is retrained; a good attribution's summed scores over the part should rank the parts like the retrained test loss does (Spearman, averaged over test points; Park et al. 2023). 1 is perfect, 0 is no better than chance."</p>
+            <p class="hint">{tr(a, Text::LdsHint)}</p>
             <div class="params">
-                <label>"Subsets "<input type="number" min="2" max="500" prop:value=move || subsets.get().to_string()
+                <label>{tr(a, Text::Subsets)}<input type="number" min="2" max="500" prop:value=move || subsets.get().to_string()
                     on:change=move |ev| subsets.set(event_target_value(&ev).parse::<usize>().unwrap_or(50).clamp(2, 500)) /></label>
-                <label>"Fraction α "<input type="number" min="0.05" max="0.95" step="0.05" prop:value=move || alpha.get().to_string()
+                <label>{tr(a, Text::FractionAlpha)}<input type="number" min="0.05" max="0.95" step="0.05" prop:value=move || alpha.get().to_string()
                     on:change=move |ev| alpha.set(event_target_value(&ev).parse::<f64>().unwrap_or(0.5).clamp(0.05, 0.95)) /></label>
             </div>
             <button data-testid="lds-button" disabled=move || progress.with(Option::is_some)
-                on:click=move |_| on_run.run((subsets.get_untracked(), alpha.get_untracked()))>"Retrain on subsets"</button>
-            <ProgressCancel progress=progress on_cancel=on_cancel testid="lds-progress" label="Subsets retrained" />
+                on:click=move |_| on_run.run((subsets.get_untracked(), alpha.get_untracked()))>{tr(a, Text::LdsButton)}</button>
+            <ProgressCancel progress=progress on_cancel=on_cancel testid="lds-progress" label=a.t(Text::LdsProgress) />
             {results}
         </section>
     }

@@ -11,6 +11,7 @@ use crate::lesson::{Lesson, COUNT};
 use crate::text::Text;
 use crate::url_state::LessonAt;
 use crate::web::actions::Actions;
+use crate::web::components::tr;
 use leptos::prelude::*;
 use std::collections::HashSet;
 
@@ -24,7 +25,7 @@ pub fn LessonMenu() -> impl IntoView {
     view! {
         <details class="lessons" data-testid="lessons-menu" prop:open=move || open.get()
             on:toggle=move |ev| open.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open())>
-            <summary>{move || a.t(Text::Lessons)}</summary>
+            <summary>{tr(a, Text::Lessons)}</summary>
             <ol>
                 {titles.into_iter().map(|(n, lesson)| view! {
                     <li><a href=format!("?lesson={n}") data-testid=format!("lesson-link-{n}") on:click=move |ev| {

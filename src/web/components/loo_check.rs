@@ -11,6 +11,7 @@ use crate::text::Text;
 use crate::tracker::Progress;
 use crate::web::actions::Actions;
 use crate::web::components::info::Info;
+use crate::web::components::tr;
 use crate::web::plot::{canvas_area, draw_loo};
 use leptos::prelude::*;
 
@@ -59,10 +60,10 @@ pub fn LooCheck(
         })
     };
     view! {
-        <section class="panel loo" aria-label=move || a.t(Text::LooAria)>
-            <h2>{move || a.t(Text::LooHeading)}<Info term=Term::LeaveOneOut /></h2>
+        <section class="panel loo" aria-label=tr(a, Text::LooAria)>
+            <h2>{tr(a, Text::LooHeading)}<Info term=Term::LeaveOneOut /></h2>
             <button data-testid="loo-button" disabled=move || progress.with(Option::is_some) on:click=move |_| on_run.run(())>
-                {move || a.t(Text::LooButton)}
+                {tr(a, Text::LooButton)}
             </button>
             <ProgressCancel progress=progress on_cancel=on_cancel testid="progress" label=a.t(Text::LooProgress) />
             {summary}

@@ -47,6 +47,15 @@ pub fn signed(x: f64, digits: usize) -> String {
     format!("{}{:.*}", if x >= 0.0 { "+" } else { "−" }, digits, x.abs())
 }
 
+/// `key` in the page's language, following the switch: one closure type for every
+/// text, so that each text in a view adds no code of its own.
+pub fn tr(
+    a: crate::web::actions::Actions,
+    key: Text,
+) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    move || a.t(key)
+}
+
 /// A correlation to three decimals, or "undefined" (one side constant).
 pub fn correlation(r: Option<f64>, lang: Lang) -> String {
     r.map_or_else(|| text(lang, Text::Undefined).to_string(), |v| format!("{v:.4}"))

@@ -7,6 +7,7 @@ use crate::lang::Lang;
 use crate::protocol::{AddedPoint, Projection, Selection, TrainedView};
 use crate::text::{filled, text, Text};
 use crate::web::actions::Actions;
+use crate::web::components::tr;
 use crate::web::plot::{draw_main, Mapper, Overlay};
 use leptos::prelude::*;
 
@@ -302,11 +303,11 @@ pub fn PlotPanel() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel plot-panel" aria-label=move || a.t(Text::PlotAria)>
+        <section class="panel plot-panel" aria-label=tr(a, Text::PlotAria)>
             <div class="plot-wrap">
                 <canvas node_ref=canvas width="640" height="480" data-testid="main-plot" tabindex="0"
                     data-drawn=move || (drawn.get() > 0).to_string()
-                    aria-label=move || a.t(Text::PlotCanvasAria)
+                    aria-label=tr(a, Text::PlotCanvasAria)
                     class:lasso=move || a.lasso_mode.get()
                     on:mousedown=on_down on:mouseup=on_up
                     on:mousemove=on_move on:mouseleave=move |_| hover.set(None) on:click=on_click></canvas>
@@ -319,9 +320,9 @@ pub fn PlotPanel() -> impl IntoView {
                 })}
             </div>
             <p class="legend">
-                <span class="swatch helpful"></span>{move || a.t(Text::LegendHelpful)}
-                <span class="swatch harmful"></span>{move || a.t(Text::LegendHarmful)}
-                {move || a.t(Text::LegendMarks)}
+                <span class="swatch helpful"></span>{tr(a, Text::LegendHelpful)}
+                <span class="swatch harmful"></span>{tr(a, Text::LegendHarmful)}
+                {tr(a, Text::LegendMarks)}
                 {caption}
             </p>
             <p class="legend" data-testid="class-key">{class_key}
@@ -330,7 +331,7 @@ pub fn PlotPanel() -> impl IntoView {
                     if let Some(c) = canvas.get_untracked() {
                         if let Err(e) = crate::web::export::download_canvas(&c, "attribution-plot.png") { a.error.set(Some(e)); }
                     }
-                }>{move || a.t(Text::SavePng)}</button>
+                }>{tr(a, Text::SavePng)}</button>
             <EditTools a=a add_mode=add_mode click_label=click_label />
         </section>
     }

@@ -4,6 +4,7 @@
 use crate::text::Text;
 use crate::tracker::Progress;
 use crate::web::actions::Actions;
+use crate::web::components::tr;
 use leptos::prelude::*;
 
 /// Progress of a running job, with Cancel; nothing when no job runs.
@@ -23,7 +24,7 @@ pub fn ProgressCancel(
         <Show when=move || progress.with(Option::is_some)>
             <progress data-testid=testid aria-label=label max=move || progress.get().map_or(1, |p| p.total)
                 value=move || progress.get().map_or(0, |p| p.done)></progress>
-            <button class="small" data-testid=format!("{testid}-cancel") on:click=move |_| on_cancel.run(())>{move || a.t(Text::Cancel)}</button>
+            <button class="small" data-testid=format!("{testid}-cancel") on:click=move |_| on_cancel.run(())>{tr(a, Text::Cancel)}</button>
         </Show>
     }
 }
@@ -36,7 +37,7 @@ pub fn CancelWork() -> impl IntoView {
     view! {
         <Show when=move || a.busy.get() || a.analysing.get()>
             <button class="small" data-testid="work-cancel" on:click=move |_| a.cancel_work()
-                title=move || a.t(Text::CancelTitle)>{move || a.t(Text::Cancel)}</button>
+                title=tr(a, Text::CancelTitle)>{tr(a, Text::Cancel)}</button>
         </Show>
     }
 }

@@ -6,6 +6,7 @@ use super::{label_text, pred_change, pred_name, signed};
 use crate::protocol::{ReweightView, TrainedView};
 use crate::text::Text;
 use crate::web::actions::Actions;
+use crate::web::components::tr;
 use crate::web::plot::{canvas_area, draw_curve};
 use leptos::prelude::*;
 
@@ -68,7 +69,7 @@ pub fn Scrubber(
     };
     view! {
         <Show when=move || picked.get().is_some()>
-            <section class="panel scrubber" aria-label=move || a.t(Text::ScrubberAria)>
+            <section class="panel scrubber" aria-label=tr(a, Text::ScrubberAria)>
                 <h2>{title}</h2>
                 <label for="weight">{move || {
                     let w = weight.get();
@@ -81,8 +82,8 @@ pub fn Scrubber(
                 {numbers}
                 <ChartCanvas draw=draw file="scrubber-curve.png" testid="scrubber-chart" error=error width=320 height=170
                     label=a.t(Text::ScrubberChartLabel) />
-                <p class="hint">{move || a.t(Text::ScrubberHint)}</p>
-                <button on:click=move |_| on_close.run(())>{move || a.t(Text::Close)}</button>
+                <p class="hint">{tr(a, Text::ScrubberHint)}</p>
+                <button on:click=move |_| on_close.run(())>{tr(a, Text::Close)}</button>
             </section>
         </Show>
     }

@@ -6,6 +6,7 @@
 use crate::text::Text;
 use crate::url_state::{embed_snippet, UPLOAD};
 use crate::web::actions::Actions;
+use crate::web::components::tr;
 use leptos::prelude::*;
 
 /// What the last copy did.
@@ -46,8 +47,8 @@ pub fn Share() -> impl IntoView {
     };
     let with_data = move || a.state.with(|s| s.dataset == UPLOAD);
     view! {
-        <button class="link" data-testid="copy-link" on:click=copy_link>{move || a.t(Text::CopyLink)}</button>
-        <button class="link" data-testid="copy-embed" on:click=copy_snippet title=move || a.t(Text::EmbedTitle)>
+        <button class="link" data-testid="copy-link" on:click=copy_link>{tr(a, Text::CopyLink)}</button>
+        <button class="link" data-testid="copy-embed" on:click=copy_snippet title=tr(a, Text::EmbedTitle)>
             {move || a.t(if with_data() { Text::CopyEmbedData } else { Text::CopyEmbed })}
         </button>
         <button class="link" data-testid="save-report" on:click=move |_| {
@@ -55,7 +56,7 @@ pub fn Share() -> impl IntoView {
             if let Err(e) = crate::web::save_report::save(&format!("Attribution Explorer: {title}")) {
                 a.error.set(Some(a.tf(Text::ReportFailed, &[("error", &e)])));
             }
-        } title=move || a.t(Text::SaveReportTitle)>{move || a.t(Text::SaveReport)}</button>
+        } title=tr(a, Text::SaveReportTitle)>{tr(a, Text::SaveReport)}</button>
         <span class="copied" role="status" data-testid="copy-status">
             {move || match copied.get() {
                 Copied::Not => String::new(),
