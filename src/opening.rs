@@ -11,6 +11,7 @@
 //! many times: their estimate is the number of refits their default settings make
 //! times the measured cost of one, and they compute on open under a second.
 
+use crate::service::jobs::SCRATCH_BUDGET;
 use crate::url_state::Tab;
 
 /// Training points × parameters below which a convex model's analyses run on open.
@@ -39,8 +40,6 @@ pub const LDS_SUBSETS: usize = 50;
 pub const LDS_ALPHA: f64 = 0.5;
 /// "Which truth?"'s default number of seeds from scratch.
 pub const TRUTH_SEEDS: usize = 5;
-/// Most fits from scratch "Which truth?" makes by default (`service::jobs::SCRATCH_BUDGET`).
-const SCRATCH_BUDGET: usize = 400;
 
 /// What a tab does when it opens.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +56,7 @@ fn refits(tab: Tab, n_train: usize) -> usize {
     match tab {
         Tab::Lds => LDS_SUBSETS,
         Tab::Truths => {
+            // As `service::jobs::scratch_points` chooses them: all, or 30 strongest + 10.
             let scratch = if n_train * TRUTH_SEEDS <= SCRATCH_BUDGET { n_train } else { 40 };
             2 * n_train + TRUTH_SEEDS * (scratch + 1)
         }
