@@ -101,7 +101,6 @@ pub fn LessonPanel() -> impl IntoView {
                 view! {
                     <li data-testid="lesson-step" data-step=k + 1 data-done=move || done().to_string()
                         class:current=current class:done=done aria-current=current.then_some("step")>
-                        <span class="mark" aria-hidden="true">{move || if done() { "✓" } else { "" }}</span>
                         <p>{step.task.get(lang).to_string()}</p>
                         {(current).then(|| explain.map(|e| view! { <p class="explain">{e}</p> }))}
                         <span class="visually-hidden">{move || if done() { a.t(Text::LessonDone) } else { "" }}</span>
