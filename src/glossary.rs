@@ -31,19 +31,14 @@ pub enum Term {
 }
 
 impl Term {
-    /// The term as the page names it, in `lang` (methods keep their English names).
+    /// The term as the page names it, in `lang`.
     pub fn name(self, lang: Lang) -> &'static str {
-        match (self.texts(), self) {
-            (Some((name, _)), _) => text(lang, name),
-            (None, Term::Method(m)) => m.label(),
-            (None, _) => "",
-        }
+        text(lang, self.texts().0)
     }
 
-    /// The keys of the term's name and words in [`crate::text`] (methods: their own
-    /// English sentences, [`Attribution::describe`], not yet translated).
-    fn texts(self) -> Option<(Text, Text)> {
-        Some(match self {
+    /// The keys of the term's name and words in [`crate::text`].
+    fn texts(self) -> (Text, Text) {
+        match self {
             Term::Lambda => (Text::TermLambdaName, Text::TermLambda),
             Term::Curvature => (Text::TermCurvatureName, Text::TermCurvature),
             Term::Damping => (Text::TermDampingName, Text::TermDamping),
@@ -51,8 +46,8 @@ impl Term {
             Term::Influence => (Text::TermInfluenceName, Text::TermInfluence),
             Term::LeaveOneOut => (Text::TermLooName, Text::TermLoo),
             Term::Lds => (Text::TermLdsName, Text::TermLds),
-            Term::Method(_) => return None,
-        })
+            Term::Method(m) => m.texts(),
+        }
     }
 
     /// A short identifier (for tests and `data-testid`).
@@ -71,11 +66,7 @@ impl Term {
 
     /// What it means, in plain words, in `lang`.
     pub fn explain(self, lang: Lang) -> &'static str {
-        match (self.texts(), self) {
-            (Some((_, words)), _) => text(lang, words),
-            (None, Term::Method(m)) => m.describe(),
-            (None, _) => "",
-        }
+        text(lang, self.texts().1)
     }
 }
 
@@ -102,7 +93,7 @@ mod tests {
             assert!(!t.name(Lang::En).contains('_'), "{} has a name for people, not an identifier", t.id());
         }
         // Japanese has no spaces between words: a sentence is long.
-        for t in words {
+        for t in words.into_iter().chain(Method::ALL.iter().map(|m| Term::Method(Attribution::Method(*m)))) {
             assert!(t.explain(Lang::Ja).chars().count() >= 30, "{} is explained in Japanese", t.id());
         }
     }

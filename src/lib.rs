@@ -24,6 +24,7 @@ pub mod pool;
 pub mod protocol;
 pub mod report;
 pub mod review;
+pub mod said;
 pub mod service;
 pub mod text;
 pub mod tracker;

@@ -11,7 +11,9 @@
 //! many times: their estimate is the number of refits their default settings make
 //! times the measured cost of one, and they compute on open under a second.
 
+use crate::lang::Lang;
 use crate::service::jobs::SCRATCH_BUDGET;
+use crate::text::{filled, text, Text};
 use crate::url_state::Tab;
 
 /// Training points × parameters below which a convex model's analyses run on open.
@@ -47,7 +49,41 @@ pub enum Opening {
     /// Compute now.
     Compute,
     /// Wait for the button, saying why and how long it would take.
-    Ask(String),
+    Ask(Why),
+}
+
+/// Why a tab waits for its button.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    /// A neural network retrains for seconds to minutes.
+    Network,
+    /// The estimate is over the limit.
+    Slow {
+        /// Training points.
+        n_train: usize,
+        /// Parameters.
+        n_params: usize,
+        /// The estimated time.
+        seconds: f64,
+    },
+}
+
+impl Why {
+    /// In words, in `lang`.
+    pub fn words(&self, lang: Lang) -> String {
+        match *self {
+            Why::Network => text(lang, Text::OpeningNetwork).into(),
+            Why::Slow { n_train, n_params, seconds } => filled(
+                lang,
+                Text::OpeningSlow,
+                &[
+                    ("n", &n_train.to_string()),
+                    ("p", &n_params.to_string()),
+                    ("time", &duration(seconds, lang)),
+                ],
+            ),
+        }
+    }
 }
 
 /// How many refits `tab`'s default analysis makes on `n_train` points (none for the
@@ -64,11 +100,11 @@ fn refits(tab: Tab, n_train: usize) -> usize {
     }
 }
 
-fn duration(seconds: f64) -> String {
+fn duration(seconds: f64, lang: Lang) -> String {
     if seconds < 60.0 {
-        format!("{:.0} s", seconds.max(1.0))
+        filled(lang, Text::Seconds, &[("n", &format!("{:.0}", seconds.max(1.0)))])
     } else {
-        format!("{:.0} min", seconds / 60.0)
+        filled(lang, Text::Minutes, &[("n", &format!("{:.0}", seconds / 60.0))])
     }
 }
 
@@ -81,11 +117,7 @@ pub fn on_open(tab: Tab, n_train: usize, n_params: usize, network: bool) -> Opti
     }
     let cells = n_train * n_params;
     if network {
-        return Some(Opening::Ask(
-            "Not computed on opening: on a neural network this retrains it, which takes seconds \
-             to minutes. Press the button to start; it can be cancelled."
-                .into(),
-        ));
+        return Some(Opening::Ask(Why::Network));
     }
     let seconds = match refits(tab, n_train) {
         0 => cells as f64 * SECONDS_PER_CELL,
@@ -98,11 +130,7 @@ pub fn on_open(tab: Tab, n_train: usize, n_params: usize, network: bool) -> Opti
     if cheap {
         return Some(Opening::Compute);
     }
-    Some(Opening::Ask(format!(
-        "Not computed on opening: {n_train} training points × {n_params} parameters should take about {} \
-         or more with the settings below. Press the button to start; it can be cancelled.",
-        duration(seconds)
-    )))
+    Some(Opening::Ask(Why::Slow { n_train, n_params, seconds }))
 }
 
 #[cfg(test)]
@@ -115,7 +143,7 @@ mod tests {
         assert_eq!(on_open(Tab::Methods, 455, 31, false), Some(Opening::Compute));
         assert_eq!(on_open(Tab::Diagnostics, 160, 3, false), Some(Opening::Compute));
         match on_open(Tab::Methods, 20_000, 51, false) {
-            Some(Opening::Ask(why)) => assert!(why.contains("about 14 s"), "{why}"),
+            Some(Opening::Ask(why)) => assert!(why.words(Lang::En).contains("about 14 s"), "{why:?}"),
             other => panic!("{other:?}"),
         }
         assert!(matches!(on_open(Tab::Methods, 160, 65, true), Some(Opening::Ask(_))));
@@ -136,12 +164,12 @@ mod tests {
         assert_eq!(on_open(Tab::Truths, 160, 3, false), Some(Opening::Compute));
         // Breast cancer: 2 × 455 + 5 × 41 refits, about 1.1 s: it asks first.
         match on_open(Tab::Truths, 455, 31, false) {
-            Some(Opening::Ask(why)) => assert!(why.contains("about 1 s"), "{why}"),
+            Some(Opening::Ask(why)) => assert!(why.words(Lang::En).contains("about 1 s"), "{why:?}"),
             other => panic!("{other:?}"),
         }
         // Ten times the points: over a minute; it says so.
         match on_open(Tab::Truths, 4550, 31, false) {
-            Some(Opening::Ask(why)) => assert!(why.contains("min"), "{why}"),
+            Some(Opening::Ask(why)) => assert!(why.words(Lang::En).contains("min"), "{why:?}"),
             other => panic!("{other:?}"),
         }
         assert!(matches!(on_open(Tab::Lds, 60, 33, true), Some(Opening::Ask(_))));

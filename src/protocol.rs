@@ -21,6 +21,8 @@ use crate::engine::model::mlp::MlpShape;
 use crate::engine::model::ModelKind;
 use crate::engine::pipeline::Spectrum;
 use crate::engine::retrain::RefitStats;
+use crate::lang::Lang;
+use crate::text::{filled, Text};
 use serde::{Deserialize, Serialize};
 
 thread_local! {
@@ -619,7 +621,7 @@ pub struct FitSummary {
     /// Whether the fit reached the tolerance.
     pub converged: bool,
     /// Warnings in plain words.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::said::Said>,
     /// "accuracy" or "RMSE".
     pub metric_name: String,
     /// Metric on the training rows.
@@ -741,7 +743,7 @@ pub struct TrainedView {
     pub test_names: Vec<crate::engine::data::columns::RowName>,
     /// What the reader did to an uploaded file (columns skipped, rows dropped).
     #[serde(default)]
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::said::Said>,
     /// The training statistics of standardised features (to show raw values).
     #[serde(default)]
     pub scaler: Option<crate::engine::data::prep::Standardizer>,
@@ -766,24 +768,24 @@ pub struct CurvePoint {
 impl TrainedView {
     /// Training point `i`'s raw features (standardisation undone) with their names,
     /// as text: what a person recognises from their file.
-    pub fn raw_row_text(&self, i: usize) -> String {
+    pub fn raw_row_text(&self, i: usize, lang: Lang) -> String {
         let x = self.train_row(i);
         let raw: Vec<f64> = match &self.scaler {
             Some(s) => x.iter().zip(s.mean.iter().zip(&s.scale)).map(|(v, (m, sd))| v * sd + m).collect(),
             None => x.to_vec(),
         };
-        raw_text(&self.feature_names, &raw)
+        raw_text(&self.feature_names, &raw, lang)
     }
 
     /// How training point `i` reads: "#i", with its line or ID for an uploaded file:
     /// "#i (line 31)".
-    pub fn train_name(&self, i: usize) -> String {
-        named(format!("#{i}"), self.train_names.get(i).cloned().flatten())
+    pub fn train_name(&self, i: usize, lang: Lang) -> String {
+        named(format!("#{i}"), self.train_names.get(i).cloned().flatten(), lang)
     }
 
     /// How test point `t` reads, as [`TrainedView::train_name`].
-    pub fn test_name(&self, t: usize) -> String {
-        named(format!("#{t}"), self.test_names.get(t).cloned())
+    pub fn test_name(&self, t: usize, lang: Lang) -> String {
+        named(format!("#{t}"), self.test_names.get(t).cloned(), lang)
     }
 
     /// The features of training point `i` (empty when out of range).
@@ -794,21 +796,24 @@ impl TrainedView {
 }
 
 /// Named raw features as text, at most [`RAW_SHOWN`] and a count of the rest.
-pub fn raw_text(names: &[String], raw: &[f64]) -> String {
+pub fn raw_text(names: &[String], raw: &[f64], lang: Lang) -> String {
     let shown: Vec<String> =
         names.iter().zip(raw).take(RAW_SHOWN).map(|(n, v)| format!("{n} = {v:.4}")).collect();
     let more = names.len().saturating_sub(RAW_SHOWN);
-    let more = if more > 0 { format!(" and {more} more features") } else { String::new() };
+    let more =
+        if more > 0 { filled(lang, Text::MoreFeatures, &[("n", &more.to_string())]) } else { String::new() };
     format!("{}{more}", shown.join(", "))
 }
 
 /// `short`, with a file row's line or ID after it (built-in rows need none).
-pub fn named(short: String, name: Option<crate::engine::data::columns::RowName>) -> String {
+pub fn named(short: String, name: Option<crate::engine::data::columns::RowName>, lang: Lang) -> String {
     use crate::engine::data::columns::RowName;
-    match name {
-        Some(n @ (RowName::Line(_) | RowName::Id(..))) => format!("{short} ({n})"),
-        _ => short,
-    }
+    let words = match name {
+        Some(RowName::Line(l)) => filled(lang, Text::RowLine, &[("l", &l.to_string())]),
+        Some(RowName::Id(id, l)) => filled(lang, Text::RowId, &[("id", &id), ("l", &l.to_string())]),
+        _ => return short,
+    };
+    format!("{short} ({words})")
 }
 
 /// Predicted next to actual, for one training point's weight.
@@ -856,6 +861,47 @@ pub struct LooView {
     pub workers: usize,
 }
 
+impl TruthsView {
+    /// What the three truths say, in one paragraph, in `lang`.
+    pub fn reading(&self, lang: Lang) -> String {
+        use crate::text::text;
+        let r = |k: Truth| {
+            self.agreement
+                .iter()
+                .find(|a| a.0 == k)
+                .and_then(|a| a.1)
+                .map_or_else(|| text(lang, Text::Undefined).to_string(), |v| format!("{v:.2}"))
+        };
+        let noise = if self.noise > 0.0 {
+            let shown =
+                if self.noise >= 1e-3 { format!("{:.3}", self.noise) } else { format!("{:.1e}", self.noise) };
+            let key = if self.above_noise == 1 { Text::NoiseFloorOne } else { Text::NoiseFloor };
+            filled(
+                lang,
+                key,
+                &[
+                    ("seeds", &self.seeds.to_string()),
+                    ("noise", &shown),
+                    ("above", &self.above_noise.to_string()),
+                    ("points", &self.scratch_points.len().to_string()),
+                ],
+            )
+        } else {
+            text(lang, Text::NoNoiseFloor).to_string()
+        };
+        filled(
+            lang,
+            Text::TruthsReading,
+            &[
+                ("loo", &r(Truth::WarmLoo)),
+                ("pbrf", &r(Truth::Pbrf)),
+                ("scratch", &r(Truth::Scratch)),
+                ("noise", &noise),
+            ],
+        )
+    }
+}
+
 /// What a row of the Methods view is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Attribution {
@@ -877,22 +923,24 @@ impl Attribution {
         }
     }
 
-    /// The name for people.
-    pub fn label(self) -> &'static str {
+    /// The keys of its name and its one sentence in [`crate::text`].
+    pub fn texts(self) -> (crate::text::Text, crate::text::Text) {
+        use crate::text::Text;
         match self {
-            Attribution::Exact => "Exact influence",
-            Attribution::Method(m) => m.label(),
-            Attribution::ActualLoo => "Actual leave-one-out",
+            Attribution::Exact => (Text::AttrExactName, Text::AttrExact),
+            Attribution::Method(m) => m.texts(),
+            Attribution::ActualLoo => (Text::AttrLooName, Text::AttrLoo),
         }
     }
 
-    /// What it computes, in one sentence.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Attribution::Exact => "(1/n) g_tᵀ H⁻¹ g_i with H factorised exactly: the first-order prediction of removing the point",
-            Attribution::Method(m) => m.describe(),
-            Attribution::ActualLoo => "the model really retrained without the point: the truth the others estimate",
-        }
+    /// The name for people, in `lang`.
+    pub fn name(self, lang: crate::lang::Lang) -> &'static str {
+        crate::text::text(lang, self.texts().0)
+    }
+
+    /// What it computes, in one sentence, in `lang`.
+    pub fn describe(self, lang: crate::lang::Lang) -> &'static str {
+        crate::text::text(lang, self.texts().1)
     }
 }
 
@@ -914,7 +962,7 @@ pub struct MethodRow {
     /// Why the method gave no scores.
     pub error: Option<String>,
     /// Caveats in plain words.
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::said::Said>,
     /// Monte Carlo standard errors (TMC-Shapley).
     pub std_error: Option<Vec<f64>>,
     /// Wall-clock milliseconds.
@@ -946,6 +994,41 @@ pub struct DampingPoint {
     pub spearman_scratch: Option<f64>,
 }
 
+/// One of the three ground truths of the conventions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Truth {
+    /// Warm-started leave-one-out (the same basin).
+    WarmLoo,
+    /// The proximal Bregman response function.
+    Pbrf,
+    /// Retraining from scratch over several seeds.
+    Scratch,
+}
+
+impl Truth {
+    /// Its identifier (in `data-truth`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Truth::WarmLoo => "warm_loo",
+            Truth::Pbrf => "pbrf",
+            Truth::Scratch => "scratch",
+        }
+    }
+
+    /// How it is named, in `lang`.
+    pub fn name(self, lang: Lang) -> &'static str {
+        crate::text::text(
+            lang,
+            match self {
+                Truth::WarmLoo => Text::TruthWarmLoo,
+                Truth::Pbrf => Text::TruthPbrfTitle,
+                Truth::Scratch => Text::TruthFromScratch,
+            },
+        )
+    }
+}
+
 /// The explained point's predicted changes against the three ground truths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TruthsView {
@@ -968,11 +1051,9 @@ pub struct TruthsView {
     /// Seeds used.
     pub seeds: usize,
     /// `(truth, Pearson, Spearman)` of the prediction against each truth.
-    pub agreement: Vec<(String, Option<f64>, Option<f64>)>,
+    pub agreement: Vec<(Truth, Option<f64>, Option<f64>)>,
     /// Scratch points whose mean change is larger than the noise floor.
     pub above_noise: usize,
-    /// What it shows, in plain words.
-    pub reading: String,
     /// How the refits converged.
     pub refits: RefitStats,
     /// Wall-clock milliseconds.
@@ -992,7 +1073,7 @@ pub struct DiagnosticsView {
     /// CG relative residual per step.
     pub cg_trace: Vec<f64>,
     /// How CG ended, in words ("converged in 12 steps", or why not).
-    pub cg_status: String,
+    pub cg_status: crate::said::Said,
     /// Whether CG converged.
     pub cg_converged: bool,
     /// LiSSA relative change per step (first repeat), empty if it diverged.
@@ -1000,7 +1081,7 @@ pub struct DiagnosticsView {
     /// LiSSA's divergence message, if any.
     pub lissa_error: Option<String>,
     /// LiSSA's caveats (effective damping, depth).
-    pub lissa_notes: Vec<String>,
+    pub lissa_notes: Vec<crate::said::Said>,
     /// The damping sweep.
     pub sweep: Vec<DampingPoint>,
     /// The Gauss–Newton matrix's eigenvalues, ascending (networks).
@@ -1021,8 +1102,8 @@ pub struct DiagnosticsView {
 /// One ranking's detection curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetectionCurve {
-    /// Ranking name.
-    pub name: String,
+    /// The ranking.
+    pub ranking: crate::engine::evaluate::SelfRanking,
     /// Area under found-vs-checked.
     pub auc: f64,
     /// `[fraction checked, fraction found]`.
@@ -1087,8 +1168,9 @@ pub struct MislabelView {
     pub found: Vec<usize>,
     /// The refit on the flipped labels.
     pub refits: RefitStats,
-    /// A caveat in words (e.g. the damping a singular network needed).
-    pub note: Option<String>,
+    /// The damping self-influence needed because the network refitted on the flipped
+    /// labels has a singular Hessian, with the solver's words (`None`: not needed).
+    pub singular_damping: Option<(f64, String)>,
     /// Fix-first curves: the flips found by checking in each ranking's order are fixed
     /// and the model really retrained (with the oracle and random orders).
     #[serde(default)]
@@ -1101,8 +1183,8 @@ pub struct MislabelView {
 /// A fix-first curve (see [`crate::engine::audit::fix_first`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixCurve {
-    /// Ranking name.
-    pub name: String,
+    /// The ranking.
+    pub ranking: crate::engine::evaluate::SelfRanking,
     /// One refit per fraction checked.
     pub points: Vec<crate::engine::audit::fix_first::FixPoint>,
 }

@@ -115,7 +115,7 @@ pub fn approx(a: &ApproxArgs) -> Result<ApproxOutput, CliError> {
                     error: None,
                     trace: s.trace,
                     std_error: s.std_error,
-                    notes: s.notes,
+                    notes: s.notes.iter().map(ToString::to_string).collect(),
                     millis,
                 }
             }
@@ -244,7 +244,7 @@ pub fn mislabel(a: &MislabelArgs) -> Result<MislabelOutput, CliError> {
         .into_iter()
         .map(|(name, s)| {
             let (curve, auc) = detection_curve(&s, &flipped);
-            (name.to_string(), Detection { auc, curve })
+            (name.id().to_string(), Detection { auc, curve })
         })
         .collect();
     Ok(MislabelOutput {

@@ -330,15 +330,47 @@ pub fn detection_curve(self_score: &[f64], flipped: &[bool]) -> (Vec<[f64; 2]>, 
     (curve, auc)
 }
 
+/// An order in which to check training points for wrong labels: a self-score, or the
+/// two references (random, and the oracle that knows which labels were flipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfRanking {
+    /// Self-influence `g_iᵀ H⁻¹ g_i`.
+    SelfInfluence,
+    /// The training loss.
+    TrainLoss,
+    /// The squared gradient norm `‖g_i‖²`.
+    GradDot,
+    /// TracIn of a point on itself.
+    Tracin,
+    /// A seeded random order.
+    Random,
+    /// The flipped points first (knows the answer; the best possible order).
+    Oracle,
+}
+
+impl SelfRanking {
+    /// Its identifier (JSON keys of the CLI, `data-method` on the page).
+    pub fn id(self) -> &'static str {
+        match self {
+            SelfRanking::SelfInfluence => "self_influence",
+            SelfRanking::TrainLoss => "train_loss",
+            SelfRanking::GradDot => "grad_dot",
+            SelfRanking::Tracin => "tracin",
+            SelfRanking::Random => "random",
+            SelfRanking::Oracle => "oracle",
+        }
+    }
+}
+
 /// A mislabel experiment: which training rows were flipped, and each ranking's
 /// self-score per training point (checked in decreasing order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MislabelExperiment {
     /// Flipped rows.
     pub flipped: Vec<bool>,
-    /// `(id, self-score)`: `self_influence` (g_iᵀ H⁻¹ g_i), `train_loss`, `grad_dot`
-    /// (‖g_i‖²), `tracin` (TracIn of a point on itself) and `random` (seeded).
-    pub rankings: Vec<(&'static str, Vec<f64>)>,
+    /// `(ranking, self-score)` of every ranking but the oracle.
+    pub rankings: Vec<(SelfRanking, Vec<f64>)>,
     /// The refit on the flipped labels.
     pub refit: RefitStats,
     /// The problem with the flipped labels.
@@ -368,11 +400,11 @@ pub fn mislabel_experiment(
     let inf = Influence::new(&flipped_problem, &theta, damping)?;
     let mut rng = Rng::new(seed ^ 0x5EED);
     let rankings = vec![
-        ("self_influence", inf.self_influence()?),
-        ("train_loss", inf.train_losses.clone()),
-        ("grad_dot", gradient_self_dot(&flipped_problem, &theta)),
-        ("tracin", tracin_self(&flipped_problem, tracin_params)),
-        ("random", (0..flipped.len()).map(|_| rng.uniform()).collect()),
+        (SelfRanking::SelfInfluence, inf.self_influence()?),
+        (SelfRanking::TrainLoss, inf.train_losses.clone()),
+        (SelfRanking::GradDot, gradient_self_dot(&flipped_problem, &theta)),
+        (SelfRanking::Tracin, tracin_self(&flipped_problem, tracin_params)),
+        (SelfRanking::Random, (0..flipped.len()).map(|_| rng.uniform()).collect()),
     ];
     Ok(MislabelExperiment { flipped, rankings, refit, flipped_problem, theta })
 }

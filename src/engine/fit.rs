@@ -30,6 +30,8 @@
 use crate::engine::linalg::{Check, Factor, LinalgError};
 use crate::engine::model::problem::{scaled_norm, Problem};
 use crate::engine::model::{ModelKind, Net};
+use crate::said::Said;
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// Options of [`fit`].
@@ -85,30 +87,32 @@ pub enum FitWarning {
     },
 }
 
+impl FitWarning {
+    /// The warning in words.
+    pub fn said(&self) -> Said {
+        match *self {
+            FitWarning::NotConverged { iterations, grad_norm } => {
+                Said::new(Text::WarnNotConverged).with("n", iterations).with("g", format!("{grad_norm:.2e}"))
+            }
+            FitWarning::DampedSteps { damping } => {
+                Said::new(Text::WarnDampedSteps).with("d", format!("{damping:.1e}"))
+            }
+            FitWarning::Separable { max_loss, lambda } => Said::new(Text::WarnSeparable)
+                .with("lambda", format!("{lambda:.0e}"))
+                .with("loss", format!("{max_loss:.1e}")),
+            FitWarning::Diverging { max_abs } => {
+                Said::new(Text::WarnDiverging).with("w", format!("{max_abs:.1e}"))
+            }
+            FitWarning::EarlyStopped { steps, grad_norm } => {
+                Said::new(Text::WarnEarlyStopped).with("steps", steps).with("g", format!("{grad_norm:.1e}"))
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for FitWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FitWarning::NotConverged { iterations, grad_norm } => write!(
-                f,
-                "training stopped after {iterations} Newton steps with gradient {grad_norm:.2e}, above the tolerance: the numbers are approximate"
-            ),
-            FitWarning::DampedSteps { damping } => write!(
-                f,
-                "the Hessian was not positive definite during training (damping up to {damping:.1e} was needed); consider more L2 regularisation"
-            ),
-            FitWarning::Separable { max_loss, lambda } => write!(
-                f,
-                "the classes are perfectly separated and λ = {lambda:.0e} is tiny (largest training loss {max_loss:.1e}): the weights grow as λ shrinks, so influence here describes the regulariser more than the data; use more L2 regularisation"
-            ),
-            FitWarning::Diverging { max_abs } => write!(
-                f,
-                "weights grew to {max_abs:.1e}: the classes are probably separable and need L2 regularisation"
-            ),
-            FitWarning::EarlyStopped { steps, grad_norm } => write!(
-                f,
-                "training stopped after {steps} gradient steps, as practice does, with gradient {grad_norm:.1e}: the parameters are not at a minimum, so influence functions (which assume one) are only a guide; the actual answers rerun the same {steps} steps"
-            ),
-        }
+        self.said().fmt(f)
     }
 }
 

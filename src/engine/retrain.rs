@@ -28,6 +28,8 @@ use crate::engine::influence::Influence;
 use crate::engine::linalg::{preconditioned_cg, LinalgError};
 use crate::engine::model::problem::{scaled_norm, Design, Problem};
 use crate::engine::progress::{Cancelled, Progress};
+use crate::said::Said;
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// Why a retraining produced no numbers.
@@ -131,19 +133,21 @@ impl RefitStats {
     }
 }
 
+impl RefitStats {
+    /// How the refits went, in words.
+    pub fn said(&self) -> Said {
+        let g = format!("{:.1e}", self.max_grad_norm);
+        if self.all_converged() {
+            Said::new(Text::RefitsAllConverged).with("n", self.n).with("g", g)
+        } else {
+            Said::new(Text::RefitsSomeNot).with("k", self.n - self.converged).with("n", self.n).with("g", g)
+        }
+    }
+}
+
 impl std::fmt::Display for RefitStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.all_converged() {
-            write!(f, "all {} refits converged (largest final gradient {:.1e})", self.n, self.max_grad_norm)
-        } else {
-            write!(
-                f,
-                "{} of {} refits did not converge (largest final gradient {:.1e}): their actual values are approximate",
-                self.n - self.converged,
-                self.n,
-                self.max_grad_norm
-            )
-        }
+        self.said().fmt(f)
     }
 }
 

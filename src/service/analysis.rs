@@ -8,7 +8,7 @@ use crate::engine::audit::group::group_curve;
 use crate::engine::audit::review::{candidates, removal_checks, review_scores, ReviewScore};
 use crate::engine::curvature::KronInverse;
 use crate::engine::evaluate::{
-    detection_curve, mislabel_experiment, top_k, top_k_overlap, EvalError, MislabelExperiment,
+    detection_curve, mislabel_experiment, top_k, top_k_overlap, EvalError, MislabelExperiment, SelfRanking,
 };
 use crate::engine::influence::Influence;
 use crate::engine::linalg::symmetric_eigenvalues;
@@ -22,6 +22,8 @@ use crate::engine::pipeline::class_names;
 use crate::engine::progress::Silent;
 use crate::engine::stats::spearman;
 use crate::protocol::*;
+use crate::said::Said;
+use crate::text::Text;
 
 fn row(
     method: Attribution,
@@ -107,8 +109,12 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
     let cg = cg_solve(problem, theta, &g, damping, params.cg_tol, params.cg_max_iter);
     let steps = cg.trace.len().saturating_sub(1);
     let cg_status = match cg.status {
-        CgStatus::Converged => format!("CG converged in {steps} steps"),
-        _ => cg.clone().solution(params.cg_tol).err().map(|e| e.to_string()).unwrap_or_default(),
+        CgStatus::Converged => Said::new(Text::CgConverged).with("steps", steps),
+        _ => cg
+            .clone()
+            .solution(params.cg_tol)
+            .err()
+            .map_or(Said::new(Text::CgConverged).with("steps", steps), |e| Said::untranslated(e.to_string())),
     };
     let lissa_run = |d: f64| {
         let lambda_max = largest_eigenvalue(problem, theta, d, params.lissa.seed).abs();
@@ -181,17 +187,6 @@ fn damping_sweep(s: &Session, top: f64) -> Vec<DampingPoint> {
             }
         })
         .collect()
-}
-
-/// How a mislabel ranking reads on the page.
-fn ranking_label(id: &str) -> &str {
-    match id {
-        "self_influence" => "self-influence",
-        "train_loss" => "training loss",
-        "grad_dot" => "gradient norm²",
-        "tracin" => "TracIn self",
-        other => other,
-    }
 }
 
 /// The flip set of the explained point: at most `limit` removals (default 10% of the
@@ -268,21 +263,24 @@ pub fn mislabel(
         (Ok(e), _) => (e, None),
         (Err(EvalError::Linalg(err)), Net::Mlp(_)) => {
             let d = crate::service::jobs::PBRF_FALLBACK_DAMPING.max(s.damping());
-            let note = format!("The network refitted on the flipped labels has a singular Hessian ({err}); self-influence used damping {d:.0e}.");
-            (run(d).map_err(|e| e.to_string())?, Some(note))
+            (run(d).map_err(|e| e.to_string())?, Some((d, err.to_string())))
         }
         (Err(e), _) => return Err(e.to_string()),
     };
     let (fix_first, remove_clean) = fix_first_curves(s, &e)?;
     let flipped = e.flipped;
-    let self_influence =
-        e.rankings.iter().find(|r| r.0 == "self_influence").map(|r| r.1.clone()).unwrap_or_default();
+    let self_influence = e
+        .rankings
+        .iter()
+        .find(|r| r.0 == SelfRanking::SelfInfluence)
+        .map(|r| r.1.clone())
+        .unwrap_or_default();
     let curves = e
         .rankings
         .into_iter()
-        .map(|(id, scores)| {
+        .map(|(ranking, scores)| {
             let (curve, auc) = detection_curve(&scores, &flipped);
-            DetectionCurve { name: ranking_label(id).into(), auc, curve }
+            DetectionCurve { ranking, auc, curve }
         })
         .collect();
     let n_flipped = flipped.iter().filter(|f| **f).count();
@@ -296,7 +294,7 @@ pub fn mislabel(
         curves,
         found,
         refits: e.refit,
-        note,
+        singular_damping: note,
         fix_first,
         remove_clean,
     })
@@ -313,25 +311,25 @@ fn fix_first_curves(s: &Session, e: &MislabelExperiment) -> Result<(Vec<FixCurve
         return Ok((vec![], vec![]));
     }
     let test = Design::from_dataset(&s.test);
-    let ranking = |id: &str| e.rankings.iter().find(|r| r.0 == id).map(|r| r.1.clone()).unwrap_or_default();
+    let ranking = |id| e.rankings.iter().find(|r| r.0 == id).map(|r| r.1.clone()).unwrap_or_default();
     let oracle: Vec<f64> = e.flipped.iter().map(|&f| f64::from(u8::from(f))).collect();
     let fix = Action::Fix { clean: &s.problem().train.y };
-    let curve = |problem: &Problem, theta: &[f64], name: &str, scores: &[f64], action: &Action| {
+    let curve = |problem: &Problem, theta: &[f64], ranking, scores: &[f64], action: &Action| {
         fix_first_curve(problem, theta, scores, action, &CHECKED, &test, &mut Silent)
-            .map(|points| FixCurve { name: name.into(), points })
+            .map(|points| FixCurve { ranking, points })
             .map_err(|e| e.to_string())
     };
     let (fp, ft) = (&e.flipped_problem, &e.theta);
     let fixed = vec![
-        curve(fp, ft, "oracle (flipped first)", &oracle, &fix)?,
-        curve(fp, ft, "self-influence", &ranking("self_influence"), &fix)?,
-        curve(fp, ft, "training loss", &ranking("train_loss"), &fix)?,
-        curve(fp, ft, "random", &ranking("random"), &fix)?,
+        curve(fp, ft, SelfRanking::Oracle, &oracle, &fix)?,
+        curve(fp, ft, SelfRanking::SelfInfluence, &ranking(SelfRanking::SelfInfluence), &fix)?,
+        curve(fp, ft, SelfRanking::TrainLoss, &ranking(SelfRanking::TrainLoss), &fix)?,
+        curve(fp, ft, SelfRanking::Random, &ranking(SelfRanking::Random), &fix)?,
     ];
     let clean_self = s.influence().self_influence().map_err(|e| e.to_string())?;
     let removed = vec![
-        curve(s.problem(), s.theta(), "self-influence", &clean_self, &Action::Remove)?,
-        curve(s.problem(), s.theta(), "random", &ranking("random"), &Action::Remove)?,
+        curve(s.problem(), s.theta(), SelfRanking::SelfInfluence, &clean_self, &Action::Remove)?,
+        curve(s.problem(), s.theta(), SelfRanking::Random, &ranking(SelfRanking::Random), &Action::Remove)?,
     ];
     Ok((fixed, removed))
 }

@@ -436,13 +436,12 @@ fn finish_truths(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response
     let at_points: Vec<f64> = scratch.points.iter().map(|&i| predicted[i]).collect();
     let (mean, se, noise) = (scratch.mean[0].clone(), scratch.se[0].clone(), scratch.noise[0]);
     let agreement = vec![
-        ("warm-started leave-one-out".to_string(), pearson(&predicted, &loo), spearman(&predicted, &loo)),
-        ("PBRF".to_string(), pearson(&predicted, &pbrf), spearman(&predicted, &pbrf)),
-        ("retraining from scratch".to_string(), pearson(&at_points, &mean), spearman(&at_points, &mean)),
+        (Truth::WarmLoo, pearson(&predicted, &loo), spearman(&predicted, &loo)),
+        (Truth::Pbrf, pearson(&predicted, &pbrf), spearman(&predicted, &pbrf)),
+        (Truth::Scratch, pearson(&at_points, &mean), spearman(&at_points, &mean)),
     ];
     let above_noise = mean.iter().filter(|v| v.abs() > noise).count();
     let view = TruthsView {
-        reading: reading(&agreement, noise, above_noise, scratch.points.len(), scratch.seeds.len()),
         predicted,
         loo: loo.clone(),
         pbrf,
@@ -461,32 +460,4 @@ fn finish_truths(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response
     s.actual_loo = Some(loo);
     s.truths = Some(view.clone());
     Ok(Response::TruthsDone { job, result: Ok(Box::new(view)) })
-}
-
-/// What the three truths say, in one paragraph.
-fn reading(
-    agreement: &[(String, Option<f64>, Option<f64>)],
-    noise: f64,
-    above: usize,
-    points: usize,
-    seeds: usize,
-) -> String {
-    let r =
-        |k: usize| agreement.get(k).and_then(|a| a.1).map_or("undefined".to_string(), |v| format!("{v:.2}"));
-    let noise_part = if noise > 0.0 {
-        let shown = if noise >= 1e-3 { format!("{noise:.3}") } else { format!("{noise:.1e}") };
-        format!(
-            "retraining from scratch ({seeds} seeds) moves this test loss by ±{shown} whatever you remove; {above} of the {points} points retrained {} effects larger than that",
-            if above == 1 { "has" } else { "have" }
-        )
-    } else {
-        "every seed reaches the same model (a convex problem), so retraining from scratch has no noise floor"
-            .to_string()
-    };
-    format!(
-        "Influence tracks the warm-started refit (r = {}) and the PBRF (r = {}); against retraining from scratch r = {}. And {noise_part}.",
-        r(0),
-        r(1),
-        r(2)
-    )
 }

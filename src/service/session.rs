@@ -9,13 +9,15 @@ use crate::engine::data::csv::{datasets_from_tables, ColumnSpec, CsvTable, Targe
 use crate::engine::data::prep::split_rows;
 use crate::engine::data::prep::Standardizer;
 use crate::engine::data::{Dataset, Target};
-use crate::engine::fit::FitOptions;
+use crate::engine::fit::{FitOptions, FitWarning};
 use crate::engine::influence::TestInfluence;
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::Net;
 use crate::engine::pipeline::{class_names, fit_model, metric, standardize_if, Fitted, ModelSpec};
 use crate::engine::retrain::{RefitStats, Retrainer};
 use crate::protocol::*;
+use crate::said::Said;
+use crate::text::Text;
 use ndarray::Axis;
 
 /// Largest weight the scrubber (or a link) may give a training point.
@@ -39,7 +41,7 @@ pub struct Session {
     /// The name of every data row (CSV line, ID, or built-in row).
     names: Vec<RowName>,
     /// What the reader did to the file, in words.
-    notes: Vec<String>,
+    notes: Vec<Said>,
     /// The training statistics the features were standardised with.
     scaler: Option<Standardizer>,
     frame: Frame,
@@ -64,7 +66,7 @@ struct Loaded {
     /// The name of every data row.
     names: Vec<RowName>,
     /// Columns skipped and rows dropped, in words.
-    notes: Vec<String>,
+    notes: Vec<Said>,
     /// The uploaded table's row of every data row (uploads only).
     table_rows: Vec<usize>,
 }
@@ -89,17 +91,17 @@ fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<Load
             let mut v =
                 datasets_from_tables(&[&chosen.table], &spec).map_err(|(_, e)| format!("{name}: {e}"))?;
             let data = v.pop().ok_or("the file has no rows")?;
-            let mut notes: Vec<String> = chosen
+            let mut notes: Vec<Said> = chosen
                 .text_columns
                 .iter()
-                .map(|(c, line, text)| format!("The column “{c}” holds text (line {line}: “{text}”), so it is not used as a feature."))
+                .map(|(c, line, text)| {
+                    Said::new(Text::NoteTextColumn).with("c", c).with("line", line).with("text", text)
+                })
                 .collect();
             if chosen.dropped > 0 {
-                notes.push(format!(
-                    "{} of {} rows had a missing value and were dropped.",
-                    chosen.dropped,
-                    table.rows.len()
-                ));
+                notes.push(
+                    Said::new(Text::NoteDroppedRows).with("k", chosen.dropped).with("n", table.rows.len()),
+                );
             }
             Ok(Loaded { data, title: name.clone(), names: chosen.names, notes, table_rows: chosen.kept })
         }
@@ -211,7 +213,7 @@ impl Session {
         let (metric_name, train_metric) = metric(m, theta, &Design::from_dataset(&train));
         let (_, test_metric) = metric(m, theta, &Design::from_dataset(&test));
         let r = &fitted.report;
-        let mut warnings: Vec<String> = r.warnings.iter().map(|w| w.to_string()).collect();
+        let mut warnings: Vec<Said> = r.warnings.iter().map(FitWarning::said).collect();
         warnings.extend(underfit_warning(m.classes(), net, train_metric, &train.y));
         let fit = FitSummary {
             model: m.kind,
@@ -550,7 +552,7 @@ pub fn train(spec: &TrainSpec) -> Result<TrainedView, String> {
 /// A linear classifier within 10 percentage points, on its own training data, of always
 /// answering the most common class (circles, XOR): say so, and what would fit. (A
 /// heuristic threshold: moons' logistic fit is 38 points above it.)
-fn underfit_warning(classes: usize, net: Net, train_accuracy: f64, labels: &[f64]) -> Option<String> {
+fn underfit_warning(classes: usize, net: Net, train_accuracy: f64, labels: &[f64]) -> Option<Said> {
     if classes == 0 || net != Net::Linear || labels.is_empty() {
         return None;
     }
@@ -558,11 +560,8 @@ fn underfit_warning(classes: usize, net: Net, train_accuracy: f64, labels: &[f64
     labels.iter().for_each(|&y| counts.get_mut(y as usize).into_iter().for_each(|c| *c += 1));
     let majority = counts.iter().copied().max().unwrap_or(0) as f64 / labels.len() as f64;
     (train_accuracy < majority + 0.1).then(|| {
-        format!(
-            "This model fits the training data barely better than always answering the most common class \
-             (training accuracy {train_accuracy:.2} against {majority:.2}): a straight boundary cannot \
-             separate these classes, so its influence explains a model that has learnt nothing. \
-             Try Model → Neural net."
-        )
+        Said::new(Text::WarnUnderfit)
+            .with("acc", format!("{train_accuracy:.2}"))
+            .with("majority", format!("{majority:.2}"))
     })
 }

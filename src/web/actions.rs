@@ -198,6 +198,11 @@ impl Actions {
         text(self.lang(), key)
     }
 
+    /// A sentence from the engine in the page's language.
+    pub fn say(&self, said: &crate::said::Said) -> String {
+        said.words(self.lang())
+    }
+
     /// `key` in the page's language with its values filled in.
     pub fn tf(&self, key: Text, values: &[(&str, &str)]) -> String {
         filled(self.lang(), key, values)

@@ -8,7 +8,9 @@
 //! prediction) surface in light tints.
 
 use crate::boundary::boundaries;
+use crate::lang::Lang;
 use crate::protocol::{CurvePoint, LooView, Projection, Surface, TrainedView};
+use crate::text::{text, Text};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -385,6 +387,7 @@ pub fn draw_curve<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     curve: &[CurvePoint],
     weight: f64,
+    lang: Lang,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&paper()).map_err(err)?;
@@ -397,8 +400,8 @@ pub fn draw_curve<DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("weight")
-        .y_desc("Δ loss")
+        .x_desc(text(lang, Text::AxisWeight))
+        .y_desc(text(lang, Text::AxisDloss))
         .label_style(font(MIN_TEXT_PX))
         .axis_style(ink())
         .axis_desc_style(font(MIN_TEXT_PX))
@@ -435,6 +438,7 @@ fn predicted_actual_chart<'a, DB: DrawingBackend>(
     caption: &str,
     lo: f64,
     hi: f64,
+    lang: Lang,
 ) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let mut builder = ChartBuilder::on(root);
@@ -449,8 +453,8 @@ fn predicted_actual_chart<'a, DB: DrawingBackend>(
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("predicted Δ loss")
-        .y_desc("actual Δ loss")
+        .x_desc(text(lang, Text::AxisPredictedDloss))
+        .y_desc(text(lang, Text::AxisActualDloss))
         .label_style(font(MIN_TEXT_PX))
         .axis_style(ink())
         .axis_desc_style(font(MIN_TEXT_PX))
@@ -465,11 +469,15 @@ fn predicted_actual_chart<'a, DB: DrawingBackend>(
 }
 
 /// Predicted against actual leave-one-out change, with the diagonal.
-pub fn draw_loo<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &LooView) -> Result<(), String> {
+pub fn draw_loo<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    l: &LooView,
+    lang: Lang,
+) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&paper()).map_err(err)?;
     let (lo, hi) = finite_range(l.predicted.iter().chain(l.actual.iter()).copied());
-    let mut chart = predicted_actual_chart(root, "", lo, hi)?;
+    let mut chart = predicted_actual_chart(root, "", lo, hi, lang)?;
     chart
         .draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], ink().mix(0.3))))
         .map_err(err)?;
@@ -589,6 +597,7 @@ pub fn draw_truth<DB: DrawingBackend>(
     truth: &[f64],
     se: Option<&[f64]>,
     noise: Option<f64>,
+    lang: Lang,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&paper()).map_err(err)?;
@@ -597,7 +606,7 @@ pub fn draw_truth<DB: DrawingBackend>(
         truth.iter().zip(bars.iter().chain(std::iter::repeat(&0.0))).flat_map(|(t, s)| [t - s, t + s]);
     let (lo, hi) =
         finite_range(predicted.iter().copied().chain(spread).chain(noise.map_or(vec![], |n| vec![-n, n])));
-    let mut chart = predicted_actual_chart(root, caption, lo, hi)?;
+    let mut chart = predicted_actual_chart(root, caption, lo, hi, lang)?;
     if let Some(n) = noise.filter(|n| *n > 0.0) {
         chart
             .draw_series(std::iter::once(Rectangle::new(

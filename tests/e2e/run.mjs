@@ -578,7 +578,7 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   await page.click('[data-testid=mislabel-button]');
   await page.waitForSelector('[data-testid=mislabel-auc]', { timeout: 60000 });
   const auc = await page.$$eval('[data-testid=mislabel-auc]', els => Object.fromEntries(els.map(e => [e.dataset.method, Number(e.dataset.value)])));
-  assert(auc['self-influence'] > auc.random && auc['self-influence'] <= 0.95, `AUCs: ${JSON.stringify(auc)}`);
+  assert(auc.self_influence > auc.random && auc.self_influence <= 0.95, `AUCs: ${JSON.stringify(auc)}`);
   // Fix-first: real refits after fixing the flips found, in each ranking's order.
   await page.waitForSelector('[data-testid=mislabel-fix-chart]:visible');
   await page.waitForSelector('[data-testid=mislabel-remove-chart]:visible');

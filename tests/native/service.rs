@@ -2,7 +2,9 @@
 //! leaving the previous state intact.
 
 use attribution_explorer::engine::data::columns::{RowName, UploadOptions};
+use attribution_explorer::engine::evaluate::SelfRanking;
 use attribution_explorer::engine::methods::Method;
+use attribution_explorer::lang::Lang;
 use attribution_explorer::protocol::*;
 use attribution_explorer::service::{native_clock, Service};
 
@@ -123,7 +125,9 @@ fn bad_uploads_report_the_line_and_keep_the_previous_state() {
     let good = trained(&run(&mut s, Request::Train { job: 4, spec })).expect("the text column is skipped");
     assert_eq!(good.feature_names, vec!["a"]);
     assert!(
-        good.notes.iter().any(|n| n.contains("“b”") && n.contains("line 3") && n.contains("“x”")),
+        good.notes.iter().any(|n| n.to_string().contains("“b”")
+            && n.to_string().contains("line 3")
+            && n.to_string().contains("“x”")),
         "{:?}",
         good.notes
     );
@@ -279,13 +283,13 @@ fn diagnostics_mislabel_and_lds_views() {
     let out = run(&mut s, Request::Mislabel { job: 3, fraction: 0.1, seed: 4 });
     let Some(Response::MislabelDone { result: Ok(m), .. }) = out.first() else { panic!("{out:?}") };
     assert_eq!((m.flipped.len(), m.best_auc), (16, 0.95));
-    let auc = |n: &str| m.curves.iter().find(|c| c.name == n).map(|c| c.auc).unwrap_or(0.0);
-    assert!(auc("self-influence") > auc("random"), "{:?}", m.curves);
+    let auc = |r| m.curves.iter().find(|c| c.ranking == r).map(|c| c.auc).unwrap_or(0.0);
+    assert!(auc(SelfRanking::SelfInfluence) > auc(SelfRanking::Random), "{:?}", m.curves);
     assert!(m.found.iter().all(|i| m.flipped.contains(i)));
     // Fix-first: fixing flips in the oracle order at 10% checked undoes at least as much
     // as random order, each point a converged refit; nothing checked is the same start.
-    let curve = |name: &str| m.fix_first.iter().find(|c| c.name.starts_with(name)).expect(name);
-    let (oracle, random) = (curve("oracle"), curve("random"));
+    let curve = |r| m.fix_first.iter().find(|c| c.ranking == r).expect("the curve is there");
+    let (oracle, random) = (curve(SelfRanking::Oracle), curve(SelfRanking::Random));
     assert_eq!(m.fix_first.len(), 4);
     assert!(m
         .fix_first
@@ -364,9 +368,10 @@ fn a_network_trains_explains_and_meets_its_three_truths() {
     let Some(Response::TruthsDone { result: Ok(t), .. }) = out.last() else { panic!("{out:?}") };
     let n = v.train_xy.len();
     assert_eq!((t.loo.len(), t.pbrf.len(), t.scratch_points.len()), (n, n, n), "48 × 3 fits fit the budget");
-    println!("{}", t.reading);
+    println!("{}", t.reading(Lang::En));
     assert!(t.agreement[0].1.is_some_and(|r| r > 0.9), "{:?}", t.agreement);
-    assert!(t.noise >= 0.0 && t.reading.contains("r = "));
+    assert!(t.noise >= 0.0 && t.reading(Lang::En).contains("r = "));
+    assert!(t.reading(Lang::Ja).contains("r = "), "the Japanese reading names the same numbers");
     // Diagnostics now compare the damping sweep with every truth, and show the
     // network's other curvatures.
     let out = run(&mut s, Request::Diagnostics { job: 3, settings: Default::default() });
@@ -386,12 +391,20 @@ fn an_early_stopped_network_says_so_and_needs_damping() {
     match trained(&run(&mut s, Request::Train { job: 1, spec: spec.clone() })) {
         Err(e) => assert!(e.contains("damping above"), "{e}"),
         Ok(v) => {
-            assert!(v.fit.warnings.iter().any(|w| w.contains("stopped after 5")), "{:?}", v.fit.warnings)
+            assert!(
+                v.fit.warnings.iter().any(|w| w.to_string().contains("stopped after 5")),
+                "{:?}",
+                v.fit.warnings
+            )
         }
     }
     spec.damping = 1.0;
     let v = trained(&run(&mut s, Request::Train { job: 2, spec })).expect("damped enough");
-    assert!(!v.fit.converged && v.fit.warnings.iter().any(|w| w.contains("not at a minimum")), "{:?}", v.fit);
+    assert!(
+        !v.fit.converged && v.fit.warnings.iter().any(|w| w.to_string().contains("not at a minimum")),
+        "{:?}",
+        v.fit
+    );
     // Its ground truth reruns the same 5 steps without the point.
     let out = run(&mut s, Request::Reweight { job: 3, index: 0, weight: 0.0, curve: false });
     let Some(Response::Reweighted { result: Ok(r), .. }) = out.first() else { panic!("{out:?}") };
@@ -540,14 +553,18 @@ fn a_linear_model_that_cannot_fit_says_so_and_a_network_does_not() {
     let mut s = Service::new(native_clock);
     let v = trained(&run(&mut s, Request::Train { job: 1, spec: circles.clone() })).expect("trains");
     assert!(v.fit.converged, "converged, and still useless");
-    let said = v.fit.warnings.iter().find(|w| w.contains("barely better than always answering"));
-    assert!(said.is_some_and(|w| w.contains("Neural net")), "{:?}", v.fit.warnings);
+    let said = v.fit.warnings.iter().find(|w| w.to_string().contains("barely better than always answering"));
+    assert!(said.is_some_and(|w| w.to_string().contains("Neural net")), "{:?}", v.fit.warnings);
     let moons = trained(&run(&mut s, Request::Train { job: 2, spec: TrainSpec::default() })).expect("trains");
-    assert!(!moons.fit.warnings.iter().any(|w| w.contains("barely better than")), "{:?}", moons.fit.warnings);
+    assert!(
+        !moons.fit.warnings.iter().any(|w| w.to_string().contains("barely better than")),
+        "{:?}",
+        moons.fit.warnings
+    );
     // (An idle unit leaves this network's Hessian singular: damped, as the page offers.)
     let net = TrainSpec { network: network_spec(60).network, damping: 1e-3, ..circles };
     let v = trained(&run(&mut s, Request::Train { job: 3, spec: net })).expect("trains");
-    assert!(!v.fit.warnings.iter().any(|w| w.contains("barely better than")), "{:?}", v.fit);
+    assert!(!v.fit.warnings.iter().any(|w| w.to_string().contains("barely better than")), "{:?}", v.fit);
 }
 
 #[test]
@@ -673,7 +690,7 @@ fn uploaded_rows_keep_their_names_and_the_user_chooses_columns_and_missing_rows(
     let v = trained(&run(&mut s, Request::Train { job: 3, spec: opts(drop.clone()) })).expect("trains");
     assert_eq!(v.train_xy.len() + v.test_xy.len(), 29);
     assert_eq!(v.feature_names, vec!["x1", "x2"]);
-    assert!(v.notes.iter().any(|n| n.contains("1 of 30 rows")), "{:?}", v.notes);
+    assert!(v.notes.iter().any(|n| n.to_string().contains("1 of 30 rows")), "{:?}", v.notes);
     let named = v.train_names.iter().flatten().chain(&v.test_names);
     let lines: Vec<usize> =
         named.filter_map(|n| if let RowName::Line(l) = n { Some(*l) } else { None }).collect();
@@ -689,9 +706,10 @@ fn uploaded_rows_keep_their_names_and_the_user_chooses_columns_and_missing_rows(
     let first = v.train_names[0].clone().expect("a file row");
     let RowName::Id(id, line) = first else { panic!("{first:?}") };
     assert_eq!(id, format!("A{}", line - 2), "the ID of line {line}");
-    assert!(v.train_name(0).contains(&format!("“{id}”")));
+    assert!(v.train_name(0, Lang::En).contains(&format!("“{id}”, line {line}")));
+    assert!(v.train_name(0, Lang::Ja).contains(&format!("「{id}」、{line} 行目")));
     // Raw values: standardisation undone.
-    assert!(v.raw_row_text(0).starts_with("x1 = "));
+    assert!(v.raw_row_text(0, Lang::En).starts_with("x1 = "));
 }
 
 #[test]

@@ -266,7 +266,7 @@ fn lissa_reports_its_hidden_damping_and_mild_divergence() {
     let params =
         LissaParams { depth: 5, repeats: 1, scale: 2.0 * lambda_max, damping: 0.0, batch: 64, seed: 1 };
     let s = ihvp_scores(&problem, &report.theta, &design, &Ihvp::Lissa(params), 0.0).expect("converges");
-    let notes = s.notes.join(" ");
+    let notes = s.notes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
     let hidden = format!("{:.2e}", 2.0 * lambda_max / 6.0);
     assert!(notes.contains(&hidden) && notes.contains("too short"), "{notes}");
     // |1 − λ_max/s| = 1.2 on the top direction: within 60 steps the series grows past
@@ -342,7 +342,7 @@ fn trak_is_exact_unprojected_and_ensembles_its_projections() {
     let (problem, report) = fitted(&train, ModelKind::Logistic, 0.01);
     let design = Design::from_dataset(&test);
     let full = trak(&problem, &report.theta, &design, 1000, 8, 0).expect("runs");
-    assert!(full.notes[0].contains("nothing is projected"), "{:?}", full.notes);
+    assert!(full.notes[0].to_string().contains("nothing is projected"), "{:?}", full.notes);
     let one = trak(&problem, &report.theta, &design, 8, 1, 3).expect("runs");
     let many = trak(&problem, &report.theta, &design, 8, 32, 3).expect("runs");
     let agree = |s: &[Vec<f64>]| {
@@ -383,7 +383,7 @@ fn arnoldi_refuses_zero_eigenpairs() {
     ));
     let s =
         ihvp_scores(&problem, &report.theta, &design, &Ihvp::Arnoldi { k: 5, seed: 0 }, 0.0).expect("runs");
-    assert!(s.notes[0].contains("top 5 of 31"), "{:?}", s.notes);
+    assert!(s.notes[0].to_string().contains("top 5 of 31"), "{:?}", s.notes);
     // And parameters are checked before any solver sees them.
     let bad = MethodParams { arnoldi_k: 0, ..MethodParams::default() };
     assert_eq!(bad.check().map(|_| ()).map_err(|e| e.flag()), Err("--arnoldi-k".to_string()));

@@ -63,17 +63,6 @@ impl ReviewScore {
     pub fn from_id(id: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.id() == id)
     }
-
-    /// Plain words for the page.
-    pub fn label(self) -> &'static str {
-        match self {
-            ReviewScore::SelfInfluence => "Self-influence (how much the row pulls the model towards itself)",
-            ReviewScore::TrainLoss => "Training loss (how badly the model fits the row)",
-            ReviewScore::GradNorm => "Gradient size (how hard the row pushes on the model)",
-            ReviewScore::TracinSelf => "TracIn self-influence (the same, summed over training)",
-            ReviewScore::TestHarm => "Harm to the test set (test loss falls without the row)",
-        }
-    }
 }
 
 /// Every training row's score under `score` (larger = review first).

@@ -27,6 +27,8 @@ use crate::engine::linalg::{project_out, symmetric_eigen, symmetric_eigenvalues,
 use crate::engine::model::dot;
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::rng::Rng;
+use crate::said::Said;
+use crate::text::Text;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -238,25 +240,23 @@ pub fn lissa_solve(
 /// What LiSSA's truncation does, in words: the effective extra damping `s/(J+1)`, and
 /// whether J is long enough for the smallest eigenvalue μ (the factor
 /// `(1 − μ/s)^{J+1}` left unconverged should be below 1%).
-pub fn lissa_notes(params: &LissaParams, smallest: f64) -> Vec<String> {
+pub fn lissa_notes(params: &LissaParams, smallest: f64) -> Vec<Said> {
     let j1 = (params.depth + 1) as f64;
-    let mut notes = vec![format!(
-        "LiSSA's series is cut at depth {}: on directions of small curvature it acts like extra damping of about s/(J+1) = {:.2e} (scale s = {:.3e}).",
-        params.depth,
-        params.scale / j1,
-        params.scale
-    )];
+    let mut notes = vec![Said::new(Text::NoteLissaDepth)
+        .with("j", params.depth)
+        .with("d", format!("{:.2e}", params.scale / j1))
+        .with("s", format!("{:.3e}", params.scale))];
     if smallest.is_finite() && smallest > 0.0 {
         let left = (1.0 - smallest / params.scale).max(0.0).powf(j1);
         if left > 0.01 {
             let needed = (params.scale / smallest * 100f64.ln()).ceil();
-            notes.push(format!(
-                "Depth {} is too short for the smallest eigenvalue {:.2e}: {:.0}% of that direction is still missing; a depth of about {:.0} would be needed.",
-                params.depth,
-                smallest,
-                100.0 * left,
-                needed
-            ));
+            notes.push(
+                Said::new(Text::NoteLissaShort)
+                    .with("j", params.depth)
+                    .with("mu", format!("{smallest:.2e}"))
+                    .with("pct", format!("{:.0}", 100.0 * left))
+                    .with("needed", format!("{needed:.0}")),
+            );
         }
     }
     notes
@@ -381,12 +381,9 @@ pub fn scores(
             let e = arnoldi_eigenpairs(problem, theta, *k, *seed)?;
             let kept = e.0.len();
             let note = if kept >= p {
-                format!("Arnoldi keeps all {p} curvature directions here, so it is exact influence.")
+                Said::new(Text::NoteArnoldiAll).with("p", p)
             } else {
-                format!(
-                    "Arnoldi keeps the top {kept} of {p} curvature directions; influence along the other {} directions is left out.",
-                    p - kept
-                )
+                Said::new(Text::NoteArnoldiTop).with("k", kept).with("p", p).with("rest", p - kept)
             };
             (Some(e), vec![note])
         }

@@ -22,6 +22,9 @@ pub use params::{CheckedParams, MethodParams, ParamError};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::progress::{Progress, Silent};
 use crate::engine::retrain::RefitStats;
+use crate::lang::Lang;
+use crate::said::Said;
+use crate::text::{text, Text};
 use ihvp::{Ihvp, LissaParams};
 use serde::{Deserialize, Serialize};
 
@@ -91,36 +94,30 @@ impl Method {
         Method::ALL.into_iter().find(|m| m.id() == id)
     }
 
-    /// Its name for people.
-    pub fn label(self) -> &'static str {
+    /// The keys of its name and its one plain sentence in [`crate::text`].
+    pub fn texts(self) -> (Text, Text) {
         match self {
-            Method::Cg => "Conjugate gradient",
-            Method::Lissa => "LiSSA",
-            Method::Arnoldi => "Arnoldi (top-k)",
-            Method::Tracin => "TracIn",
-            Method::Representer => "Representer points",
-            Method::GradDot => "Gradient dot product",
-            Method::GradCos => "Gradient cosine",
-            Method::Trak => "TRAK",
-            Method::KnnShapley => "KNN-Shapley",
-            Method::TmcShapley => "TMC data Shapley",
+            Method::Cg => (Text::MethodCgName, Text::MethodCg),
+            Method::Lissa => (Text::MethodLissaName, Text::MethodLissa),
+            Method::Arnoldi => (Text::MethodArnoldiName, Text::MethodArnoldi),
+            Method::Tracin => (Text::MethodTracinName, Text::MethodTracin),
+            Method::Representer => (Text::MethodRepresenterName, Text::MethodRepresenter),
+            Method::GradDot => (Text::MethodGradDotName, Text::MethodGradDot),
+            Method::GradCos => (Text::MethodGradCosName, Text::MethodGradCos),
+            Method::Trak => (Text::MethodTrakName, Text::MethodTrak),
+            Method::KnnShapley => (Text::MethodKnnShapleyName, Text::MethodKnnShapley),
+            Method::TmcShapley => (Text::MethodTmcShapleyName, Text::MethodTmcShapley),
         }
     }
 
-    /// What it computes, in one plain sentence.
+    /// Its name for people (English, as the CLI prints it).
+    pub fn label(self) -> &'static str {
+        text(Lang::En, self.texts().0)
+    }
+
+    /// What it computes, in one plain sentence (English, as the CLI prints it).
     pub fn describe(self) -> &'static str {
-        match self {
-            Method::Cg => "exact influence, with H⁻¹g found by conjugate gradient from Hessian-vector products instead of a factorisation",
-            Method::Lissa => "influence with H⁻¹g estimated by a truncated random series (Agarwal et al. 2017); the truncation acts like extra damping",
-            Method::Arnoldi => "influence that keeps only the k directions of largest curvature of H (Schioppa et al. 2022); the rest count for nothing",
-            Method::Tracin => "how much each point's gradient steps lowered the test loss along a gradient-descent run (Pruthi et al. 2020)",
-            Method::Representer => "the point's share of the fitted weights times its similarity to the test point (Yeh et al. 2018)",
-            Method::GradDot => "the dot product of the point's and the test point's loss gradients (influence with H replaced by I)",
-            Method::GradCos => "the cosine of the angle between the point's and the test point's loss gradients",
-            Method::Trak => "influence with H replaced by the Gram matrix of randomly projected output gradients, averaged over projections (Park et al. 2023)",
-            Method::KnnShapley => "the exact Shapley value of the point for a K-nearest-neighbour classifier on standardised features (Jia et al. 2019)",
-            Method::TmcShapley => "the point's average gain in the test label's probability when added to random subsets, by retraining (Ghorbani & Zou 2019)",
-        }
+        text(Lang::En, self.texts().1)
     }
 }
 
@@ -201,7 +198,7 @@ pub struct Scores {
     /// Monte Carlo standard error of each score (TMC-Shapley), `[t][i]`.
     pub std_error: Option<Vec<Vec<f64>>>,
     /// Caveats in plain words (e.g. LiSSA's effective damping).
-    pub notes: Vec<String>,
+    pub notes: Vec<Said>,
     /// The refits behind the scores (TMC-Shapley).
     pub refits: Option<RefitStats>,
 }

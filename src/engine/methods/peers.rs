@@ -29,6 +29,8 @@ use crate::engine::linalg::{Check, Factor};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::{dot, log_sum_exp, sigmoid, ModelKind, Net};
 use crate::engine::rng::Rng;
+use crate::said::Said;
+use crate::text::Text;
 use ndarray::{Array1, Array2};
 
 /// Parameters of [`tracin`].
@@ -164,20 +166,10 @@ pub fn tracin(problem: &Problem, test: &Design, params: &TracInParams) -> Scores
         lr_used = lr;
     });
     let note = match problem.early_stop() {
-        Some(steps) => format!(
-            "TracIn sums over {} checkpoints of the network's real training ({steps} full-batch gradient steps).",
-            trace.len()
-        ),
-        None => format!(
-            "TracIn sums over {} checkpoints of a mini-batch gradient-descent run with step {:.3e}{}.",
-            params.epochs,
-            lr_used,
-            if params.lr.is_none() {
-                " (1/λ_max of the Hessian at the start, which keeps the run stable)"
-            } else {
-                ""
-            }
-        ),
+        Some(steps) => Said::new(Text::NoteTracinNetwork).with("n", trace.len()).with("steps", steps),
+        None => Said::new(if params.lr.is_none() { Text::NoteTracinRunAuto } else { Text::NoteTracinRun })
+            .with("n", params.epochs)
+            .with("lr", format!("{lr_used:.3e}")),
     };
     Scores {
         trace,
@@ -252,8 +244,8 @@ pub fn representer(problem: &Problem, theta: &[f64], test: &Design) -> Result<Sc
         scores.push(phi.iter().zip(weight.iter()).map(|(fi, w)| w * dot(fi, ft)).collect());
     }
     let note = match problem.model.net {
-        Net::Linear => "Representer scores split the fitted weights W = Σ α_i x_i among the training points (the bias is not split).".to_string(),
-        Net::Mlp(_) => "Representer scores split the output layer's weights W = Σ α_i φ_i over the last hidden layer's features φ (the earlier layers and the bias are not split).".to_string(),
+        Net::Linear => Said::new(Text::NoteRepresenterLinear),
+        Net::Mlp(_) => Said::new(Text::NoteRepresenterMlp),
     };
     Ok(Scores { notes: vec![note], ..Scores::plain(Method::Representer, scores) })
 }
@@ -341,9 +333,9 @@ pub fn trak(
         row.iter_mut().zip(qi.iter()).for_each(|(v, q_i)| *v *= q_t * q_i);
     }
     let note = if unprojected {
-        format!("With k ≥ P = {p} parameters nothing is projected: TRAK here is influence with H replaced by ΦᵀΦ, the Gram matrix of output gradients (Gauss–Newton without its (1 − p) weights), weighted by (1 − p) of both points.")
+        Said::new(Text::NoteTrakUnprojected).with("p", p)
     } else {
-        format!("TRAK averages {models} random projections of the {p} output-gradient coordinates to k = {k}, each an influence with H replaced by ΦᵀΦ, weighted by (1 − p) of both points.")
+        Said::new(Text::NoteTrakProjected).with("models", models).with("p", p).with("k", k)
     };
     Ok(Scores {
         notes: vec![note],

@@ -27,6 +27,8 @@ use crate::engine::model::ModelKind;
 use crate::engine::progress::Progress;
 use crate::engine::retrain::RefitStats;
 use crate::engine::rng::Rng;
+use crate::said::Said;
+use crate::text::Text;
 
 /// Truncated Monte Carlo Shapley of every training point for one test row.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -140,14 +142,14 @@ pub fn tmc_shapley_all(
     let mut refits = RefitStats::default();
     runs.iter().for_each(|r| refits.merge(&r.refits));
     let what = if problem.model.kind == ModelKind::Linear {
-        "minus the squared error"
+        Text::UtilitySquaredError
     } else {
-        "the probability of the test label"
+        Text::UtilityProbability
     };
-    let note = format!(
-        "TMC-Shapley: {} permutations per test point; the utility is {what}; {refits}.",
-        permutations.max(1)
-    );
+    let note = Said::new(Text::NoteTmc)
+        .with("perms", permutations.max(1))
+        .with_said("utility", Said::new(what))
+        .with_said("refits", refits.said());
     Ok(Scores {
         std_error: Some(runs.iter().map(|r| r.std_error.clone()).collect()),
         notes: vec![note],
@@ -188,7 +190,6 @@ pub fn knn_shapley(problem: &Problem, test: &Design, k: usize) -> Result<Scores,
         }
         all.push(s);
     }
-    let note =
-        "KNN-Shapley measures distance on features standardised with the training statistics.".to_string();
+    let note = Said::new(Text::NoteKnn);
     Ok(Scores { notes: vec![note], ..Scores::plain(Method::KnnShapley, all) })
 }

@@ -17,7 +17,7 @@ pub fn ChartCanvas<F>(
     /// File name of the PNG export.
     file: &'static str,
     /// Accessible description.
-    label: &'static str,
+    label: Text,
     /// Test hook.
     testid: &'static str,
     /// Where drawing errors go.
@@ -40,7 +40,9 @@ where
         match draw(&c) {
             None => shown.set(false),
             Some(Ok(())) => shown.set(true),
-            Some(Err(e)) => error.set(Some(format!("could not draw {label}: {e}"))),
+            Some(Err(e)) => error.set(Some(
+                a.map_or(e.clone(), |a| a.tf(Text::ChartFailed, &[("what", a.t(label)), ("e", &e)])),
+            )),
         }
     });
     let save = move |_| {
@@ -52,7 +54,7 @@ where
     };
     view! {
         <figure class="chart" class:hidden=move || !shown.get()>
-            <canvas node_ref=canvas width=width height=height role="img" aria-label=label data-testid=testid></canvas>
+            <canvas node_ref=canvas width=width height=height role="img" aria-label=move || a.map_or("", |a| a.t(label)) data-testid=testid></canvas>
             <button class="small" on:click=save>{move || a.map_or("Save PNG", |a| a.t(Text::SavePng))}</button>
         </figure>
     }
@@ -77,7 +79,7 @@ pub fn LineCanvas(
     /// File name of the PNG export.
     file: &'static str,
     /// Accessible description.
-    label: &'static str,
+    label: Text,
     /// Test hook.
     testid: &'static str,
     /// Where drawing errors go.

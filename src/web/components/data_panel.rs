@@ -161,7 +161,7 @@ fn UploadBox(a: Actions) -> impl IntoView {
                 <label class="check"><input type="checkbox" data-testid="drop-missing" prop:checked=choices.drop_missing
                     on:change=move |ev| { let on = event_target_checked(&ev); a.change_upload(move |s| s.columns.drop_missing = on) } />
                     {a.t(Text::DropMissing)}</label>
-                {move || a.view.with(|v| v.as_ref().map(|v| v.notes.iter().map(|n| view! { <p class="hint" data-testid="data-note">{n.clone()}</p> }).collect_view()))}
+                {move || a.view.with(|v| v.as_ref().map(|v| v.notes.iter().map(|n| view! { <p class="hint" data-testid="data-note">{a.say(n)}</p> }).collect_view()))}
             }
         })
     };
@@ -307,7 +307,7 @@ fn fit_status(f: &FitSummary, lang: Lang) -> String {
             ("conv", conv),
             ("g", &sci(f.grad_norm)),
             ("sg", &sci(f.scaled_grad_norm)),
-            ("metric", &f.metric_name),
+            ("metric", &super::metric_word(&f.metric_name, lang)),
             ("train", &num(f.train_metric, 3)),
             ("test", &num(f.test_metric, 3)),
             ("spectrum", &spectrum),
@@ -367,7 +367,7 @@ pub fn DataPanel() -> impl IntoView {
                 {tr(a, Text::Standardise)}</label>
             <ModelControls a=a />
             <p class="status" data-testid="model-status" aria-live="polite">{status}<Info term=Term::NewtonSteps />" "<CancelWork /></p>
-            <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.join(" ")))}</p>
+            <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.iter().map(|w| a.say(w)).collect::<Vec<_>>().join(" ")))}</p>
         </section>
     }
 }

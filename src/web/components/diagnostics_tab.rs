@@ -8,7 +8,10 @@
 use super::chart::{LineCanvas, LineChart};
 use super::progress::CancelWork;
 use crate::protocol::{DampingPoint, DiagnosticsView};
+use crate::text::Text;
 use crate::url_state::Tab;
+use crate::web::actions::Actions;
+use crate::web::components::tr;
 use leptos::prelude::*;
 
 fn log10(v: f64) -> f64 {
@@ -31,6 +34,7 @@ pub fn DiagnosticsTab(
     /// Where errors go.
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let a: Actions = expect_context();
     let series = |name: &str, v: &[f64], f: fn(f64) -> f64| -> (String, Vec<(f64, f64)>) {
         (
             name.to_string(),
@@ -39,9 +43,9 @@ pub fn DiagnosticsTab(
     };
     let spectrum = Signal::derive(move || {
         diagnostics.get().map(|d| {
-            let mut lines = vec![series("Hessian", &d.eigenvalues, log10)];
+            let mut lines = vec![series(a.t(Text::SeriesHessian), &d.eigenvalues, log10)];
             if d.eigenvalues.iter().any(|v| *v < 0.0) {
-                lines.push(series("Hessian, negative (log10 |λ|)", &d.eigenvalues, |v| {
+                lines.push(series(a.t(Text::SeriesHessianNegative), &d.eigenvalues, |v| {
                     if v < 0.0 {
                         log10(-v)
                     } else {
@@ -58,71 +62,86 @@ pub fn DiagnosticsTab(
                     lines.push(series(name, v, log10));
                 }
             }
-            LineChart { lines, x: "index (ascending)".into(), y: "log10 eigenvalue".into() }
+            LineChart {
+                lines,
+                x: a.t(Text::AxisIndexAscending).into(),
+                y: a.t(Text::AxisLogEigenvalue).into(),
+            }
         })
     });
     let traces = Signal::derive(move || {
         diagnostics.get().map(|d| {
             let mut lines = vec![
-                series("CG relative residual", &d.cg_trace, log10),
-                series("LiSSA relative change", &d.lissa_trace, log10),
+                series(a.t(Text::SeriesCgResidual), &d.cg_trace, log10),
+                series(a.t(Text::SeriesLissaChange), &d.lissa_trace, log10),
             ];
             if let Some(r) = d.rescue_damping {
-                lines.push(series(&format!("CG with δ = {r:.1e}"), &d.cg_damped_trace, log10));
-                lines.push(series(&format!("LiSSA with δ = {r:.1e}"), &d.lissa_damped_trace, log10));
+                let r = format!("{r:.1e}");
+                lines.push(series(&a.tf(Text::SeriesCgDamped, &[("d", &r)]), &d.cg_damped_trace, log10));
+                lines.push(series(
+                    &a.tf(Text::SeriesLissaDamped, &[("d", &r)]),
+                    &d.lissa_damped_trace,
+                    log10,
+                ));
             }
-            LineChart { lines, x: "step".into(), y: "log10".into() }
+            LineChart { lines, x: a.t(Text::AxisStep).into(), y: "log10".into() }
         })
     });
     let sweep = Signal::derive(move || {
         diagnostics.get().map(|d| {
-            let line = |name: &str, f: fn(&DampingPoint) -> Option<f64>| {
+            let line = |name: Text, f: fn(&DampingPoint) -> Option<f64>| {
                 (
-                    name.to_string(),
+                    a.t(name).to_string(),
                     d.sweep.iter().filter_map(|p| f(p).map(|r| (log10(p.damping), r))).collect::<Vec<_>>(),
                 )
             };
             let lines = [
-                line("ρ with undamped", |p| p.spearman_exact),
-                line("ρ with leave-one-out", |p| p.spearman_loo),
-                line("ρ with PBRF", |p| p.spearman_pbrf),
-                line("ρ with scratch", |p| p.spearman_scratch),
+                line(Text::RhoUndamped, |p| p.spearman_exact),
+                line(Text::RhoLoo, |p| p.spearman_loo),
+                line(Text::RhoPbrf, |p| p.spearman_pbrf),
+                line(Text::RhoScratch, |p| p.spearman_scratch),
             ]
             .into_iter()
             .filter(|l| !l.1.is_empty())
             .collect();
-            LineChart { lines, x: "log10 damping δ".into(), y: "Spearman ρ".into() }
+            LineChart { lines, x: a.t(Text::AxisLogDamping).into(), y: a.t(Text::AxisSpearman).into() }
         })
     });
     let summary = move || {
         diagnostics.get().map(|d| {
             let lo = d.eigenvalues.first().copied().unwrap_or(0.0);
             let hi = d.eigenvalues.last().copied().unwrap_or(0.0);
-            let condition = d.condition.map_or("undefined (no positive eigenvalue)".to_string(), |c| format!("{c:.3e}"));
-            let lissa = d.lissa_error.clone().unwrap_or_else(|| format!("LiSSA ran {} steps.", d.lissa_trace.len()));
+            let condition = d.condition.map_or(a.t(Text::ConditionUndefined).to_string(), |c| format!("{c:.3e}"));
+            let lissa = d.lissa_error.clone().unwrap_or_else(|| a.tf(Text::LissaRanSteps, &[("n", &d.lissa_trace.len().to_string())]));
             view! {
-                <p data-testid="diagnostics-summary">{format!(
-                    "{} eigenvalues from {lo:.3e} to {hi:.3e}; condition number {condition}. {}. {lissa}",
-                    d.eigenvalues.len(), d.cg_status)}</p>
-                <ul class="notes">{d.lissa_notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
-                {d.rescue_damping.map(|r| view! { <p class="warning" data-testid="rescue">{format!(
-                    "The Hessian is indefinite (smallest eigenvalue {lo:.3e}): CG and LiSSA cannot solve with it. With damping δ = {r:.2e}, just above −λ_min, CG {} (dashed lines).",
-                    if d.cg_damped_trace.last().is_some_and(|v| *v < 1e-8) { format!("converges in {} steps", d.cg_damped_trace.len().saturating_sub(1)) } else { "still struggles".to_string() })}</p> })}
-                <p class="hint">"Run \"Which truth?\" first to see the damping sweep against the PBRF and retraining from scratch too."</p>
+                <p data-testid="diagnostics-summary">{a.tf(Text::DiagSummary, &[
+                    ("n", &d.eigenvalues.len().to_string()), ("lo", &format!("{lo:.3e}")), ("hi", &format!("{hi:.3e}")),
+                    ("condition", &condition), ("cg", &a.say(&d.cg_status)), ("lissa", &lissa)])}</p>
+                <ul class="notes">{d.lissa_notes.iter().map(|n| view! { <li>{a.say(n)}</li> }).collect_view()}</ul>
+                {d.rescue_damping.map(|r| {
+                    let how = if d.cg_damped_trace.last().is_some_and(|v| *v < 1e-8) {
+                        a.tf(Text::RescueConverges, &[("n", &d.cg_damped_trace.len().saturating_sub(1).to_string())])
+                    } else {
+                        a.t(Text::RescueStruggles).to_string()
+                    };
+                    view! { <p class="warning" data-testid="rescue">{a.tf(Text::RescueSentence, &[
+                        ("lo", &format!("{lo:.3e}")), ("d", &format!("{r:.2e}")), ("how", &how)])}</p> }
+                })}
+                <p class="hint">{a.t(Text::DiagTruthsHint)}</p>
             }
         })
     };
     view! {
-        <section class="panel wide" aria-label="Diagnostics">
-            <h2>"The Hessian and the solvers"</h2>
+        <section class="panel wide" aria-label=tr(a, Text::TabDiagnostics)>
+            <h2>{tr(a, Text::DiagHeading)}</h2>
             {super::opening_hint(expect_context(), Tab::Diagnostics)}
-            <button data-testid="diagnostics-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Run diagnostics"</button>
+            <button data-testid="diagnostics-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>{tr(a, Text::DiagButton)}</button>
             <CancelWork />
             {summary}
             <div class="charts">
-                <LineCanvas data=spectrum file="hessian-spectrum.png" label="Eigenvalues of the Hessian" testid="spectrum-chart" error=error />
-                <LineCanvas data=traces file="solver-traces.png" label="CG and LiSSA convergence" testid="trace-chart" error=error />
-                <LineCanvas data=sweep file="damping-sweep.png" label="Ranking agreement against damping" testid="sweep-chart" error=error />
+                <LineCanvas data=spectrum file="hessian-spectrum.png" label=Text::ChartSpectrum testid="spectrum-chart" error=error />
+                <LineCanvas data=traces file="solver-traces.png" label=Text::ChartTraces testid="trace-chart" error=error />
+                <LineCanvas data=sweep file="damping-sweep.png" label=Text::ChartSweep testid="sweep-chart" error=error />
             </div>
         </section>
     }

@@ -89,8 +89,8 @@ pub fn FlipPanel() -> impl IntoView {
     let result = move || {
         a.flip.get().map(|v| {
             let warn = (!v.flip.refits.all_converged())
-                .then(|| view! { <p class="warning">{v.flip.refits.to_string()}</p> });
-            let name = |i: usize| a.view.with_untracked(|w| w.as_ref().map_or(format!("#{i}"), |w| w.train_name(i)));
+                .then(|| view! { <p class="warning">{a.say(&v.flip.refits.said())}</p> });
+            let name = |i: usize| a.view.with_untracked(|w| w.as_ref().map_or(format!("#{i}"), |w| w.train_name(i, a.lang())));
             let points = v.flip.removed.iter().map(|&i| view! {
                 <button class="small" data-testid="flip-point" on:click=move |_| a.pick(Some(i))
                     title=a.t(Text::FlipOpenPoint)>{name(i)}</button>
@@ -120,7 +120,7 @@ pub fn FlipPanel() -> impl IntoView {
             </button>
             <CancelWork />
             {result}
-            <LineCanvas data=chart file="flip-set.png" label=a.t(Text::FlipChartLabel) testid="flip-chart" error=a.error />
+            <LineCanvas data=chart file="flip-set.png" label=Text::FlipChartLabel testid="flip-chart" error=a.error />
         </section>
     }
 }

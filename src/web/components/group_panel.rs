@@ -224,8 +224,8 @@ pub fn GroupPanel() -> impl IntoView {
             </button>
             <CancelWork />
             {result}
-            <LineCanvas data=total_chart file="group-total.png" label=a.t(Text::GroupTotalChart) testid="group-total-chart" error=a.error />
-            <LineCanvas data=point_chart file="group-point.png" label=a.t(Text::GroupPointChart) testid="group-point-chart" error=a.error />
+            <LineCanvas data=total_chart file="group-total.png" label=Text::GroupTotalChart testid="group-total-chart" error=a.error />
+            <LineCanvas data=point_chart file="group-point.png" label=Text::GroupPointChart testid="group-point-chart" error=a.error />
         </section>
     }
 }

@@ -20,7 +20,7 @@ fn sentence(v: &TrainedView, i: usize, lang: Lang) -> String {
         lang,
         key,
         &[
-            ("name", &v.train_name(i)),
+            ("name", &v.train_name(i, lang)),
             ("label", &label_text(v, v.train_y[i])),
             ("amount", &format!("{:.4}", dl.abs())),
             ("pred_name", &pred_name(v, lang)),
@@ -81,7 +81,7 @@ pub fn InfluenceList() -> impl IntoView {
                 let e = &v.explained;
                 let lang = a.lang();
                 let what = match &e.selection {
-                    Selection::Test(t) => a.tf(Text::TestPointNamed, &[("name", &v.test_name(*t))]),
+                    Selection::Test(t) => a.tf(Text::TestPointNamed, &[("name", &v.test_name(*t, a.lang()))]),
                     Selection::Query { .. } => a.t(Text::YourQueryPoint).to_string(),
                     Selection::Auto => a.t(Text::TestPoint).to_string(),
                 };

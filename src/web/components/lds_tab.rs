@@ -30,15 +30,15 @@ pub fn LdsTab(
         let lang = a.lang();
         lds.get().map(|l| {
             let rows = l.values.iter().map(|(m, v)| view! {
-                <tr><th scope="row" title=m.describe()>{m.label()}</th>
+                <tr><th scope="row" title=m.describe(lang)>{m.name(lang)}</th>
                     <td data-testid="lds-value" data-method=m.id() data-value=v.map(|x| x.to_string()).unwrap_or_default()>
                         {correlation(*v, lang)}</td></tr>
             }).collect_view();
-            let warn = (!l.refits.all_converged()).then(|| view! { <p class="warning">{l.refits.to_string()}</p> });
+            let warn = (!l.refits.all_converged()).then(|| view! { <p class="warning">{l.refits.said().words(lang)}</p> });
             view! {
                 <p>{a.tf(Text::LdsSummary, &[
                     ("n", &l.subsets.to_string()), ("pct", &format!("{:.0}", l.alpha * 100.0)), ("ms", &format!("{:.0}", l.millis)),
-                    ("workers", &super::workers(l.workers, lang)), ("refits", &l.refits.to_string())])}</p>
+                    ("workers", &super::workers(l.workers, lang)), ("refits", &l.refits.said().words(lang))])}</p>
                 {warn}
                 <table class="grid"><thead><tr><th>{a.t(Text::Method)}</th><th>"LDS"</th></tr></thead><tbody>{rows}</tbody></table>
             }
@@ -57,7 +57,7 @@ pub fn LdsTab(
             </div>
             <button data-testid="lds-button" disabled=move || progress.with(Option::is_some)
                 on:click=move |_| on_run.run((subsets.get_untracked(), alpha.get_untracked()))>{tr(a, Text::LdsButton)}</button>
-            <ProgressCancel progress=progress on_cancel=on_cancel testid="lds-progress" label=a.t(Text::LdsProgress) />
+            <ProgressCancel progress=progress on_cancel=on_cancel testid="lds-progress" label=Text::LdsProgress />
             {results}
         </section>
     }

@@ -109,7 +109,7 @@ pub fn LessonPanel() -> impl IntoView {
             })
             .collect_view();
         Some(view! {
-            <aside class="panel lesson" aria-label=a.t(Text::LessonAria) data-testid="lesson-panel">
+            <aside class="panel lesson" aria-label=tr(a, Text::LessonAria) data-testid="lesson-panel">
                 {highlight.get().map(|id| view! {
                     <style>{format!("[data-testid=\"{id}\"] {{ outline: 3px solid var(--lesson); outline-offset: 2px; box-shadow: 0 0 0 6px var(--lesson-glow); }}")}</style>
                 })}

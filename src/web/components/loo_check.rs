@@ -40,13 +40,13 @@ pub fn LooCheck(
 ) -> impl IntoView {
     let a: Actions = expect_context();
     let draw = move |c: &web_sys::HtmlCanvasElement| {
-        loo.with(|l| l.as_ref().map(|l| canvas_area(c).and_then(|area| draw_loo(&area, l))))
+        loo.with(|l| l.as_ref().map(|l| canvas_area(c).and_then(|area| draw_loo(&area, l, a.lang()))))
     };
     let summary = move || {
         let lang = a.lang();
         loo.get().map(|l| {
             let warn = (!l.refits.all_converged()).then(|| {
-                view! { <p class="warning" data-testid="loo-refits-warning">{l.refits.to_string()}{a.t(Text::LooHollow)}</p> }
+                view! { <p class="warning" data-testid="loo-refits-warning">{a.say(&l.refits.said())}{a.t(Text::LooHollow)}</p> }
             });
             view! {
                 <p>{a.t(Text::LooPearson)}<strong data-testid="loo-pearson" data-value=l.pearson.map(|v| v.to_string()).unwrap_or_default()>{correlation(l.pearson, lang)}</strong>
@@ -65,10 +65,10 @@ pub fn LooCheck(
             <button data-testid="loo-button" disabled=move || progress.with(Option::is_some) on:click=move |_| on_run.run(())>
                 {tr(a, Text::LooButton)}
             </button>
-            <ProgressCancel progress=progress on_cancel=on_cancel testid="progress" label=a.t(Text::LooProgress) />
+            <ProgressCancel progress=progress on_cancel=on_cancel testid="progress" label=Text::LooProgress />
             {summary}
             <ChartCanvas draw=draw file="leave-one-out-check.png" testid="loo-chart" error=error width=320 height=240
-                label=a.t(Text::LooChartLabel) />
+                label=Text::LooChartLabel />
         </section>
     }
 }

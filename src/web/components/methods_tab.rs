@@ -8,15 +8,18 @@ use super::progress::CancelWork;
 use crate::engine::evaluate::top_k;
 use crate::engine::methods::{Method, MethodParams};
 use crate::glossary::Term;
-use crate::protocol::{MethodsView, Selection, TrainedView};
+use crate::lang::Lang;
+use crate::protocol::{Attribution, MethodsView, Selection, TrainedView};
+use crate::text::{text, Text};
 use crate::url_state::Tab;
 use crate::web::actions::Actions;
 use crate::web::components::info::Info;
+use crate::web::components::tr;
 use crate::web::export::download_text;
 use leptos::prelude::*;
 
-fn fmt(x: Option<f64>) -> String {
-    x.map_or("undefined".into(), |v| format!("{v:.3}"))
+fn fmt(x: Option<f64>, lang: Lang) -> String {
+    x.map_or_else(|| text(lang, Text::Undefined).into(), |v| format!("{v:.3}"))
 }
 
 /// An agreement cell's colours: white at 0, Okabe–Ito blue at 1, vermillion at −1,
@@ -83,14 +86,15 @@ fn export(m: &MethodsView, v: &TrainedView, json: bool) -> Result<(), String> {
 /// A number input that updates one method parameter when it holds a valid number
 /// (the worker checks the whole set again before running).
 fn number_input(
+    a: Actions,
     params: RwSignal<MethodParams>,
-    label: &'static str,
+    label: Text,
     testid: &'static str,
     get: fn(&MethodParams) -> f64,
     set: fn(&mut MethodParams, f64),
 ) -> impl IntoView {
     view! {
-        <label>{label}" "<input type="number" step="any" min="0" data-testid=testid prop:value=move || params.with(|p| get(p).to_string())
+        <label>{tr(a, label)}" "<input type="number" step="any" min="0" data-testid=testid prop:value=move || params.with(|p| get(p).to_string())
             on:change=move |ev| {
                 let v: f64 = event_target_value(&ev).parse().unwrap_or(f64::NAN);
                 if v.is_finite() && v >= 0.0 { params.update(|p| set(p, v)); }
@@ -99,17 +103,17 @@ fn number_input(
 }
 
 /// The inputs of the methods' main parameters.
-fn parameter_inputs(params: RwSignal<MethodParams>) -> impl IntoView {
+fn parameter_inputs(a: Actions, params: RwSignal<MethodParams>) -> impl IntoView {
     view! {
     <div class="params">
-            {number_input(params, "LiSSA scale × λmax", "lissa-scale", |p| p.lissa_scale_factor.unwrap_or(2.0), |p, v| p.lissa_scale_factor = Some(v))}
-            {number_input(params, "LiSSA depth", "lissa-depth", |p| p.lissa.depth as f64, |p, v| p.lissa.depth = v as usize)}
-            {number_input(params, "Arnoldi k", "arnoldi-k", |p| p.arnoldi_k as f64, |p, v| p.arnoldi_k = v as usize)}
-            {number_input(params, "TracIn epochs", "tracin-epochs", |p| p.tracin.epochs as f64, |p, v| p.tracin.epochs = v as usize)}
-            {number_input(params, "TRAK k", "trak-k", |p| p.trak_k as f64, |p, v| p.trak_k = v as usize)}
-            {number_input(params, "TRAK projections", "trak-projections", |p| p.trak_models as f64, |p, v| p.trak_models = v as usize)}
-            {number_input(params, "KNN k", "knn-k", |p| p.knn_k as f64, |p, v| p.knn_k = v as usize)}
-            {number_input(params, "TMC permutations", "tmc-permutations", |p| p.shapley_permutations as f64, |p, v| p.shapley_permutations = v as usize)}
+            {number_input(a, params, Text::LissaScale, "lissa-scale", |p| p.lissa_scale_factor.unwrap_or(2.0), |p, v| p.lissa_scale_factor = Some(v))}
+            {number_input(a, params, Text::LissaDepth, "lissa-depth", |p| p.lissa.depth as f64, |p, v| p.lissa.depth = v as usize)}
+            {number_input(a, params, Text::ArnoldiK, "arnoldi-k", |p| p.arnoldi_k as f64, |p, v| p.arnoldi_k = v as usize)}
+            {number_input(a, params, Text::TracinEpochs, "tracin-epochs", |p| p.tracin.epochs as f64, |p, v| p.tracin.epochs = v as usize)}
+            {number_input(a, params, Text::TrakK, "trak-k", |p| p.trak_k as f64, |p, v| p.trak_k = v as usize)}
+            {number_input(a, params, Text::TrakProjections, "trak-projections", |p| p.trak_models as f64, |p, v| p.trak_models = v as usize)}
+            {number_input(a, params, Text::KnnK, "knn-k", |p| p.knn_k as f64, |p, v| p.knn_k = v as usize)}
+            {number_input(a, params, Text::TmcPermutations, "tmc-permutations", |p| p.shapley_permutations as f64, |p, v| p.shapley_permutations = v as usize)}
         </div>
     }
 }
@@ -140,18 +144,19 @@ pub fn MethodsTab(
         }
     };
     let table = move || {
+        let lang = a.lang();
         methods.get().map(|m| {
             let rows = m.rows.iter().map(|r| {
                 let top: Vec<String> = a.view.with_untracked(|v| {
-                    top_k(&r.scores, 5).iter().map(|&i| v.as_ref().map_or(format!("#{i}"), |v| v.train_name(i))).collect()
+                    top_k(&r.scores, 5).iter().map(|&i| v.as_ref().map_or(format!("#{i}"), |v| v.train_name(i, lang))).collect()
                 });
-                let notes = r.error.clone().unwrap_or_else(|| r.notes.join(" "));
+                let notes = r.error.clone().unwrap_or_else(|| r.notes.iter().map(|n| n.words(lang)).collect::<Vec<_>>().join(" "));
                 view! {
                     <tr data-testid="method-row" data-method=r.method.id()>
-                        <th scope="row">{r.method.label()}<Info term=Term::Method(r.method) /></th>
-                        <td data-testid="method-spearman" data-value=r.spearman_exact.map(|v| v.to_string()).unwrap_or_default()>{fmt(r.spearman_exact)}</td>
+                        <th scope="row">{r.method.name(lang)}<Info term=Term::Method(r.method) /></th>
+                        <td data-testid="method-spearman" data-value=r.spearman_exact.map(|v| v.to_string()).unwrap_or_default()>{fmt(r.spearman_exact, lang)}</td>
                         <td>{format!("{:.2}", r.top10_exact)}</td>
-                        <td>{fmt(r.spearman_loo)}</td>
+                        <td>{fmt(r.spearman_loo, lang)}</td>
                         <td>{r.top10_loo.map_or("–".into(), |v| format!("{v:.2}"))}</td>
                         <td>{if r.error.is_some() { String::new() } else { top.join(" ") }}</td>
                         <td>{format!("{:.2}", r.millis)}</td>
@@ -159,42 +164,43 @@ pub fn MethodsTab(
                     </tr>
                 }
             }).collect_view();
-            let names: Vec<&'static str> = m.rows.iter().map(|r| r.method.label()).collect();
+            let names: Vec<&'static str> = m.rows.iter().map(|r| r.method.name(lang)).collect();
             let head = names.iter().map(|n| view! { <th scope="col">{*n}</th> }).collect_view();
             let body = m.matrix.iter().zip(&names).map(|(row, n)| {
-                let cells = row.iter().map(|r| view! { <td style=cell_style(*r)>{fmt(*r)}</td> }).collect_view();
+                let cells = row.iter().map(|r| view! { <td style=cell_style(*r)>{fmt(*r, lang)}</td> }).collect_view();
                 view! { <tr><th scope="row">{*n}</th>{cells}</tr> }
             }).collect_view();
             view! {
-                <div class="scroll" tabindex="0" role="region" aria-label="Scores of every method"><table class="grid">
-                    <thead><tr><th>"method"</th><th>"ρ vs exact"</th><th>"top-10 vs exact"</th><th>"ρ vs actual LOO"</th><th>"top-10 vs LOO"</th><th>"most helpful"</th><th>"ms"</th><th>"what it computes here, or why not"</th></tr></thead>
+                <div class="scroll" tabindex="0" role="region" aria-label=tr(a, Text::MethodsScoresAria)><table class="grid">
+                    <thead><tr>{[Text::ColMethod, Text::ColRhoExact, Text::ColTopExact, Text::ColRhoLoo, Text::ColTopLoo, Text::ColHelpful, Text::ColMs, Text::ColNotes]
+                        .map(|k| view! { <th>{a.t(k)}</th> })}</tr></thead>
                     <tbody>{rows}</tbody>
                 </table></div>
-                <h3>"Agreement between every pair (Spearman ρ)"</h3>
-                <div class="scroll" tabindex="0" role="region" aria-label="Agreement between every pair of methods"><table class="grid matrix"><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>
-                <button on:click=move |_| export(false)>"Download scores (CSV)"</button>
-                <button on:click=move |_| export(true)>"Download everything (JSON)"</button>
+                <h3>{a.t(Text::AgreementHeading)}</h3>
+                <div class="scroll" tabindex="0" role="region" aria-label=tr(a, Text::AgreementAria)><table class="grid matrix"><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table></div>
+                <button on:click=move |_| export(false)>{a.t(Text::DownloadScoresCsv)}</button>
+                <button on:click=move |_| export(true)>{a.t(Text::DownloadAllJson)}</button>
             }
         })
     };
     view! {
-        <section class="panel wide" aria-label="Methods">
-            <h2>"Every method for the explained point"</h2>
-            <p class="hint">"All scores are oriented like the influence function: larger means removing the point would raise the explained point's loss. Run the leave-one-out check on the Explore tab first to compare with the truth. The i beside a method's name says what it computes."</p>
+        <section class="panel wide" aria-label=tr(a, Text::TabMethods)>
+            <h2>{tr(a, Text::MethodsHeading)}</h2>
+            <p class="hint">{tr(a, Text::MethodsHint)}</p>
             <fieldset class="params">
-                <legend>"Methods to run"</legend>
+                <legend>{tr(a, Text::MethodsToRun)}</legend>
                 {Method::ALL.iter().map(|&m| {
                     view! {
-                        <label class="check" title=m.describe()><input type="checkbox" prop:checked=move || chosen.with(|c| c.contains(&m)) on:change=move |ev| {
+                        <label class="check" title=move || Attribution::Method(m).describe(a.lang())><input type="checkbox" prop:checked=move || chosen.with(|c| c.contains(&m)) on:change=move |ev| {
                             let on = event_target_checked(&ev);
                             chosen.update(|c| { c.retain(|x| *x != m); if on { c.push(m); c.sort(); } });
-                        } />{m.label()}</label>
+                        } />{move || Attribution::Method(m).name(a.lang())}</label>
                     }
                 }).collect_view()}
             </fieldset>
-            {parameter_inputs(params)}
+            {parameter_inputs(a, params)}
             {super::opening_hint(a, Tab::Methods)}
-            <button data-testid="methods-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>"Compare methods"</button>
+            <button data-testid="methods-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>{tr(a, Text::MethodsButton)}</button>
             <CancelWork />
             {table}
         </section>

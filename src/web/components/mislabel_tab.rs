@@ -4,9 +4,28 @@
 
 use super::chart::{LineCanvas, LineChart};
 use super::progress::CancelWork;
+use crate::engine::evaluate::SelfRanking;
+use crate::lang::Lang;
 use crate::protocol::MislabelView;
+use crate::text::{text, Text};
 use crate::url_state::MAX_SEED;
+use crate::web::components::tr;
 use leptos::prelude::*;
+
+/// How a ranking is named on the page.
+fn ranking_name(r: SelfRanking, lang: Lang) -> &'static str {
+    text(
+        lang,
+        match r {
+            SelfRanking::SelfInfluence => Text::RankSelfInfluence,
+            SelfRanking::TrainLoss => Text::RankTrainLoss,
+            SelfRanking::GradDot => Text::RankGradNorm,
+            SelfRanking::Tracin => Text::RankTracinSelf,
+            SelfRanking::Random => Text::RankRandom,
+            SelfRanking::Oracle => Text::RankOracle,
+        },
+    )
+}
 
 /// The Mislabel tab.
 #[component]
@@ -22,23 +41,30 @@ pub fn MislabelTab(
     /// Where errors go.
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let a = expect_context::<crate::web::actions::Actions>();
     let fraction = RwSignal::new(crate::opening::MISLABEL_FRACTION);
     let seed = RwSignal::new(0u64);
     let chart = Signal::derive(move || {
+        let lang = a.lang();
         mislabel.get().map(|m| LineChart {
             lines: m
                 .curves
                 .iter()
                 .map(|c| {
-                    (format!("{} (AUC {:.3})", c.name, c.auc), c.curve.iter().map(|p| (p[0], p[1])).collect())
+                    let name = a.tf(
+                        Text::CurveWithAuc,
+                        &[("name", ranking_name(c.ranking, lang)), ("auc", &format!("{:.3}", c.auc))],
+                    );
+                    (name, c.curve.iter().map(|p| (p[0], p[1])).collect())
                 })
                 .collect(),
-            x: "fraction of training points checked".into(),
-            y: "fraction of flipped labels found".into(),
+            x: text(lang, Text::AxisFractionChecked).into(),
+            y: text(lang, Text::AxisFractionFound).into(),
         })
     });
     let fix_chart = |remove: bool, loss: bool| {
         Signal::derive(move || {
+            let lang = a.lang();
             mislabel.get().filter(|m| !m.fix_first.is_empty()).map(|m| LineChart {
                 lines: (if remove { &m.remove_clean } else { &m.fix_first })
                     .iter()
@@ -50,11 +76,14 @@ pub fn MislabelTab(
                                 p.accuracy
                             }
                         };
-                        (c.name.clone(), c.points.iter().map(|p| (p.checked, y(p))).collect())
+                        (
+                            ranking_name(c.ranking, lang).into(),
+                            c.points.iter().map(|p| (p.checked, y(p))).collect(),
+                        )
                     })
                     .collect(),
-                x: "fraction of training points checked".into(),
-                y: if loss { "mean test loss after retraining" } else { "test accuracy after retraining" }
+                x: text(lang, Text::AxisFractionChecked).into(),
+                y: text(lang, if loss { Text::AxisLossAfterRetrain } else { Text::AxisAccuracyAfterRetrain })
                     .into(),
             })
         })
@@ -63,71 +92,72 @@ pub fn MislabelTab(
         (fix_chart(false, true), fix_chart(false, false), fix_chart(true, true));
     let fix_summary = move || {
         mislabel.get().and_then(|m| {
-            let at = |name: &str| {
-                m.fix_first.iter().find(|c| c.name.starts_with(name)).and_then(|c| c.points.get(2).copied())
+            let at = |r: SelfRanking| {
+                m.fix_first.iter().find(|c| c.ranking == r).and_then(|c| c.points.get(2).copied())
             };
             let (start, own, oracle, random) = (
                 m.fix_first.first().and_then(|c| c.points.first().copied())?,
-                at("self-influence")?,
-                at("oracle")?,
-                at("random")?,
+                at(SelfRanking::SelfInfluence)?,
+                at(SelfRanking::Oracle)?,
+                at(SelfRanking::Random)?,
             );
             let unconverged = m.fix_first.iter().chain(&m.remove_clean).flat_map(|c| &c.points).any(|p| !p.converged);
             Some(view! {
-                <p data-testid="fix-first-summary" data-value=own.accuracy.to_string()>{format!(
-                    "Checking {:.0}% of the training points in self-influence order and fixing the flipped labels found, then retraining, moves test accuracy from {:.3} to {:.3} and test loss from {:.3} to {:.3} (checking in the best possible order: {:.3}; in random order: {:.3}).",
-                    own.checked * 100.0, start.accuracy, own.accuracy, start.loss, own.loss, oracle.accuracy, random.accuracy
-                )}</p>
-                {unconverged.then(|| view! { <p class="warning">"Some refits behind these curves did not converge: their points are approximate."</p> })}
+                <p data-testid="fix-first-summary" data-value=own.accuracy.to_string()>{a.tf(Text::FixFirstSummary, &[
+                    ("pct", &format!("{:.0}", own.checked * 100.0)), ("acc0", &format!("{:.3}", start.accuracy)),
+                    ("acc", &format!("{:.3}", own.accuracy)), ("loss0", &format!("{:.3}", start.loss)), ("loss", &format!("{:.3}", own.loss)),
+                    ("oracle", &format!("{:.3}", oracle.accuracy)), ("random", &format!("{:.3}", random.accuracy))])}</p>
+                {unconverged.then(|| view! { <p class="warning">{a.t(Text::SomeRefitsUnconverged)}</p> })}
             })
         })
     };
-    let a = expect_context::<crate::web::actions::Actions>();
     // Each point by its row in the file (line or ID), as everywhere else.
-    let name =
-        move |i: usize| a.view.with_untracked(|v| v.as_ref().map_or(format!("#{i}"), |v| v.train_name(i)));
+    let name = move |i: usize| {
+        a.view.with_untracked(|v| v.as_ref().map_or(format!("#{i}"), |v| v.train_name(i, a.lang())))
+    };
     let results = move || {
+        let lang = a.lang();
         mislabel.get().map(|m| {
             let aucs = m.curves.iter().map(|c| view! {
-                <tr><th scope="row">{c.name.clone()}</th><td data-testid="mislabel-auc" data-method=c.name.clone() data-value=c.auc.to_string()>{format!("{:.3}", c.auc)}</td></tr>
+                <tr><th scope="row">{ranking_name(c.ranking, lang)}</th><td data-testid="mislabel-auc" data-method=c.ranking.id() data-value=c.auc.to_string()>{format!("{:.3}", c.auc)}</td></tr>
             }).collect_view();
             let found = m.found.iter().map(|&i| view! {
                 <button class="small" on:click=move |_| on_open.run(i)>{name(i)}</button>
             }).collect_view();
             let flipped = m.flipped.iter().map(|&i| name(i)).collect::<Vec<_>>().join(", ");
             view! {
-                <p data-testid="mislabel-flipped">{format!("Flipped: {flipped}.")}</p>
-                {m.note.clone().map(|n| view! { <p class="warning">{n}</p> })}
-                <p>{format!("{} of {} training labels flipped (each to a random other class); the best possible AUC is {:.3}, random about 0.5.", m.flipped.len(), m.n_train, m.best_auc)}</p>
-                <table class="grid"><thead><tr><th>"ranking"</th><th>"AUC"</th></tr></thead><tbody>{aucs}</tbody></table>
-                <p>"Flipped points found first by self-influence (click to inspect in the main view; the main view shows the original labels):"</p>
+                <p data-testid="mislabel-flipped">{a.tf(Text::FlippedList, &[("list", &flipped)])}</p>
+                {m.singular_damping.clone().map(|(d, why)| view! { <p class="warning">{a.tf(Text::SingularDamping, &[("why", &why), ("d", &format!("{d:.0e}"))])}</p> })}
+                <p>{a.tf(Text::FlippedSummary, &[("k", &m.flipped.len().to_string()), ("n", &m.n_train.to_string()), ("best", &format!("{:.3}", m.best_auc))])}</p>
+                <table class="grid"><thead><tr><th>{a.t(Text::ColRanking)}</th><th>"AUC"</th></tr></thead><tbody>{aucs}</tbody></table>
+                <p>{a.t(Text::FoundFirst)}</p>
                 <div class="found">{found}</div>
             }
         })
     };
     view! {
-        <section class="panel wide" aria-label="Mislabel lab">
-            <h2>"Mislabel lab"</h2>
+        <section class="panel wide" aria-label=tr(a, Text::TabMislabel)>
+            <h2>{tr(a, Text::TabMislabel)}</h2>
             {super::opening_hint(expect_context(), crate::url_state::Tab::Mislabel)}
-            <p class="hint">"Points with a wrong label tend to have large self-influence: the model bends to fit them. Flip some labels and see which ranking finds them."</p>
+            <p class="hint">{tr(a, Text::MislabelHint)}</p>
             <div class="params">
-                <label>{move || format!("Flip {:.0}% of the labels ", fraction.get() * 100.0)}
+                <label>{move || a.tf(Text::FlipPercent, &[("pct", &format!("{:.0}", fraction.get() * 100.0))])}" "
                     <input type="range" min="0.02" max="0.4" step="0.02" prop:value=move || fraction.get().to_string()
                         on:change=move |ev| fraction.set(event_target_value(&ev).parse().unwrap_or(0.1)) /></label>
-                <label>"Seed "<input type="number" min="0" max=MAX_SEED.to_string() prop:value=move || seed.get().to_string()
+                <label>{tr(a, Text::Seed)}" "<input type="number" min="0" max=MAX_SEED.to_string() prop:value=move || seed.get().to_string()
                     on:change=move |ev| seed.set(event_target_value(&ev).parse().map_or(0, |v: u64| v.min(MAX_SEED))) /></label>
             </div>
-            <button data-testid="mislabel-button" disabled=move || analysing.get() on:click=move |_| on_run.run((fraction.get_untracked(), seed.get_untracked()))>"Flip and rank"</button>
+            <button data-testid="mislabel-button" disabled=move || analysing.get() on:click=move |_| on_run.run((fraction.get_untracked(), seed.get_untracked()))>{tr(a, Text::MislabelButton)}</button>
             <CancelWork />
             {results}
-            <LineCanvas data=chart file="mislabel-detection.png" label="Flipped labels found against points checked" testid="mislabel-chart" error=error />
-            <h3>"What fixing buys (Koh & Liang, Fig. 6)"</h3>
-            <p class="hint">"Check the points in each ranking's order, fix the flipped labels you find, and really retrain: test loss and accuracy against the share of the data checked. Linear models only (a network would retrain 30 times)."</p>
+            <LineCanvas data=chart file="mislabel-detection.png" label=Text::ChartMislabel testid="mislabel-chart" error=error />
+            <h3>{tr(a, Text::FixFirstHeading)}</h3>
+            <p class="hint">{tr(a, Text::FixFirstHint)}</p>
             {fix_summary}
-            <LineCanvas data=fixed_loss file="mislabel-fix-first-loss.png" label="Test loss after fixing the flips found, against points checked" testid="mislabel-fix-chart" error=error />
-            <LineCanvas data=fixed_acc file="mislabel-fix-first-accuracy.png" label="Test accuracy after fixing the flips found, against points checked" testid="mislabel-fix-accuracy-chart" error=error />
-            <p class="hint">"Trusting a ranking blindly on clean data: the same check that removes every point it flags, on the labels nobody flipped."</p>
-            <LineCanvas data=removed file="mislabel-remove-clean.png" label="Test loss after removing points from clean data, against points removed" testid="mislabel-remove-chart" error=error />
+            <LineCanvas data=fixed_loss file="mislabel-fix-first-loss.png" label=Text::ChartFixLoss testid="mislabel-fix-chart" error=error />
+            <LineCanvas data=fixed_acc file="mislabel-fix-first-accuracy.png" label=Text::ChartFixAccuracy testid="mislabel-fix-accuracy-chart" error=error />
+            <p class="hint">{tr(a, Text::RemoveCleanHint)}</p>
+            <LineCanvas data=removed file="mislabel-remove-clean.png" label=Text::ChartRemoveClean testid="mislabel-remove-chart" error=error />
         </section>
     }
 }

@@ -42,6 +42,15 @@ pub fn pred_name(v: &TrainedView, lang: Lang) -> String {
     }
 }
 
+/// The engine's metric in words: "accuracy" in `lang`; "RMSE" as it is.
+pub fn metric_word(name: &str, lang: Lang) -> String {
+    if name == "accuracy" {
+        text(lang, Text::MetricAccuracy).into()
+    } else {
+        name.into()
+    }
+}
+
 /// Signed number with explicit `+`.
 pub fn signed(x: f64, digits: usize) -> String {
     format!("{}{:.*}", if x >= 0.0 { "+" } else { "−" }, digits, x.abs())
@@ -104,7 +113,7 @@ pub fn opening_hint(
                 .and_then(|v| on_open(tab, v.train_xy.len(), v.fit.n_params, v.fit.network.is_some()))
             {
                 Some(Opening::Ask(why)) => {
-                    Some(view! { <p class="hint" data-testid="opening-hint">{why}</p> })
+                    Some(view! { <p class="hint" data-testid="opening-hint">{why.words(a.lang())}</p> })
                 }
                 _ => None,
             }

@@ -39,8 +39,8 @@ fn tooltip(v: &TrainedView, hit: Hit, lang: Lang) -> String {
             lang,
             Text::TipTrain,
             &[
-                ("name", &v.train_name(i)),
-                ("row", &v.raw_row_text(i)),
+                ("name", &v.train_name(i, lang)),
+                ("row", &v.raw_row_text(i, lang)),
                 ("label", &label_text(v, v.train_y[i])),
                 ("pred", &pred(v.train_pred[i])),
                 ("loss", &loss(v.train_loss[i])),
@@ -51,7 +51,7 @@ fn tooltip(v: &TrainedView, hit: Hit, lang: Lang) -> String {
             lang,
             Text::TipTest,
             &[
-                ("name", &v.test_name(t)),
+                ("name", &v.test_name(t, lang)),
                 ("label", &label_text(v, v.test_y[t])),
                 ("pred", &pred(v.test_pred[t])),
                 ("loss", &loss(v.test_loss[t])),

@@ -17,12 +17,12 @@ pub fn ProgressCancel(
     /// Test hook of the progress bar.
     testid: &'static str,
     /// What the bar measures, for screen readers.
-    label: &'static str,
+    label: Text,
 ) -> impl IntoView {
     let a: Actions = expect_context();
     view! {
         <Show when=move || progress.with(Option::is_some)>
-            <progress data-testid=testid aria-label=label max=move || progress.get().map_or(1, |p| p.total)
+            <progress data-testid=testid aria-label=tr(a, label) max=move || progress.get().map_or(1, |p| p.total)
                 value=move || progress.get().map_or(0, |p| p.done)></progress>
             <button class="small" data-testid=format!("{testid}-cancel") on:click=move |_| on_cancel.run(())>{tr(a, Text::Cancel)}</button>
         </Show>

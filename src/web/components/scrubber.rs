@@ -34,7 +34,7 @@ pub fn Scrubber(
         reweight.with(|r| {
             r.as_ref()
                 .and_then(|r| r.curve.as_ref())
-                .map(|curve| canvas_area(c).and_then(|area| draw_curve(&area, curve, w)))
+                .map(|curve| canvas_area(c).and_then(|area| draw_curve(&area, curve, w, a.lang())))
         })
     };
     let numbers = move || {
@@ -43,7 +43,7 @@ pub fn Scrubber(
         let lang = a.lang();
         let pn = pred_name(&v, lang);
         let warn =
-            (!r.refits.all_converged()).then(|| view! { <p class="warning">{r.refits.to_string()}</p> });
+            (!r.refits.all_converged()).then(|| view! { <p class="warning">{a.say(&r.refits.said())}</p> });
         Some(view! {
             <table class="deltas">
                 <tr><th></th><th>{a.t(Text::DeltaLoss)}</th><th>{pn}</th></tr>
@@ -81,7 +81,7 @@ pub fn Scrubber(
                     on:input=move |ev| on_weight.run(event_target_value(&ev).parse().unwrap_or(1.0)) />
                 {numbers}
                 <ChartCanvas draw=draw file="scrubber-curve.png" testid="scrubber-chart" error=error width=320 height=170
-                    label=a.t(Text::ScrubberChartLabel) />
+                    label=Text::ScrubberChartLabel />
                 <p class="hint">{tr(a, Text::ScrubberHint)}</p>
                 <button on:click=move |_| on_close.run(())>{tr(a, Text::Close)}</button>
             </section>

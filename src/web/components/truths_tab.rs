@@ -9,7 +9,9 @@ use super::chart::ChartCanvas;
 use super::correlation;
 use super::progress::ProgressCancel;
 use crate::protocol::TruthsView;
+use crate::text::{filled, text, Text};
 use crate::tracker::Progress;
+use crate::web::components::tr;
 use crate::web::plot::{canvas_area, draw_truth};
 use leptos::prelude::*;
 
@@ -27,26 +29,43 @@ pub fn TruthsTab(
     /// Where errors go.
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let a: crate::web::actions::Actions = expect_context();
     let seeds = RwSignal::new(crate::opening::TRUTH_SEEDS);
     let scatter = move |which: usize| {
         move |c: &web_sys::HtmlCanvasElement| {
+            let lang = a.lang();
             truths.with(|t| {
                 t.as_ref().map(|t| {
                     let area = canvas_area(c)?;
                     match which {
-                        0 => {
-                            draw_truth(&area, "Warm-started leave-one-out", &t.predicted, &t.loo, None, None)
-                        }
-                        1 => draw_truth(&area, "PBRF", &t.predicted, &t.pbrf, None, None),
+                        0 => draw_truth(
+                            &area,
+                            text(lang, Text::TruthLooTitle),
+                            &t.predicted,
+                            &t.loo,
+                            None,
+                            None,
+                            lang,
+                        ),
+                        1 => draw_truth(
+                            &area,
+                            text(lang, Text::TruthPbrfTitle),
+                            &t.predicted,
+                            &t.pbrf,
+                            None,
+                            None,
+                            lang,
+                        ),
                         _ => {
                             let at: Vec<f64> = t.scratch_points.iter().map(|&i| t.predicted[i]).collect();
                             draw_truth(
                                 &area,
-                                "From scratch (mean ± s.e.)",
+                                text(lang, Text::TruthScratchTitle),
                                 &at,
                                 &t.scratch_mean,
                                 Some(&t.scratch_se),
                                 Some(t.noise),
+                                lang,
                             )
                         }
                     }
@@ -54,46 +73,46 @@ pub fn TruthsTab(
             })
         }
     };
-    let a: crate::web::actions::Actions = expect_context();
     let summary = move || {
         let lang = a.lang();
         truths.get().map(|t| {
-            let rows = t.agreement.iter().map(|(name, r, rho)| view! {
-                <tr><th scope="row">{name.clone()}</th>
-                    <td data-testid="truth-pearson" data-truth=name.clone() data-value=r.map(|v| v.to_string()).unwrap_or_default()>{correlation(*r, lang)}</td>
+            let rows = t.agreement.iter().map(|(truth, r, rho)| view! {
+                <tr><th scope="row">{truth.name(lang)}</th>
+                    <td data-testid="truth-pearson" data-truth=truth.id() data-value=r.map(|v| v.to_string()).unwrap_or_default()>{correlation(*r, lang)}</td>
                     <td>{correlation(*rho, lang)}</td></tr>
             }).collect_view();
-            let warn = (!t.refits.all_converged()).then(|| view! { <p class="warning">{t.refits.to_string()}</p> });
+            let warn = (!t.refits.all_converged()).then(|| view! { <p class="warning">{t.refits.said().words(lang)}</p> });
             view! {
-                <p class="reading" data-testid="truths-reading">{t.reading.clone()}</p>
-                <table class="grid"><thead><tr><th>"truth"</th><th>"Pearson r"</th><th>"Spearman ρ"</th></tr></thead><tbody>{rows}</tbody></table>
-                <p class="hint">{format!(
-                    "{} refits in {:.1} s{}; PBRF with δ = {:.0e}; {} seeds from scratch over {} of the {} training points. Orange band: ±{:.2e}, the seed-to-seed spread of this test loss with all the data.",
-                    t.refits.n, t.millis / 1000.0, super::workers(t.workers, lang), t.pbrf_damping, t.seeds, t.scratch_points.len(), t.predicted.len(), t.noise)}</p>
+                <p class="reading" data-testid="truths-reading">{t.reading(lang)}</p>
+                <table class="grid"><thead><tr><th>{text(lang, Text::ColTruth)}</th><th>{text(lang, Text::ColPearson)}</th><th>{text(lang, Text::AxisSpearman)}</th></tr></thead><tbody>{rows}</tbody></table>
+                <p class="hint">{filled(lang, Text::TruthsFootnote, &[
+                    ("refits", &t.refits.n.to_string()), ("s", &format!("{:.1}", t.millis / 1000.0)), ("workers", &super::workers(t.workers, lang)),
+                    ("d", &format!("{:.0e}", t.pbrf_damping)), ("seeds", &t.seeds.to_string()), ("k", &t.scratch_points.len().to_string()),
+                    ("n", &t.predicted.len().to_string()), ("noise", &format!("{:.2e}", t.noise))])}</p>
                 {warn}
             }
         })
     };
     view! {
-        <section class="panel wide" aria-label="Which truth?">
-            <h2>"Which truth? Influence against three kinds of retraining"</h2>
+        <section class="panel wide" aria-label=tr(a, Text::TabTruths)>
+            <h2>{tr(a, Text::TruthsHeading)}</h2>
             {super::opening_hint(expect_context(), crate::url_state::Tab::Truths)}
-            <p class="hint">"Past convexity, \"what would happen without this point\" has three answers: refit from the trained model (the same basin), the proximal Bregman response (what damped Gauss–Newton influence estimates exactly), or retrain from scratch with several seeds, which also shows how much retraining moves the loss whatever you remove."</p>
+            <p class="hint">{tr(a, Text::TruthsHint)}</p>
             <div class="params">
-                <label>"Seeds from scratch "<input type="number" min="2" max="20" data-testid="truths-seeds" prop:value=move || seeds.get().to_string()
+                <label>{tr(a, Text::SeedsFromScratch)}" "<input type="number" min="2" max="20" data-testid="truths-seeds" prop:value=move || seeds.get().to_string()
                     on:change=move |ev| seeds.set(event_target_value(&ev).parse::<usize>().unwrap_or(5).clamp(2, 20)) /></label>
             </div>
             <button data-testid="truths-button" disabled=move || progress.with(Option::is_some)
-                on:click=move |_| on_run.run(seeds.get_untracked())>"Retrain three ways"</button>
-            <ProgressCancel progress=progress on_cancel=on_cancel testid="truths-progress" label="Refits done" />
+                on:click=move |_| on_run.run(seeds.get_untracked())>{tr(a, Text::TruthsButton)}</button>
+            <ProgressCancel progress=progress on_cancel=on_cancel testid="truths-progress" label=Text::RefitsDone />
             {summary}
             <div class="charts">
                 <ChartCanvas draw=scatter(0) file="truth-loo.png" testid="truth-loo-chart" error=error width=360 height=300
-                    label="Predicted against warm-started leave-one-out change" />
+                    label=Text::ChartTruthLoo />
                 <ChartCanvas draw=scatter(1) file="truth-pbrf.png" testid="truth-pbrf-chart" error=error width=360 height=300
-                    label="Predicted against the PBRF change" />
+                    label=Text::ChartTruthPbrf />
                 <ChartCanvas draw=scatter(2) file="truth-scratch.png" testid="truth-scratch-chart" error=error width=360 height=300
-                    label="Predicted against the change retrained from scratch, with the noise floor" />
+                    label=Text::ChartTruthScratch />
             </div>
         </section>
     }
