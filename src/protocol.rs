@@ -111,20 +111,20 @@ impl<'de> Deserialize<'de> for Floats {
 }
 
 /// Why a job produced no result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum JobError {
     /// The user cancelled it (or a newer request replaced it).
     #[error("cancelled")]
     Cancelled,
-    /// It failed; the reason in plain words.
+    /// It failed; the reason in words.
     #[error("{0}")]
-    Failed(String),
+    Failed(crate::said::Said),
 }
 
 impl JobError {
-    /// A failure from anything displayable.
-    pub fn failed(e: impl std::fmt::Display) -> Self {
-        JobError::Failed(e.to_string())
+    /// A failure from a sentence, or from words not yet in the tables.
+    pub fn failed(e: impl Into<crate::said::Said>) -> Self {
+        JobError::Failed(e.into())
     }
 }
 
@@ -960,7 +960,7 @@ pub struct MethodRow {
     /// Top-10 overlap with actual leave-one-out, when computed.
     pub top10_loo: Option<f64>,
     /// Why the method gave no scores.
-    pub error: Option<String>,
+    pub error: Option<crate::said::Said>,
     /// Caveats in plain words.
     pub notes: Vec<crate::said::Said>,
     /// Monte Carlo standard errors (TMC-Shapley).
@@ -1079,7 +1079,7 @@ pub struct DiagnosticsView {
     /// LiSSA relative change per step (first repeat), empty if it diverged.
     pub lissa_trace: Vec<f64>,
     /// LiSSA's divergence message, if any.
-    pub lissa_error: Option<String>,
+    pub lissa_error: Option<crate::said::Said>,
     /// LiSSA's caveats (effective damping, depth).
     pub lissa_notes: Vec<crate::said::Said>,
     /// The damping sweep.

@@ -72,6 +72,20 @@ impl Said {
     }
 }
 
+/// Words not yet in the tables (see [`Said::untranslated`]).
+impl From<String> for Said {
+    fn from(words: String) -> Self {
+        Said::untranslated(words)
+    }
+}
+
+/// Words not yet in the tables (see [`Said::untranslated`]).
+impl From<&str> for Said {
+    fn from(words: &str) -> Self {
+        Said::untranslated(words.into())
+    }
+}
+
 impl std::fmt::Display for Said {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.words(Lang::En))

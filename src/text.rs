@@ -66,6 +66,9 @@ texts! {
     NoteLissaDepth, NoteLissaShort, NoteArnoldiAll, NoteArnoldiTop, NoteTracinNetwork, NoteTracinRun, NoteTracinRunAuto, NoteRepresenterLinear, NoteRepresenterMlp, NoteTrakUnprojected, NoteTrakProjected, NoteTmc, UtilitySquaredError, UtilityProbability, NoteKnn, CgConverged, RefitsAllConverged, RefitsSomeNot, WarnNotConverged, WarnDampedSteps, WarnSeparable, WarnDiverging, WarnEarlyStopped, WarnUnderfit, NoteTextColumn,
     NoteDroppedRows,
     Untranslated,
+    ErrCsvEmpty, ErrCsvHeaderOnly, ErrCsvTooLarge, ErrCsvNotUtf8, ErrCsvEmptyHeader, ErrCsvDuplicateHeader, ErrCsvRaggedRow, ErrCsvUnclosedQuote, ErrCsvUnreadable, ErrCsvNonNumeric, ErrCsvMissingCell, ErrCsvNonFinite, ErrCsvTargetNotFound, ErrCsvExcludedNotFound, ErrCsvColumnMissing, ErrCsvNoFeatures, ErrCsvNoRows, ErrCsvSingleClass, ErrCsvTooManyRows, ErrCsvTooManyColumns, ErrModelNeedsTwoClasses, ErrModelNeedsClasses, ErrModelNeedsRealTarget, ErrModelTooManyParameters, ErrModelNoRows, ErrModelBadNetwork, ErrModelEmptyClass, ErrFitNonFinite, ErrFitNotPositiveDefinite, ErrFitBadStart, ErrLinalgNotPositiveDefinite, ErrLinalgIndefinite, ErrLinalgSingular, ErrLinalgNonFinite, ErrLinalgShape, ErrMethodLissaDiverged, ErrMethodCgNotConverged, ErrMethodCgIndefinite, ErrMethodArnoldi, ErrMethodNonFinite, ErrMethodCancelled,
+    ErrBadSetting, ErrHessianAt, ErrInFile, ErrNoBuiltin, ErrNoUpload, ErrTooFewRows, ErrTooFewTraining, ErrTrainFirst, ErrCancelled,
+    LinkUnreadable, LinkUploaded, MeanwhileDefault, PlotFailed,
 }
 
 const EN: &str = include_str!("../www/i18n/en.json");

@@ -136,21 +136,16 @@ pub struct FitReport {
 }
 
 /// A fit that could not produce numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FitError {
     /// The objective or gradient became NaN or infinite.
-    #[error(
-        "the training objective became NaN or infinite (are the features extremely large? try standardising)"
-    )]
     NonFinite,
     /// The Hessian stayed indefinite or singular even with the largest damping tried.
-    #[error("the Hessian is not positive definite even with damping {damping:.1e} (relative to its diagonal): the problem has no unique optimum; add L2 regularisation")]
     NotPositiveDefinite {
         /// The largest damping tried.
         damping: f64,
     },
     /// A warm start of the wrong length.
-    #[error("the starting parameters have {found} entries; the model has {expected}")]
     BadStart {
         /// Entries given.
         found: usize,
@@ -158,6 +153,29 @@ pub enum FitError {
         expected: usize,
     },
 }
+
+impl FitError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::NonFinite => Said::new(Text::ErrFitNonFinite),
+            Self::NotPositiveDefinite { damping } => {
+                Said::new(Text::ErrFitNotPositiveDefinite).with("damping", format!("{damping:.1e}"))
+            }
+            Self::BadStart { found, expected } => {
+                Said::new(Text::ErrFitBadStart).with("found", found).with("expected", expected)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for FitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.said().fmt(f)
+    }
+}
+
+impl std::error::Error for FitError {}
 
 /// Largest parameter magnitude before [`FitWarning::Diverging`] is raised.
 const DIVERGING: f64 = 1e6;

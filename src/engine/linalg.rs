@@ -21,24 +21,22 @@
 //! diagonal) instead: on the complement its inverse is exactly the pseudo-inverse,
 //! and every solution is projected back onto it.
 
+use crate::said::Said;
+use crate::text::Text;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 /// The Hessian cannot be inverted as it stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LinalgError {
     /// Cholesky found a non-positive pivot, or the smallest eigenvalue is ≤ 0.
-    #[error(
-        "the Hessian (with damping {damping:e}) is not positive definite; add L2 regularisation or damping"
-    )]
     NotPositiveDefinite {
         /// The damping that was added.
         damping: f64,
     },
     /// Indefinite: a negative eigenvalue that the damping does not outweigh.
-    #[error("the curvature has a negative eigenvalue ({smallest:.3e}): with damping {damping:e} it is not positive definite; any damping above {needed:.3e} makes it so")]
     Indefinite {
         /// The damping used.
         damping: f64,
@@ -49,17 +47,14 @@ pub enum LinalgError {
     },
     /// Positive definite in floating point, but so ill-conditioned that `H⁻¹ v` would
     /// be noise.
-    #[error("the Hessian is numerically singular (condition number about {condition:.1e} after scaling its columns); add L2 regularisation or damping")]
     Singular {
         /// Largest over smallest eigenvalue of the equilibrated matrix.
         condition: f64,
     },
     /// The Hessian holds NaN or infinity.
-    #[error("the Hessian contains NaN or infinite entries")]
     NonFinite,
     /// A vector or matrix whose size does not match the factorised matrix (a bug in
     /// the caller, reported rather than ignored).
-    #[error("a vector of length {found} was given to a {expected}-parameter solve")]
     Shape {
         /// The size expected.
         expected: usize,
@@ -67,6 +62,36 @@ pub enum LinalgError {
         found: usize,
     },
 }
+
+impl LinalgError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::NotPositiveDefinite { damping } => {
+                Said::new(Text::ErrLinalgNotPositiveDefinite).with("damping", format!("{damping:e}"))
+            }
+            Self::Indefinite { damping, smallest, needed } => Said::new(Text::ErrLinalgIndefinite)
+                .with("smallest", format!("{smallest:.3e}"))
+                .with("damping", format!("{damping:e}"))
+                .with("needed", format!("{needed:.3e}")),
+            Self::Singular { condition } => {
+                Said::new(Text::ErrLinalgSingular).with("condition", format!("{condition:.1e}"))
+            }
+            Self::NonFinite => Said::new(Text::ErrLinalgNonFinite),
+            Self::Shape { expected, found } => {
+                Said::new(Text::ErrLinalgShape).with("found", found).with("expected", expected)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for LinalgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.said().fmt(f)
+    }
+}
+
+impl std::error::Error for LinalgError {}
 
 /// Above this condition number (of the equilibrated matrix, inverted here) `H` is
 /// treated as singular: `H⁻¹ v` would lose all but about three digits.

@@ -13,6 +13,8 @@ use crate::engine::influence::Influence;
 use crate::engine::linalg::{symmetric_eigenvalues, LinalgError};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::{Model, ModelError, ModelKind, Net};
+use crate::said::Said;
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// What to fit.
@@ -126,6 +128,23 @@ pub fn standardize_if(standardize: bool, train: &mut Dataset, test: &mut Dataset
 pub fn choose_model(train: &Dataset, spec: &ModelSpec) -> Result<Model, ModelError> {
     let kind = spec.kind.unwrap_or_else(|| ModelKind::for_classes(train.n_classes()));
     Model::with_net(kind, train.d(), train.n_classes(), spec.net)
+}
+
+impl PipelineError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::BadSetting { name, value } => {
+                Said::new(Text::ErrBadSetting).with("name", name).with("value", value)
+            }
+            Self::Model(e) => e.said(),
+            Self::Fit(e) => e.said(),
+            Self::Hessian { source, lambda, damping } => Said::new(Text::ErrHessianAt)
+                .with_said("why", source.said())
+                .with("lambda", lambda)
+                .with("damping", damping),
+        }
+    }
 }
 
 /// Choose the model, fit it and factorise its Hessian.

@@ -81,7 +81,7 @@ pub fn methods_view(
                 ..row(Attribution::Method(method), m.scores.swap_remove(0), &exact, loo, millis)
             },
             Err(e) => MethodRow {
-                error: Some(e.to_string()),
+                error: Some(e.said()),
                 top10_exact: 0.0,
                 spearman_exact: None,
                 ..row(Attribution::Method(method), vec![], &exact, None, millis)
@@ -114,7 +114,7 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
             .clone()
             .solution(params.cg_tol)
             .err()
-            .map_or(Said::new(Text::CgConverged).with("steps", steps), |e| Said::untranslated(e.to_string())),
+            .map_or(Said::new(Text::CgConverged).with("steps", steps), |e| e.said()),
     };
     let lissa_run = |d: f64| {
         let lambda_max = largest_eigenvalue(problem, theta, d, params.lissa.seed).abs();
@@ -126,7 +126,7 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
     let (lissa, lissa_notes) = lissa_run(damping);
     let (lissa_trace, lissa_error) = match lissa {
         Ok((_, t)) => (t, None),
-        Err(e) => (vec![], Some(e.to_string())),
+        Err(e) => (vec![], Some(e.said())),
     };
     // The rescue: the smallest damping that makes H + δI positive definite.
     let rescue_damping = (bottom + damping <= 0.0).then(|| -bottom * 1.01 + 1e-9 * top.abs());

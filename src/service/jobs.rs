@@ -194,7 +194,7 @@ impl LongJob {
         };
         let done = match outcome {
             Err(e) => {
-                emit(self.ended(JobError::Failed(e)));
+                emit(self.ended(JobError::failed(e)));
                 return Stepped::Ended;
             }
             Ok(done) => done,
@@ -249,7 +249,7 @@ impl LongJob {
             Work::Lds(l) => finish_lds(l, s, self.job, parts),
             Work::Truths(_) => finish_truths(s, self.job, parts),
         });
-        result.unwrap_or_else(|e| self.ended(JobError::Failed(e)))
+        result.unwrap_or_else(|e| self.ended(JobError::failed(e)))
     }
 }
 

@@ -17,6 +17,8 @@ pub mod session;
 use crate::engine::data::csv::{parse, CsvTable};
 use crate::engine::methods::{CheckedParams, MethodParams};
 use crate::protocol::*;
+use crate::said::Said;
+use crate::text::Text;
 use jobs::{LongJob, Stepped};
 pub use session::train;
 use session::Session;
@@ -42,12 +44,12 @@ pub fn native_clock() -> f64 {
 
 /// The reply when no model has been trained yet.
 fn untrained<T>() -> JobResult<T> {
-    Err(JobError::Failed("train a model first".into()))
+    Err(JobError::Failed(Said::new(Text::ErrTrainFirst)))
 }
 
 /// Check the method parameters, with the error a job reports.
 fn check(params: MethodParams) -> Result<CheckedParams, JobError> {
-    params.check().map_err(JobError::failed)
+    params.check().map_err(|e| JobError::failed(e.to_string()))
 }
 
 impl Service {
@@ -72,7 +74,7 @@ impl Service {
             }
             Request::Train { job, spec } => {
                 self.cancel_long(emit);
-                let result = Session::build(&spec, self.upload.as_ref()).map_err(JobError::Failed).map(|s| {
+                let result = Session::build(&spec, self.upload.as_ref()).map_err(JobError::failed).map(|s| {
                     let view = s.view();
                     self.session = Some(s);
                     Box::new(view)
@@ -82,14 +84,14 @@ impl Service {
             Request::Select { job, selection } => {
                 self.cancel_long(emit);
                 let result = match self.session.as_mut() {
-                    Some(s) => s.select(&selection).map(|()| Box::new(s.view())).map_err(JobError::Failed),
+                    Some(s) => s.select(&selection).map(|()| Box::new(s.view())).map_err(JobError::failed),
                     None => untrained(),
                 };
                 emit(Response::Trained { job, result });
             }
             Request::Reweight { job, index, weight, curve } => {
                 let result = match self.session.as_ref() {
-                    Some(s) => s.reweight(index, weight, curve).map(Box::new).map_err(JobError::Failed),
+                    Some(s) => s.reweight(index, weight, curve).map(Box::new).map_err(JobError::failed),
                     None => untrained(),
                 };
                 emit(Response::Reweighted { job, result });
@@ -116,7 +118,7 @@ impl Service {
                     }
                     Some(_) => emit(Response::TruthsDone {
                         job,
-                        result: Err(JobError::Failed(format!("use 2 to 20 seeds (asked for {seeds})"))),
+                        result: Err(JobError::failed(format!("use 2 to 20 seeds (asked for {seeds})"))),
                     }),
                     None => emit(Response::TruthsDone { job, result: untrained() }),
                 }
@@ -132,7 +134,7 @@ impl Service {
                 (waiting, _) => {
                     self.awaiting = waiting;
                     let e = format!("job {job} has no blocks to put together (it was replaced or cancelled)");
-                    emit(Response::PartDone { job, result: Err(JobError::Failed(e)) });
+                    emit(Response::PartDone { job, result: Err(JobError::failed(e)) });
                 }
             },
             Request::Methods { job, methods, settings } => {
@@ -155,14 +157,14 @@ impl Service {
                 let result = match &self.session {
                     Some(s) => analysis::flip(s, limit, threshold, self.clock)
                         .map(Box::new)
-                        .map_err(JobError::Failed),
+                        .map_err(JobError::failed),
                     None => untrained(),
                 };
                 emit(Response::FlipDone { job, result });
             }
             Request::Audit { job, rank, top } => {
                 let result = match &self.session {
-                    Some(s) => analysis::audit(s, rank, top).map(Box::new).map_err(JobError::Failed),
+                    Some(s) => analysis::audit(s, rank, top).map(Box::new).map_err(JobError::failed),
                     None => untrained(),
                 };
                 emit(Response::AuditDone { job, result });
@@ -170,7 +172,7 @@ impl Service {
             Request::Group { job, members, steps } => {
                 let result = match &self.session {
                     Some(s) => {
-                        analysis::group(s, members, steps, self.clock).map(Box::new).map_err(JobError::Failed)
+                        analysis::group(s, members, steps, self.clock).map(Box::new).map_err(JobError::failed)
                     }
                     None => untrained(),
                 };
@@ -178,7 +180,7 @@ impl Service {
             }
             Request::CleanedCsv { job } => {
                 let result = match &self.session {
-                    Some(s) => s.cleaned_csv(self.upload.as_ref()).map(Box::new).map_err(JobError::Failed),
+                    Some(s) => s.cleaned_csv(self.upload.as_ref()).map(Box::new).map_err(JobError::failed),
                     None => untrained(),
                 };
                 emit(Response::CleanedCsvDone { job, result });
@@ -187,7 +189,7 @@ impl Service {
                 let result = match &self.session {
                     Some(s) => analysis::mislabel(s, fraction, seed, &CheckedParams::default())
                         .map(Box::new)
-                        .map_err(JobError::Failed),
+                        .map_err(JobError::failed),
                     None => untrained(),
                 };
                 emit(Response::MislabelDone { job, result });
@@ -197,7 +199,9 @@ impl Service {
 
     /// Parse a file and keep it (the previous one stays when it does not parse).
     fn upload(&mut self, name: String, text: &str) -> Result<UploadSummary, JobError> {
-        let table = parse(text).map_err(|e| JobError::Failed(format!("{name}: {e}")))?;
+        let table = parse(text).map_err(|e| {
+            JobError::Failed(Said::new(Text::ErrInFile).with("name", &name).with_said("why", e.said()))
+        })?;
         let summary = UploadSummary {
             name: name.clone(),
             rows: table.rows.len(),
@@ -220,10 +224,10 @@ impl Service {
         methods: Vec<crate::engine::methods::Method>,
         settings: MethodParams,
     ) -> Result<LongJob, JobError> {
-        let s = self.session.as_ref().ok_or_else(|| JobError::Failed("train a model first".into()))?;
+        let s = self.session.as_ref().ok_or_else(|| JobError::Failed(Said::new(Text::ErrTrainFirst)))?;
         let params = check(settings)?;
         if !((2..=10_000).contains(&subsets) && alpha > 0.0 && alpha < 1.0) {
-            return Err(JobError::Failed(format!(
+            return Err(JobError::failed(format!(
                 "LDS needs 2 to 10000 subsets and a fraction above 0 and below 1 (got {subsets} and {alpha})"
             )));
         }

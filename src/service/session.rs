@@ -5,6 +5,7 @@
 use super::frame::{bounds, Frame};
 use crate::engine::data::builtin::Builtin;
 use crate::engine::data::columns::{choose, RowName};
+use crate::engine::data::csv::CsvError;
 use crate::engine::data::csv::{datasets_from_tables, ColumnSpec, CsvTable, TargetKind};
 use crate::engine::data::prep::split_rows;
 use crate::engine::data::prep::Standardizer;
@@ -72,24 +73,25 @@ struct Loaded {
 }
 
 /// Load the data of a source.
-fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<Loaded, String> {
+fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<Loaded, Said> {
     match source {
         DataSource::Builtin { id, params } => {
-            let b = Builtin::from_id(id).ok_or_else(|| format!("there is no built-in dataset \"{id}\""))?;
-            let data = b.load(params).map_err(|e| e.to_string())?;
+            let b = Builtin::from_id(id).ok_or_else(|| Said::new(Text::ErrNoBuiltin).with("id", id))?;
+            let data = b.load(params).map_err(|e| e.said())?;
             let names = (1..=data.n()).map(RowName::Row).collect();
             Ok(Loaded { data, title: b.title().to_string(), names, notes: vec![], table_rows: vec![] })
         }
         DataSource::Uploaded(opts) => {
-            let (name, table) = upload.ok_or("no file has been uploaded in this tab")?;
-            let chosen = choose(table, opts).map_err(|e| format!("{name}: {e}"))?;
+            let (name, table) = upload.ok_or(Said::new(Text::ErrNoUpload))?;
+            let in_file =
+                |e: CsvError| Said::new(Text::ErrInFile).with("name", name).with_said("why", e.said());
+            let chosen = choose(table, opts).map_err(in_file)?;
             let spec = ColumnSpec {
                 target: opts.target.clone(),
                 exclude: chosen.exclude.clone(),
                 kind: TargetKind::Auto,
             };
-            let mut v =
-                datasets_from_tables(&[&chosen.table], &spec).map_err(|(_, e)| format!("{name}: {e}"))?;
+            let mut v = datasets_from_tables(&[&chosen.table], &spec).map_err(|(_, e)| in_file(e))?;
             let data = v.pop().ok_or("the file has no rows")?;
             let mut notes: Vec<Said> = chosen
                 .text_columns
@@ -187,18 +189,18 @@ fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edit
 
 impl Session {
     /// Load, split, standardise, edit, fit and explain.
-    pub fn build(spec: &TrainSpec, upload: Option<&(String, CsvTable)>) -> Result<Session, String> {
+    pub fn build(spec: &TrainSpec, upload: Option<&(String, CsvTable)>) -> Result<Session, Said> {
         let Loaded { data, title, names, notes, table_rows: _ } = load(&spec.source, upload)?;
         let source_rows = split_rows(&data, spec.test_fraction, spec.split_seed);
         let (mut train, mut test) = (data.select(&source_rows.0), data.select(&source_rows.1));
         if test.n() == 0 || train.n() < 2 {
-            return Err(format!("the dataset has {} rows; at least 3 are needed", data.n()));
+            return Err(Said::new(Text::ErrTooFewRows).with("n", data.n()));
         }
         let scaler = standardize_if(spec.standardize, &mut train, &mut test);
         let frame = Frame::new(&train);
         let Edited { origin, removed } = apply_edits(&mut train, &spec.edits, &frame)?;
         if train.n() < 2 {
-            return Err("at least two training points are needed".into());
+            return Err(Said::new(Text::ErrTooFewTraining));
         }
         let net = spec.network.map_or(Net::Linear, Net::Mlp);
         let model = ModelSpec {
@@ -208,7 +210,7 @@ impl Session {
             net,
             curvature: spec.curvature,
         };
-        let fitted = fit_model(&train, &model).map_err(|e| e.to_string())?;
+        let fitted = fit_model(&train, &model).map_err(|e| e.said())?;
         let (m, theta) = (&fitted.problem.model, fitted.theta());
         let (metric_name, train_metric) = metric(m, theta, &Design::from_dataset(&train));
         let (_, test_metric) = metric(m, theta, &Design::from_dataset(&test));
@@ -283,7 +285,7 @@ impl Session {
     /// The data file with this session's removals and relabels applied, in the
     /// file's own columns and order (built-in data: its features, then the target):
     /// `(file name, CSV text)`. Added points have no row in the file and are left out.
-    pub fn cleaned_csv(&self, upload: Option<&(String, CsvTable)>) -> Result<(String, String), String> {
+    pub fn cleaned_csv(&self, upload: Option<&(String, CsvTable)>) -> Result<(String, String), Said> {
         let Loaded { data, table_rows, .. } = load(&self.source, upload)?;
         let row = |i: usize| self.source_rows.0.get(i).copied();
         let dropped: std::collections::BTreeSet<usize> =
@@ -545,7 +547,7 @@ impl Session {
 }
 
 /// Train one view without a service (tests, and one-shot use).
-pub fn train(spec: &TrainSpec) -> Result<TrainedView, String> {
+pub fn train(spec: &TrainSpec) -> Result<TrainedView, Said> {
     Session::build(spec, None).map(|s| s.view())
 }
 

@@ -124,6 +124,7 @@ impl Actions {
     /// [`link_data`]).
     pub fn new(query: &str, fragment: &str, browser_lang: Lang) -> Self {
         let mut state = lesson::opening_state(ViewState::from_query(query));
+        let lang = state.lang.unwrap_or(browser_lang);
         let mut error = None;
         let mut link = None;
         if state.dataset == UPLOAD {
@@ -132,15 +133,11 @@ impl Actions {
                     link = Some((text, state.clone()));
                     None
                 }
-                Some(Err(e)) => Some(format!("The data in this link could not be read: {e}.")),
-                None => Some(
-                    "This link was made from an uploaded file, which is never put in links. \
-                     Drop the file again to see it."
-                        .to_string(),
-                ),
+                Some(Err(e)) => Some(filled(lang, Text::LinkUnreadable, &[("e", &e.to_string())])),
+                None => Some(text(lang, Text::LinkUploaded).to_string()),
             };
             if let Some(problem) = problem {
-                error = Some(format!("{problem} Meanwhile, here is the default dataset."));
+                error = Some(filled(lang, Text::MeanwhileDefault, &[("problem", &problem)]));
                 state = state.fresh();
             }
         }
@@ -196,6 +193,14 @@ impl Actions {
     /// `key` in the page's language.
     pub fn t(&self, key: Text) -> &'static str {
         text(self.lang(), key)
+    }
+
+    /// Why a job failed, in the page's language.
+    pub fn job_error(&self, e: &JobError) -> String {
+        match e {
+            JobError::Failed(said) => self.say(said),
+            JobError::Cancelled => self.t(Text::ErrCancelled).into(),
+        }
     }
 
     /// A sentence from the engine in the page's language.
@@ -663,7 +668,7 @@ impl Actions {
                 return true;
             }
             Err(JobError::Cancelled) => {}
-            Err(JobError::Failed(e)) => self.error.set(Some(e)),
+            Err(JobError::Failed(e)) => self.error.set(Some(self.say(&e))),
         }
         false
     }
@@ -714,7 +719,7 @@ impl Actions {
                     });
                     self.reweight.set(Some(ReweightView { curve, ..*r }));
                 }
-                Err(e) => self.error.set(Some(e.to_string())),
+                Err(e) => self.error.set(Some(self.job_error(&e))),
             }
         }
         if let Some(p) = pending {
@@ -736,7 +741,7 @@ impl Actions {
                 let Some(kind) = self.jobs.with_value(|j| j.kind_of(job)) else { return };
                 self.cancel(kind);
                 if self.finished(kind, job) && e != JobError::Cancelled {
-                    self.error.set(Some(e.to_string()));
+                    self.error.set(Some(self.job_error(&e)));
                 }
             }
         }
@@ -814,7 +819,7 @@ impl Actions {
                         // Data in a link that do not read: the default view instead.
                         if self.link_data.try_update_value(Option::take).flatten().is_some() {
                             self.fragment.set_value(None);
-                            let said = format!("The data in this link could not be read: {e}");
+                            let said = self.tf(Text::LinkUnreadable, &[("e", &self.job_error(&e))]);
                             self.notice.set_value(Some(said.clone()));
                             self.error.set(Some(said));
                             self.retrain(|s| *s = s.fresh());
@@ -864,7 +869,7 @@ impl Actions {
                         self.queue.set(Some(Queue::new(*v, origin, self.audit_key())));
                     }
                     Err(JobError::Cancelled) => {}
-                    Err(JobError::Failed(e)) => self.error.set(Some(e)),
+                    Err(JobError::Failed(e)) => self.error.set(Some(self.say(&e))),
                 }
             }
             Response::CleanedCsvDone { job, result } => {
@@ -878,7 +883,7 @@ impl Actions {
                         }
                     }
                     Err(JobError::Cancelled) => {}
-                    Err(JobError::Failed(e)) => self.error.set(Some(e)),
+                    Err(JobError::Failed(e)) => self.error.set(Some(self.say(&e))),
                 }
             }
             Response::MislabelDone { job, result } => {

@@ -106,11 +106,18 @@ fn cancel_stops_leave_each_out_and_a_new_request_cancels_it_too() {
 fn bad_uploads_report_the_line_and_keep_the_previous_state() {
     let mut s = Service::new(native_clock);
     trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
-    for (text, needle) in [("a,b,y\n1,2,0\n3,4\n", "line 3"), ("", "empty"), ("a,b,y\n", "no data rows")] {
+    let cases = [
+        ("a,b,y\n1,2,0\n3,4\n", "line 3", "3 行目"),
+        ("", "empty", "空"),
+        ("a,b,y\n", "no data rows", "データの行がありません"),
+    ];
+    for (text, needle, japanese) in cases {
         let out = run(&mut s, Request::Upload { job: 2, name: "bad.csv".into(), text: text.into() });
         let Some(Response::Uploaded { result: Err(e), .. }) = out.first() else { panic!("{out:?}") };
-        let e = e.to_string();
-        assert!(e.contains("bad.csv") && e.contains(needle), "{e}");
+        let JobError::Failed(said) = e else { panic!("{e:?}") };
+        let (en, ja) = (said.words(Lang::En), said.words(Lang::Ja));
+        assert!(en.contains("bad.csv") && en.contains(needle), "{en}");
+        assert!(ja.contains("bad.csv") && ja.contains(japanese), "{ja}");
     }
     // Cells are read as numbers at training (any column may be the target): a text
     // column is skipped then, with a notice naming its first text cell and line.
@@ -144,8 +151,13 @@ fn bad_uploads_report_the_line_and_keep_the_previous_state() {
         source: DataSource::Uploaded(UploadOptions { target: "y".into(), ..Default::default() }),
         ..TrainSpec::default()
     };
-    let err = trained(&run(&mut s, Request::Train { job: 4, spec })).expect_err("single class");
-    assert!(err.contains("single class"), "{err}");
+    let out = run(&mut s, Request::Train { job: 4, spec });
+    let err = trained(&out).expect_err("single class");
+    assert!(err.contains("one.csv: the target column \"y\" has a single class"), "{err}");
+    // The page words the same error in Japanese: the engine sends a sentence, not words.
+    let Some(Response::Trained { result: Err(JobError::Failed(said)), .. }) = out.first() else { panic!() };
+    let ja = said.words(Lang::Ja);
+    assert!(ja.starts_with("one.csv：目的変数の列「y」にはクラスが 1 つ（「0」）しかありません"), "{ja}");
     let again =
         trained(&run(&mut s, Request::Select { job: 5, selection: good.explained.selection.clone() }))
             .expect("the previous model is still there");
@@ -604,7 +616,7 @@ fn why_this_prediction_flips_a_borderline_point_and_says_when_none_flips() {
     let Some(Response::FlipDone { result: Err(JobError::Failed(e)), .. }) = out.first() else {
         panic!("{out:?}")
     };
-    assert!(e.contains("threshold"), "{e}");
+    assert!(e.to_string().contains("threshold"), "{e}");
 }
 
 #[test]
@@ -735,5 +747,5 @@ fn a_group_grows_with_three_answers_and_a_group_emptying_a_class_is_refused() {
     let Some(Response::GroupDone { result: Err(JobError::Failed(e)), .. }) = out.first() else {
         panic!("{out:?}")
     };
-    assert!(e.contains("without training data"), "{e}");
+    assert!(e.to_string().contains("without training data"), "{e}");
 }

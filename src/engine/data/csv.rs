@@ -15,6 +15,8 @@
 //! is refused at once rather than split into millions of cells.
 
 use super::{Dataset, Target};
+use crate::said::Said;
+use crate::text::Text;
 use csv::StringRecord;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -61,16 +63,13 @@ pub struct Record {
 }
 
 /// Everything that can be wrong with a user's file, in words a user can act on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CsvError {
     /// No bytes, or only whitespace.
-    #[error("the file is empty")]
     Empty,
     /// The header row is there but no data row follows.
-    #[error("the file has a header (line 1) but no data rows")]
     HeaderOnly,
     /// The file is larger than [`MAX_BYTES`].
-    #[error("the file is {found} bytes; the limit is {limit} bytes")]
     TooLarge {
         /// Size of the file.
         found: usize,
@@ -78,19 +77,16 @@ pub enum CsvError {
         limit: usize,
     },
     /// The bytes are not UTF-8 text.
-    #[error("the file is not UTF-8 text (invalid byte at offset {offset})")]
     NotUtf8 {
         /// Byte offset of the first invalid sequence.
         offset: usize,
     },
     /// A header cell is blank.
-    #[error("line 1, column {column}: the header name is empty")]
     EmptyHeader {
         /// 1-based column.
         column: usize,
     },
     /// Two header cells have the same name.
-    #[error("line 1, column {column}: the header name \"{name}\" already names column {first}")]
     DuplicateHeader {
         /// The repeated name.
         name: String,
@@ -100,7 +96,6 @@ pub enum CsvError {
         first: usize,
     },
     /// A data row has a different number of fields from the header.
-    #[error("line {line}: expected {expected} fields as in the header, found {found}")]
     RaggedRow {
         /// 1-based line.
         line: usize,
@@ -110,13 +105,11 @@ pub enum CsvError {
         found: usize,
     },
     /// A quote opened on `line` is never closed.
-    #[error("line {line}: a quoted field is never closed")]
     UnclosedQuote {
         /// 1-based line where the quote opens.
         line: usize,
     },
     /// The tokenizer could not read a row.
-    #[error("line {line}: the row cannot be read ({message})")]
     Unreadable {
         /// 1-based line.
         line: usize,
@@ -124,7 +117,6 @@ pub enum CsvError {
         message: String,
     },
     /// A feature (or regression target) cell is not a number.
-    #[error("line {line}, column {column} (\"{name}\"): \"{text}\" is not a number")]
     NonNumeric {
         /// 1-based line.
         line: usize,
@@ -136,7 +128,6 @@ pub enum CsvError {
         text: String,
     },
     /// A cell is empty.
-    #[error("line {line}, column {column} (\"{name}\"): the value is missing (\"{text}\"); leave the column out, or drop rows with missing values")]
     MissingCell {
         /// 1-based line.
         line: usize,
@@ -148,7 +139,6 @@ pub enum CsvError {
         text: String,
     },
     /// A cell is NaN or infinite.
-    #[error("line {line}, column {column} (\"{name}\"): \"{text}\" is not a finite number (NaN and infinity cannot be used; drop rows with missing values, or leave the column out)")]
     NonFinite {
         /// 1-based line.
         line: usize,
@@ -160,7 +150,6 @@ pub enum CsvError {
         text: String,
     },
     /// The chosen target is not a column of the file.
-    #[error("the target column \"{name}\" is not in the header (columns: {available})")]
     TargetNotFound {
         /// The requested name.
         name: String,
@@ -168,27 +157,20 @@ pub enum CsvError {
         available: String,
     },
     /// An excluded column is not a column of the file.
-    #[error("the excluded column \"{name}\" is not in the header")]
     ExcludedNotFound {
         /// The requested name.
         name: String,
     },
     /// A feature column of the first file is missing from another file.
-    #[error("the column \"{name}\" of the training file is missing from this file")]
     ColumnMissing {
         /// The missing column.
         name: String,
     },
     /// Removing the target and excluded columns leaves nothing.
-    #[error("no feature column is left once the target and excluded columns are removed")]
     NoFeatures,
     /// Dropping the rows with missing cells leaves none.
-    #[error("every row has a missing cell in a used column, so dropping them leaves no data")]
     NoRows,
     /// A classification target with fewer than two distinct labels.
-    #[error(
-        "the target column \"{name}\" has a single class (\"{class}\"); a classifier needs at least two"
-    )]
     SingleClass {
         /// Target column.
         name: String,
@@ -196,13 +178,11 @@ pub enum CsvError {
         class: String,
     },
     /// More data rows than [`MAX_ROWS`].
-    #[error("the file has more than {limit} data rows (the limit a browser tab can hold)")]
     TooManyRows {
         /// The limit.
         limit: usize,
     },
     /// More columns than [`MAX_COLUMNS`].
-    #[error("the file has {found} columns; the limit is {limit}")]
     TooManyColumns {
         /// Columns found.
         found: usize,
@@ -210,6 +190,70 @@ pub enum CsvError {
         limit: usize,
     },
 }
+
+impl CsvError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::Empty => Said::new(Text::ErrCsvEmpty),
+            Self::HeaderOnly => Said::new(Text::ErrCsvHeaderOnly),
+            Self::TooLarge { found, limit } => {
+                Said::new(Text::ErrCsvTooLarge).with("found", found).with("limit", limit)
+            }
+            Self::NotUtf8 { offset } => Said::new(Text::ErrCsvNotUtf8).with("offset", offset),
+            Self::EmptyHeader { column } => Said::new(Text::ErrCsvEmptyHeader).with("column", column),
+            Self::DuplicateHeader { name, column, first } => Said::new(Text::ErrCsvDuplicateHeader)
+                .with("column", column)
+                .with("name", name)
+                .with("first", first),
+            Self::RaggedRow { line, expected, found } => Said::new(Text::ErrCsvRaggedRow)
+                .with("line", line)
+                .with("expected", expected)
+                .with("found", found),
+            Self::UnclosedQuote { line } => Said::new(Text::ErrCsvUnclosedQuote).with("line", line),
+            Self::Unreadable { line, message } => {
+                Said::new(Text::ErrCsvUnreadable).with("line", line).with("message", message)
+            }
+            Self::NonNumeric { line, column, name, text } => Said::new(Text::ErrCsvNonNumeric)
+                .with("line", line)
+                .with("column", column)
+                .with("name", name)
+                .with("text", text),
+            Self::MissingCell { line, column, name, text } => Said::new(Text::ErrCsvMissingCell)
+                .with("line", line)
+                .with("column", column)
+                .with("name", name)
+                .with("text", text),
+            Self::NonFinite { line, column, name, text } => Said::new(Text::ErrCsvNonFinite)
+                .with("line", line)
+                .with("column", column)
+                .with("name", name)
+                .with("text", text),
+            Self::TargetNotFound { name, available } => {
+                Said::new(Text::ErrCsvTargetNotFound).with("name", name).with("available", available)
+            }
+            Self::ExcludedNotFound { name } => Said::new(Text::ErrCsvExcludedNotFound).with("name", name),
+            Self::ColumnMissing { name } => Said::new(Text::ErrCsvColumnMissing).with("name", name),
+            Self::NoFeatures => Said::new(Text::ErrCsvNoFeatures),
+            Self::NoRows => Said::new(Text::ErrCsvNoRows),
+            Self::SingleClass { name, class } => {
+                Said::new(Text::ErrCsvSingleClass).with("name", name).with("class", class)
+            }
+            Self::TooManyRows { limit } => Said::new(Text::ErrCsvTooManyRows).with("limit", limit),
+            Self::TooManyColumns { found, limit } => {
+                Said::new(Text::ErrCsvTooManyColumns).with("found", found).with("limit", limit)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for CsvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.said().fmt(f)
+    }
+}
+
+impl std::error::Error for CsvError {}
 
 /// How to read the target column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

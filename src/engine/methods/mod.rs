@@ -128,10 +128,9 @@ impl std::fmt::Display for Method {
 }
 
 /// A method that could not produce scores, in words.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MethodError {
     /// LiSSA's recursion grew faster than a convergent series can.
-    #[error("LiSSA diverged at step {step} (|v| = {norm:.1e}, above the bound {bound:.1e} of a convergent series): the scale {scale:.3e} must be at least half the Hessian's largest eigenvalue (about {lambda_max:.3e}); a scale above it is safe")]
     LissaDiverged {
         /// Step at which the norm passed the bound.
         step: usize,
@@ -145,7 +144,6 @@ pub enum MethodError {
         lambda_max: f64,
     },
     /// Conjugate gradient hit its step limit before its tolerance.
-    #[error("conjugate gradient stopped after {steps} steps at relative residual {residual:.1e}, above the tolerance {tol:.0e}: its scores would be a partial solution (allow more steps or add damping)")]
     CgNotConverged {
         /// Steps run.
         steps: usize,
@@ -155,7 +153,6 @@ pub enum MethodError {
         tol: f64,
     },
     /// Conjugate gradient met a direction of zero or negative curvature.
-    #[error("conjugate gradient met a direction of curvature {curvature:.1e} ≤ 0 at step {step}: H + δI is not positive definite; add damping")]
     CgIndefinite {
         /// The step.
         step: usize,
@@ -163,10 +160,8 @@ pub enum MethodError {
         curvature: f64,
     },
     /// The Arnoldi eigen-solve failed or kept nothing.
-    #[error("Arnoldi failed: {0}")]
     Arnoldi(String),
     /// A method produced NaN or infinite scores (never ranked).
-    #[error("{method} produced {count} non-finite scores (NaN or infinity); they are not shown")]
     NonFinite {
         /// The method.
         method: Method,
@@ -174,15 +169,50 @@ pub enum MethodError {
         count: usize,
     },
     /// A method needs a condition the problem does not meet.
-    #[error("{0}")]
     NotApplicable(String),
     /// The Hessian could not be factorised or inverted.
-    #[error("{0}")]
     Linalg(String),
     /// Cancelled by the user.
-    #[error("cancelled")]
     Cancelled,
 }
+
+impl MethodError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::LissaDiverged { step, norm, bound, scale, lambda_max } => {
+                Said::new(Text::ErrMethodLissaDiverged)
+                    .with("step", step)
+                    .with("norm", format!("{norm:.1e}"))
+                    .with("bound", format!("{bound:.1e}"))
+                    .with("scale", format!("{scale:.3e}"))
+                    .with("lambda_max", format!("{lambda_max:.3e}"))
+            }
+            Self::CgNotConverged { steps, residual, tol } => Said::new(Text::ErrMethodCgNotConverged)
+                .with("steps", steps)
+                .with("residual", format!("{residual:.1e}"))
+                .with("tol", format!("{tol:.0e}")),
+            Self::CgIndefinite { step, curvature } => Said::new(Text::ErrMethodCgIndefinite)
+                .with("curvature", format!("{curvature:.1e}"))
+                .with("step", step),
+            Self::Arnoldi(x0) => Said::new(Text::ErrMethodArnoldi).with("0", x0),
+            Self::NonFinite { method, count } => Said::new(Text::ErrMethodNonFinite)
+                .with_said("method", Said::new(method.texts().0))
+                .with("count", count),
+            Self::NotApplicable(words) => Said::untranslated(words.clone()),
+            Self::Linalg(words) => Said::untranslated(words.clone()),
+            Self::Cancelled => Said::new(Text::ErrMethodCancelled),
+        }
+    }
+}
+
+impl std::fmt::Display for MethodError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.said().fmt(f)
+    }
+}
+
+impl std::error::Error for MethodError {}
 
 /// Scores of one method: `scores[t][i]` for test point t and training point i.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

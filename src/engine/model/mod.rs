@@ -20,6 +20,8 @@
 pub mod mlp;
 pub mod problem;
 
+use crate::said::Said;
+use crate::text::Text;
 use mlp::{Layer, MlpShape};
 
 use serde::{Deserialize, Serialize};
@@ -62,22 +64,18 @@ impl ModelKind {
 }
 
 /// A model whose shape does not fit the data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ModelError {
     /// Logistic regression on a target without exactly two classes.
-    #[error("logistic regression needs exactly two classes; the target has {found} (use softmax)")]
     NeedsTwoClasses {
         /// Classes found (0 for a real target).
         found: usize,
     },
     /// Softmax on a target with fewer than two classes.
-    #[error("softmax regression needs a target with at least two classes")]
     NeedsClasses,
     /// Linear regression on a class target.
-    #[error("linear regression needs a numeric target, not classes")]
     NeedsRealTarget,
     /// Too many parameters for an exact Hessian in a browser tab.
-    #[error("the model would have {found} parameters; the limit for an exact Hessian is {limit}")]
     TooManyParameters {
         /// Parameters the model would have.
         found: usize,
@@ -85,22 +83,44 @@ pub enum ModelError {
         limit: usize,
     },
     /// Zero training rows.
-    #[error("there are no training rows")]
     NoRows,
     /// A network with more than two hidden layers or an empty one.
-    #[error("a network needs one or two hidden layers of at least one unit (asked for {layers} layers)")]
     BadNetwork {
         /// Hidden layers asked for.
         layers: usize,
     },
     /// A class of the target has no training row (e.g. it occurs only in the test
     /// file, or every row of it was removed).
-    #[error("class \"{class}\" has no training rows, so the model cannot learn it; add training rows of that class or remove it from the data")]
     EmptyClass {
         /// The class, as it reads in the data.
         class: String,
     },
 }
+
+impl ModelError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::NeedsTwoClasses { found } => Said::new(Text::ErrModelNeedsTwoClasses).with("found", found),
+            Self::NeedsClasses => Said::new(Text::ErrModelNeedsClasses),
+            Self::NeedsRealTarget => Said::new(Text::ErrModelNeedsRealTarget),
+            Self::TooManyParameters { found, limit } => {
+                Said::new(Text::ErrModelTooManyParameters).with("found", found).with("limit", limit)
+            }
+            Self::NoRows => Said::new(Text::ErrModelNoRows),
+            Self::BadNetwork { layers } => Said::new(Text::ErrModelBadNetwork).with("layers", layers),
+            Self::EmptyClass { class } => Said::new(Text::ErrModelEmptyClass).with("class", class),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.said().fmt(f)
+    }
+}
+
+impl std::error::Error for ModelError {}
 
 /// Most parameters accepted (the Hessian has the square of this many entries).
 pub const MAX_PARAMS: usize = 2_000;

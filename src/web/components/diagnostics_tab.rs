@@ -112,7 +112,7 @@ pub fn DiagnosticsTab(
             let lo = d.eigenvalues.first().copied().unwrap_or(0.0);
             let hi = d.eigenvalues.last().copied().unwrap_or(0.0);
             let condition = d.condition.map_or(a.t(Text::ConditionUndefined).to_string(), |c| format!("{c:.3e}"));
-            let lissa = d.lissa_error.clone().unwrap_or_else(|| a.tf(Text::LissaRanSteps, &[("n", &d.lissa_trace.len().to_string())]));
+            let lissa = d.lissa_error.as_ref().map(|e| a.say(e)).unwrap_or_else(|| a.tf(Text::LissaRanSteps, &[("n", &d.lissa_trace.len().to_string())]));
             view! {
                 <p data-testid="diagnostics-summary">{a.tf(Text::DiagSummary, &[
                     ("n", &d.eigenvalues.len().to_string()), ("lo", &format!("{lo:.3e}")), ("hi", &format!("{hi:.3e}")),

@@ -150,7 +150,7 @@ pub fn MethodsTab(
                 let top: Vec<String> = a.view.with_untracked(|v| {
                     top_k(&r.scores, 5).iter().map(|&i| v.as_ref().map_or(format!("#{i}"), |v| v.train_name(i, lang))).collect()
                 });
-                let notes = r.error.clone().unwrap_or_else(|| r.notes.iter().map(|n| n.words(lang)).collect::<Vec<_>>().join(" "));
+                let notes = r.error.as_ref().map_or_else(|| r.notes.iter().map(|n| n.words(lang)).collect::<Vec<_>>().join(" "), |e| e.words(lang));
                 view! {
                     <tr data-testid="method-row" data-method=r.method.id()>
                         <th scope="row">{r.method.name(lang)}<Info term=Term::Method(r.method) /></th>

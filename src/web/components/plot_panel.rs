@@ -217,7 +217,7 @@ pub fn PlotPanel() -> impl IntoView {
                     mapper.set_value(Some(m));
                     drawn.update(|d| *d += 1);
                 }
-                Err(e) => a.error.set(Some(format!("could not draw the plot: {e}"))),
+                Err(e) => a.error.set(Some(a.tf(Text::PlotFailed, &[("e", &e)]))),
             }
         });
     });
