@@ -69,6 +69,8 @@ texts! {
     ErrCsvEmpty, ErrCsvHeaderOnly, ErrCsvTooLarge, ErrCsvNotUtf8, ErrCsvEmptyHeader, ErrCsvDuplicateHeader, ErrCsvRaggedRow, ErrCsvUnclosedQuote, ErrCsvUnreadable, ErrCsvNonNumeric, ErrCsvMissingCell, ErrCsvNonFinite, ErrCsvTargetNotFound, ErrCsvExcludedNotFound, ErrCsvColumnMissing, ErrCsvNoFeatures, ErrCsvNoRows, ErrCsvSingleClass, ErrCsvTooManyRows, ErrCsvTooManyColumns, ErrModelNeedsTwoClasses, ErrModelNeedsClasses, ErrModelNeedsRealTarget, ErrModelTooManyParameters, ErrModelNoRows, ErrModelBadNetwork, ErrModelEmptyClass, ErrFitNonFinite, ErrFitNotPositiveDefinite, ErrFitBadStart, ErrLinalgNotPositiveDefinite, ErrLinalgIndefinite, ErrLinalgSingular, ErrLinalgNonFinite, ErrLinalgShape, ErrMethodLissaDiverged, ErrMethodCgNotConverged, ErrMethodCgIndefinite, ErrMethodArnoldi, ErrMethodNonFinite, ErrMethodCancelled,
     ErrBadSetting, ErrHessianAt, ErrInFile, ErrNoBuiltin, ErrNoUpload, ErrTooFewRows, ErrTooFewTraining, ErrTrainFirst, ErrCancelled,
     LinkUnreadable, LinkUploaded, MeanwhileDefault, PlotFailed,
+    UnderThousandth,
+    CurvHessian, CurvGgn,
 }
 
 const EN: &str = include_str!("../www/i18n/en.json");

@@ -214,10 +214,10 @@ pub fn App() -> impl IntoView {
             <Show when=move || !shows(Panel::Data) && a.error.with(Option::is_some)>
                 <div class="error wide" role="alert" data-testid="error-banner">{move || a.error.get().unwrap_or_default()}</div>
             </Show>
-            <div class="side" class:analysis=move || a.tab() != Tab::Explore>
+            <div class="side center" class:analysis=move || a.tab() != Tab::Explore>
                 {move || (a.tab() == Tab::Explore || shows(Panel::Tab)).then(|| analysis_tab(a, a.tab()))}
             </div>
-            <div class="side" class:hidden=!shows(Panel::Scrubber) && !shows(Panel::List)>
+            <div class="side right" class:hidden=!shows(Panel::Scrubber) && !shows(Panel::List)>
                 // The scrubber opens above the list, beside the plot, where the eye is.
                 <Show when=move || shows(Panel::Scrubber)>
                     <Scrubber view=a.view reweight=a.reweight error=a.error

@@ -1028,6 +1028,13 @@ await check('guided lessons: every step of the five turns green only after its a
   await linked.waitForSelector(`${current}[data-step="3"]`, { timeout: 20000 });
   await linked.waitForFunction(() => location.search.includes('tp=81&w=0'));
   await viewReady(linked);
+  // On a projector (1024 × 768) the steps stay beside the plot, not below the page.
+  await linked.setViewportSize({ width: 1024, height: 768 });
+  await linked.waitForTimeout(300);
+  const plot = await linked.locator('[data-testid=main-plot]').boundingBox();
+  const panel = await linked.locator('[data-testid=lesson-panel]').boundingBox();
+  assert(panel.x >= plot.x + plot.width && panel.y < plot.y + plot.height,
+    `at 1024 × 768 the lesson is beside the plot: plot ${JSON.stringify(plot)}, lesson ${JSON.stringify(panel)}`);
   noProblems(linked);
   await linked.close();
 });

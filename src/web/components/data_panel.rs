@@ -197,7 +197,14 @@ fn ModelControls(a: Actions) -> impl IntoView {
     };
     let curvatures = Curvature::ALL
         .into_iter()
-        .map(|c| view! { <option value=c.id() selected=move || state.with(|s| s.curvature == c)>{c.label()}</option> })
+        .map(|c| {
+            let name = move || match c {
+                Curvature::Hessian => a.t(Text::CurvHessian),
+                Curvature::Ggn => a.t(Text::CurvGgn),
+                other => other.label(),
+            };
+            view! { <option value=c.id() selected=move || state.with(|s| s.curvature == c)>{name}</option> }
+        })
         .collect_view();
     view! {
         <h2>{tr(a, Text::ModelHeading)}</h2>

@@ -91,7 +91,7 @@ pub fn pred_change(v: &TrainedView, delta: f64, lang: Lang) -> String {
         let amount = match pp.abs() {
             a if a >= 0.05 => signed(pp, 1),
             a if a >= 5e-4 => signed(pp, 3),
-            _ => "under ±0.001".into(),
+            _ => text(lang, Text::UnderThousandth).into(),
         };
         let (before, after) = (format!("{before:.3}"), format!("{after:.3}"));
         filled(lang, Text::PercentagePoints, &[("before", &before), ("after", &after), ("amount", &amount)])
