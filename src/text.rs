@@ -71,6 +71,7 @@ texts! {
     LinkUnreadable, LinkUploaded, MeanwhileDefault, PlotFailed,
     UnderThousandth,
     CurvHessian, CurvGgn,
+    ErrTrainingPointMissing, ErrBadWeight, ErrBaseNotConverged, ErrInternalRetrain, ErrNeedsLabels, ErrBadIndex, ErrNeedsThreshold, ErrBadThreshold, ErrCheckNeedsClasses, ErrEmptyGroup, ErrGroupEmptiesClass,
 }
 
 const EN: &str = include_str!("../www/i18n/en.json");

@@ -26,6 +26,8 @@ use crate::engine::progress::{Cancelled, Progress};
 use crate::engine::retrain::RefitStats;
 use crate::engine::rng::Rng;
 use crate::engine::stats::{pearson, spearman, summary, Summary};
+use crate::said::Said;
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// Agreement of `scores[t][i]` with `reference[t][i]`.
@@ -108,13 +110,13 @@ pub enum EvalError {
     #[error(transparent)]
     Fit(#[from] FitError),
     /// Cancelled by the user.
-    #[error("cancelled")]
+    #[error("{}", self.said())]
     Cancelled,
     /// The Hessian of the refitted model could not be factorised.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
     /// Mislabel detection on a real-valued target.
-    #[error("mislabel detection needs class labels")]
+    #[error("{}", self.said())]
     NeedsClasses,
 }
 
@@ -328,6 +330,18 @@ pub fn detection_curve(self_score: &[f64], flipped: &[bool]) -> (Vec<[f64; 2]>, 
     }
     let auc = curve.windows(2).map(|w| (w[1][0] - w[0][0]) * (w[1][1] + w[0][1]) / 2.0).sum();
     (curve, auc)
+}
+
+impl EvalError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::Fit(e) => e.said(),
+            Self::Linalg(e) => e.said(),
+            Self::Cancelled => Said::new(Text::ErrCancelled),
+            Self::NeedsClasses => Said::new(Text::ErrNeedsLabels),
+        }
+    }
 }
 
 /// An order in which to check training points for wrong labels: a self-score, or the

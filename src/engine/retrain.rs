@@ -39,7 +39,7 @@ pub enum RetrainError {
     #[error(transparent)]
     Fit(#[from] FitError),
     /// A training index out of range.
-    #[error("training point {index} does not exist (there are {n})")]
+    #[error("{}", self.said())]
     BadIndex {
         /// The index given.
         index: usize,
@@ -47,13 +47,13 @@ pub enum RetrainError {
         n: usize,
     },
     /// A weight that is negative or not finite.
-    #[error("weight {weight} is not allowed (use a finite weight ≥ 0)")]
+    #[error("{}", self.said())]
     BadWeight {
         /// The weight given.
         weight: f64,
     },
     /// The model to retrain never converged, so there is no optimum to refit from.
-    #[error("the model did not converge (gradient {grad_norm:.1e} relative to its scale), so retraining it has no reference; fix the fit first (more L2 regularisation, standardised features)")]
+    #[error("{}", self.said())]
     BaseNotConverged {
         /// Scaled gradient at `θ̂`.
         grad_norm: f64,
@@ -62,10 +62,10 @@ pub enum RetrainError {
     #[error(transparent)]
     Linalg(#[from] LinalgError),
     /// Cancelled by the user.
-    #[error("cancelled")]
+    #[error("{}", self.said())]
     Cancelled,
     /// A retraining thread stopped unexpectedly (a bug, never bad input).
-    #[error("an internal error stopped the retraining")]
+    #[error("{}", self.said())]
     Internal,
 }
 
@@ -98,6 +98,25 @@ pub struct RefitStats {
     pub converged: usize,
     /// Largest final `‖∇R_w‖_∞` among them.
     pub max_grad_norm: f64,
+}
+
+impl RetrainError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::Fit(e) => e.said(),
+            Self::Linalg(e) => e.said(),
+            Self::BadIndex { index, n } => {
+                Said::new(Text::ErrTrainingPointMissing).with("index", index).with("n", n)
+            }
+            Self::BadWeight { weight } => Said::new(Text::ErrBadWeight).with("weight", weight),
+            Self::BaseNotConverged { grad_norm } => {
+                Said::new(Text::ErrBaseNotConverged).with("g", format!("{grad_norm:.1e}"))
+            }
+            Self::Cancelled => Said::new(Text::ErrCancelled),
+            Self::Internal => Said::new(Text::ErrInternalRetrain),
+        }
+    }
 }
 
 impl RefitStats {

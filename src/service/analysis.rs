@@ -48,11 +48,11 @@ fn row(
 
 /// The influence of the explained point with the session's curvature and damping
 /// `d`, from scratch.
-fn exact_with_damping(s: &Session, d: f64) -> Result<Vec<f64>, String> {
+fn exact_with_damping(s: &Session, d: f64) -> Result<Vec<f64>, Said> {
     let curvature = s.fitted.influence.curvature;
-    let inf = Influence::with_curvature(s.problem(), s.theta(), curvature, d).map_err(|e| e.to_string())?;
-    let mut scored = inf.score(s.problem(), &s.explained_design()).map_err(|e| e.to_string())?;
-    scored.pop().map(|t| t.pred_loo_dloss).ok_or_else(|| "no test point".to_string())
+    let inf = Influence::with_curvature(s.problem(), s.theta(), curvature, d).map_err(|e| e.said())?;
+    let mut scored = inf.score(s.problem(), &s.explained_design()).map_err(|e| e.said())?;
+    scored.pop().map(|t| t.pred_loo_dloss).ok_or_else(|| Said::from("no test point"))
 }
 
 /// The chosen methods next to exact influence and (when computed) actual LOO.
@@ -196,23 +196,18 @@ pub fn flip(
     limit: Option<usize>,
     threshold: Option<f64>,
     clock: fn() -> f64,
-) -> Result<FlipView, String> {
+) -> Result<FlipView, Said> {
     let t0 = clock();
     let n = s.problem().n();
     let limit = limit.unwrap_or(n / 10).clamp(1, n.max(2) - 1);
     let x = s.explained_design();
     let flip = flip_set(s.problem(), s.theta(), s.influence(), x.row(0), threshold, limit, &mut Silent)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.said())?;
     Ok(FlipView { flip, classes: class_names(&s.train), threshold, millis: clock() - t0 })
 }
 
 /// A group's removal as it grows, on the explained point and the test set.
-pub fn group(
-    s: &Session,
-    members: Vec<usize>,
-    steps: usize,
-    clock: fn() -> f64,
-) -> Result<GroupView, String> {
+pub fn group(s: &Session, members: Vec<usize>, steps: usize, clock: fn() -> f64) -> Result<GroupView, Said> {
     let t0 = clock();
     let test = Design::from_dataset(&s.test);
     let effects = group_curve(
@@ -224,37 +219,31 @@ pub fn group(
         &test,
         &s.explained_design(),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.said())?;
     Ok(GroupView { effects, members, millis: clock() - t0 })
 }
 
 /// The review queue: the `top` training points by `rank`.
-pub fn audit(s: &Session, rank: ReviewScore, top: usize) -> Result<AuditView, String> {
+pub fn audit(s: &Session, rank: ReviewScore, top: usize) -> Result<AuditView, Said> {
     let test = Design::from_dataset(&s.test);
     let p = s.problem();
     let tracin = crate::engine::methods::peers::TracInParams::default();
-    let scores =
-        review_scores(p, s.theta(), s.influence(), &test, rank, &tracin).map_err(|e| e.to_string())?;
-    let candidates = candidates(p, s.theta(), s.influence(), &test, &scores, top.clamp(1, 200))
-        .map_err(|e| e.to_string())?;
+    let scores = review_scores(p, s.theta(), s.influence(), &test, rank, &tracin).map_err(|e| e.said())?;
+    let candidates =
+        candidates(p, s.theta(), s.influence(), &test, &scores, top.clamp(1, 200)).map_err(|e| e.said())?;
     let losses = p.losses(s.theta(), &test);
     let test_loss = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
     let (_, test_metric) = crate::engine::pipeline::metric(&p.model, s.theta(), &test);
     let rows = candidates.iter().map(|c| (s.train_row_name(c.index), s.raw_features(&c.x))).collect();
     let indices: Vec<usize> = candidates.iter().map(|c| c.index).collect();
-    let checks = removal_checks(p, s.theta(), s.influence(), &test, &indices).map_err(|e| e.to_string())?;
+    let checks = removal_checks(p, s.theta(), s.influence(), &test, &indices).map_err(|e| e.said())?;
     Ok(AuditView { rank, candidates, rows, checks, test_loss, test_metric })
 }
 
 /// Flip a fraction of the training labels, refit, and rank by self-scores.
-pub fn mislabel(
-    s: &Session,
-    fraction: f64,
-    seed: u64,
-    params: &CheckedParams,
-) -> Result<MislabelView, String> {
+pub fn mislabel(s: &Session, fraction: f64, seed: u64, params: &CheckedParams) -> Result<MislabelView, Said> {
     if !(fraction > 0.0 && fraction < 1.0) {
-        return Err(format!("the flipped fraction {fraction} must be above 0 and below 1"));
+        return Err(format!("the flipped fraction {fraction} must be above 0 and below 1").into());
     }
     let run = |d| mislabel_experiment(s.problem(), s.train.n_classes(), fraction, seed, d, &params.tracin);
     // A network refitted on the flipped labels may land where its Hessian is singular
@@ -263,9 +252,9 @@ pub fn mislabel(
         (Ok(e), _) => (e, None),
         (Err(EvalError::Linalg(err)), Net::Mlp(_)) => {
             let d = crate::service::jobs::PBRF_FALLBACK_DAMPING.max(s.damping());
-            (run(d).map_err(|e| e.to_string())?, Some((d, err.to_string())))
+            (run(d).map_err(|e| e.said())?, Some((d, err.to_string())))
         }
-        (Err(e), _) => return Err(e.to_string()),
+        (Err(e), _) => return Err(e.said()),
     };
     let (fix_first, remove_clean) = fix_first_curves(s, &e)?;
     let flipped = e.flipped;
@@ -306,7 +295,7 @@ const CHECKED: [f64; 6] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3];
 /// The fix-first curves of the self-influence, training-loss, random and oracle
 /// orders, and removal on the unflipped data in self-influence and random order. Only
 /// for the convex models (a network refits too slowly for 30 fits per click).
-fn fix_first_curves(s: &Session, e: &MislabelExperiment) -> Result<(Vec<FixCurve>, Vec<FixCurve>), String> {
+fn fix_first_curves(s: &Session, e: &MislabelExperiment) -> Result<(Vec<FixCurve>, Vec<FixCurve>), Said> {
     if s.problem().model.net != Net::Linear {
         return Ok((vec![], vec![]));
     }
@@ -317,7 +306,7 @@ fn fix_first_curves(s: &Session, e: &MislabelExperiment) -> Result<(Vec<FixCurve
     let curve = |problem: &Problem, theta: &[f64], ranking, scores: &[f64], action: &Action| {
         fix_first_curve(problem, theta, scores, action, &CHECKED, &test, &mut Silent)
             .map(|points| FixCurve { ranking, points })
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.said())
     };
     let (fp, ft) = (&e.flipped_problem, &e.theta);
     let fixed = vec![
@@ -326,7 +315,7 @@ fn fix_first_curves(s: &Session, e: &MislabelExperiment) -> Result<(Vec<FixCurve
         curve(fp, ft, SelfRanking::TrainLoss, &ranking(SelfRanking::TrainLoss), &fix)?,
         curve(fp, ft, SelfRanking::Random, &ranking(SelfRanking::Random), &fix)?,
     ];
-    let clean_self = s.influence().self_influence().map_err(|e| e.to_string())?;
+    let clean_self = s.influence().self_influence().map_err(|e| e.said())?;
     let removed = vec![
         curve(s.problem(), s.theta(), SelfRanking::SelfInfluence, &clean_self, &Action::Remove)?,
         curve(s.problem(), s.theta(), SelfRanking::Random, &ranking(SelfRanking::Random), &Action::Remove)?,

@@ -20,6 +20,7 @@ use crate::engine::retrain::{LeaveEachOut, RefitStats};
 use crate::engine::stats::{pearson, spearman};
 use crate::engine::truths::{Pbrf, ScratchJob};
 use crate::protocol::*;
+use crate::said::Said;
 
 /// Milliseconds of work per block. Blocks are bounded by time, not count, because
 /// browsers clamp nested `setTimeout(0)` to 4 ms.
@@ -254,9 +255,9 @@ impl LongJob {
 }
 
 /// Every block present, in order, from the same model.
-fn check_parts(parts: &[Part], expected: usize, model: u64) -> Result<(), String> {
+fn check_parts(parts: &[Part], expected: usize, model: u64) -> Result<(), Said> {
     if parts.len() != expected.max(1) || parts.iter().enumerate().any(|(k, p)| p.share.part != k) {
-        return Err(format!("the job's blocks came back incomplete ({} of {})", parts.len(), expected));
+        return Err(format!("the job's blocks came back incomplete ({} of {})", parts.len(), expected).into());
     }
     if parts.iter().any(|p| p.model != model) {
         return Err("the engine workers hold different models; train again".into());
@@ -278,7 +279,7 @@ fn wrong_kind() -> String {
 }
 
 /// Refits until the deadline; whether the block is done.
-fn step_loo(l: &mut LooState, s: &mut Session, clock: fn() -> f64, deadline: f64) -> Result<bool, String> {
+fn step_loo(l: &mut LooState, s: &mut Session, clock: fn() -> f64, deadline: f64) -> Result<bool, Said> {
     let mut retrainer = s.retrainer()?;
     let (m, l0) = (&s.problem().model, s.explained.loss);
     while !l.run.is_finished() && clock() < deadline {
@@ -295,17 +296,21 @@ fn step_loo(l: &mut LooState, s: &mut Session, clock: fn() -> f64, deadline: f64
 }
 
 /// Leave-one-out from its blocks.
-fn finish_loo(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, String> {
+fn finish_loo(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, Said> {
     let ((millis, refits), workers) = (totals(&parts), parts.len());
     let (mut actual, mut not_converged) = (Vec::new(), Vec::new());
     for p in parts {
-        let PartValues::Loo { actual: a, not_converged: nc } = p.values else { return Err(wrong_kind()) };
+        let PartValues::Loo { actual: a, not_converged: nc } = p.values else {
+            return Err(wrong_kind().into());
+        };
         actual.extend(a.0);
         not_converged.extend(nc);
     }
     let predicted = s.explained.pred_loo_dloss.clone();
     if actual.len() != predicted.len() {
-        return Err(format!("leave-one-out came back with {} of {} points", actual.len(), predicted.len()));
+        return Err(
+            format!("leave-one-out came back with {} of {} points", actual.len(), predicted.len()).into()
+        );
     }
     s.actual_loo = Some(actual.clone());
     let view = LooView {
@@ -322,7 +327,7 @@ fn finish_loo(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, S
 }
 
 /// Subset refits until the deadline; whether the block is done.
-fn step_lds(l: &mut LdsState, s: &mut Session, clock: fn() -> f64, deadline: f64) -> Result<bool, String> {
+fn step_lds(l: &mut LdsState, s: &mut Session, clock: fn() -> f64, deadline: f64) -> Result<bool, Said> {
     let test = Design::from_dataset(&s.test);
     let mut scratch = s.problem().clone();
     while !l.run.is_finished() && clock() < deadline {
@@ -332,11 +337,11 @@ fn step_lds(l: &mut LdsState, s: &mut Session, clock: fn() -> f64, deadline: f64
 }
 
 /// Every method's LDS from the blocks of refits.
-fn finish_lds(l: &LdsState, s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, String> {
+fn finish_lds(l: &LdsState, s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, Said> {
     let (millis, workers) = (totals(&parts).0, parts.len());
     let mut blocks = Vec::with_capacity(parts.len());
     for p in parts {
-        let PartValues::Lds { losses } = p.values else { return Err(wrong_kind()) };
+        let PartValues::Lds { losses } = p.values else { return Err(wrong_kind().into()) };
         blocks.push((losses, p.refits));
     }
     let refits = l.run.join(blocks).ok_or("the LDS came back with subsets missing")?;
@@ -369,7 +374,7 @@ fn step_truths(
     s: &mut Session,
     clock: fn() -> f64,
     deadline: f64,
-) -> Result<bool, String> {
+) -> Result<bool, Said> {
     let design = s.explained_design();
     let (m, l0) = (&s.problem().model, s.explained.loss);
     let loss = |theta: &[f64]| m.loss(theta, &s.explained_x, s.explained.label) - l0;
@@ -410,13 +415,13 @@ fn step_truths(
 }
 
 /// The three truths from their blocks.
-fn finish_truths(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, String> {
+fn finish_truths(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, Said> {
     let (millis, mut refits) = totals(&parts);
     let workers = parts.len();
     let (mut loo, mut pbrf, mut damping, mut blocks) = (Vec::new(), Vec::new(), None, Vec::new());
     for p in parts {
         let PartValues::Truths { loo: l, pbrf: b, pbrf_damping, scratch } = p.values else {
-            return Err(wrong_kind());
+            return Err(wrong_kind().into());
         };
         // A block that ran no PBRF solve never chose its damping.
         if !b.is_empty() {

@@ -134,7 +134,7 @@ struct Edited {
 }
 
 /// Apply the edits (in plotted units) to `train`: flip, remove, add.
-fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edited, String> {
+fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edited, Said> {
     if !(edits.added.is_empty() && edits.flipped.is_empty()) && *frame != Frame::Plane {
         return Err("points can be added or flipped only on 2-D data".into());
     }
@@ -146,7 +146,8 @@ fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edit
         return Err(format!(
             "training point {i} cannot be relabelled to class {c}: the target has {} classes",
             train.n_classes()
-        ));
+        )
+        .into());
     }
     if let Some(a) = edits
         .added
@@ -156,7 +157,8 @@ fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edit
         return Err(format!(
             "an added point has label {} or position {:?}, which this dataset does not allow",
             a.label, a.xy
-        ));
+        )
+        .into());
     }
     for &i in &edits.flipped {
         if let Some(y) = train.y.get_mut(i) {
@@ -179,8 +181,10 @@ fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edit
     let mut origin: Vec<Option<usize>> = kept.iter().map(|&i| Some(i)).collect();
     *train = train.select(&kept);
     for a in &edits.added {
-        let row = ndarray::Array2::from_shape_vec((1, 2), a.xy.to_vec()).map_err(|e| e.to_string())?;
-        train.x = ndarray::concatenate(Axis(0), &[train.x.view(), row.view()]).map_err(|e| e.to_string())?;
+        let row =
+            ndarray::Array2::from_shape_vec((1, 2), a.xy.to_vec()).map_err(|e| Said::from(e.to_string()))?;
+        train.x = ndarray::concatenate(Axis(0), &[train.x.view(), row.view()])
+            .map_err(|e| Said::from(e.to_string()))?;
         train.y.push(a.label);
         origin.push(None);
     }
@@ -351,8 +355,8 @@ impl Session {
                 return Err("the uploaded file is no longer held; drop it again".into())
             }
         };
-        let bytes = out.into_inner().map_err(|e| e.to_string())?;
-        Ok((format!("{name}-cleaned.csv"), String::from_utf8(bytes).map_err(|e| e.to_string())?))
+        let bytes = out.into_inner().map_err(|e| Said::from(e.to_string()))?;
+        Ok((format!("{name}-cleaned.csv"), String::from_utf8(bytes).map_err(|e| Said::from(e.to_string()))?))
     }
 
     /// The name of training point `i`'s row (`None` for added points).
@@ -399,7 +403,7 @@ impl Session {
     }
 
     /// Explain `selection` with the fitted model.
-    pub fn select(&mut self, selection: &Selection) -> Result<(), String> {
+    pub fn select(&mut self, selection: &Selection) -> Result<(), Said> {
         let (x, label, resolved) = match selection {
             Selection::Auto => {
                 let losses = self.problem().losses(self.theta(), &Design::from_dataset(&self.test));
@@ -410,7 +414,7 @@ impl Session {
                 (self.test.x.row(*t).to_vec(), self.test.y[*t], selection.clone())
             }
             Selection::Test(t) => {
-                return Err(format!("test point {t} does not exist (there are {})", self.test.n()))
+                return Err(format!("test point {t} does not exist (there are {})", self.test.n()).into())
             }
             Selection::Query { xy, label } => {
                 if self.frame != Frame::Plane {
@@ -427,7 +431,7 @@ impl Session {
             .fitted
             .influence
             .score(self.problem(), &design)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| e.said())?
             .pop()
             .ok_or("the point could not be scored")?;
         self.explained = Explained {
@@ -488,27 +492,29 @@ impl Session {
     }
 
     /// A retrainer from the fitted model (an error when the fit did not converge).
-    pub fn retrainer(&self) -> Result<Retrainer<'_>, String> {
+    pub fn retrainer(&self) -> Result<Retrainer<'_>, Said> {
         Retrainer::new(self.problem(), self.theta(), &self.fitted.influence, FitOptions::default())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.said())
     }
 
     /// Predicted and actual change of the explained point with one weight changed.
-    pub fn reweight(&self, index: usize, weight: f64, curve: bool) -> Result<ReweightView, String> {
+    pub fn reweight(&self, index: usize, weight: f64, curve: bool) -> Result<ReweightView, Said> {
         let n = self.train.n();
         if index >= n {
-            return Err(format!("training point {index} does not exist (there are {n})"));
+            return Err(format!("training point {index} does not exist (there are {n})").into());
         }
         if !(0.0..=MAX_WEIGHT).contains(&weight) {
-            return Err(format!("weight {weight} is not allowed (use a weight from 0 to {MAX_WEIGHT})"));
+            return Err(
+                format!("weight {weight} is not allowed (use a weight from 0 to {MAX_WEIGHT})").into()
+            );
         }
         let mut retrainer = self.retrainer()?;
         let m = &self.problem().model;
         let (x, label) = (&self.explained_x, self.explained.label);
         let mut buf = vec![0.0; m.n_params()];
         let mut refits = RefitStats::default();
-        let mut actual_at = |w: f64| -> Result<(f64, f64, Vec<f64>, bool), String> {
-            let r = retrainer.reweight(index, w).map_err(|e| e.to_string())?;
+        let mut actual_at = |w: f64| -> Result<(f64, f64, Vec<f64>, bool), Said> {
+            let r = retrainer.reweight(index, w).map_err(|e| e.said())?;
             refits.add(&r);
             let dl = m.loss(&r.theta, x, label) - self.explained.loss;
             let dp = m.f_and_grad(&r.theta, x, label, &mut buf) - self.explained.pred;

@@ -748,4 +748,5 @@ fn a_group_grows_with_three_answers_and_a_group_emptying_a_class_is_refused() {
         panic!("{out:?}")
     };
     assert!(e.to_string().contains("without training data"), "{e}");
+    assert!(e.words(Lang::Ja).contains("訓練データがなくなり"), "{}", e.words(Lang::Ja));
 }

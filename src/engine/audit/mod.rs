@@ -25,13 +25,15 @@ use crate::engine::fit::FitError;
 use crate::engine::linalg::LinalgError;
 use crate::engine::model::{Model, ModelKind};
 use crate::engine::retrain::RetrainError;
+use crate::said::Said;
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// Why an audit produced no numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum AuditError {
     /// A training or test index out of range.
-    #[error("{what} {index} does not exist (there are {n})")]
+    #[error("{}", self.said())]
     BadIndex {
         /// "training point" or "test point".
         what: String,
@@ -41,19 +43,19 @@ pub enum AuditError {
         n: usize,
     },
     /// A regression flip needs a threshold.
-    #[error("a regression prediction has no class to flip: give a threshold for the prediction to cross")]
+    #[error("{}", self.said())]
     NeedsThreshold,
     /// The threshold is not a finite number.
-    #[error("the threshold {0} is not a finite number")]
+    #[error("{}", self.said())]
     BadThreshold(f64),
     /// Label checks need a classifier.
-    #[error("checking labels needs classes; this target is a number")]
+    #[error("{}", self.said())]
     NeedsClasses,
     /// A group with no members.
-    #[error("the group is empty: choose at least one training point")]
+    #[error("{}", self.said())]
     EmptyGroup,
     /// The group is every training point, or every point of a class.
-    #[error("removing this group leaves {0} without training data, so the model has no optimum")]
+    #[error("{}", self.said())]
     GroupEmptiesClass(String),
     /// Retraining failed.
     #[error(transparent)]
@@ -64,6 +66,25 @@ pub enum AuditError {
     /// A solve failed.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
+}
+
+impl AuditError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        match self {
+            Self::BadIndex { what, index, n } => {
+                Said::new(Text::ErrBadIndex).with("what", what).with("index", index).with("n", n)
+            }
+            Self::NeedsThreshold => Said::new(Text::ErrNeedsThreshold),
+            Self::BadThreshold(t) => Said::new(Text::ErrBadThreshold).with("t", t),
+            Self::NeedsClasses => Said::new(Text::ErrCheckNeedsClasses),
+            Self::EmptyGroup => Said::new(Text::ErrEmptyGroup),
+            Self::GroupEmptiesClass(class) => Said::new(Text::ErrGroupEmptiesClass).with("class", class),
+            Self::Retrain(e) => e.said(),
+            Self::Fit(e) => e.said(),
+            Self::Linalg(e) => e.said(),
+        }
+    }
 }
 
 /// The margin of one prediction (see the module docs).
