@@ -92,6 +92,20 @@ impl std::fmt::Display for Said {
     }
 }
 
+/// `Display` (the English wording) and `Error` for an error type with a `said()`.
+#[macro_export]
+macro_rules! said_error {
+    ($error:ty) => {
+        impl std::fmt::Display for $error {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.said().fmt(f)
+            }
+        }
+
+        impl std::error::Error for $error {}
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,13 +169,7 @@ impl FitError {
     }
 }
 
-impl std::fmt::Display for FitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.said().fmt(f)
-    }
-}
-
-impl std::error::Error for FitError {}
+crate::said_error!(FitError);
 
 /// Largest parameter magnitude before [`FitWarning::Diverging`] is raised.
 const DIVERGING: f64 = 1e6;

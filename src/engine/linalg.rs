@@ -85,13 +85,7 @@ impl LinalgError {
     }
 }
 
-impl std::fmt::Display for LinalgError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.said().fmt(f)
-    }
-}
-
-impl std::error::Error for LinalgError {}
+crate::said_error!(LinalgError);
 
 /// Above this condition number (of the equilibrated matrix, inverted here) `H` is
 /// treated as singular: `H⁻¹ v` would lose all but about three digits.

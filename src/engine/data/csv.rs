@@ -247,13 +247,7 @@ impl CsvError {
     }
 }
 
-impl std::fmt::Display for CsvError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.said().fmt(f)
-    }
-}
-
-impl std::error::Error for CsvError {}
+crate::said_error!(CsvError);
 
 /// How to read the target column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -206,13 +206,7 @@ impl MethodError {
     }
 }
 
-impl std::fmt::Display for MethodError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.said().fmt(f)
-    }
-}
-
-impl std::error::Error for MethodError {}
+crate::said_error!(MethodError);
 
 /// Scores of one method: `scores[t][i]` for test point t and training point i.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

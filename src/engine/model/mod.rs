@@ -114,13 +114,7 @@ impl ModelError {
     }
 }
 
-impl std::fmt::Display for ModelError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.said().fmt(f)
-    }
-}
-
-impl std::error::Error for ModelError {}
+crate::said_error!(ModelError);
 
 /// Most parameters accepted (the Hessian has the square of this many entries).
 pub const MAX_PARAMS: usize = 2_000;
