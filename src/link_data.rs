@@ -10,9 +10,10 @@
 //! than [`MAX_TEXT`] bytes, whatever it claims (a small link cannot expand into a
 //! huge file).
 
+use crate::said::Said;
+use crate::text::Text;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use thiserror::Error;
 
 /// Most compressed bytes a link carries (about 27,000 characters of URL).
 pub const MAX_COMPRESSED: usize = 20 * 1024;
@@ -24,43 +25,48 @@ pub const MAX_TEXT: usize = 4 << 20;
 pub const KEY: &str = "data=";
 
 /// Why data could not go into, or come out of, a link.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkDataError {
     /// Too big for a link.
-    #[error(
-        "these data compress to {} KB; a link carries at most {} KB. Embed a sample \
-         of the rows, or host the file and upload it in the page",
-        compressed.div_ceil(1024),
-        MAX_COMPRESSED / 1024
-    )]
     TooLarge {
         /// Compressed size in bytes.
         compressed: usize,
     },
     /// So large that compressing it is not worth trying.
-    #[error(
-        "these data are {} KB of text, far more than a link carries (at most {} KB \
-         compressed). Embed a sample of the rows, or host the file and upload it in the page",
-        bytes.div_ceil(1024),
-        MAX_COMPRESSED / 1024
-    )]
     TextTooLarge {
         /// Text size in bytes.
         bytes: usize,
     },
     /// Not base64url text.
-    #[error("the data in this link are damaged: `#data=` must be base64url text (A–Z, a–z, 0–9, - and _)")]
     NotBase64,
     /// Not raw DEFLATE, or cut short.
-    #[error("the data in this link are damaged or cut short: they do not unpack")]
     NotDeflate,
     /// Unpacks to more than [`MAX_TEXT`].
-    #[error("the data in this link unpack to more than {} MB, more than a link should carry", MAX_TEXT >> 20)]
     Inflated,
     /// Not UTF-8.
-    #[error("the data in this link are not text (UTF-8)")]
     NotText,
 }
+
+impl LinkDataError {
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        let max = MAX_COMPRESSED / 1024;
+        match self {
+            Self::TooLarge { compressed } => {
+                Said::new(Text::LinkTooLarge).with("kb", compressed.div_ceil(1024)).with("max", max)
+            }
+            Self::TextTooLarge { bytes } => {
+                Said::new(Text::LinkTextTooLarge).with("kb", bytes.div_ceil(1024)).with("max", max)
+            }
+            Self::NotBase64 => Said::new(Text::LinkNotBase64),
+            Self::NotDeflate => Said::new(Text::LinkNotDeflate),
+            Self::Inflated => Said::new(Text::LinkInflated).with("mb", MAX_TEXT >> 20),
+            Self::NotText => Said::new(Text::LinkNotText),
+        }
+    }
+}
+
+crate::said_error!(LinkDataError);
 
 /// The link payload of `text` (what follows `#data=`).
 pub fn encode(text: &str) -> Result<String, LinkDataError> {

@@ -126,6 +126,14 @@ impl JobError {
     pub fn failed(e: impl Into<crate::said::Said>) -> Self {
         JobError::Failed(e.into())
     }
+
+    /// Why the job ended, as a sentence.
+    pub fn said(&self) -> crate::said::Said {
+        match self {
+            JobError::Failed(said) => said.clone(),
+            JobError::Cancelled => crate::said::Said::new(crate::text::Text::ErrCancelled),
+        }
+    }
 }
 
 /// A job's outcome.
@@ -622,8 +630,8 @@ pub struct FitSummary {
     pub converged: bool,
     /// Warnings in plain words.
     pub warnings: Vec<crate::said::Said>,
-    /// "accuracy" or "RMSE".
-    pub metric_name: String,
+    /// How the fit is scored (accuracy or RMSE).
+    pub metric: crate::engine::pipeline::Metric,
     /// Metric on the training rows.
     pub train_metric: f64,
     /// Metric on the test rows.

@@ -3,7 +3,11 @@
 //! heading and text (numbers, ranked lists, tables as lines), and its charts as PNG
 //! images inside the file (`data:` URLs). The file makes no request when opened: its
 //! own Content-Security-Policy allows nothing but inline style and `data:` images.
-//! Every text is escaped; an image that is not a PNG `data:` URL is left out.
+//! Every text is escaped; an image that is not a PNG `data:` URL is left out. The
+//! report's own words are in the page's language, like the panels it copies.
+
+use crate::lang::Lang;
+use crate::text::{filled, Text};
 
 /// A chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +32,8 @@ pub struct Section {
 /// The report.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
+    /// The language of the page it was made from.
+    pub lang: Lang,
     /// What the view shows (the dataset and model).
     pub title: String,
     /// When it was made (as the browser says it).
@@ -71,18 +77,18 @@ impl Report {
             body.push_str("</section>\n");
         }
         format!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+            "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n\
              <title>{title}</title>\n<style>\n\
              body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }}\n\
              section {{ border-top: 1px solid #d9d9de; margin-top: 1.5rem; }} img {{ max-width: 100%; display: block; margin: .5rem 0; }}\n\
              p {{ margin: .3rem 0; }} .meta {{ color: #5c5c66; font-size: .9rem; overflow-wrap: anywhere; }}\n\
              </style>\n</head>\n<body>\n<h1>{title}</h1>\n\
-             <p class=\"meta\">Attribution Explorer report, made {made} in the browser (nothing was sent anywhere).</p>\n\
-             <p class=\"meta\">Settings, as a link to this view: {link}</p>\n{body}</body>\n</html>\n",
+             <p class=\"meta\">{made}</p>\n<p class=\"meta\">{link}</p>\n{body}</body>\n</html>\n",
+            lang = self.lang.id(),
             title = escape(&self.title),
-            made = escape(&self.made),
-            link = escape(&self.link),
+            made = escape(&filled(self.lang, Text::ReportMade, &[("made", &self.made)])),
+            link = escape(&filled(self.lang, Text::ReportSettings, &[("link", &self.link)])),
         )
     }
 }
@@ -100,6 +106,7 @@ mod tests {
     #[test]
     fn text_is_escaped_and_only_png_data_images_are_kept() {
         let r = Report {
+            lang: Lang::En,
             title: "<script>alert(1)</script> & co".into(),
             made: "today".into(),
             link: "?ds=moons&sel=t3".into(),
@@ -122,5 +129,20 @@ mod tests {
         assert!(!html.contains("example.com") && !html.contains("onerror"));
         assert_eq!(html.matches("<p>").count(), 1, "blank lines are dropped");
         assert!(html.contains("default-src 'none'; img-src data:"), "the file can make no request");
+        assert!(html.contains("<html lang=\"en\">") && html.contains("made today in the browser"));
+    }
+
+    #[test]
+    fn a_report_from_the_japanese_page_is_in_japanese() {
+        let r = Report {
+            lang: Lang::Ja,
+            made: "2026/11/29".into(),
+            link: "?lang=ja".into(),
+            ..Report::default()
+        };
+        let html = r.to_html();
+        assert!(html.contains("<html lang=\"ja\">"), "{html}");
+        assert!(html.contains("2026/11/29 にブラウザーの中で作成しました"), "{html}");
+        assert!(html.contains("設定（このビューへのリンク）：?lang=ja"), "{html}");
     }
 }

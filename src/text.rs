@@ -71,7 +71,12 @@ texts! {
     LinkUnreadable, LinkUploaded, MeanwhileDefault, PlotFailed,
     UnderThousandth,
     CurvHessian, CurvGgn,
-    ErrTrainingPointMissing, ErrBadWeight, ErrBaseNotConverged, ErrInternalRetrain, ErrNeedsLabels, ErrBadIndex, ErrNeedsThreshold, ErrBadThreshold, ErrCheckNeedsClasses, ErrEmptyGroup, ErrGroupEmptiesClass,
+    ErrTrainingPointMissing, ErrBadWeight, ErrBaseNotConverged, ErrInternalRetrain, ErrNeedsLabels, ErrNeedsThreshold, ErrBadThreshold, ErrCheckNeedsClasses, ErrEmptyGroup, ErrGroupEmptiesClass,
+    ErrParam, ExpectWhole, ExpectPositive, ExpectLissaSteps, ExpectFraction, ErrSeeds, ErrLdsSettings, ErrRelabel, ErrAddedPoint, ErrTestPointMissing, ErrWeightRange, ErrFlipFraction, ErrNoTestPoint, ErrKnnNeedsClasses, ErrRepresenterNeedsLambda, ArnoldiNeedsPair, ArnoldiKrylov, ArnoldiEigenFailed, ArnoldiNotFinite, ArnoldiNoPairs, ErrNoBlocks, ErrBlocksIncomplete, ErrWorkersDiffer, ErrWrongBlock, ErrTruthsMissing,
+    DownloadFailed, EngineStartFailed, EngineNoWorker, EngineNotRunning, EngineSendFailed, EngineStopped, HelperStopped,
+    LinkTooLarge, LinkTextTooLarge, LinkNotBase64, LinkNotDeflate, LinkInflated, LinkNotText,
+    ReportMade, ReportSettings, ReportNothingYet,
+    ErrGroupIsEverything,
 }
 
 const EN: &str = include_str!("../www/i18n/en.json");

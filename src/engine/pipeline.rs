@@ -164,15 +164,35 @@ pub fn fit_model(train: &Dataset, spec: &ModelSpec) -> Result<Fitted, PipelineEr
     Ok(Fitted { problem, report, influence, spectrum })
 }
 
-/// Accuracy for classifiers or RMSE for regression of `theta` on `data`, with the
-/// metric's name.
-pub fn metric(model: &Model, theta: &[f64], data: &Design) -> (&'static str, f64) {
+/// How a fit is scored: accuracy for classifiers, RMSE for regression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// The fraction of points whose most probable class is their label.
+    Accuracy,
+    /// The root mean squared error of the prediction.
+    Rmse,
+}
+
+impl Metric {
+    /// Its name in `lang` ("RMSE" is the same in both).
+    pub fn name(self, lang: crate::lang::Lang) -> &'static str {
+        match self {
+            Metric::Accuracy => crate::text::text(lang, crate::text::Text::MetricAccuracy),
+            Metric::Rmse => "RMSE",
+        }
+    }
+}
+
+/// Accuracy for classifiers or RMSE for regression of `theta` on `data`, with which
+/// of the two it is.
+pub fn metric(model: &Model, theta: &[f64], data: &Design) -> (Metric, f64) {
     let n = data.n().max(1) as f64;
     match model.kind {
         ModelKind::Linear => {
             let se: f64 =
                 (0..data.n()).map(|i| (model.predict(theta, data.row(i))[0] - data.y[i]).powi(2)).sum();
-            ("RMSE", (se / n).sqrt())
+            (Metric::Rmse, (se / n).sqrt())
         }
         _ => {
             let hits = (0..data.n())
@@ -181,7 +201,7 @@ pub fn metric(model: &Model, theta: &[f64], data: &Design) -> (&'static str, f64
                     crate::engine::evaluate::argmax(&p) as f64 == data.y[i]
                 })
                 .count();
-            ("accuracy", hits as f64 / n)
+            (Metric::Accuracy, hits as f64 / n)
         }
     }
 }

@@ -52,7 +52,7 @@ fn exact_with_damping(s: &Session, d: f64) -> Result<Vec<f64>, Said> {
     let curvature = s.fitted.influence.curvature;
     let inf = Influence::with_curvature(s.problem(), s.theta(), curvature, d).map_err(|e| e.said())?;
     let mut scored = inf.score(s.problem(), &s.explained_design()).map_err(|e| e.said())?;
-    scored.pop().map(|t| t.pred_loo_dloss).ok_or_else(|| Said::from("no test point"))
+    scored.pop().map(|t| t.pred_loo_dloss).ok_or_else(|| Said::new(Text::ErrNoTestPoint))
 }
 
 /// The chosen methods next to exact influence and (when computed) actual LOO.
@@ -219,7 +219,7 @@ pub fn group(s: &Session, members: Vec<usize>, steps: usize, clock: fn() -> f64)
         &test,
         &s.explained_design(),
     )
-    .map_err(|e| e.said())?;
+    .map_err(|e| e.said_in(&s.train.target))?;
     Ok(GroupView { effects, members, millis: clock() - t0 })
 }
 
@@ -243,7 +243,7 @@ pub fn audit(s: &Session, rank: ReviewScore, top: usize) -> Result<AuditView, Sa
 /// Flip a fraction of the training labels, refit, and rank by self-scores.
 pub fn mislabel(s: &Session, fraction: f64, seed: u64, params: &CheckedParams) -> Result<MislabelView, Said> {
     if !(fraction > 0.0 && fraction < 1.0) {
-        return Err(format!("the flipped fraction {fraction} must be above 0 and below 1").into());
+        return Err(Said::new(Text::ErrFlipFraction).with("fraction", fraction));
     }
     let run = |d| mislabel_experiment(s.problem(), s.train.n_classes(), fraction, seed, d, &params.tracin);
     // A network refitted on the flipped labels may land where its Hessian is singular

@@ -21,6 +21,7 @@ use crate::engine::stats::{pearson, spearman};
 use crate::engine::truths::{Pbrf, ScratchJob};
 use crate::protocol::*;
 use crate::said::Said;
+use crate::text::Text;
 
 /// Milliseconds of work per block. Blocks are bounded by time, not count, because
 /// browsers clamp nested `setTimeout(0)` to 4 ms.
@@ -257,10 +258,10 @@ impl LongJob {
 /// Every block present, in order, from the same model.
 fn check_parts(parts: &[Part], expected: usize, model: u64) -> Result<(), Said> {
     if parts.len() != expected.max(1) || parts.iter().enumerate().any(|(k, p)| p.share.part != k) {
-        return Err(format!("the job's blocks came back incomplete ({} of {})", parts.len(), expected).into());
+        return Err(Said::new(Text::ErrBlocksIncomplete).with("k", parts.len()).with("n", expected));
     }
     if parts.iter().any(|p| p.model != model) {
-        return Err("the engine workers hold different models; train again".into());
+        return Err(Said::new(Text::ErrWorkersDiffer));
     }
     Ok(())
 }
@@ -274,8 +275,8 @@ fn totals(parts: &[Part]) -> (f64, RefitStats) {
 }
 
 /// A block of another kind of job.
-fn wrong_kind() -> String {
-    "a block of another kind of job came back".into()
+fn wrong_kind() -> Said {
+    Said::new(Text::ErrWrongBlock)
 }
 
 /// Refits until the deadline; whether the block is done.
@@ -301,7 +302,7 @@ fn finish_loo(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, S
     let (mut actual, mut not_converged) = (Vec::new(), Vec::new());
     for p in parts {
         let PartValues::Loo { actual: a, not_converged: nc } = p.values else {
-            return Err(wrong_kind().into());
+            return Err(wrong_kind());
         };
         actual.extend(a.0);
         not_converged.extend(nc);
@@ -341,7 +342,7 @@ fn finish_lds(l: &LdsState, s: &mut Session, job: u64, parts: Vec<Part>) -> Resu
     let (millis, workers) = (totals(&parts).0, parts.len());
     let mut blocks = Vec::with_capacity(parts.len());
     for p in parts {
-        let PartValues::Lds { losses } = p.values else { return Err(wrong_kind().into()) };
+        let PartValues::Lds { losses } = p.values else { return Err(wrong_kind()) };
         blocks.push((losses, p.refits));
     }
     let refits = l.run.join(blocks).ok_or("the LDS came back with subsets missing")?;
@@ -421,7 +422,7 @@ fn finish_truths(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response
     let (mut loo, mut pbrf, mut damping, mut blocks) = (Vec::new(), Vec::new(), None, Vec::new());
     for p in parts {
         let PartValues::Truths { loo: l, pbrf: b, pbrf_damping, scratch } = p.values else {
-            return Err(wrong_kind().into());
+            return Err(wrong_kind());
         };
         // A block that ran no PBRF solve never chose its damping.
         if !b.is_empty() {
@@ -433,7 +434,7 @@ fn finish_truths(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response
     }
     let predicted = s.explained.pred_loo_dloss.to_vec();
     if loo.len() != predicted.len() || pbrf.len() != predicted.len() {
-        return Err("the ground truths came back with points missing".into());
+        return Err(Said::new(Text::ErrTruthsMissing));
     }
     let scratch =
         ScratchJob::join(blocks).ok_or("the retraining from scratch came back incomplete")?.result();

@@ -49,7 +49,7 @@ fn untrained<T>() -> JobResult<T> {
 
 /// Check the method parameters, with the error a job reports.
 fn check(params: MethodParams) -> Result<CheckedParams, JobError> {
-    params.check().map_err(|e| JobError::failed(e.to_string()))
+    params.check().map_err(|e| JobError::Failed(e.said()))
 }
 
 impl Service {
@@ -118,7 +118,7 @@ impl Service {
                     }
                     Some(_) => emit(Response::TruthsDone {
                         job,
-                        result: Err(JobError::failed(format!("use 2 to 20 seeds (asked for {seeds})"))),
+                        result: Err(JobError::Failed(Said::new(Text::ErrSeeds).with("seeds", seeds))),
                     }),
                     None => emit(Response::TruthsDone { job, result: untrained() }),
                 }
@@ -133,8 +133,8 @@ impl Service {
                 (Some(waiting), Some(s)) if waiting.id() == job => emit(waiting.finish(s, parts)),
                 (waiting, _) => {
                     self.awaiting = waiting;
-                    let e = format!("job {job} has no blocks to put together (it was replaced or cancelled)");
-                    emit(Response::PartDone { job, result: Err(JobError::failed(e)) });
+                    let e = Said::new(Text::ErrNoBlocks).with("job", job);
+                    emit(Response::PartDone { job, result: Err(JobError::Failed(e)) });
                 }
             },
             Request::Methods { job, methods, settings } => {
@@ -227,9 +227,9 @@ impl Service {
         let s = self.session.as_ref().ok_or_else(|| JobError::Failed(Said::new(Text::ErrTrainFirst)))?;
         let params = check(settings)?;
         if !((2..=10_000).contains(&subsets) && alpha > 0.0 && alpha < 1.0) {
-            return Err(JobError::failed(format!(
-                "LDS needs 2 to 10000 subsets and a fraction above 0 and below 1 (got {subsets} and {alpha})"
-            )));
+            return Err(JobError::Failed(
+                Said::new(Text::ErrLdsSettings).with("subsets", subsets).with("alpha", alpha),
+            ));
         }
         Ok(LongJob::lds(job, share, s, subsets, alpha, seed, methods, params, (self.clock)()))
     }

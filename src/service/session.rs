@@ -143,22 +143,14 @@ fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edit
         .iter()
         .find(|&&(_, c)| !valid_label(c as f64, &train.target) || train.n_classes() == 0)
     {
-        return Err(format!(
-            "training point {i} cannot be relabelled to class {c}: the target has {} classes",
-            train.n_classes()
-        )
-        .into());
+        return Err(Said::new(Text::ErrRelabel).with("i", i).with("c", c).with("k", train.n_classes()));
     }
     if let Some(a) = edits
         .added
         .iter()
         .find(|a| !valid_label(a.label, &train.target) || !a.xy.iter().all(|v| v.is_finite()))
     {
-        return Err(format!(
-            "an added point has label {} or position {:?}, which this dataset does not allow",
-            a.label, a.xy
-        )
-        .into());
+        return Err(Said::new(Text::ErrAddedPoint).with("label", a.label).with("xy", format!("{:?}", a.xy)));
     }
     for &i in &edits.flipped {
         if let Some(y) = train.y.get_mut(i) {
@@ -216,7 +208,7 @@ impl Session {
         };
         let fitted = fit_model(&train, &model).map_err(|e| e.said())?;
         let (m, theta) = (&fitted.problem.model, fitted.theta());
-        let (metric_name, train_metric) = metric(m, theta, &Design::from_dataset(&train));
+        let (scored_by, train_metric) = metric(m, theta, &Design::from_dataset(&train));
         let (_, test_metric) = metric(m, theta, &Design::from_dataset(&test));
         let r = &fitted.report;
         let mut warnings: Vec<Said> = r.warnings.iter().map(FitWarning::said).collect();
@@ -228,7 +220,7 @@ impl Session {
             scaled_grad_norm: r.scaled_grad_norm,
             converged: r.converged,
             warnings,
-            metric_name: metric_name.into(),
+            metric: scored_by,
             train_metric,
             test_metric,
             network: spec.network,
@@ -414,7 +406,7 @@ impl Session {
                 (self.test.x.row(*t).to_vec(), self.test.y[*t], selection.clone())
             }
             Selection::Test(t) => {
-                return Err(format!("test point {t} does not exist (there are {})", self.test.n()).into())
+                return Err(Said::new(Text::ErrTestPointMissing).with("t", t).with("n", self.test.n()))
             }
             Selection::Query { xy, label } => {
                 if self.frame != Frame::Plane {
@@ -501,12 +493,10 @@ impl Session {
     pub fn reweight(&self, index: usize, weight: f64, curve: bool) -> Result<ReweightView, Said> {
         let n = self.train.n();
         if index >= n {
-            return Err(format!("training point {index} does not exist (there are {n})").into());
+            return Err(Said::new(Text::ErrTrainingPointMissing).with("index", index).with("n", n));
         }
         if !(0.0..=MAX_WEIGHT).contains(&weight) {
-            return Err(
-                format!("weight {weight} is not allowed (use a weight from 0 to {MAX_WEIGHT})").into()
-            );
+            return Err(Said::new(Text::ErrWeightRange).with("weight", weight).with("max", MAX_WEIGHT));
         }
         let mut retrainer = self.retrainer()?;
         let m = &self.problem().model;

@@ -12,6 +12,7 @@ use crate::link_data;
 use crate::pool::Helpers;
 use crate::protocol::*;
 use crate::review::{Metrics, Queue, Verdict};
+use crate::said::Said;
 use crate::text::{filled, text, Text};
 use crate::tracker::{JobKind, JobTracker, Progress, ReweightPlan};
 pub use crate::url_state::Tab;
@@ -41,7 +42,7 @@ pub struct Actions {
     /// The uploaded file's columns.
     pub upload: RwSignal<Option<UploadSummary>>,
     /// The message shown in the error banner.
-    pub error: RwSignal<Option<String>>,
+    pub error: RwSignal<Option<Said>>,
     /// Whether the worker has answered Ready.
     pub ready: RwSignal<bool>,
     /// Whether a training job (or the reading of a file) is running.
@@ -98,7 +99,7 @@ pub struct Actions {
     browser_lang: Lang,
     /// A message about how the page opened (a link whose data could not be read): it
     /// must outlive the training of the view that replaces them, which clears errors.
-    notice: StoredValue<Option<String>>,
+    notice: StoredValue<Option<Said>>,
 }
 
 /// What the data carried by a link are called in the page.
@@ -124,7 +125,6 @@ impl Actions {
     /// [`link_data`]).
     pub fn new(query: &str, fragment: &str, browser_lang: Lang) -> Self {
         let mut state = lesson::opening_state(ViewState::from_query(query));
-        let lang = state.lang.unwrap_or(browser_lang);
         let mut error = None;
         let mut link = None;
         if state.dataset == UPLOAD {
@@ -133,11 +133,11 @@ impl Actions {
                     link = Some((text, state.clone()));
                     None
                 }
-                Some(Err(e)) => Some(filled(lang, Text::LinkUnreadable, &[("e", &e.to_string())])),
-                None => Some(text(lang, Text::LinkUploaded).to_string()),
+                Some(Err(e)) => Some(Said::new(Text::LinkUnreadable).with("e", e)),
+                None => Some(Said::new(Text::LinkUploaded)),
             };
             if let Some(problem) = problem {
-                error = Some(filled(lang, Text::MeanwhileDefault, &[("problem", &problem)]));
+                error = Some(Said::new(Text::MeanwhileDefault).with_said("problem", problem));
                 state = state.fresh();
             }
         }
@@ -193,14 +193,6 @@ impl Actions {
     /// `key` in the page's language.
     pub fn t(&self, key: Text) -> &'static str {
         text(self.lang(), key)
-    }
-
-    /// Why a job failed, in the page's language.
-    pub fn job_error(&self, e: &JobError) -> String {
-        match e {
-            JobError::Failed(said) => self.say(said),
-            JobError::Cancelled => self.t(Text::ErrCancelled).into(),
-        }
     }
 
     /// A sentence from the engine in the page's language.
@@ -668,7 +660,7 @@ impl Actions {
                 return true;
             }
             Err(JobError::Cancelled) => {}
-            Err(JobError::Failed(e)) => self.error.set(Some(self.say(&e))),
+            Err(JobError::Failed(e)) => self.error.set(Some(e)),
         }
         false
     }
@@ -695,7 +687,7 @@ impl Actions {
                 }
             }
             Err(e) => {
-                self.error.set(Some(e.to_string()));
+                self.error.set(Some(e.said()));
                 let tried = self.state.get_untracked();
                 if tried.dataset == UPLOAD {
                     self.failed_upload.set(Some(tried));
@@ -719,7 +711,7 @@ impl Actions {
                     });
                     self.reweight.set(Some(ReweightView { curve, ..*r }));
                 }
-                Err(e) => self.error.set(Some(self.job_error(&e))),
+                Err(e) => self.error.set(Some(e.said())),
             }
         }
         if let Some(p) = pending {
@@ -741,7 +733,7 @@ impl Actions {
                 let Some(kind) = self.jobs.with_value(|j| j.kind_of(job)) else { return };
                 self.cancel(kind);
                 if self.finished(kind, job) && e != JobError::Cancelled {
-                    self.error.set(Some(self.job_error(&e)));
+                    self.error.set(Some(e.said()));
                 }
             }
         }
@@ -759,7 +751,7 @@ impl Actions {
             Response::Crashed { message } => {
                 // Its block will never come.
                 self.stop_long_jobs();
-                self.error.set(Some(format!("An engine helper stopped: {message}")));
+                self.error.set(Some(Said::new(Text::HelperStopped).with("message", message)));
                 // A panicked instance answers nothing more: replace it.
                 if bridge::restart(worker).is_ok() {
                     self.helpers.update_value(|h| h.restarted(worker));
@@ -819,13 +811,13 @@ impl Actions {
                         // Data in a link that do not read: the default view instead.
                         if self.link_data.try_update_value(Option::take).flatten().is_some() {
                             self.fragment.set_value(None);
-                            let said = self.tf(Text::LinkUnreadable, &[("e", &self.job_error(&e))]);
+                            let said = Said::new(Text::LinkUnreadable).with_said("e", e.said());
                             self.notice.set_value(Some(said.clone()));
                             self.error.set(Some(said));
                             self.retrain(|s| *s = s.fresh());
                             return;
                         }
-                        self.error.set(Some(e.to_string()))
+                        self.error.set(Some(e.said()))
                     }
                 }
             }
@@ -869,7 +861,7 @@ impl Actions {
                         self.queue.set(Some(Queue::new(*v, origin, self.audit_key())));
                     }
                     Err(JobError::Cancelled) => {}
-                    Err(JobError::Failed(e)) => self.error.set(Some(self.say(&e))),
+                    Err(JobError::Failed(e)) => self.error.set(Some(e)),
                 }
             }
             Response::CleanedCsvDone { job, result } => {
@@ -883,7 +875,7 @@ impl Actions {
                         }
                     }
                     Err(JobError::Cancelled) => {}
-                    Err(JobError::Failed(e)) => self.error.set(Some(self.say(&e))),
+                    Err(JobError::Failed(e)) => self.error.set(Some(e)),
                 }
             }
             Response::MislabelDone { job, result } => {
@@ -898,7 +890,9 @@ impl Actions {
             Response::TruthsDone { job, result } => {
                 self.show(JobKind::Truths, job, result, self.truths);
             }
-            Response::Crashed { message } => self.error.set(Some(format!("The engine stopped: {message}"))),
+            Response::Crashed { message } => {
+                self.error.set(Some(Said::new(Text::EngineStopped).with("message", message)))
+            }
         }
     }
 }

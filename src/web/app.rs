@@ -212,7 +212,7 @@ pub fn App() -> impl IntoView {
             </Show>
             // Without the data panel, its error banner shows above everything.
             <Show when=move || !shows(Panel::Data) && a.error.with(Option::is_some)>
-                <div class="error wide" role="alert" data-testid="error-banner">{move || a.error.get().unwrap_or_default()}</div>
+                <div class="error wide" role="alert" data-testid="error-banner">{move || a.error.get().map(|e| a.say(&e)).unwrap_or_default()}</div>
             </Show>
             <div class="side center" class:analysis=move || a.tab() != Tab::Explore>
                 {move || (a.tab() == Tab::Explore || shows(Panel::Tab)).then(|| analysis_tab(a, a.tab()))}

@@ -10,6 +10,8 @@
 //! browser that cannot start more workers runs everything on the primary.
 
 use crate::protocol::{Request, Response};
+use crate::said::Said;
+use crate::text::Text;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -34,9 +36,9 @@ pub fn wanted_workers() -> usize {
 }
 
 /// Start one worker (trunk's loader shim for the `worker` binary).
-fn spawn(index: usize, on_response: Handler) -> Result<Worker, String> {
-    let worker =
-        Worker::new("./worker_loader.js").map_err(|e| format!("could not start the engine: {e:?}"))?;
+fn spawn(index: usize, on_response: Handler) -> Result<Worker, Said> {
+    let worker = Worker::new("./worker_loader.js")
+        .map_err(|e| Said::new(Text::EngineStartFailed).with("e", format!("{e:?}")))?;
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
         let response = super::transport::decode::<Response>(ev.data())
             .unwrap_or_else(|e| Response::Crashed { message: format!("unreadable engine message: {e}") });
@@ -48,8 +50,8 @@ fn spawn(index: usize, on_response: Handler) -> Result<Worker, String> {
 }
 
 /// Start the primary worker; every response of every worker goes to `on_response`
-/// with the worker's index. Errors come back as text for the page to show.
-pub fn start(on_response: impl Fn(usize, Response) + 'static) -> Result<(), String> {
+/// with the worker's index. Errors come back as sentences for the page to show.
+pub fn start(on_response: impl Fn(usize, Response) + 'static) -> Result<(), Said> {
     let on_response: Handler = Rc::new(on_response);
     let primary = spawn(0, on_response.clone())?;
     WORKERS.with(|w| *w.borrow_mut() = vec![primary]);
@@ -74,8 +76,8 @@ pub fn start_helpers(total: usize) -> usize {
 /// Replace worker `index` by a fresh one (the old one is terminated mid-computation:
 /// how a job that cannot pause between blocks is cancelled). The fresh worker
 /// announces itself with [`Response::Ready`] and holds nothing yet.
-pub fn restart(index: usize) -> Result<(), String> {
-    let handler = HANDLER.with(|h| h.borrow().clone()).ok_or("the engine was never started")?;
+pub fn restart(index: usize) -> Result<(), Said> {
+    let handler = HANDLER.with(|h| h.borrow().clone()).ok_or(Said::new(Text::EngineNotRunning))?;
     let fresh = spawn(index, handler)?;
     WORKERS.with(|w| match w.borrow_mut().get_mut(index) {
         Some(slot) => {
@@ -83,16 +85,19 @@ pub fn restart(index: usize) -> Result<(), String> {
             *slot = fresh;
             Ok(())
         }
-        None => Err(format!("there is no engine worker {index}")),
+        None => Err(Said::new(Text::EngineNoWorker).with("index", index)),
     })
 }
 
 /// Send a request to worker `index` (0 is the primary).
-pub fn send_to(index: usize, request: &Request) -> Result<(), String> {
-    let (value, transfer) = super::transport::encode(request)?;
+pub fn send_to(index: usize, request: &Request) -> Result<(), Said> {
+    let sent = |e: String| Said::new(Text::EngineSendFailed).with("e", e);
+    let (value, transfer) = super::transport::encode(request).map_err(sent)?;
     WORKERS.with(|w| match w.borrow().get(index) {
-        Some(worker) => worker.post_message_with_transfer(&value, &transfer).map_err(|e| format!("{e:?}")),
-        None => Err("the engine is not running".into()),
+        Some(worker) => {
+            worker.post_message_with_transfer(&value, &transfer).map_err(|e| sent(format!("{e:?}")))
+        }
+        None => Err(Said::new(Text::EngineNotRunning)),
     })
 }
 
@@ -105,6 +110,6 @@ pub fn broadcast(request: &Request) {
 }
 
 /// Send a request to the primary worker.
-pub fn send(request: &Request) -> Result<(), String> {
+pub fn send(request: &Request) -> Result<(), Said> {
     send_to(0, request)
 }

@@ -2,9 +2,12 @@
 //! list item and table row, its charts as PNG) into a [`Report`] and download it as
 //! one HTML file. Made in the browser from what is drawn; no request.
 
+use crate::lang::Lang;
 use crate::report::{Image, Report, Section};
+use crate::said::Said;
+use crate::text::Text;
 use crate::web::export::download_text;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlCanvasElement, HtmlElement};
 
 /// The elements under `root` matching `selector`.
@@ -53,15 +56,16 @@ fn section(panel: &Element) -> Section {
     Section { heading, lines, images }
 }
 
-/// Save the view as a report; `title` names it.
-pub fn save(title: &str) -> Result<(), String> {
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let main = document.query_selector("main").ok().flatten().ok_or("nothing to report yet")?;
+/// Save the view as a report in the page's language `lang`; `title` names it.
+pub fn save(title: &str, lang: Lang) -> Result<(), Said> {
+    let nothing = || Said::new(Text::ReportNothingYet);
+    let document = web_sys::window().and_then(|w| w.document()).ok_or_else(nothing)?;
+    let main = document.query_selector("main").ok().flatten().ok_or_else(nothing)?;
     let sections = all(&main, "section.panel").iter().filter(|p| shown(p)).map(section).collect();
     let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
     // Data carried in the link stay out of the report (they may be private).
     let link = href.split('#').next().unwrap_or_default().to_string();
-    let made = String::from(js_sys::Date::new_0().to_string());
-    let report = Report { title: title.to_string(), made, link, sections };
+    let made = String::from(js_sys::Date::new_0().to_locale_string(lang.id(), &JsValue::UNDEFINED));
+    let report = Report { lang, title: title.to_string(), made, link, sections };
     download_text("attribution-report.html", "text/html", &report.to_html())
 }

@@ -280,6 +280,13 @@ await check('broken CSVs show the error with its line and keep the previous view
     assert(/Logistic regression/.test(await page.textContent('[data-testid=model-status]')), `${name}: the previous model is gone`);
   }
   await page.screenshot({ path: `${OUT}/broken-csv.png`, fullPage: true });
+  // The engine sends the error as a sentence: the language switch rewords it on screen.
+  const banner = () => page.textContent('[data-testid=error-banner]');
+  await page.selectOption('[data-testid=lang-select]', 'ja');
+  await page.waitForFunction(() => document.querySelector('[data-testid=error-banner]').textContent.includes('ファイルが空です'), null, { timeout: 5000 });
+  assert((await banner()).includes('empty.csv'), `the file's name stays: ${await banner()}`);
+  await page.selectOption('[data-testid=lang-select]', 'en');
+  await page.waitForFunction(() => document.querySelector('[data-testid=error-banner]').textContent.includes('the file is empty'), null, { timeout: 5000 });
   // The previous view still works: pick a row and scrub it.
   await page.click('[data-testid=influence-row]');
   await page.waitForSelector('[data-testid=actual-delta]', { timeout: 20000 });
@@ -358,7 +365,7 @@ await check('weight 0 for the top helpful point: predicted and actual change agr
   await page.setViewportSize({ width: 1280, height: 720 });
   // A key says which marker and background belong to which class.
   const key = await page.textContent('[data-testid=class-key]');
-  assert(/class A.*class B/.test(key), `class key: ${key}`);
+  assert(/Classes: .*\bA\b.*\bB\b/.test(key), `class key: ${key}`);
   // Hovering a row rings its point on the plot.
   const brightness = () => page.$eval('[data-testid=main-plot]', c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.reduce((a, v) => a + v, 0));
   const b0 = await brightness();

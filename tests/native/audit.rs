@@ -170,7 +170,7 @@ fn a_group_that_empties_a_class_or_names_no_point_is_refused() {
         AuditError::EmptyGroup
     );
     let e = group_effect(&problem, &theta, &influence, &[problem.n()], &test, None).unwrap_err();
-    assert!(matches!(e, AuditError::BadIndex { .. }));
+    assert!(matches!(e, AuditError::NoTrainingPoint { .. }));
 }
 
 #[test]

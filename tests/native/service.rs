@@ -4,6 +4,7 @@
 use attribution_explorer::engine::data::columns::{RowName, UploadOptions};
 use attribution_explorer::engine::evaluate::SelfRanking;
 use attribution_explorer::engine::methods::Method;
+use attribution_explorer::engine::pipeline::Metric;
 use attribution_explorer::lang::Lang;
 use attribution_explorer::protocol::*;
 use attribution_explorer::service::{native_clock, Service};
@@ -227,7 +228,7 @@ fn wide_data_use_pca_and_one_feature_uses_the_target_axis() {
     let line = w.surface.as_ref().expect("a 1-D regression has a prediction curve");
     assert_eq!((line.ny, line.value.len()), (1, line.nx));
     let d = trained(&run(&mut s, Request::Train { job: 4, spec: builtin("diabetes") })).expect("trains");
-    assert_eq!((d.fit.metric_name.as_str(), d.class_names.len()), ("RMSE", 0));
+    assert_eq!((d.fit.metric, d.class_names.len()), (Metric::Rmse, 0));
 }
 
 #[test]
@@ -747,6 +748,7 @@ fn a_group_grows_with_three_answers_and_a_group_emptying_a_class_is_refused() {
     let Some(Response::GroupDone { result: Err(JobError::Failed(e)), .. }) = out.first() else {
         panic!("{out:?}")
     };
-    assert!(e.to_string().contains("without training data"), "{e}");
-    assert!(e.words(Lang::Ja).contains("訓練データがなくなり"), "{}", e.words(Lang::Ja));
+    // Named as the page names the class (the default dataset's first class is "A").
+    assert!(e.to_string().contains("leaves class “A” without training data"), "{e}");
+    assert!(e.words(Lang::Ja).contains("クラス「A」の訓練データがなくなり"), "{}", e.words(Lang::Ja));
 }

@@ -23,6 +23,7 @@ use attribution_explorer::engine::model::{Model, ModelError, ModelKind};
 use attribution_explorer::engine::progress::Silent;
 use attribution_explorer::engine::retrain::{actual_changes, RefitStats, RetrainError, Retrainer};
 use attribution_explorer::engine::stats::{pearson, spearman};
+use attribution_explorer::lang::Lang;
 
 fn classes(k: usize) -> Target {
     Target::Classes { names: (0..k).map(|c| format!("c{c}")).collect() }
@@ -445,4 +446,8 @@ fn method_parameters_are_checked_in_one_place() {
     ] {
         assert_eq!(bad.check().map(|_| ()).map_err(|e| e.flag()), Err(flag.to_string()));
     }
+    // The range is a sentence, worded in the reader's language (the page shows both).
+    let e = MethodParams { knn_k: 0, ..MethodParams::default() }.check().expect_err("k = 0");
+    assert_eq!(e.to_string(), "knn_k = 0 is not allowed: it must be a whole number from 1 to 100000");
+    assert_eq!(e.said().words(Lang::Ja), "knn_k = 0 は使えません：1 から 100000 までの整数にしてください");
 }

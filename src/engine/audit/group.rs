@@ -66,7 +66,7 @@ pub fn group_effect(
     members.dedup();
     check_group(problem, &members)?;
     if let Some(t) = test_index.filter(|&t| t >= test.n()) {
-        return Err(AuditError::BadIndex { what: "test point".into(), index: t, n: test.n() });
+        return Err(AuditError::NoTestPoint { index: t, n: test.n() });
     }
     let n = problem.n() as f64;
     let p = problem.n_params();
@@ -197,10 +197,10 @@ pub fn check_group(problem: &Problem, members: &[usize]) -> Result<(), AuditErro
     }
     let n = problem.n();
     if let Some(&i) = members.iter().find(|&&i| i >= n) {
-        return Err(AuditError::BadIndex { what: "training point".into(), index: i, n });
+        return Err(AuditError::NoTrainingPoint { index: i, n });
     }
     if members.len() >= n {
-        return Err(AuditError::GroupEmptiesClass("the model".into()));
+        return Err(AuditError::GroupIsEverything);
     }
     let mut left = super::flip::class_counts(problem);
     for &i in members {
@@ -209,7 +209,7 @@ pub fn check_group(problem: &Problem, members: &[usize]) -> Result<(), AuditErro
         }
     }
     if let Some(class) = left.iter().position(|&c| c == 0) {
-        return Err(AuditError::GroupEmptiesClass(format!("class {class}")));
+        return Err(AuditError::GroupEmptiesClass(class));
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod flip;
 pub mod group;
 pub mod review;
 
+use crate::engine::data::Target;
 use crate::engine::fit::FitError;
 use crate::engine::linalg::LinalgError;
 use crate::engine::model::{Model, ModelKind};
@@ -32,11 +33,17 @@ use serde::{Deserialize, Serialize};
 /// Why an audit produced no numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum AuditError {
-    /// A training or test index out of range.
+    /// A training index out of range.
     #[error("{}", self.said())]
-    BadIndex {
-        /// "training point" or "test point".
-        what: String,
+    NoTrainingPoint {
+        /// The index given.
+        index: usize,
+        /// How many there are.
+        n: usize,
+    },
+    /// A test index out of range.
+    #[error("{}", self.said())]
+    NoTestPoint {
         /// The index given.
         index: usize,
         /// How many there are.
@@ -54,9 +61,12 @@ pub enum AuditError {
     /// A group with no members.
     #[error("{}", self.said())]
     EmptyGroup,
-    /// The group is every training point, or every point of a class.
+    /// The group is every training point.
     #[error("{}", self.said())]
-    GroupEmptiesClass(String),
+    GroupIsEverything,
+    /// The group holds every training point of this class (its index).
+    #[error("{}", self.said())]
+    GroupEmptiesClass(usize),
     /// Retraining failed.
     #[error(transparent)]
     Retrain(#[from] RetrainError),
@@ -69,17 +79,32 @@ pub enum AuditError {
 }
 
 impl AuditError {
-    /// The error in words ([`crate::said`]).
+    /// The error in words ([`crate::said`]), classes by their index.
     pub fn said(&self) -> Said {
+        self.said_in(&Target::Classes { names: vec![] })
+    }
+
+    /// The error in words, classes by their names in `target` (where they have one).
+    pub fn said_in(&self, target: &Target) -> Said {
         match self {
-            Self::BadIndex { what, index, n } => {
-                Said::new(Text::ErrBadIndex).with("what", what).with("index", index).with("n", n)
+            Self::NoTrainingPoint { index, n } => {
+                Said::new(Text::ErrTrainingPointMissing).with("index", index).with("n", n)
+            }
+            Self::NoTestPoint { index, n } => {
+                Said::new(Text::ErrTestPointMissing).with("t", index).with("n", n)
             }
             Self::NeedsThreshold => Said::new(Text::ErrNeedsThreshold),
             Self::BadThreshold(t) => Said::new(Text::ErrBadThreshold).with("t", t),
             Self::NeedsClasses => Said::new(Text::ErrCheckNeedsClasses),
             Self::EmptyGroup => Said::new(Text::ErrEmptyGroup),
-            Self::GroupEmptiesClass(class) => Said::new(Text::ErrGroupEmptiesClass).with("class", class),
+            Self::GroupIsEverything => Said::new(Text::ErrGroupIsEverything),
+            Self::GroupEmptiesClass(class) => {
+                let name = match target {
+                    Target::Classes { names } => names.get(*class).cloned(),
+                    Target::Real => None,
+                };
+                Said::new(Text::ErrGroupEmptiesClass).with("class", name.unwrap_or_else(|| class.to_string()))
+            }
             Self::Retrain(e) => e.said(),
             Self::Fit(e) => e.said(),
             Self::Linalg(e) => e.said(),

@@ -145,8 +145,10 @@ impl Builtin {
     }
 }
 
+/// The synthetic datasets' classes: letters, the same in every language ("class A"
+/// would stay English on the Japanese page).
 fn classes(k: usize) -> Target {
-    Target::Classes { names: (0..k).map(|c| format!("class {}", (b'A' + c as u8) as char)).collect() }
+    Target::Classes { names: (0..k).map(|c| ((b'A' + c as u8) as char).to_string()).collect() }
 }
 
 /// Assemble a 2-D classification dataset from points, labels and Gaussian jitter.

@@ -272,7 +272,7 @@ pub fn arnoldi_eigenpairs(
 ) -> Result<(Vec<f64>, Array2<f64>), MethodError> {
     let p = problem.n_params();
     if k == 0 || p == 0 {
-        return Err(MethodError::Arnoldi("it needs at least one eigenpair (k ≥ 1)".into()));
+        return Err(MethodError::Arnoldi(Said::new(Text::ArnoldiNeedsPair)));
     }
     let m = (2 * k).clamp(1, p);
     let mut rng = Rng::new(seed);
@@ -293,7 +293,7 @@ pub fn arnoldi_eigenpairs(
         if nn.is_nan() || nn < 1e-10 {
             restarts += 1;
             if restarts > 10 * m {
-                return Err(MethodError::Arnoldi("the Krylov basis could not be extended".into()));
+                return Err(MethodError::Arnoldi(Said::new(Text::ArnoldiKrylov)));
             }
             next = (0..p).map(|_| rng.normal()).collect();
             continue;
@@ -307,9 +307,9 @@ pub fn arnoldi_eigenpairs(
     }
     let t = Array2::from_shape_fn((m, m), |(i, j)| 0.5 * (dot(&q[i], &hq[j]) + dot(&q[j], &hq[i])));
     let (vals, vecs) =
-        symmetric_eigen(&t).ok_or_else(|| MethodError::Arnoldi("the eigen-solve failed".into()))?;
+        symmetric_eigen(&t).ok_or_else(|| MethodError::Arnoldi(Said::new(Text::ArnoldiEigenFailed)))?;
     if vals.iter().any(|v| !v.is_finite()) {
-        return Err(MethodError::Arnoldi("the eigenvalues are not finite".into()));
+        return Err(MethodError::Arnoldi(Said::new(Text::ArnoldiNotFinite)));
     }
     let keep = k.min(m);
     let mut out_vals = Vec::with_capacity(keep);
@@ -400,7 +400,8 @@ pub fn scores(
             }
             Ihvp::Lissa(params) => lissa_solve(problem, theta, gt, &LissaParams { damping, ..*params }),
             Ihvp::Arnoldi { .. } => {
-                let (vals, vecs) = eig.as_ref().ok_or(MethodError::Arnoldi("no eigenpairs".into()))?;
+                let (vals, vecs) =
+                    eig.as_ref().ok_or(MethodError::Arnoldi(Said::new(Text::ArnoldiNoPairs)))?;
                 Ok((arnoldi_apply(vals, vecs, damping, gt), vec![]))
             }
         }

@@ -160,7 +160,7 @@ pub enum MethodError {
         curvature: f64,
     },
     /// The Arnoldi eigen-solve failed or kept nothing.
-    Arnoldi(String),
+    Arnoldi(Said),
     /// A method produced NaN or infinite scores (never ranked).
     NonFinite {
         /// The method.
@@ -169,9 +169,9 @@ pub enum MethodError {
         count: usize,
     },
     /// A method needs a condition the problem does not meet.
-    NotApplicable(String),
+    NotApplicable(Said),
     /// The Hessian could not be factorised or inverted.
-    Linalg(String),
+    Linalg(Said),
     /// Cancelled by the user.
     Cancelled,
 }
@@ -195,12 +195,11 @@ impl MethodError {
             Self::CgIndefinite { step, curvature } => Said::new(Text::ErrMethodCgIndefinite)
                 .with("curvature", format!("{curvature:.1e}"))
                 .with("step", step),
-            Self::Arnoldi(x0) => Said::new(Text::ErrMethodArnoldi).with("0", x0),
+            Self::Arnoldi(why) => Said::new(Text::ErrMethodArnoldi).with_said("0", why.clone()),
             Self::NonFinite { method, count } => Said::new(Text::ErrMethodNonFinite)
                 .with_said("method", Said::new(method.texts().0))
                 .with("count", count),
-            Self::NotApplicable(words) => Said::untranslated(words.clone()),
-            Self::Linalg(words) => Said::untranslated(words.clone()),
+            Self::NotApplicable(why) | Self::Linalg(why) => why.clone(),
             Self::Cancelled => Said::new(Text::ErrMethodCancelled),
         }
     }

@@ -5,6 +5,8 @@
 
 use super::ihvp::LissaParams;
 use super::peers::TracInParams;
+use crate::said::Said;
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// Parameters of every method, with the defaults the CLI documents.
@@ -68,7 +70,7 @@ pub const MAX_SEED: u64 = (1 << 53) - 1;
 
 /// A parameter outside its range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
-#[error("{name} = {value} is not allowed: it must be {expected}")]
+#[error("{}", self.said())]
 pub struct ParamError {
     /// The parameter (`cg_tol`, `lissa_depth`, …; the CLI flag is `--` and the name
     /// with `-` for `_`).
@@ -76,13 +78,21 @@ pub struct ParamError {
     /// The value given, as text.
     pub value: String,
     /// The allowed range, in words.
-    pub expected: String,
+    pub expected: Said,
 }
 
 impl ParamError {
     /// The command-line flag of the parameter.
     pub fn flag(&self) -> String {
         format!("--{}", self.name.replace('_', "-"))
+    }
+
+    /// The error in words ([`crate::said`]).
+    pub fn said(&self) -> Said {
+        Said::new(Text::ErrParam)
+            .with("name", &self.name)
+            .with("value", &self.value)
+            .with_said("expected", self.expected.clone())
     }
 }
 
@@ -105,7 +115,7 @@ fn whole(name: &str, v: usize, lo: usize, hi: usize) -> Result<(), ParamError> {
         Err(ParamError {
             name: name.into(),
             value: v.to_string(),
-            expected: format!("a whole number from {lo} to {hi}"),
+            expected: Said::new(Text::ExpectWhole).with("lo", lo).with("hi", hi),
         })
     }
 }
@@ -117,7 +127,7 @@ fn positive(name: &str, v: f64, below: f64) -> Result<(), ParamError> {
         Err(ParamError {
             name: name.into(),
             value: v.to_string(),
-            expected: format!("a number above 0 and below {below:e}"),
+            expected: Said::new(Text::ExpectPositive).with("below", format!("{below:e}")),
         })
     }
 }
@@ -139,11 +149,9 @@ impl MethodParams {
             return Err(ParamError {
                 name: "lissa_depth".into(),
                 value: l.depth.to_string(),
-                expected: format!(
-                    "at most {} with {} repeats (a million steps in all)",
-                    1_000_000 / l.repeats,
-                    l.repeats
-                ),
+                expected: Said::new(Text::ExpectLissaSteps)
+                    .with("max", 1_000_000 / l.repeats)
+                    .with("repeats", l.repeats),
             });
         }
         whole("arnoldi_k", self.arnoldi_k, 1, 10_000)?;
@@ -160,7 +168,7 @@ impl MethodParams {
             return Err(ParamError {
                 name: "shapley_truncation".into(),
                 value: self.shapley_truncation.to_string(),
-                expected: "a number from 0 up to (not including) 1".into(),
+                expected: Said::new(Text::ExpectFraction),
             });
         }
         for (name, seed) in [
@@ -174,7 +182,7 @@ impl MethodParams {
                 return Err(ParamError {
                     name: name.into(),
                     value: seed.to_string(),
-                    expected: format!("a whole number from 0 to {MAX_SEED}"),
+                    expected: Said::new(Text::ExpectWhole).with("lo", 0).with("hi", MAX_SEED),
                 });
             }
         }

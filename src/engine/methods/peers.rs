@@ -192,7 +192,7 @@ pub fn tracin_self(problem: &Problem, params: &TracInParams) -> Vec<f64> {
 /// Representer weights `α` (n × K): `α_i = −(1/(λn)) ∂l_i/∂z_i`.
 pub fn representer_weights(problem: &Problem, theta: &[f64]) -> Result<Array2<f64>, MethodError> {
     if problem.lambda <= 0.0 {
-        return Err(MethodError::NotApplicable("representer points need λ > 0".into()));
+        return Err(MethodError::NotApplicable(Said::new(Text::ErrRepresenterNeedsLambda)));
     }
     let m = &problem.model;
     let n = problem.n();
@@ -323,8 +323,8 @@ pub fn trak(
         // A tiny ridge keeps k > rank(Φ) solvable; it is relative to the Gram's scale.
         let ridge = (1e-9 * gram.diag().sum() / k as f64).max(1e-300);
         let factor = Factor::with_check(&gram, ridge, &[], Check::Pivots)
-            .map_err(|e| MethodError::Linalg(e.to_string()))?;
-        let solved = factor.solve_rows(&phi_t).map_err(|e| MethodError::Linalg(e.to_string()))?;
+            .map_err(|e| MethodError::Linalg(e.said()))?;
+        let solved = factor.solve_rows(&phi_t).map_err(|e| MethodError::Linalg(e.said()))?;
         total += &solved.dot(&phi.t());
     }
     total /= models as f64;

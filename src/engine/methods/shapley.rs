@@ -67,7 +67,7 @@ pub fn tmc_shapley(
     let n = problem.n();
     let (x, y) = (test.row(t), test.y[t]);
     let opts = FitOptions::default();
-    let fit_err = |e: crate::engine::fit::FitError| MethodError::NotApplicable(e.to_string());
+    let fit_err = |e: crate::engine::fit::FitError| MethodError::NotApplicable(e.said());
     let mut refits = RefitStats::default();
     let full = fit(problem, None, &opts).map_err(fit_err)?;
     refits.record(full.converged, full.grad_norm);
@@ -162,7 +162,7 @@ pub fn tmc_shapley_all(
 /// on standardised features.
 pub fn knn_shapley(problem: &Problem, test: &Design, k: usize) -> Result<Scores, MethodError> {
     if problem.model.kind == ModelKind::Linear {
-        return Err(MethodError::NotApplicable("KNN-Shapley needs class labels".into()));
+        return Err(MethodError::NotApplicable(Said::new(Text::ErrKnnNeedsClasses)));
     }
     let n = problem.n();
     let d = problem.model.d;

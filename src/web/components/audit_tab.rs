@@ -133,9 +133,7 @@ pub fn AuditTab() -> impl IntoView {
     let classes = move || a.view.with(|v| v.as_ref().map(|v| v.class_names.clone()).unwrap_or_default());
     let features = move || a.view.with(|v| v.as_ref().map(|v| v.feature_names.clone()).unwrap_or_default());
     let metric = move || {
-        a.view.with(|v| {
-            v.as_ref().map(|v| super::metric_word(&v.fit.metric_name, a.lang())).unwrap_or_default()
-        })
+        a.view.with(|v| v.as_ref().map(|v| v.fit.metric.name(a.lang()).to_string()).unwrap_or_default())
     };
     let focused = move || a.queue.with(|q| q.as_ref().and_then(|q| q.view.candidates.get(q.focus).cloned()));
     let focused_row = move || a.queue.with(|q| q.as_ref().and_then(|q| q.view.rows.get(q.focus).cloned()));

@@ -1,6 +1,7 @@
 //! Charts on a canvas: one component draws any chart and saves it as PNG
 //! ([`ChartCanvas`]); [`LineCanvas`] is it with the line-chart drawing.
 
+use crate::said::Said;
 use crate::text::Text;
 use crate::web::actions::Actions;
 use crate::web::export::download_canvas;
@@ -21,7 +22,7 @@ pub fn ChartCanvas<F>(
     /// Test hook.
     testid: &'static str,
     /// Where drawing errors go.
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
     /// Backing-store size.
     #[prop(default = 460)]
     width: u32,
@@ -40,9 +41,9 @@ where
         match draw(&c) {
             None => shown.set(false),
             Some(Ok(())) => shown.set(true),
-            Some(Err(e)) => error.set(Some(
-                a.map_or(e.clone(), |a| a.tf(Text::ChartFailed, &[("what", a.t(label)), ("e", &e)])),
-            )),
+            Some(Err(e)) => {
+                error.set(Some(Said::new(Text::ChartFailed).with_said("what", Said::new(label)).with("e", e)))
+            }
         }
     });
     let save = move |_| {
@@ -83,7 +84,7 @@ pub fn LineCanvas(
     /// Test hook.
     testid: &'static str,
     /// Where drawing errors go.
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
 ) -> impl IntoView {
     let draw = move |c: &HtmlCanvasElement| {
         data.with(|d| {

@@ -11,6 +11,7 @@ use crate::engine::model::ModelKind;
 use crate::glossary::Term;
 use crate::lang::Lang;
 use crate::protocol::{FitSummary, Selection};
+use crate::said::Said;
 use crate::text::{filled, text, Text};
 use crate::url_state::{default_network, MAX_SEED, MAX_TRAIN_STEPS, UPLOAD};
 use crate::web::actions::Actions;
@@ -25,15 +26,14 @@ fn read_file(actions: Actions, file: File) {
     if file.size() > MAX_BYTES as f64 {
         let mb = |bytes: f64| bytes / (1024.0 * 1024.0);
         let (size, limit) = (format!("{:.0}", mb(file.size())), format!("{:.0}", mb(MAX_BYTES as f64)));
-        actions
-            .error
-            .set(Some(actions.tf(Text::FileTooBig, &[("name", &name), ("size", &size), ("limit", &limit)])));
+        let said = Said::new(Text::FileTooBig).with("name", &name).with("size", size).with("limit", limit);
+        actions.error.set(Some(said));
         return;
     }
     leptos::task::spawn_local(async move {
         match wasm_bindgen_futures::JsFuture::from(file.text()).await {
             Ok(text) => actions.upload_file(name, text.as_string().unwrap_or_default()),
-            Err(_) => actions.error.set(Some(actions.tf(Text::FileUnreadable, &[("name", &name)]))),
+            Err(_) => actions.error.set(Some(Said::new(Text::FileUnreadable).with("name", &name))),
         }
     });
 }
@@ -255,7 +255,7 @@ fn NetworkControls(a: Actions) -> impl IntoView {
             if (1..=2).contains(&w.len()) {
                 update(Box::new(move |n| { n.hidden = [w[0], w.get(1).copied().unwrap_or(0)]; n.layers = w.len(); }));
             } else {
-                a.error.set(Some(a.t(Text::HiddenError).into()));
+                a.error.set(Some(Said::new(Text::HiddenError)));
             }
         } />
         <label for="activation">{tr(a, Text::Activation)}</label>
@@ -314,7 +314,7 @@ fn fit_status(f: &FitSummary, lang: Lang) -> String {
             ("conv", conv),
             ("g", &sci(f.grad_norm)),
             ("sg", &sci(f.scaled_grad_norm)),
-            ("metric", &super::metric_word(&f.metric_name, lang)),
+            ("metric", f.metric.name(lang)),
             ("train", &num(f.train_metric, 3)),
             ("test", &num(f.test_metric, 3)),
             ("spectrum", &spectrum),
@@ -363,7 +363,7 @@ pub fn DataPanel() -> impl IntoView {
             <DatasetPicker a=a />
             <UploadBox a=a />
             <Show when=move || a.error.with(Option::is_some)>
-                <div class="error" role="alert" data-testid="error-banner">{move || a.error.get().unwrap_or_default()}</div>
+                <div class="error" role="alert" data-testid="error-banner">{move || a.error.get().map(|e| a.say(&e)).unwrap_or_default()}</div>
             </Show>
             <p class="hint">{move || a.view.with(|v| v.as_ref().map(|v| a.tf(Text::PointsSummary, &[
                 ("train", &v.train_xy.len().to_string()), ("test", &v.test_xy.len().to_string()),

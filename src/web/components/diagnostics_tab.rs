@@ -8,6 +8,7 @@
 use super::chart::{LineCanvas, LineChart};
 use super::progress::CancelWork;
 use crate::protocol::{DampingPoint, DiagnosticsView};
+use crate::said::Said;
 use crate::text::Text;
 use crate::url_state::Tab;
 use crate::web::actions::Actions;
@@ -32,7 +33,7 @@ pub fn DiagnosticsTab(
     /// Runs them.
     on_run: Callback<()>,
     /// Where errors go.
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
 ) -> impl IntoView {
     let a: Actions = expect_context();
     let series = |name: &str, v: &[f64], f: fn(f64) -> f64| -> (String, Vec<(f64, f64)>) {

@@ -7,6 +7,7 @@ use super::progress::ProgressCancel;
 use super::{correlation, workers};
 use crate::glossary::Term;
 use crate::protocol::LooView;
+use crate::said::Said;
 use crate::text::Text;
 use crate::tracker::Progress;
 use crate::web::actions::Actions;
@@ -36,7 +37,7 @@ pub fn LooCheck(
     /// Stops it.
     on_cancel: Callback<()>,
     /// Where errors go.
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
 ) -> impl IntoView {
     let a: Actions = expect_context();
     let draw = move |c: &web_sys::HtmlCanvasElement| {

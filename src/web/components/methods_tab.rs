@@ -10,6 +10,7 @@ use crate::engine::methods::{Method, MethodParams};
 use crate::glossary::Term;
 use crate::lang::Lang;
 use crate::protocol::{Attribution, MethodsView, Selection, TrainedView};
+use crate::said::Said;
 use crate::text::{text, Text};
 use crate::url_state::Tab;
 use crate::web::actions::Actions;
@@ -74,9 +75,9 @@ fn csv(m: &MethodsView, v: &TrainedView) -> String {
 }
 
 /// Download the scores as CSV, or everything as JSON.
-fn export(m: &MethodsView, v: &TrainedView, json: bool) -> Result<(), String> {
+fn export(m: &MethodsView, v: &TrainedView, json: bool) -> Result<(), Said> {
     if json {
-        let text = serde_json::to_string_pretty(m).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(m).map_err(|e| Said::from(e.to_string()))?;
         download_text("attribution-methods.json", "application/json", &text)
     } else {
         download_text("attribution-methods.csv", "text/csv", &csv(m, v))
@@ -132,7 +133,7 @@ pub fn MethodsTab(
     /// Runs them.
     on_run: Callback<()>,
     /// Where errors go.
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
 ) -> impl IntoView {
     let a = expect_context::<Actions>();
     let export = move |json: bool| {

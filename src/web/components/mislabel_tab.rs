@@ -7,6 +7,7 @@ use super::progress::CancelWork;
 use crate::engine::evaluate::SelfRanking;
 use crate::lang::Lang;
 use crate::protocol::MislabelView;
+use crate::said::Said;
 use crate::text::{text, Text};
 use crate::url_state::MAX_SEED;
 use crate::web::components::tr;
@@ -39,7 +40,7 @@ pub fn MislabelTab(
     /// Opens a training point in the main view.
     on_open: Callback<usize>,
     /// Where errors go.
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
 ) -> impl IntoView {
     let a = expect_context::<crate::web::actions::Actions>();
     let fraction = RwSignal::new(crate::opening::MISLABEL_FRACTION);

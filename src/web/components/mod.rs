@@ -42,15 +42,6 @@ pub fn pred_name(v: &TrainedView, lang: Lang) -> String {
     }
 }
 
-/// The engine's metric in words: "accuracy" in `lang`; "RMSE" as it is.
-pub fn metric_word(name: &str, lang: Lang) -> String {
-    if name == "accuracy" {
-        text(lang, Text::MetricAccuracy).into()
-    } else {
-        name.into()
-    }
-}
-
 /// Signed number with explicit `+`.
 pub fn signed(x: f64, digits: usize) -> String {
     format!("{}{:.*}", if x >= 0.0 { "+" } else { "−" }, digits, x.abs())

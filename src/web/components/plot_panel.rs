@@ -5,6 +5,7 @@
 use super::{label_text, signed};
 use crate::lang::Lang;
 use crate::protocol::{AddedPoint, Projection, Selection, TrainedView};
+use crate::said::Said;
 use crate::text::{filled, text, Text};
 use crate::web::actions::Actions;
 use crate::web::components::tr;
@@ -217,7 +218,7 @@ pub fn PlotPanel() -> impl IntoView {
                     mapper.set_value(Some(m));
                     drawn.update(|d| *d += 1);
                 }
-                Err(e) => a.error.set(Some(a.tf(Text::PlotFailed, &[("e", &e)]))),
+                Err(e) => a.error.set(Some(Said::new(Text::PlotFailed).with("e", e))),
             }
         });
     });

@@ -4,6 +4,7 @@
 use super::chart::ChartCanvas;
 use super::{label_text, pred_change, pred_name, signed};
 use crate::protocol::{ReweightView, TrainedView};
+use crate::said::Said;
 use crate::text::Text;
 use crate::web::actions::Actions;
 use crate::web::components::tr;
@@ -26,7 +27,7 @@ pub fn Scrubber(
     /// Closes the scrubber.
     on_close: Callback<()>,
     /// Where errors go.
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
 ) -> impl IntoView {
     let a: Actions = expect_context();
     let draw = move |c: &web_sys::HtmlCanvasElement| {

@@ -3,6 +3,7 @@
 //! "Copy embed snippet" (an `<iframe>` of the view, with an uploaded file's data in the
 //! fragment, `#data=`, when they fit: [`crate::link_data`]).
 
+use crate::said::Said;
 use crate::text::Text;
 use crate::url_state::{embed_snippet, UPLOAD};
 use crate::web::actions::Actions;
@@ -53,8 +54,8 @@ pub fn Share() -> impl IntoView {
         </button>
         <button class="link" data-testid="save-report" on:click=move |_| {
             let title = a.view.with_untracked(|v| v.as_ref().map(|v| v.title.clone())).unwrap_or_default();
-            if let Err(e) = crate::web::save_report::save(&format!("Attribution Explorer: {title}")) {
-                a.error.set(Some(a.tf(Text::ReportFailed, &[("error", &e)])));
+            if let Err(e) = crate::web::save_report::save(&format!("Attribution Explorer: {title}"), a.lang()) {
+                a.error.set(Some(Said::new(Text::ReportFailed).with_said("error", e)));
             }
         } title=tr(a, Text::SaveReportTitle)>{tr(a, Text::SaveReport)}</button>
         <span class="copied" role="status" data-testid="copy-status">

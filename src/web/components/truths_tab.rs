@@ -9,6 +9,7 @@ use super::chart::ChartCanvas;
 use super::correlation;
 use super::progress::ProgressCancel;
 use crate::protocol::TruthsView;
+use crate::said::Said;
 use crate::text::{filled, text, Text};
 use crate::tracker::Progress;
 use crate::web::components::tr;
@@ -27,7 +28,7 @@ pub fn TruthsTab(
     /// Stops it.
     on_cancel: Callback<()>,
     /// Where errors go.
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<Said>>,
 ) -> impl IntoView {
     let a: crate::web::actions::Actions = expect_context();
     let seeds = RwSignal::new(crate::opening::TRUTH_SEEDS);
