@@ -80,7 +80,11 @@ texts! {
 }
 
 const EN: &str = include_str!("../www/i18n/en.json");
+#[cfg(feature = "japanese")]
 const JA: &str = include_str!("../www/i18n/ja.json");
+/// Without the `japanese` feature (the engine worker), Japanese reads the English texts.
+#[cfg(not(feature = "japanese"))]
+const JA: &str = "{}";
 
 fn parse(table: &str) -> Result<HashMap<Text, String>, String> {
     serde_json::from_str(table).map_err(|e| e.to_string())
