@@ -98,7 +98,7 @@ impl Pbrf {
 
     /// `∇²J(θ) v` for point `i` and `ε` (δ included).
     fn hvp(&self, theta: &[f64], v: &[f64], i: usize, eps: f64, out: &mut [f64]) {
-        self.problem.curvature_vp_by(theta, v, out, self.terms(i, eps));
+        self.problem.curvature_vp_by(theta, v, 0..self.problem.n(), out, self.terms(i, eps));
         out.iter_mut().zip(v).for_each(|(o, vi)| *o += self.damping * vi);
     }
 

@@ -3,7 +3,7 @@
 //! against the linear model's own code, training to the tolerance, and influence
 //! against warm-started leave-one-out.
 
-use super::common::{prepared, rel_err};
+use super::common::{fitted, prepared, rel_err};
 use attribution_explorer::engine::data::builtin::{Builtin, GeneratorParams};
 use attribution_explorer::engine::data::Dataset;
 use attribution_explorer::engine::fit::{fit, FitOptions};
@@ -48,6 +48,35 @@ fn every_case() -> Vec<(String, Problem)> {
 fn point(p: &Problem, seed: u64) -> Vec<f64> {
     let mut rng = Rng::new(seed);
     p.model.initial_theta().iter().map(|t| t + 0.3 * rng.normal()).collect()
+}
+
+/// LiSSA's mini-batch product visits only the rows drawn: it equals the full product
+/// of the same problem with each row weighted by how often it was drawn (× n / batch),
+/// for a linear model and every network, with a row drawn twice and rows never drawn.
+#[test]
+fn a_mini_batch_hvp_is_the_full_hvp_of_its_draw_counts() {
+    let (linear, _) = fitted(
+        &prepared(Builtin::Blobs, GeneratorParams { n: 40, noise: 0.3, seed: 4 }).0,
+        ModelKind::Softmax,
+        0.03,
+    );
+    let mut cases = every_case();
+    cases.push(("softmax (linear)".into(), linear));
+    for (name, p) in cases {
+        let theta = point(&p, 5);
+        let batch = [7, 3, 7, 30, 0, 12];
+        let mut counted = p.clone();
+        let scale = p.n() as f64 / batch.len() as f64;
+        for (i, w) in counted.weights.iter_mut().enumerate() {
+            *w *= batch.iter().filter(|&&b| b == i).count() as f64 * scale;
+        }
+        let mut rng = Rng::new(8);
+        let v: Vec<f64> = (0..p.n_params()).map(|_| rng.normal()).collect();
+        let (mut mini, mut full) = (vec![0.0; v.len()], vec![0.0; v.len()]);
+        p.hvp_rows(&theta, &v, Some(&batch), &mut mini);
+        counted.hvp(&theta, &v, &mut full);
+        assert!(rel_err(&mini, &full) < 1e-12, "{name}: {:e}", rel_err(&mini, &full));
+    }
 }
 
 #[test]

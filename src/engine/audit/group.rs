@@ -178,14 +178,15 @@ fn test_curvature(problem: &Problem, theta: &[f64], test: &Design, v: &[f64]) ->
 /// `H_U v = (1/n) Σ_{i∈U} w_i ∇²l_i v` (no regulariser).
 fn group_hvp(problem: &Problem, theta: &[f64], members: &[usize], v: &[f64]) -> Vec<f64> {
     let n = problem.n() as f64;
-    let mut inside = vec![false; problem.n()];
-    members.iter().for_each(|&i| inside[i] = true);
+    let mut rows = members.to_vec();
+    rows.sort_unstable();
+    rows.dedup();
     let mut out = vec![0.0; v.len()];
     let mut bare = problem.clone();
     bare.lambda = 0.0;
-    bare.curvature_vp_by(theta, v, &mut out, |i, dz| {
+    bare.curvature_vp_by(theta, v, rows, &mut out, |i, dz| {
         let w = problem.weights[i] / n;
-        (inside[i] && w != 0.0).then(|| (w, dz.iter().map(|d| w * d).collect()))
+        (w != 0.0).then(|| (w, dz.iter().map(|d| w * d).collect()))
     });
     out
 }

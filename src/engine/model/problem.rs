@@ -411,11 +411,21 @@ impl Problem {
     /// `(Σ_{i ∈ rows} w_i C_i v) / n + λ v_W` with `C_i` the example's Hessian (`exact`)
     /// or Gauss–Newton matrix.
     fn curvature_vp(&self, theta: &[f64], v: &[f64], rows: &[usize], n: f64, exact: bool, out: &mut [f64]) {
-        // A mini-batch drawn with replacement counts a row as often as it was drawn.
-        let mut count = vec![0usize; self.n()];
-        rows.iter().for_each(|&i| count[i] += 1);
-        self.curvature_vp_by(theta, v, out, |i, dz| {
-            let w = count[i] as f64 * self.weights[i] / n;
+        // A mini-batch drawn with replacement counts a row as often as it was drawn;
+        // only the rows drawn are visited (in ascending order, as a full pass would add
+        // them).
+        let mut drawn = rows.to_vec();
+        drawn.sort_unstable();
+        let mut counted: Vec<(usize, usize)> = Vec::with_capacity(drawn.len());
+        for i in drawn {
+            match counted.last_mut() {
+                Some((j, c)) if *j == i => *c += 1,
+                _ => counted.push((i, 1)),
+            }
+        }
+        let count = |i: usize| counted.binary_search_by_key(&i, |&(j, _)| j).map_or(0, |k| counted[k].1);
+        self.curvature_vp_by(theta, v, counted.iter().map(|&(i, _)| i), out, |i, dz| {
+            let w = count(i) as f64 * self.weights[i] / n;
             (w != 0.0)
                 .then(|| (w, if exact { dz.iter().map(|d| w * d).collect() } else { vec![0.0; dz.len()] }))
         });
@@ -424,10 +434,13 @@ impl Problem {
     /// `(Σ_i (h_i J_iᵀ H_out,i J_i + Σ_c g_ic ∇²z_ic) + λ I_W) v` with
     /// `(h_i, g_i) = terms(i, ∂l_i/∂z)` (see [`Problem::curvature_matrix_by`]), without
     /// forming the matrix. For a linear model `∇²z = 0` and only the `h` terms count.
+    /// Only `rows` are visited (each once; a row left out counts as `terms` → `None`),
+    /// so a mini-batch costs its size, not `n` forward passes.
     pub fn curvature_vp_by(
         &self,
         theta: &[f64],
         v: &[f64],
+        rows: impl IntoIterator<Item = usize>,
         out: &mut [f64],
         terms: impl Fn(usize, &[f64]) -> Option<(f64, Vec<f64>)>,
     ) {
@@ -437,7 +450,7 @@ impl Problem {
         let (mut dz, mut d2) = (vec![0.0; k], vec![0.0; k * k]);
         let (mut u, mut s) = (vec![0.0; k], vec![0.0; k]);
         out.fill(0.0);
-        for i in 0..self.n() {
+        for i in rows {
             let x = self.train.row(i);
             m.forward(theta, x, &mut work);
             m.derivs(work.z(), self.train.y[i], &mut dz, Some(&mut d2));
