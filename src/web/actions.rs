@@ -133,7 +133,7 @@ impl Actions {
                     link = Some((text, state.clone()));
                     None
                 }
-                Some(Err(e)) => Some(Said::new(Text::LinkUnreadable).with("e", e)),
+                Some(Err(e)) => Some(Said::new(Text::LinkUnreadable).with_said("e", e.said())),
                 None => Some(Said::new(Text::LinkUploaded)),
             };
             if let Some(problem) = problem {

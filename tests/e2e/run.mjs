@@ -877,6 +877,12 @@ await check('data in the link (#data=): same view out, embed snippet round trip,
   await damaged.waitForSelector('[data-testid=engine-status].ok');
   assert((await damaged.textContent('[data-testid=error-banner]', { timeout: 2000 })).includes('could not be read'), 'the banner vanished');
   await damaged.close();
+  // In Japanese, the reason too (it once came in English inside the Japanese sentence).
+  const ja = await open('?ds=upload&target=label&lang=ja#data=S9RJ4j');
+  await ja.waitForSelector('[data-testid=error-banner]', { timeout: 20000 });
+  const jaSaid = await ja.textContent('[data-testid=error-banner]');
+  assert(jaSaid.includes('このリンクのデータは') && !/the data in this link/i.test(jaSaid), `banner: ${jaSaid}`);
+  await ja.close();
 });
 
 await check('postMessage: a host page drives the embedded explorer; other origins and shapes change nothing', async () => {

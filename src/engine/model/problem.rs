@@ -391,43 +391,35 @@ impl Problem {
     /// averaged over its own size) or of the full objective when `None`; λ is
     /// included either way.
     pub fn hvp_rows(&self, theta: &[f64], v: &[f64], rows: Option<&[usize]>, out: &mut [f64]) {
-        let all: Vec<usize>;
-        let (rows, n) = match rows {
-            Some(r) => (r, r.len().max(1) as f64),
-            None => {
-                all = (0..self.n()).collect();
-                (&all[..], self.n() as f64)
-            }
-        };
-        self.curvature_vp(theta, v, rows, n, true, out);
+        self.curvature_vp(theta, v, rows, true, out);
     }
 
     /// Gauss–Newton–vector product `G v` (the Hessian's for linear models).
     pub fn ggn_vp(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
-        let rows: Vec<usize> = (0..self.n()).collect();
-        self.curvature_vp(theta, v, &rows, self.n() as f64, false, out);
+        self.curvature_vp(theta, v, None, false, out);
     }
 
-    /// `(Σ_{i ∈ rows} w_i C_i v) / n + λ v_W` with `C_i` the example's Hessian (`exact`)
-    /// or Gauss–Newton matrix.
-    fn curvature_vp(&self, theta: &[f64], v: &[f64], rows: &[usize], n: f64, exact: bool, out: &mut [f64]) {
-        // A mini-batch drawn with replacement counts a row as often as it was drawn;
-        // only the rows drawn are visited (in ascending order, as a full pass would add
-        // them).
-        let mut drawn = rows.to_vec();
-        drawn.sort_unstable();
-        let mut counted: Vec<(usize, usize)> = Vec::with_capacity(drawn.len());
-        for i in drawn {
-            match counted.last_mut() {
-                Some((j, c)) if *j == i => *c += 1,
-                _ => counted.push((i, 1)),
-            }
-        }
-        let count = |i: usize| counted.binary_search_by_key(&i, |&(j, _)| j).map_or(0, |k| counted[k].1);
-        self.curvature_vp_by(theta, v, counted.iter().map(|&(i, _)| i), out, |i, dz| {
-            let w = count(i) as f64 * self.weights[i] / n;
+    /// `(Σ_{i ∈ rows} w_i C_i v) / |rows| + λ v_W` (every row, over n, when `None`) with
+    /// `C_i` the example's Hessian (`exact`) or Gauss–Newton matrix.
+    fn curvature_vp(&self, theta: &[f64], v: &[f64], rows: Option<&[usize]>, exact: bool, out: &mut [f64]) {
+        let term = |w: f64, dz: &[f64]| {
             (w != 0.0)
                 .then(|| (w, if exact { dz.iter().map(|d| w * d).collect() } else { vec![0.0; dz.len()] }))
+        };
+        let Some(batch) = rows else {
+            let n = self.n() as f64;
+            return self.curvature_vp_by(theta, v, 0..self.n(), out, |i, dz| term(self.weights[i] / n, dz));
+        };
+        // A mini-batch drawn with replacement counts a row as often as it was drawn;
+        // only the rows drawn are visited (in ascending order, as a full pass adds them).
+        let n = batch.len().max(1) as f64;
+        let mut drawn = batch.to_vec();
+        drawn.sort_unstable();
+        let counted: Vec<(usize, f64)> =
+            drawn.chunk_by(|a, b| a == b).map(|c| (c[0], c.len() as f64)).collect();
+        let count = |i: usize| counted.binary_search_by_key(&i, |&(j, _)| j).map_or(0.0, |k| counted[k].1);
+        self.curvature_vp_by(theta, v, counted.iter().map(|&(i, _)| i), out, |i, dz| {
+            term(count(i) * self.weights[i] / n, dz)
         });
     }
 

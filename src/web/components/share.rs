@@ -3,6 +3,7 @@
 //! "Copy embed snippet" (an `<iframe>` of the view, with an uploaded file's data in the
 //! fragment, `#data=`, when they fit: [`crate::link_data`]).
 
+use crate::link_data::LinkDataError;
 use crate::said::Said;
 use crate::text::Text;
 use crate::url_state::{embed_snippet, UPLOAD};
@@ -18,7 +19,7 @@ enum Copied {
     Snippet,
     Refused,
     /// The snippet could not be made (the data do not fit in a link).
-    Unfit(String),
+    Unfit(LinkDataError),
 }
 
 /// Write `text` to the clipboard; `done` says how it went.
@@ -43,7 +44,7 @@ pub fn Share() -> impl IntoView {
         let text = a.uploaded_text().map(|(_, t)| t);
         match embed_snippet(&base, &a.state.get_untracked(), text.as_deref()) {
             Ok(s) => copy(&s, copied, Copied::Snippet),
-            Err(e) => copied.set(Copied::Unfit(e.to_string())),
+            Err(e) => copied.set(Copied::Unfit(e)),
         }
     };
     let with_data = move || a.state.with(|s| s.dataset == UPLOAD);
@@ -65,7 +66,7 @@ pub fn Share() -> impl IntoView {
                 Copied::Snippet if with_data() => a.t(Text::SnippetCopiedData).into(),
                 Copied::Snippet => a.t(Text::SnippetCopied).into(),
                 Copied::Refused => a.t(Text::CopyRefused).into(),
-                Copied::Unfit(why) => a.tf(Text::NoSnippet, &[("why", &why)]),
+                Copied::Unfit(why) => a.tf(Text::NoSnippet, &[("why", &a.say(&why.said()))]),
             }}
         </span>
     }
