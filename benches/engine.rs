@@ -4,7 +4,9 @@
 //! - breast cancer (455 train × 114 test, 31 parameters, standardised, λ = 0.01):
 //!   fit + exact influence of every training point on every test point, and the full
 //!   leave-one-out ground truth (455 warm-started refits);
-//! - a synthetic n = 10,000, d = 50 logistic problem: fit + influence, to show growth.
+//! - a synthetic n = 10,000, d = 50 logistic problem: fit + influence, to show growth;
+//! - a 50,000 × 50 CSV (22 MB) as the page takes it: parsed, then trained and explained
+//!   for one test point by the worker's service.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -150,7 +152,53 @@ mod native {
         group.finish();
     }
 
-    criterion_group!(engine, benches, network_benches);
+    /// A CSV as `tests/e2e/harness.mjs` writes it: `cols` features in [-1, 1) with 5
+    /// decimals and a yes/no label from the sign of their sum plus noise.
+    fn numbers_csv(rows: usize, cols: usize) -> String {
+        let mut rng = Rng::new(11);
+        let mut text: String = (1..=cols).map(|j| format!("x{j},")).collect();
+        text += "label\n";
+        for _ in 0..rows {
+            let x: Vec<f64> = (0..cols).map(|_| 2.0 * rng.uniform() - 1.0).collect();
+            let sum = x.iter().sum::<f64>() + 2.0 * (2.0 * rng.uniform() - 1.0);
+            x.iter().for_each(|v| text += &format!("{v:.5},"));
+            text += if sum > 0.0 { "yes\n" } else { "no\n" };
+        }
+        text
+    }
+
+    pub fn upload_benches(c: &mut Criterion) {
+        use attribution_explorer::engine::data::columns::UploadOptions;
+        use attribution_explorer::protocol::{DataSource, Request, TrainSpec};
+        use attribution_explorer::service::{native_clock, Service};
+        let text = numbers_csv(50_000, 50);
+        let mut group = c.benchmark_group("upload_50000x50");
+        group.sample_size(10);
+        group.bench_function("parse", |b| {
+            b.iter(|| {
+                black_box(attribution_explorer::engine::data::csv::parse(&text).expect("parses").rows.len())
+            })
+        });
+        let spec = TrainSpec {
+            source: DataSource::Uploaded(UploadOptions { target: "label".into(), ..Default::default() }),
+            ..TrainSpec::default()
+        };
+        group.bench_function("parse+train+explain (the page's view)", |b| {
+            b.iter(|| {
+                let mut service = Service::new(native_clock);
+                let mut answers = 0;
+                let text = text.clone();
+                service.handle(Request::Upload { job: 1, name: "numbers.csv".into(), text }, &mut |_| {
+                    answers += 1
+                });
+                service.handle(Request::Train { job: 2, spec: spec.clone() }, &mut |_| answers += 1);
+                black_box(answers)
+            })
+        });
+        group.finish();
+    }
+
+    criterion_group!(engine, benches, network_benches, upload_benches);
 }
 
 #[cfg(not(target_arch = "wasm32"))]

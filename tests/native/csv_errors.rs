@@ -150,3 +150,30 @@ fn excluded_columns_are_dropped_and_checked() {
     let s = ColumnSpec { target: "y".into(), exclude: vec!["nope".into()], kind: TargetKind::Auto };
     assert_eq!(read_dataset("a,y\n1,0\n", &s), Err(CsvError::ExcludedNotFound { name: "nope".into() }));
 }
+
+#[test]
+fn a_parse_in_steps_is_the_parse_in_one_piece() {
+    use attribution_explorer::engine::data::csv::CsvParser;
+    let mut text = String::from("\u{feff}a;b;\"c\"\n");
+    for i in 0..5_000 {
+        text += &format!("{i};\"{}\nx\";{}\n\n", i % 3, i % 2);
+    }
+    let whole = parse(&text).expect("parses");
+    let mut parser = CsvParser::new(text.as_bytes()).expect("starts");
+    let (mut steps, mut last) = (0, 0);
+    let stepped = loop {
+        steps += 1;
+        let (at, total) = parser.position();
+        assert!(
+            at >= last && total == text.len() - 3,
+            "bytes read move forward within the text: {at} of {total}"
+        );
+        last = at;
+        if let Some(table) = parser.step(700).expect("parses") {
+            break table;
+        }
+    };
+    assert_eq!(stepped, whole);
+    // 700 records a step: 5,000 rows and a header (the tokenizer skips blank lines).
+    assert_eq!(steps, 5_001_usize.div_ceil(700));
+}

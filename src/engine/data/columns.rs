@@ -52,9 +52,9 @@ impl std::fmt::Display for RowName {
 
 /// A table ready for [`super::csv::datasets_from_tables`], with what was done to it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Chosen {
-    /// The kept rows.
-    pub table: CsvTable,
+pub struct Chosen<'a> {
+    /// The kept rows (the table itself when every row is kept).
+    pub table: std::borrow::Cow<'a, CsvTable>,
     /// Every column that is not a feature (left out, text, the ID column).
     pub exclude: Vec<String>,
     /// Text columns skipped, each with the first non-number found (`line`, text).
@@ -74,7 +74,7 @@ pub fn is_missing(cell: &str) -> bool {
 }
 
 /// Apply `opts` to `table`.
-pub fn choose(table: &CsvTable, opts: &UploadOptions) -> Result<Chosen, CsvError> {
+pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a>, CsvError> {
     let position = |name: &str| table.headers.iter().position(|h| h == name);
     for name in opts.exclude.iter().chain(&opts.id_column) {
         if position(name).is_none() {
@@ -88,21 +88,37 @@ pub fn choose(table: &CsvTable, opts: &UploadOptions) -> Result<Chosen, CsvError
     let id = opts.id_column.as_deref().and_then(position);
     let mut exclude: Vec<String> = opts.exclude.clone();
     exclude.extend(opts.id_column.iter().filter(|c| **c != opts.target).cloned());
-    // Text columns: a cell that is neither missing nor a finite number.
-    let mut text_columns = Vec::new();
-    for (c, name) in table.headers.iter().enumerate() {
-        if c == target || exclude.contains(name) {
-            continue;
+    // Text columns: a cell that is neither missing nor a finite number. One pass over
+    // the rows (each row's cells lie together in memory), every candidate column at
+    // once; a column leaves the pass at its first text cell.
+    let mut open: Vec<usize> =
+        (0..table.headers.len()).filter(|&c| c != target && !exclude.contains(&table.headers[c])).collect();
+    let mut first_text: Vec<(usize, usize, String)> = Vec::new();
+    for r in &table.rows {
+        if open.is_empty() {
+            break;
         }
-        let bad = table.rows.iter().find_map(|r| {
-            let cell = r.cells.get(c).unwrap_or("").trim();
-            let number = cell.parse::<f64>().is_ok_and(f64::is_finite);
-            (!number && !is_missing(cell)).then(|| (r.line, shown(cell)))
+        open.retain(|&c| {
+            let cell = r.cells.get(c).unwrap_or("");
+            // Most cells are plain numbers: parsed as they stand, without trimming.
+            let number = |t: &str| t.parse::<f64>().is_ok_and(f64::is_finite);
+            if number(cell) {
+                return true;
+            }
+            let cell = cell.trim();
+            let text = !number(cell) && !is_missing(cell);
+            if text {
+                first_text.push((c, r.line, shown(cell)));
+            }
+            !text
         });
-        if let Some((line, text)) = bad {
-            text_columns.push((name.clone(), line, text));
-            exclude.push(name.clone());
-        }
+    }
+    first_text.sort_by_key(|t| t.0);
+    let mut text_columns = Vec::new();
+    for (c, line, text) in first_text {
+        let name = table.headers[c].clone();
+        exclude.push(name.clone());
+        text_columns.push((name, line, text));
     }
     let used: Vec<usize> =
         (0..table.headers.len()).filter(|&c| c == target || !exclude.contains(&table.headers[c])).collect();
@@ -112,23 +128,24 @@ pub fn choose(table: &CsvTable, opts: &UploadOptions) -> Result<Chosen, CsvError
         })
         .collect();
     let dropped = table.rows.len() - kept.len();
-    let kept_rows: Vec<_> = kept.iter().map(|&i| table.rows[i].clone()).collect();
     if kept.is_empty() {
         return Err(CsvError::NoRows);
     }
-    let names = kept_rows
+    let kept_table = match dropped {
+        0 => std::borrow::Cow::Borrowed(table),
+        _ => std::borrow::Cow::Owned(CsvTable {
+            headers: table.headers.clone(),
+            rows: kept.iter().map(|&i| table.rows[i].clone()).collect(),
+            delimiter: table.delimiter,
+        }),
+    };
+    let names = kept_table
+        .rows
         .iter()
         .map(|r| match id.and_then(|c| r.cells.get(c)).map(str::trim).filter(|v| !v.is_empty()) {
             Some(v) => RowName::Id(shown(v), r.line),
             None => RowName::Line(r.line),
         })
         .collect();
-    Ok(Chosen {
-        table: CsvTable { headers: table.headers.clone(), rows: kept_rows, delimiter: table.delimiter },
-        exclude,
-        text_columns,
-        dropped,
-        names,
-        kept,
-    })
+    Ok(Chosen { table: kept_table, exclude, text_columns, dropped, names, kept })
 }

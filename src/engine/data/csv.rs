@@ -275,76 +275,132 @@ pub struct ColumnSpec {
     pub kind: TargetKind,
 }
 
-/// Parse raw bytes: checks size and UTF-8, then [`parse`].
+/// Parse raw bytes: checks size and UTF-8, then reads every record.
 pub fn parse_bytes(bytes: &[u8]) -> Result<CsvTable, CsvError> {
-    if bytes.len() > MAX_BYTES {
-        return Err(CsvError::TooLarge { found: bytes.len(), limit: MAX_BYTES });
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| CsvError::NotUtf8 { offset: e.valid_up_to() })?;
-    parse(text)
+    CsvParser::new(bytes)?.run()
 }
 
 /// Parse CSV text into a header and raw records.
 pub fn parse(text: &str) -> Result<CsvTable, CsvError> {
-    if text.len() > MAX_BYTES {
-        return Err(CsvError::TooLarge { found: text.len(), limit: MAX_BYTES });
-    }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.trim().is_empty() {
-        return Err(CsvError::Empty);
-    }
-    let (delimiter, header_fields) = detect_delimiter(text);
-    if header_fields > MAX_COLUMNS {
-        return Err(CsvError::TooManyColumns { found: header_fields, limit: MAX_COLUMNS });
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter as u8)
-        .from_reader(text.as_bytes());
-    let mut record = StringRecord::new();
-    let mut header: Option<Vec<String>> = None;
-    let mut rows = Vec::new();
-    loop {
-        let start = reader.position().clone();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(start.line() as usize, |p| p.line() as usize);
-                return Err(CsvError::Unreadable { line, message: e.to_string() });
-            }
+    parse_bytes(text.as_bytes())
+}
+
+/// A parse in steps: [`CsvParser::step`] reads some records at a time, so that the
+/// worker can report progress and read a Cancel between steps; [`parse`] runs it to
+/// the end. It owns (or borrows) the file's bytes: `B` is `Vec<u8>` in the worker.
+pub struct CsvParser<B> {
+    reader: csv::Reader<std::io::Cursor<B>>,
+    /// Bytes of a byte-order mark before the text.
+    skip: usize,
+    delimiter: char,
+    header: Option<Vec<String>>,
+    rows: Vec<Record>,
+    record: StringRecord,
+}
+
+impl<B: AsRef<[u8]>> CsvParser<B> {
+    /// Check the file's size, encoding, emptiness and header width, and get ready to
+    /// read its records.
+    pub fn new(bytes: B) -> Result<Self, CsvError> {
+        let all = bytes.as_ref();
+        if all.len() > MAX_BYTES {
+            return Err(CsvError::TooLarge { found: all.len(), limit: MAX_BYTES });
         }
-        let line = start.line() as usize;
-        // A quote that never closes swallows the rest of the file: only a record that
-        // runs to the end can hold one, and it is reported before any other problem.
-        if reader.position().byte() as usize >= text.len() {
-            let from = (start.byte() as usize).min(text.len());
-            if let Some(l) = unclosed_quote(&text[from..], delimiter) {
-                return Err(CsvError::UnclosedQuote { line: line + l - 1 });
-            }
+        let text = std::str::from_utf8(all).map_err(|e| CsvError::NotUtf8 { offset: e.valid_up_to() })?;
+        let skip = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+        let text = &text[skip..];
+        if text.trim().is_empty() {
+            return Err(CsvError::Empty);
         }
-        if record.len() == 1 && record[0].trim().is_empty() {
-            continue; // a blank line
+        let (delimiter, header_fields) = detect_delimiter(text);
+        if header_fields > MAX_COLUMNS {
+            return Err(CsvError::TooManyColumns { found: header_fields, limit: MAX_COLUMNS });
         }
-        match &header {
-            None => header = Some(check_header(&record)?),
-            Some(h) => {
-                if record.len() != h.len() {
-                    return Err(CsvError::RaggedRow { line, expected: h.len(), found: record.len() });
+        let mut cursor = std::io::Cursor::new(bytes);
+        cursor.set_position(skip as u64);
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter as u8)
+            .from_reader(cursor);
+        Ok(Self { reader, skip, delimiter, header: None, rows: Vec::new(), record: StringRecord::new() })
+    }
+
+    /// The text after any byte-order mark.
+    fn text(&self) -> &[u8] {
+        let all = self.reader.get_ref().get_ref().as_ref();
+        all.get(self.skip..).unwrap_or_default()
+    }
+
+    /// Bytes read so far, and bytes in all.
+    pub fn position(&self) -> (usize, usize) {
+        let total = self.text().len();
+        ((self.reader.position().byte() as usize).min(total), total)
+    }
+
+    /// Read up to `records` more records: the table once the file has ended.
+    pub fn step(&mut self, records: usize) -> Result<Option<CsvTable>, CsvError> {
+        for _ in 0..records {
+            let start = self.reader.position().clone();
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return self.finish().map(Some),
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(start.line() as usize, |p| p.line() as usize);
+                    return Err(CsvError::Unreadable { line, message: e.to_string() });
                 }
-                if rows.len() == MAX_ROWS {
-                    return Err(CsvError::TooManyRows { limit: MAX_ROWS });
+            }
+            let line = start.line() as usize;
+            // A quote that never closes swallows the rest of the file: only a record
+            // that runs to the end can hold one, and it is reported before any other
+            // problem.
+            let text = self.text();
+            if self.reader.position().byte() as usize >= text.len() {
+                let from = (start.byte() as usize).min(text.len());
+                let rest = std::str::from_utf8(&text[from..]).unwrap_or_default();
+                if let Some(l) = unclosed_quote(rest, self.delimiter) {
+                    return Err(CsvError::UnclosedQuote { line: line + l - 1 });
                 }
-                rows.push(Record { line, cells: std::mem::take(&mut record) });
+            }
+            if self.record.len() == 1 && self.record[0].trim().is_empty() {
+                continue; // a blank line
+            }
+            match &self.header {
+                None => self.header = Some(check_header(&self.record)?),
+                Some(h) => {
+                    if self.record.len() != h.len() {
+                        return Err(CsvError::RaggedRow {
+                            line,
+                            expected: h.len(),
+                            found: self.record.len(),
+                        });
+                    }
+                    if self.rows.len() == MAX_ROWS {
+                        return Err(CsvError::TooManyRows { limit: MAX_ROWS });
+                    }
+                    self.rows.push(Record { line, cells: std::mem::take(&mut self.record) });
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Read every remaining record.
+    pub fn run(mut self) -> Result<CsvTable, CsvError> {
+        loop {
+            if let Some(table) = self.step(usize::MAX)? {
+                return Ok(table);
             }
         }
     }
-    let headers = header.ok_or(CsvError::Empty)?;
-    if rows.is_empty() {
-        return Err(CsvError::HeaderOnly);
+
+    fn finish(&mut self) -> Result<CsvTable, CsvError> {
+        let headers = self.header.take().ok_or(CsvError::Empty)?;
+        if self.rows.is_empty() {
+            return Err(CsvError::HeaderOnly);
+        }
+        Ok(CsvTable { headers, rows: std::mem::take(&mut self.rows), delimiter: self.delimiter })
     }
-    Ok(CsvTable { headers, rows, delimiter })
 }
 
 /// Header names, trimmed; none blank, none repeated.
@@ -426,7 +482,12 @@ fn unclosed_quote(record: &str, delimiter: char) -> Option<usize> {
 
 /// Parse one numeric cell, with the error a user can act on.
 fn number(rec: &Record, column: usize, name: &str) -> Result<f64, CsvError> {
-    let text = rec.cells.get(column).unwrap_or("").trim();
+    let cell = rec.cells.get(column).unwrap_or("");
+    // Most cells are plain numbers: parsed as they stand, without trimming.
+    if let Some(v) = cell.parse::<f64>().ok().filter(|v| v.is_finite()) {
+        return Ok(v);
+    }
+    let text = cell.trim();
     if super::columns::is_missing(text) && !text.eq_ignore_ascii_case("nan") {
         return Err(CsvError::MissingCell {
             line: rec.line,
