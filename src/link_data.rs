@@ -68,11 +68,13 @@ impl LinkDataError {
 
 crate::said_error!(LinkDataError);
 
+/// Longest text [`encode`] tries to compress: CSV rarely compresses beyond 1:10; past
+/// 1:40 no table fits (and trying would hold the page for a noticeable time).
+pub const MAX_ENCODED_TEXT: usize = 40 * MAX_COMPRESSED;
+
 /// The link payload of `text` (what follows `#data=`).
 pub fn encode(text: &str) -> Result<String, LinkDataError> {
-    // CSV rarely compresses beyond 1:10; past 1:40 no table fits (and trying would
-    // hold the page for a noticeable time).
-    if text.len() > 40 * MAX_COMPRESSED {
+    if text.len() > MAX_ENCODED_TEXT {
         return Err(LinkDataError::TextTooLarge { bytes: text.len() });
     }
     let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);

@@ -262,6 +262,15 @@ pub enum Request {
         /// The file's text.
         text: String,
     },
+    /// Read and parse, in steps with progress, the file the page has just posted
+    /// (a browser `File`, sent before this request: the page never copies its text);
+    /// requests that come meanwhile wait for it; [`Request::Cancel`] stops it.
+    ReadFile {
+        /// Job id.
+        job: u64,
+        /// File name, for messages.
+        name: String,
+    },
     /// Load the data, fit, and explain the selected point.
     Train {
         /// Job id.

@@ -10,6 +10,7 @@
 //! original training rows, so the picture does not shift when a point is removed.
 
 pub mod analysis;
+pub mod file_read;
 pub mod frame;
 pub mod jobs;
 pub mod session;
@@ -19,13 +20,22 @@ use crate::engine::methods::{CheckedParams, MethodParams};
 use crate::protocol::*;
 use crate::said::Said;
 use crate::text::Text;
+use file_read::{FileRead, FileSource, ReadStep};
 use jobs::{LongJob, Stepped};
 pub use session::train;
 use session::Session;
+use std::collections::VecDeque;
 
 /// The worker's state.
 pub struct Service {
     upload: Option<(String, CsvTable)>,
+    /// A file posted by the page, until [`Request::ReadFile`] reads it.
+    file: Option<Box<dyn FileSource>>,
+    /// The file being read, in steps.
+    reading: Option<FileRead>,
+    /// Requests that came while a file was read: they wait for it, as they would
+    /// behind a read in one piece.
+    deferred: VecDeque<Request>,
     session: Option<Session>,
     long: Option<LongJob>,
     /// A shared job whose block is done, waiting for [`Request::Finish`].
@@ -57,20 +67,59 @@ impl Service {
     /// browser's; long jobs yield when it passes their block's deadline, so a clock
     /// that never moves would never yield).
     pub fn new(clock: fn() -> f64) -> Self {
-        Self { upload: None, session: None, long: None, awaiting: None, clock }
+        Self {
+            upload: None,
+            file: None,
+            reading: None,
+            deferred: VecDeque::new(),
+            session: None,
+            long: None,
+            awaiting: None,
+            clock,
+        }
     }
 
-    /// Whether a long job has blocks left (call [`Service::step`]).
+    /// Whether a long job or a file read has steps left (call [`Service::step`]).
     pub fn busy(&self) -> bool {
-        self.long.is_some()
+        self.long.is_some() || self.reading.is_some()
     }
 
-    /// Handle one request; `emit` receives every response.
+    /// Hold a file the page posted, for the next [`Request::ReadFile`].
+    pub fn hold_file(&mut self, file: Box<dyn FileSource>) {
+        self.file = Some(file);
+    }
+
+    /// Handle one request; `emit` receives every response. While a file is read,
+    /// requests other than a Cancel or another file wait for it.
     pub fn handle(&mut self, request: Request, emit: &mut dyn FnMut(Response)) {
+        if self.reading.is_some() && !matches!(request, Request::Cancel { .. } | Request::ReadFile { .. }) {
+            self.deferred.push_back(request);
+            return;
+        }
         match request {
             Request::Upload { job, name, text } => {
-                let result = self.upload(name, &text);
+                let result = parse(&text).map(|table| self.keep(name.clone(), table)).map_err(|e| {
+                    JobError::Failed(
+                        Said::new(Text::ErrInFile).with("name", &name).with_said("why", e.said()),
+                    )
+                });
                 emit(Response::Uploaded { job, result });
+            }
+            Request::ReadFile { job, name } => {
+                if let Some(old) = self.reading.take() {
+                    emit(Response::Uploaded { job: old.job(), result: Err(JobError::Cancelled) });
+                }
+                let started = match self.file.take() {
+                    Some(file) => FileRead::start(job, name, file),
+                    None => Err(Said::new(Text::ErrNoUpload)),
+                };
+                match started {
+                    Ok(read) => {
+                        emit(Response::Progress { job, part: 0, done: 0, total: read.total() });
+                        self.reading = Some(read);
+                    }
+                    Err(e) => emit(Response::Uploaded { job, result: Err(JobError::Failed(e)) }),
+                }
             }
             Request::Train { job, spec } => {
                 self.cancel_long(emit);
@@ -122,6 +171,11 @@ impl Service {
                     }),
                     None => emit(Response::TruthsDone { job, result: untrained() }),
                 }
+            }
+            Request::Cancel { job } if self.reading.as_ref().is_some_and(|r| r.job() == job) => {
+                self.reading = None;
+                emit(Response::Uploaded { job, result: Err(JobError::Cancelled) });
+                self.run_deferred(emit);
             }
             Request::Cancel { job } => {
                 let ours = |l: &Option<LongJob>| l.as_ref().is_some_and(|l| l.id() == job);
@@ -197,11 +251,8 @@ impl Service {
         }
     }
 
-    /// Parse a file and keep it (the previous one stays when it does not parse).
-    fn upload(&mut self, name: String, text: &str) -> Result<UploadSummary, JobError> {
-        let table = parse(text).map_err(|e| {
-            JobError::Failed(Said::new(Text::ErrInFile).with("name", &name).with_said("why", e.said()))
-        })?;
+    /// Keep a parsed file (the previous one stays when a file does not parse).
+    fn keep(&mut self, name: String, table: CsvTable) -> UploadSummary {
         let summary = UploadSummary {
             name: name.clone(),
             rows: table.rows.len(),
@@ -209,7 +260,32 @@ impl Service {
             default_target: table.headers.last().cloned().unwrap_or_default(),
         };
         self.upload = Some((name, table));
-        Ok(summary)
+        summary
+    }
+
+    /// Handle the requests that waited for a file, until one reads another file.
+    fn run_deferred(&mut self, emit: &mut dyn FnMut(Response)) {
+        while self.reading.is_none() {
+            let Some(request) = self.deferred.pop_front() else { break };
+            self.handle(request, emit);
+        }
+    }
+
+    /// One step of the file being read: progress, or the file kept (or why not) and
+    /// the requests that waited for it handled.
+    fn step_read(&mut self, emit: &mut dyn FnMut(Response)) {
+        let Some(read) = self.reading.as_mut() else { return };
+        let job = read.job();
+        match read.step(self.clock, (self.clock)() + jobs::BLOCK_MS) {
+            ReadStep::Running { done, total } => emit(Response::Progress { job, part: 0, done, total }),
+            ReadStep::Done(result) => {
+                let name = read.name().to_string();
+                self.reading = None;
+                let result = result.map(|table| self.keep(name, table)).map_err(JobError::Failed);
+                emit(Response::Uploaded { job, result });
+                self.run_deferred(emit);
+            }
+        }
     }
 
     /// An LDS job, or why it cannot start.
@@ -248,6 +324,9 @@ impl Service {
 
     /// Run one block of the long job, emitting progress, and the result when complete.
     pub fn step(&mut self, emit: &mut dyn FnMut(Response)) {
+        if self.reading.is_some() {
+            return self.step_read(emit);
+        }
         let (Some(job), Some(s)) = (self.long.as_mut(), self.session.as_mut()) else {
             self.long = None;
             return;

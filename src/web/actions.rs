@@ -84,9 +84,12 @@ pub struct Actions {
     pub workers: RwSignal<usize>,
     jobs: StoredValue<JobTracker>,
     helpers: StoredValue<Helpers>,
-    /// The file sent to the primary, and the last one it accepted (helpers get a copy).
-    upload_sent: StoredValue<Option<(String, String)>>,
-    upload_held: StoredValue<Option<(String, String)>>,
+    /// Progress of reading an uploaded file (in the worker).
+    pub upload_progress: RwSignal<Option<Progress>>,
+    /// The file sent to the primary, and the last one it accepted (helpers get it
+    /// too).
+    upload_sent: StoredValue<Option<(String, Held)>, LocalStorage>,
+    upload_held: StoredValue<Option<(String, Held)>, LocalStorage>,
     /// Data carried by the link (`#data=`), and the state the link asked for, until
     /// the primary has read them.
     link_data: StoredValue<Option<(String, ViewState)>>,
@@ -100,6 +103,16 @@ pub struct Actions {
     /// A message about how the page opened (a link whose data could not be read): it
     /// must outlive the training of the view that replaces them, which clears errors.
     notice: StoredValue<Option<Said>>,
+}
+
+/// A file the page holds for its workers.
+#[derive(Clone)]
+pub enum Held {
+    /// A user's file: the browser's handle, read in the worker (the page never copies
+    /// its text).
+    File(web_sys::File),
+    /// Data carried by the link (small: [`link_data::MAX_TEXT`] at most).
+    Text(String),
 }
 
 /// What the data carried by a link are called in the page.
@@ -174,8 +187,9 @@ impl Actions {
             workers: RwSignal::new(1),
             jobs: StoredValue::new(JobTracker::default()),
             helpers: StoredValue::new(Helpers::default()),
-            upload_sent: StoredValue::new(None),
-            upload_held: StoredValue::new(None),
+            upload_progress: RwSignal::new(None),
+            upload_sent: StoredValue::new_local(None),
+            upload_held: StoredValue::new_local(None),
             link_data: StoredValue::new(link),
             fragment: StoredValue::new(fragment),
             methods_settings: RwSignal::new(None),
@@ -250,9 +264,10 @@ impl Actions {
         }
     }
 
-    /// The uploaded file the view shows (name and text), if any.
-    pub fn uploaded_text(&self) -> Option<(String, String)> {
-        self.state.with_untracked(|s| s.dataset == UPLOAD).then(|| self.upload_held.get_value()).flatten()
+    /// The uploaded file the view shows, if any.
+    pub fn uploaded(&self) -> Option<Held> {
+        let held = self.upload_held.get_value().map(|(_, held)| held);
+        self.state.with_untracked(|s| s.dataset == UPLOAD).then_some(held).flatten()
     }
 
     /// The tab shown (part of the URL state).
@@ -274,9 +289,10 @@ impl Actions {
 
     /// Copy the tracker's running jobs and progress into the signals.
     fn sync(&self) {
-        let (busy, analysing, loo, lds, truths) = self.jobs.with_value(|j| {
+        let (busy, analysing, loo, lds, truths, upload) = self.jobs.with_value(|j| {
+            let reading = j.current_progress(JobKind::Upload);
             (
-                j.is_running(JobKind::Train) || j.is_running(JobKind::Upload),
+                j.is_running(JobKind::Train) || (j.is_running(JobKind::Upload) && reading.is_none()),
                 [
                     JobKind::Methods,
                     JobKind::Diagnostics,
@@ -290,8 +306,10 @@ impl Actions {
                 j.current_progress(JobKind::Loo),
                 j.current_progress(JobKind::Lds),
                 j.current_progress(JobKind::Truths),
+                reading,
             )
         });
+        self.upload_progress.set(upload);
         self.busy.set(busy);
         self.analysing.set(analysing);
         self.loo_progress.set(loo);
@@ -330,8 +348,8 @@ impl Actions {
         let spec = self.good_state.get_value().map(|s| s.train_spec());
         for (c, share) in catch_up.iter().zip(Share::all(parts).skip(1)) {
             if c.upload {
-                if let Some((name, text)) = self.upload_held.get_value() {
-                    self.send_to(c.worker, Request::Upload { job: 0, name, text });
+                if let Some((name, held)) = self.upload_held.get_value() {
+                    self.send_file_to(c.worker, 0, name, held);
                 }
             }
             if let (true, Some(spec)) = (c.train, spec.clone()) {
@@ -358,6 +376,7 @@ impl Actions {
             j.abandon(&[JobKind::Train, JobKind::Upload, JobKind::Reweight]);
             j.reweighted(0);
         });
+        self.sync();
         self.clear_analyses();
         let now = self.state.get_untracked();
         let tab = now.tab;
@@ -623,16 +642,41 @@ impl Actions {
         self.cancel(JobKind::Lds);
     }
 
-    /// Send a user's file to the worker.
-    pub fn upload_file(&self, name: String, text: String) {
+    /// Send a user's file to the worker, which reads it in steps (progress, Cancel).
+    pub fn upload_file(&self, file: web_sys::File) {
         self.fragment.set_value(None);
-        self.send_file(name, text);
+        let units = 2 * file.size() as usize; // read, then parsed
+        let job = self.jobs.try_update_value(|j| j.start_long(JobKind::Upload, units, 1)).unwrap_or(0);
+        self.sync();
+        let name = file.name();
+        self.upload_sent.set_value(Some((name.clone(), Held::File(file.clone()))));
+        self.send_file_to(0, job, name, Held::File(file));
     }
 
-    fn send_file(&self, name: String, text: String) {
+    /// Send the data carried by the link to the worker.
+    fn send_link_data(&self, text: String) {
         let job = self.start(JobKind::Upload);
-        self.upload_sent.set_value(Some((name.clone(), text.clone())));
+        let name = LINK_DATA_NAME.to_string();
+        self.upload_sent.set_value(Some((name.clone(), Held::Text(text.clone()))));
         self.send(Request::Upload { job, name, text });
+    }
+
+    /// Send a held file to worker `worker` as job `job` (0: a catch-up, whose answer
+    /// the page drops).
+    fn send_file_to(&self, worker: usize, job: u64, name: String, held: Held) {
+        match held {
+            Held::Text(text) => self.send_to(worker, Request::Upload { job, name, text }),
+            Held::File(file) => {
+                if let Err(e) = bridge::send_file_to(worker, &file, &Request::ReadFile { job, name }) {
+                    self.error.set(Some(e));
+                }
+            }
+        }
+    }
+
+    /// Stop reading an uploaded file: the view stays as it was.
+    pub fn cancel_upload(&self) {
+        self.cancel(JobKind::Upload);
     }
 
     /// Whether `job` is the latest of `kind`; if so the job has ended (any way).
@@ -772,12 +816,12 @@ impl Actions {
                 self.ready.set(true);
                 // Data carried by the link: read them first; they train when read.
                 if let Some((text, _)) = self.link_data.with_value(Clone::clone) {
-                    return self.send_file(LINK_DATA_NAME.into(), text);
+                    return self.send_link_data(text);
                 }
                 // A fresh worker after a Cancel: the file first, if the view uses one.
                 if self.state.with_untracked(|s| s.dataset == UPLOAD) {
-                    if let Some((name, text)) = self.upload_held.get_value() {
-                        self.send(Request::Upload { job: 0, name, text });
+                    if let Some((name, held)) = self.upload_held.get_value() {
+                        self.send_file_to(0, 0, name, held);
                     }
                 }
                 self.train();
@@ -807,6 +851,7 @@ impl Actions {
                             s.columns = Default::default();
                         });
                     }
+                    Err(JobError::Cancelled) => {}
                     Err(e) => {
                         // Data in a link that do not read: the default view instead.
                         if self.link_data.try_update_value(Option::take).flatten().is_some() {
@@ -829,7 +874,7 @@ impl Actions {
             Response::Reweighted { job, result } => self.on_reweighted(job, result),
             Response::Progress { job, part, done, total } => {
                 self.jobs.update_value(|j| {
-                    for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths] {
+                    for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths, JobKind::Upload] {
                         j.progress(kind, job, part, done, total);
                     }
                 });

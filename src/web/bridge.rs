@@ -101,6 +101,17 @@ pub fn send_to(index: usize, request: &Request) -> Result<(), Said> {
     })
 }
 
+/// Send a user's file to worker `index`: the browser's `File` handle (no copy of its
+/// bytes here; the worker reads them), then `request`, which reads it.
+pub fn send_file_to(index: usize, file: &web_sys::File, request: &Request) -> Result<(), Said> {
+    let sent = |e: JsValue| Said::new(Text::EngineSendFailed).with("e", format!("{e:?}"));
+    WORKERS.with(|w| match w.borrow().get(index) {
+        Some(worker) => worker.post_message(file).map_err(sent),
+        None => Err(Said::new(Text::EngineNotRunning)),
+    })?;
+    send_to(index, request)
+}
+
 /// Send a request to every worker (a Cancel); a worker that cannot take it is
 /// skipped.
 pub fn broadcast(request: &Request) {

@@ -2,9 +2,12 @@
 //! values, numbers as transferred bytes: [`transport`](super::transport)). It posts
 //! [`Response::Ready`] once listening, turns a panic into [`Response::Crashed`], and
 //! runs long jobs block by block with `setTimeout(0)` in between, so that messages
-//! (a Cancel, a newer request) are read while a job runs.
+//! (a Cancel, a newer request) are read while a job runs. A user's file arrives as
+//! the browser's `File` handle and is read here, slice by slice, with
+//! `FileReaderSync` (which only workers have).
 
 use crate::protocol::{Request, Response};
+use crate::service::file_read::FileSource;
 use crate::service::Service;
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
@@ -39,6 +42,25 @@ fn post(response: Response) {
     }
 }
 
+/// A browser `File`, read synchronously in slices (this thread is the worker's).
+struct BrowserFile {
+    file: web_sys::File,
+}
+
+impl FileSource for BrowserFile {
+    fn size(&self) -> usize {
+        self.file.size() as usize
+    }
+
+    fn read(&mut self, from: usize, to: usize) -> Result<Vec<u8>, String> {
+        let failed = |e: JsValue| format!("{e:?}");
+        let slice = self.file.slice_with_f64_and_f64(from as f64, to as f64).map_err(failed)?;
+        let buffer =
+            web_sys::FileReaderSync::new().map_err(failed)?.read_as_array_buffer(&slice).map_err(failed)?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+}
+
 /// Run the next block of a long job, if any, after the pending messages.
 fn schedule() {
     let busy = SERVICE.with(|s| s.borrow().busy());
@@ -68,6 +90,10 @@ pub fn run() {
     }));
     TICK.with(|t| *t.borrow_mut() = Some(Closure::<dyn Fn()>::new(tick)));
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
+        if let Some(file) = ev.data().dyn_ref::<web_sys::File>() {
+            let file = BrowserFile { file: file.clone() };
+            return SERVICE.with(|s| s.borrow_mut().hold_file(Box::new(file)));
+        }
         match super::transport::decode::<Request>(ev.data()) {
             Ok(request) => SERVICE.with(|s| s.borrow_mut().handle(request, &mut post)),
             Err(e) => post(Response::Crashed { message: format!("unreadable request: {e}") }),

@@ -40,3 +40,27 @@ export function launch() {
            '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
 }
+
+/** Write (once) a CSV of `rows` rows: `cols` features in [-1, 1) with 5 decimals from a
+ * seeded generator, and a label "yes" or "no" from the sign of their sum plus noise.
+ * Written to disk: the browser reads it as a user's file. Returns its path. */
+export function numbersCsv(dir, rows, cols) {
+  const file = path.join(dir, `numbers-${rows}x${cols}.csv`);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(dir, { recursive: true });
+  let seed = 11;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 * 2 - 1;
+  const fd = fs.openSync(file, 'w');
+  fs.writeSync(fd, Array.from({ length: cols }, (_, j) => `x${j + 1}`).join(',') + ',label\n');
+  for (let start = 0; start < rows; start += 5000) {
+    const lines = [];
+    for (let i = start; i < Math.min(rows, start + 5000); i++) {
+      const x = Array.from({ length: cols }, rnd);
+      const sum = x.reduce((a, b) => a + b, 0) + 2 * rnd();
+      lines.push(x.map(v => v.toFixed(5)).join(',') + (sum > 0 ? ',yes' : ',no'));
+    }
+    fs.writeSync(fd, lines.join('\n') + '\n');
+  }
+  fs.closeSync(fd);
+  return file;
+}

@@ -2,7 +2,7 @@
 // Serves dist/ on 127.0.0.1 itself, fails on any console error or page error, records
 // every request (none may leave 127.0.0.1, and none may happen after the first view is
 // drawn), and saves screenshots under target/e2e/.
-import { serve, servePage, launch } from './harness.mjs';
+import { serve, servePage, launch, numbersCsv } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -680,6 +680,72 @@ await check('Cancel stops a one-piece job (network diagnostics, ~10 s) at once a
   assert(await page.$('[data-testid=error-banner]') === null, 'no error');
   const after = await page.$$eval('[data-testid=influence-row]', els => els.map(e => e.textContent));
   assert(JSON.stringify(after) === JSON.stringify(rows), 'the same explanation');
+  // The only requests after load are the fresh engine's own files, from this origin.
+  const own = /\/(worker_loader\.js|worker\.js|worker_bg\.wasm)$/;
+  assert(page.log.afterReady.every(u => u.startsWith(origin) && own.test(u)), `requests: ${page.log.afterReady}`);
+  page.log.afterReady = [];
+  // The same for a Methods run.
+  await page.click('[data-testid=tab-methods]');
+  await page.click('[data-testid=methods-button]');
+  await page.waitForSelector('[data-testid=work-cancel]', { timeout: 5000 });
+  await page.click('[data-testid=work-cancel]');
+  await page.waitForSelector('[data-testid=engine-status].ok', { timeout: 20000 });
+  await page.waitForFunction(b => document.querySelector('[data-testid=model-status]')?.textContent === b, before, { timeout: 20000 });
+  assert(await page.$('[data-testid=method-row]') === null, 'a cancelled Methods run shows no result');
+  const afterMethods = await page.$$eval('[data-testid=influence-row]', els => els.map(e => e.textContent));
+  assert(JSON.stringify(afterMethods) === JSON.stringify(rows), 'the same explanation after the Methods cancel');
+  page.log.afterReady = [];
+  noProblems(page);
+  await page.close();
+});
+
+await check('a 43 MB upload is read in the worker with progress; Cancel while it is read, and while it fits, keeps the view', async () => {
+  // A network, so that fitting 100,000 rows takes long enough to be cancelled.
+  const page = await open('?model=mlp');
+  await viewReady(page);
+  const before = await page.textContent('[data-testid=model-status]');
+  const rows = await page.$$eval('[data-testid=influence-row]', els => els.map(e => e.textContent));
+  const file = numbersCsv(`${OUT}/huge`, 100000, 50);
+  // Every value the progress bar shows, as the page shows it.
+  await testWork(page, () => {
+    window.__seen = [];
+    new MutationObserver(() => {
+      const p = document.querySelector('[data-testid=upload-progress]');
+      if (p) window.__seen.push(Number(p.value) / Number(p.max));
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  const same = async what => {
+    await page.waitForFunction(b => document.querySelector('[data-testid=model-status]')?.textContent === b, before, { timeout: 20000 });
+    const after = await page.$$eval('[data-testid=influence-row]', els => els.map(e => e.textContent));
+    assert(JSON.stringify(after) === JSON.stringify(rows), `${what}: the same explanation`);
+    const banner = await page.$('[data-testid=error-banner]');
+    assert(banner === null, `${what}: no error, found: ${banner && await banner.textContent()}`);
+  };
+  // Cancel while the worker reads the file.
+  await page.setInputFiles('[data-testid=csv-input]', file);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=upload-progress]')?.value) > 0, null, { timeout: 20000 });
+  await page.click('[data-testid=upload-progress-cancel]');
+  await page.waitForSelector('[data-testid=upload-progress]', { state: 'detached', timeout: 5000 });
+  await same('cancelled while read');
+  assert(await page.$('[data-testid=target-select]') === null, 'the cancelled file is not offered');
+  const seen = await page.evaluate(() => window.__seen);
+  assert(seen.length >= 2 && seen.every((v, i) => i === 0 || v >= seen[i - 1]), `progress moves forward only: ${seen.map(v => v.toFixed(2))}`);
+  console.log(`     progress shown ${seen.length} times, cancelled at ${(100 * seen.at(-1)).toFixed(0)}%`);
+  // Read to the end, then Cancel while the network fits on it.
+  await page.evaluate(() => { window.__seen = []; });
+  const r0 = Date.now();
+  await page.setInputFiles('[data-testid=csv-input]', file);
+  await page.waitForSelector('[data-testid=work-cancel]', { timeout: 60000 });
+  console.log(`     43 MB read and parsed in the worker: fitting starts ${Date.now() - r0} ms after the file was chosen`);
+  const seen2 = await page.evaluate(() => window.__seen);
+  assert(seen2.every((v, i) => i === 0 || v >= seen2[i - 1]), `progress moves forward only: ${seen2.map(v => v.toFixed(2))}`);
+  assert(/100000 rows, 51 columns/.test(await page.textContent('.data-panel')), 'the file was read');
+  const c0 = Date.now();
+  await page.click('[data-testid=work-cancel]');
+  await page.waitForSelector('[data-testid=engine-status].ok', { timeout: 30000 });
+  await same('cancelled while fitted');
+  console.log(`     cancelled while fitting: the same view, with a fresh engine, ${Date.now() - c0} ms after the click`);
+  await page.screenshot({ path: `${OUT}/upload-cancelled.png`, fullPage: true });
   // The only requests after load are the fresh engine's own files, from this origin.
   const own = /\/(worker_loader\.js|worker\.js|worker_bg\.wasm)$/;
   assert(page.log.afterReady.every(u => u.startsWith(origin) && own.test(u)), `requests: ${page.log.afterReady}`);

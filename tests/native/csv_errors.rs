@@ -159,7 +159,7 @@ fn a_parse_in_steps_is_the_parse_in_one_piece() {
         text += &format!("{i};\"{}\nx\";{}\n\n", i % 3, i % 2);
     }
     let whole = parse(&text).expect("parses");
-    let mut parser = CsvParser::new(text.as_bytes()).expect("starts");
+    let mut parser = CsvParser::new(text.clone().into_bytes()).expect("starts");
     let (mut steps, mut last) = (0, 0);
     let stepped = loop {
         steps += 1;

@@ -752,3 +752,131 @@ fn a_group_grows_with_three_answers_and_a_group_emptying_a_class_is_refused() {
     assert!(e.to_string().contains("leaves class “A” without training data"), "{e}");
     assert!(e.words(Lang::Ja).contains("クラス「A」の訓練データがなくなり"), "{}", e.words(Lang::Ja));
 }
+
+/// A CSV of `rows` rows, two features and a yes/no label.
+fn labelled_csv(rows: usize) -> String {
+    let mut text = String::from("x1,x2,label\n");
+    for i in 0..rows {
+        let (a, b) = ((i % 7) as f64 - 3.0, (i % 5) as f64 - 2.0);
+        text +=
+            &format!("{a},{b},{}\n", if a + b + 0.5 * ((i % 3) as f64 - 1.0) > 0.0 { "yes" } else { "no" });
+    }
+    text
+}
+
+fn uploaded(out: &[Response]) -> Vec<(u64, Result<UploadSummary, JobError>)> {
+    out.iter()
+        .filter_map(|r| match r {
+            Response::Uploaded { job, result } => Some((*job, result.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A clock that moves 5 ms per look, so that a step of a read (15 ms) is three slices
+/// or batches of records.
+fn ticking_clock() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static T: AtomicU64 = AtomicU64::new(0);
+    T.fetch_add(5, Ordering::Relaxed) as f64
+}
+
+#[test]
+fn a_posted_file_is_read_in_steps_with_progress_and_the_requests_after_it_wait() {
+    // 30,000 rows: about 0.5 MB, several steps of parsing at 2,000 records each.
+    let text = labelled_csv(30_000);
+    let mut s = Service::new(ticking_clock);
+    s.hold_file(Box::new(text.clone().into_bytes()));
+    let mut out = Vec::new();
+    s.handle(Request::ReadFile { job: 1, name: "big.csv".into() }, &mut |x| out.push(x));
+    // Training on it is asked for at once, as the page does after a restart: it waits.
+    let spec = TrainSpec {
+        source: DataSource::Uploaded(UploadOptions { target: "label".into(), ..Default::default() }),
+        lambda: 0.1,
+        ..TrainSpec::default()
+    };
+    s.handle(Request::Train { job: 2, spec }, &mut |x| out.push(x));
+    assert!(
+        uploaded(&out).is_empty() && trained_count(&out) == 0,
+        "nothing answered before reading: {out:?}"
+    );
+    while s.busy() {
+        s.step(&mut |x| out.push(x));
+    }
+    let progress: Vec<(usize, usize)> = out
+        .iter()
+        .filter_map(|r| match r {
+            Response::Progress { job: 1, done, total, .. } => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    assert!(progress.len() >= 3, "progress in several steps: {progress:?}");
+    assert!(progress.windows(2).all(|w| w[0].0 <= w[1].0), "progress never moves back: {progress:?}");
+    assert!(progress.iter().all(|&(_, total)| total == 2 * text.len()), "read, then parsed: {progress:?}");
+    // The same table as the text read in one piece, then the training that waited.
+    let mut whole = Service::new(native_clock);
+    let expected = uploaded(&run(&mut whole, Request::Upload { job: 1, name: "big.csv".into(), text }));
+    assert_eq!(uploaded(&out), expected);
+    let upload_at = out.iter().position(|r| matches!(r, Response::Uploaded { .. }));
+    let trained_at = out.iter().position(|r| matches!(r, Response::Trained { .. }));
+    assert!(upload_at < trained_at, "the training waited for the file");
+    let view = trained(&out).expect("trains on the file");
+    assert_eq!(view.train_xy.len() + view.test_xy.len(), 30_000);
+}
+
+/// The sentence job `job`'s upload failed with.
+fn refused(out: &[Response], job: u64) -> String {
+    match &uploaded(out)[..] {
+        [(j, Err(JobError::Failed(e)))] if *j == job => e.to_string(),
+        other => panic!("job {job} was not refused: {other:?}"),
+    }
+}
+
+fn trained_count(out: &[Response]) -> usize {
+    out.iter().filter(|r| matches!(r, Response::Trained { .. })).count()
+}
+
+#[test]
+fn cancelling_a_file_read_keeps_the_previous_file_and_model() {
+    let mut s = Service::new(ticking_clock);
+    let first = labelled_csv(40);
+    run(&mut s, Request::Upload { job: 1, name: "first.csv".into(), text: first });
+    let spec = TrainSpec {
+        source: DataSource::Uploaded(UploadOptions { target: "label".into(), ..Default::default() }),
+        lambda: 0.1,
+        ..TrainSpec::default()
+    };
+    let before = trained(&run(&mut s, Request::Train { job: 2, spec: spec.clone() })).expect("trains");
+    s.hold_file(Box::new(labelled_csv(30_000).into_bytes()));
+    let mut out = Vec::new();
+    s.handle(Request::ReadFile { job: 3, name: "second.csv".into() }, &mut |x| out.push(x));
+    s.step(&mut |x| out.push(x));
+    s.handle(Request::Cancel { job: 3 }, &mut |x| out.push(x));
+    assert!(!s.busy(), "the read stopped");
+    assert_eq!(uploaded(&out), vec![(3, Err(JobError::Cancelled))]);
+    // The model and the file it came from are the first's.
+    let again = trained(&run(&mut s, Request::Train { job: 4, spec })).expect("trains");
+    assert_eq!((again.train_xy.len(), again.explained.clone()), (before.train_xy.len(), before.explained));
+}
+
+#[test]
+fn a_file_read_refuses_what_it_cannot_take_with_a_sentence() {
+    let mut s = Service::new(native_clock);
+    // No file posted.
+    let out = run(&mut s, Request::ReadFile { job: 1, name: "none.csv".into() });
+    let e = refused(&out, 1);
+    assert_eq!(e, "no file has been uploaded in this tab");
+    // Too big: refused before reading.
+    s.hold_file(Box::new(vec![b'a'; attribution_explorer::engine::data::csv::MAX_BYTES + 1]));
+    let out = run(&mut s, Request::ReadFile { job: 2, name: "big.csv".into() });
+    let e = refused(&out, 2);
+    assert_eq!(e, "big.csv: the file is 50 MB; the limit is 50 MB (a browser tab must hold it)");
+    // Not UTF-8 (Shift_JIS "名前"): the line of advice.
+    s.hold_file(Box::new(b"\x96\xbc\x91\x4f,y\n1,0\n".to_vec()));
+    let out = run(&mut s, Request::ReadFile { job: 3, name: "sjis.csv".into() });
+    let e = refused(&out, 3);
+    assert!(
+        e.starts_with("sjis.csv: the file is not UTF-8 text (invalid byte at offset 0); save it as UTF-8"),
+        "{e}"
+    );
+}

@@ -275,9 +275,13 @@ pub struct ColumnSpec {
     pub kind: TargetKind,
 }
 
-/// Parse raw bytes: checks size and UTF-8, then reads every record.
+/// Parse raw bytes: checks size and UTF-8, then reads every record (from a copy: the
+/// parser owns its bytes, one instance of the tokenizer serves every caller).
 pub fn parse_bytes(bytes: &[u8]) -> Result<CsvTable, CsvError> {
-    CsvParser::new(bytes)?.run()
+    if bytes.len() > MAX_BYTES {
+        return Err(CsvError::TooLarge { found: bytes.len(), limit: MAX_BYTES });
+    }
+    CsvParser::new(bytes.to_vec())?.run()
 }
 
 /// Parse CSV text into a header and raw records.
@@ -287,9 +291,9 @@ pub fn parse(text: &str) -> Result<CsvTable, CsvError> {
 
 /// A parse in steps: [`CsvParser::step`] reads some records at a time, so that the
 /// worker can report progress and read a Cancel between steps; [`parse`] runs it to
-/// the end. It owns (or borrows) the file's bytes: `B` is `Vec<u8>` in the worker.
-pub struct CsvParser<B> {
-    reader: csv::Reader<std::io::Cursor<B>>,
+/// the end. It owns the file's bytes.
+pub struct CsvParser {
+    reader: csv::Reader<std::io::Cursor<Vec<u8>>>,
     /// Bytes of a byte-order mark before the text.
     skip: usize,
     delimiter: char,
@@ -298,11 +302,11 @@ pub struct CsvParser<B> {
     record: StringRecord,
 }
 
-impl<B: AsRef<[u8]>> CsvParser<B> {
+impl CsvParser {
     /// Check the file's size, encoding, emptiness and header width, and get ready to
     /// read its records.
-    pub fn new(bytes: B) -> Result<Self, CsvError> {
-        let all = bytes.as_ref();
+    pub fn new(bytes: Vec<u8>) -> Result<Self, CsvError> {
+        let all = &bytes[..];
         if all.len() > MAX_BYTES {
             return Err(CsvError::TooLarge { found: all.len(), limit: MAX_BYTES });
         }
@@ -328,7 +332,7 @@ impl<B: AsRef<[u8]>> CsvParser<B> {
 
     /// The text after any byte-order mark.
     fn text(&self) -> &[u8] {
-        let all = self.reader.get_ref().get_ref().as_ref();
+        let all = self.reader.get_ref().get_ref();
         all.get(self.skip..).unwrap_or_default()
     }
 

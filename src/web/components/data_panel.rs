@@ -1,8 +1,8 @@
 //! Data and model: built-in datasets with generator controls, CSV upload (picker and
-//! drag-and-drop; the file is read in the browser and parsed in the worker), target
+//! drag-and-drop; the worker reads and parses the file, with progress), target
 //! column, standardisation, model, λ, damping, and the fit status in words.
 
-use super::progress::CancelWork;
+use super::progress::{CancelWork, ProgressCancel};
 use crate::engine::curvature::Curvature;
 use crate::engine::data::builtin::Builtin;
 use crate::engine::data::csv::MAX_BYTES;
@@ -30,12 +30,7 @@ fn read_file(actions: Actions, file: File) {
         actions.error.set(Some(said));
         return;
     }
-    leptos::task::spawn_local(async move {
-        match wasm_bindgen_futures::JsFuture::from(file.text()).await {
-            Ok(text) => actions.upload_file(name, text.as_string().unwrap_or_default()),
-            Err(_) => actions.error.set(Some(Said::new(Text::FileUnreadable).with("name", &name))),
-        }
-    });
+    actions.upload_file(file);
 }
 
 /// Built-in datasets and the generators' size, noise and seed.
@@ -170,6 +165,8 @@ fn UploadBox(a: Actions) -> impl IntoView {
         <div class="drop">{tr(a, Text::DropHere)}
             <input id="csv" type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" on:change=on_file />
         </div>
+        <p class="status"><ProgressCancel progress=a.upload_progress on_cancel=Callback::new(move |_| a.cancel_upload())
+            testid="upload-progress" label=Text::ReadingFile /></p>
         {target_picker}
     }
 }

@@ -3,11 +3,11 @@
 //! "Copy embed snippet" (an `<iframe>` of the view, with an uploaded file's data in the
 //! fragment, `#data=`, when they fit: [`crate::link_data`]).
 
-use crate::link_data::LinkDataError;
+use crate::link_data::{LinkDataError, MAX_ENCODED_TEXT};
 use crate::said::Said;
 use crate::text::Text;
 use crate::url_state::{embed_snippet, UPLOAD};
-use crate::web::actions::Actions;
+use crate::web::actions::{Actions, Held};
 use crate::web::components::tr;
 use leptos::prelude::*;
 
@@ -41,10 +41,24 @@ pub fn Share() -> impl IntoView {
         let location = window().location();
         let base =
             format!("{}{}", location.origin().unwrap_or_default(), location.pathname().unwrap_or_default());
-        let text = a.uploaded_text().map(|(_, t)| t);
-        match embed_snippet(&base, &a.state.get_untracked(), text.as_deref()) {
+        let state = a.state.get_untracked();
+        let snippet = move |text: Option<&str>| match embed_snippet(&base, &state, text) {
             Ok(s) => copy(&s, copied, Copied::Snippet),
             Err(e) => copied.set(Copied::Unfit(e)),
+        };
+        match a.uploaded() {
+            None => snippet(None),
+            Some(Held::Text(text)) => snippet(Some(&text)),
+            // A user's file is read here only for this, and only when it could fit.
+            Some(Held::File(file)) if file.size() > MAX_ENCODED_TEXT as f64 => {
+                copied.set(Copied::Unfit(LinkDataError::TextTooLarge { bytes: file.size() as usize }))
+            }
+            Some(Held::File(file)) => leptos::task::spawn_local(async move {
+                match wasm_bindgen_futures::JsFuture::from(file.text()).await.map(|t| t.as_string()) {
+                    Ok(Some(text)) => snippet(Some(&text)),
+                    _ => copied.set(Copied::Unfit(LinkDataError::NotText)),
+                }
+            }),
         }
     };
     let with_data = move || a.state.with(|s| s.dataset == UPLOAD);
