@@ -165,8 +165,11 @@ fn UploadBox(a: Actions) -> impl IntoView {
         <div class="drop">{tr(a, Text::DropHere)}
             <input id="csv" type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" on:change=on_file />
         </div>
-        <p class="status"><ProgressCancel progress=a.upload_progress on_cancel=Callback::new(move |_| a.cancel_upload())
-            testid="upload-progress" label=Text::ReadingFile /></p>
+        <p class="status">
+            {move || a.upload_progress.get().map(|p| format!("{} {:.0}% ", a.t(Text::ReadingFile), 100.0 * p.done as f64 / p.total.max(1) as f64))}
+            <ProgressCancel progress=a.upload_progress on_cancel=Callback::new(move |_| a.cancel_upload())
+                testid="upload-progress" label=Text::ReadingFile />
+        </p>
         {target_picker}
     }
 }
