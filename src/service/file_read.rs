@@ -36,7 +36,7 @@ impl FileSource for Vec<u8> {
 }
 
 enum Stage {
-    Reading { source: Box<dyn FileSource>, bytes: Vec<u8>, size: usize },
+    Reading { source: Box<dyn FileSource>, bytes: Vec<u8> },
     Parsing(CsvParser),
 }
 
@@ -61,19 +61,22 @@ pub enum ReadStep {
     Done(Result<CsvTable, Said>),
 }
 
+/// "name: the file is 60 MB; the limit is 50 MB": the page says it before posting a
+/// file, the worker before reading one.
+pub fn file_too_big(name: &str, size: usize) -> Said {
+    let mb = |b: usize| format!("{:.0}", b as f64 / (1024.0 * 1024.0));
+    Said::new(Text::FileTooBig).with("name", name).with("size", mb(size)).with("limit", mb(MAX_BYTES))
+}
+
 impl FileRead {
     /// Start reading `source`, named `name` in messages, for job `job`; a file over
     /// [`MAX_BYTES`] is refused before any byte is read.
     pub fn start(job: u64, name: String, source: Box<dyn FileSource>) -> Result<Self, Said> {
         let size = source.size();
         if size > MAX_BYTES {
-            let mb = |b: usize| format!("{:.0}", b as f64 / (1024.0 * 1024.0));
-            return Err(Said::new(Text::FileTooBig)
-                .with("name", &name)
-                .with("size", mb(size))
-                .with("limit", mb(MAX_BYTES)));
+            return Err(file_too_big(&name, size));
         }
-        let stage = Stage::Reading { source, bytes: Vec::with_capacity(size), size };
+        let stage = Stage::Reading { source, bytes: Vec::with_capacity(size) };
         Ok(Self { job, name, stage, size })
     }
 
@@ -113,19 +116,18 @@ impl FileRead {
 
     /// One slice or one batch of records: the end, if this was it.
     fn advance(&mut self) -> Option<Result<CsvTable, Said>> {
-        let in_file = |why: Said| Said::new(Text::ErrInFile).with("name", &self.name).with_said("why", why);
         match &mut self.stage {
-            Stage::Reading { source, bytes, size } => {
+            Stage::Reading { source, bytes } => {
                 let from = bytes.len();
-                let to = (from + SLICE).min(*size);
+                let to = (from + SLICE).min(self.size);
                 match source.read(from, to) {
                     Ok(slice) if slice.len() == to - from => bytes.extend_from_slice(&slice),
                     _ => return Some(Err(Said::new(Text::FileUnreadable).with("name", &self.name))),
                 }
-                if bytes.len() == *size {
+                if bytes.len() == self.size {
                     match CsvParser::new(std::mem::take(bytes)) {
                         Ok(parser) => self.stage = Stage::Parsing(parser),
-                        Err(e) => return Some(Err(in_file(e.said()))),
+                        Err(e) => return Some(Err(e.said_in(&self.name))),
                     }
                 }
                 None
@@ -133,7 +135,7 @@ impl FileRead {
             Stage::Parsing(parser) => match parser.step(RECORDS) {
                 Ok(None) => None,
                 Ok(Some(table)) => Some(Ok(table)),
-                Err(e) => Some(Err(in_file(e.said()))),
+                Err(e) => Some(Err(e.said_in(&self.name))),
             },
         }
     }

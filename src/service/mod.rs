@@ -98,11 +98,9 @@ impl Service {
         }
         match request {
             Request::Upload { job, name, text } => {
-                let result = parse(&text).map(|table| self.keep(name.clone(), table)).map_err(|e| {
-                    JobError::Failed(
-                        Said::new(Text::ErrInFile).with("name", &name).with_said("why", e.said()),
-                    )
-                });
+                let result = parse(&text)
+                    .map_err(|e| JobError::Failed(e.said_in(&name)))
+                    .map(|table| self.keep(name, table));
                 emit(Response::Uploaded { job, result });
             }
             Request::ReadFile { job, name } => {

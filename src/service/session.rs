@@ -83,8 +83,7 @@ fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<Load
         }
         DataSource::Uploaded(opts) => {
             let (name, table) = upload.ok_or(Said::new(Text::ErrNoUpload))?;
-            let in_file =
-                |e: CsvError| Said::new(Text::ErrInFile).with("name", name).with_said("why", e.said());
+            let in_file = |e: CsvError| e.said_in(name);
             let chosen = choose(table, opts).map_err(in_file)?;
             let spec = ColumnSpec {
                 target: opts.target.clone(),

@@ -193,6 +193,11 @@ pub enum CsvError {
 
 impl CsvError {
     /// The error in words ([`crate::said`]).
+    /// The error as a sentence about the file called `name` ("name: why").
+    pub fn said_in(&self, name: &str) -> Said {
+        Said::new(Text::ErrInFile).with("name", name).with_said("why", self.said())
+    }
+
     pub fn said(&self) -> Said {
         match self {
             Self::Empty => Said::new(Text::ErrCsvEmpty),

@@ -12,6 +12,7 @@ use crate::glossary::Term;
 use crate::lang::Lang;
 use crate::protocol::{FitSummary, Selection};
 use crate::said::Said;
+use crate::service::file_read::file_too_big;
 use crate::text::{filled, text, Text};
 use crate::url_state::{default_network, MAX_SEED, MAX_TRAIN_STEPS, UPLOAD};
 use crate::web::actions::Actions;
@@ -24,10 +25,7 @@ use web_sys::File;
 fn read_file(actions: Actions, file: File) {
     let name = file.name();
     if file.size() > MAX_BYTES as f64 {
-        let mb = |bytes: f64| bytes / (1024.0 * 1024.0);
-        let (size, limit) = (format!("{:.0}", mb(file.size())), format!("{:.0}", mb(MAX_BYTES as f64)));
-        let said = Said::new(Text::FileTooBig).with("name", &name).with("size", size).with("limit", limit);
-        actions.error.set(Some(said));
+        actions.error.set(Some(file_too_big(&name, file.size() as usize)));
         return;
     }
     actions.upload_file(file);
