@@ -126,7 +126,6 @@ pub fn boundaries(s: &Surface) -> Vec<Vec<[f64; 2]>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Floats;
 
     /// A surface of `nx × ny` cells over [-1, 1]² classifying by `f` (class, prob).
     fn surface(nx: usize, ny: usize, f: impl Fn(f64, f64) -> (f64, f64)) -> Surface {
@@ -140,7 +139,7 @@ mod tests {
                 value.push(p);
             }
         }
-        Surface { x: [-1.0, 1.0], y: [-1.0, 1.0], nx, ny, class: Floats(class), value: Floats(value) }
+        Surface { x: [-1.0, 1.0], y: [-1.0, 1.0], nx, ny, class: class.into(), value: value.into() }
     }
 
     #[test]

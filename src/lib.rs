@@ -20,6 +20,7 @@ pub mod lang;
 pub mod lesson;
 pub mod link_data;
 pub mod opening;
+pub mod packed;
 pub mod pool;
 pub mod protocol;
 pub mod report;

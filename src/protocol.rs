@@ -1,9 +1,11 @@
 //! The typed messages between the page and its Web Worker.
 //!
 //! They cross as JavaScript values (serde-wasm-bindgen), not JSON text; every bulk
-//! vector of numbers is a [`Floats`], which inside [`binary`] serialises as the raw
-//! little-endian bytes of its f64s (a `Uint8Array` the worker transfers, not copies,
-//! to the page) and everywhere else (exports, fixtures) as an ordinary list.
+//! vector of numbers, and every vector with one entry per point, is a [`Floats`],
+//! [`Packed`] or [`RowNames`], which inside [`binary`] serialise as the raw
+//! little-endian bytes of f64s (a `Uint8Array` the worker transfers, not copies, to
+//! the page) and everywhere else (exports, fixtures) as ordinary lists
+//! ([`crate::packed`]).
 //!
 //! Every job ends in a `Result<_, JobError>`: [`JobError::Cancelled`] when the user
 //! stopped it, [`JobError::Failed`] with the reason in plain words otherwise.
@@ -25,90 +27,7 @@ use crate::lang::Lang;
 use crate::text::{filled, Text};
 use serde::{Deserialize, Serialize};
 
-thread_local! {
-    static BINARY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Run `f` with [`Floats`] serialising as raw bytes (the worker boundary).
-pub fn binary<T>(f: impl FnOnce() -> T) -> T {
-    let before = BINARY.with(|b| b.replace(true));
-    let out = f();
-    BINARY.with(|b| b.set(before));
-    out
-}
-
-/// A vector of numbers that crosses the worker boundary as bytes (see the module doc).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Floats(pub Vec<f64>);
-
-impl std::ops::Deref for Floats {
-    type Target = Vec<f64>;
-    fn deref(&self) -> &Vec<f64> {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Floats {
-    fn deref_mut(&mut self) -> &mut Vec<f64> {
-        &mut self.0
-    }
-}
-
-impl From<Vec<f64>> for Floats {
-    fn from(v: Vec<f64>) -> Self {
-        Floats(v)
-    }
-}
-
-impl FromIterator<f64> for Floats {
-    fn from_iter<I: IntoIterator<Item = f64>>(iter: I) -> Self {
-        Floats(iter.into_iter().collect())
-    }
-}
-
-impl Serialize for Floats {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if BINARY.with(std::cell::Cell::get) {
-            let bytes: Vec<u8> = self.0.iter().flat_map(|v| v.to_le_bytes()).collect();
-            serializer.serialize_bytes(&bytes)
-        } else {
-            self.0.serialize(serializer)
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Floats {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Floats;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of numbers, or their little-endian bytes")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Floats, A::Error> {
-                let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
-                while let Some(x) = seq.next_element::<f64>()? {
-                    v.push(x);
-                }
-                Ok(Floats(v))
-            }
-            fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Floats, E> {
-                if b.len() % 8 != 0 {
-                    return Err(E::custom(format!("{} bytes is not a whole number of f64s", b.len())));
-                }
-                Ok(Floats(
-                    b.chunks_exact(8)
-                        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                        .collect(),
-                ))
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, b: Vec<u8>) -> Result<Floats, E> {
-                self.visit_bytes(&b)
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
+pub use crate::packed::{binary, Floats, Packed, RowNames};
 
 /// Why a job produced no result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -722,23 +641,23 @@ pub struct TrainedView {
     /// How the features map to the plot.
     pub projection: Projection,
     /// Training points in plot coordinates.
-    pub train_xy: Vec<[f64; 2]>,
+    pub train_xy: Packed<[f64; 2]>,
     /// Training features as the model sees them, row after row (d per row).
     pub train_x: Floats,
     /// Training targets.
-    pub train_y: Vec<f64>,
+    pub train_y: Floats,
     /// Training losses at θ̂.
     pub train_loss: Floats,
     /// Training predictions `f` (probability of the own label, or `ŷ`).
     pub train_pred: Floats,
     /// Original training row of each training point (`None` for added points).
-    pub train_origin: Vec<Option<usize>>,
+    pub train_origin: Packed<Option<usize>>,
     /// Original training rows removed by edits, in plot coordinates, with their index.
     pub removed: Vec<(usize, [f64; 2])>,
     /// Test points in plot coordinates.
-    pub test_xy: Vec<[f64; 2]>,
+    pub test_xy: Packed<[f64; 2]>,
     /// Test targets.
-    pub test_y: Vec<f64>,
+    pub test_y: Floats,
     /// Test losses at θ̂.
     pub test_loss: Floats,
     /// Test predictions `f`.
@@ -754,10 +673,10 @@ pub struct TrainedView {
     /// The name of every training point's row (CSV line, ID, or built-in row;
     /// `None` for added points).
     #[serde(default)]
-    pub train_names: Vec<Option<crate::engine::data::columns::RowName>>,
+    pub train_names: RowNames,
     /// The name of every test point's row.
     #[serde(default)]
-    pub test_names: Vec<crate::engine::data::columns::RowName>,
+    pub test_names: RowNames,
     /// What the reader did to an uploaded file (columns skipped, rows dropped).
     #[serde(default)]
     pub notes: Vec<crate::said::Said>,
@@ -797,7 +716,7 @@ impl TrainedView {
     /// How training point `i` reads: "#i", with its line or ID for an uploaded file:
     /// "#i (line 31)".
     pub fn train_name(&self, i: usize, lang: Lang) -> String {
-        named(format!("#{i}"), self.train_names.get(i).cloned().flatten(), lang)
+        named(format!("#{i}"), self.train_names.get(i).cloned(), lang)
     }
 
     /// How test point `t` reads, as [`TrainedView::train_name`].

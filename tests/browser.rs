@@ -187,7 +187,41 @@ async fn messages_cross_as_js_values_with_transferred_numbers() {
         out.push(r)
     });
     let methods = out.pop().expect("methods view");
-    for (name, message) in [("default view", view), ("breast-cancer Methods view", methods)] {
+    // An upload named by an ID column, with an added point: every kind of row name
+    // (ID, none) and of original row (file row, none) crosses packed.
+    let mut text = String::from("id,x1,x2,y\n");
+    for i in 0..40 {
+        let (a, b) = ((i as f64 * 0.37).sin(), (i as f64 * 0.91).cos());
+        text += &format!("A{i},{a:.3},{b:.3},{}\n", u8::from(a + b > 0.0));
+    }
+    s.handle(Request::Upload { job: 3, name: "mine.csv".into(), text }, &mut |_| {});
+    let source = attribution_explorer::protocol::DataSource::Uploaded(
+        attribution_explorer::engine::data::columns::UploadOptions {
+            target: "y".into(),
+            id_column: Some("id".into()),
+            ..Default::default()
+        },
+    );
+    let edits = attribution_explorer::protocol::Edits {
+        added: vec![attribution_explorer::protocol::AddedPoint { xy: [0.1, 0.2], label: 1.0 }],
+        ..Default::default()
+    };
+    s.handle(
+        Request::Train { job: 4, spec: TrainSpec { source, edits, ..TrainSpec::default() } },
+        &mut |r| out.push(r),
+    );
+    let uploaded = out.pop().expect("uploaded view");
+    let Response::Trained { result: Ok(v), .. } = &uploaded else { panic!("{uploaded:?}") };
+    assert!(v.train_names.0.iter().any(Option::is_none) && v.train_origin.iter().any(Option::is_none));
+    assert!(matches!(
+        v.train_names.get(0),
+        Some(attribution_explorer::engine::data::columns::RowName::Id(..))
+    ));
+    for (name, message) in [
+        ("default view", view),
+        ("breast-cancer Methods view", methods),
+        ("uploaded view with IDs", uploaded),
+    ] {
         // Three rounds; the first pays for the JIT warming up, the last is printed.
         let mut times = crossing_times(&message).await;
         for _ in 0..2 {

@@ -51,10 +51,22 @@ pub struct Agreement {
 /// above a number (it sorts last).
 pub fn top_k(v: &[f64], k: usize) -> Vec<usize> {
     let key = |i: usize| if v[i].is_nan() { f64::NEG_INFINITY } else { v[i] };
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(v[a].is_nan().cmp(&v[b].is_nan())).then(a.cmp(&b)));
-    idx.truncate(k);
-    idx
+    first_k((0..v.len()).collect(), k, |&a, &b| {
+        key(b).total_cmp(&key(a)).then(v[a].is_nan().cmp(&v[b].is_nan())).then(a.cmp(&b))
+    })
+}
+
+/// The first `k` of `items` in the order `cmp`, in that order: a selection in linear
+/// time, then a sort of the `k` (a full sort of 40,000 scores to show five took
+/// 10–15 ms on the page). `cmp` must be a total order (end it with the index), so
+/// the answer is the one a full sort would give.
+pub fn first_k<T>(mut items: Vec<T>, k: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    if k < items.len() {
+        items.select_nth_unstable_by(k, &cmp);
+        items.truncate(k);
+    }
+    items.sort_unstable_by(cmp);
+    items
 }
 
 /// Index of the largest value (the first on ties; NaN never wins), or 0 when empty.

@@ -901,7 +901,7 @@ impl Actions {
                 match result {
                     Ok(v) => {
                         let origin = self.view.with_untracked(|v| {
-                            v.as_ref().map(|v| v.train_origin.clone()).unwrap_or_default()
+                            v.as_ref().map(|v| v.train_origin.0.clone()).unwrap_or_default()
                         });
                         self.queue.set(Some(Queue::new(*v, origin, self.audit_key())));
                     }

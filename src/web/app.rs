@@ -159,12 +159,23 @@ pub fn App() -> impl IntoView {
         }
     });
     let updated = offline::register();
-    // Keep the URL in step with the state (replaceState: no history spam, no request).
+    // Keep the URL in step with the state (replaceState: no history spam, no request),
+    // leaving it alone when it already is, and in a task of its own: a replaceState
+    // can take 25 ms, which would lengthen the task that draws a new view.
     Effect::new(move |_| {
         let address = a.address();
-        if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
+        let here = window().location();
+        if here.search().unwrap_or_default() + &here.hash().unwrap_or_default() == address {
+            return;
         }
+        set_timeout(
+            move || {
+                if let Ok(history) = window().history() {
+                    let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
+                }
+            },
+            std::time::Duration::ZERO,
+        );
     });
     // `?debug=panic` proves the panic banner in the end-to-end test.
     if search.contains("debug=panic") {

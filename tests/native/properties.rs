@@ -52,3 +52,45 @@ proptest! {
         let _ = attribution_explorer::engine::data::csv::parse(&text);
     }
 }
+
+proptest! {
+    /// The quick conversion of plain decimals gives the standard parser's f64, bit for
+    /// bit (the parser is correctly rounded), and takes every plain decimal of up to
+    /// 15 digits.
+    #[test]
+    fn quick_decimals_equal_the_parser(cell in "[-+]?[0-9]{0,9}(\\.[0-9]{0,9})?") {
+        use attribution_explorer::engine::data::csv::quick_decimal;
+        let digits = cell.bytes().filter(u8::is_ascii_digit).count();
+        match (quick_decimal(&cell), cell.parse::<f64>()) {
+            (Some(q), Ok(p)) => prop_assert_eq!(q.to_bits(), p.to_bits(), "{}", cell),
+            (Some(q), Err(_)) => prop_assert!(false, "{} is no number, yet gave {}", cell, q),
+            (None, Ok(_)) => prop_assert!(digits > 15, "{} is plain", cell),
+            (None, Err(_)) => {}
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_parser(cell in "[-+. 0-9eExa]{0,18}") {
+        use attribution_explorer::engine::data::csv::quick_decimal;
+        if let Some(q) = quick_decimal(&cell) {
+            prop_assert_eq!(Ok(q.to_bits()), cell.parse::<f64>().map(f64::to_bits), "{}", cell);
+        }
+    }
+}
+
+#[test]
+fn quick_decimals_at_the_edges() {
+    use attribution_explorer::engine::data::csv::quick_decimal;
+    // 15 digits at most (below 2^53); 0.1 + rounding cases as the parser gives them.
+    for cell in
+        ["999999999999999", "0.00000000000001", "-0", "-0.0", "0.1", "0.3", "123456.789012345", "+.5", "7."]
+    {
+        let q = quick_decimal(cell).expect("plain");
+        assert_eq!(q.to_bits(), cell.parse::<f64>().expect("number").to_bits(), "{cell}");
+    }
+    for cell in
+        ["9999999999999999", "", ".", "-", "+.", "1e5", " 1", "1 ", "0x10", "1.2.3", "--1", "NaN", "inf"]
+    {
+        assert_eq!(quick_decimal(cell), None, "{cell:?}");
+    }
+}

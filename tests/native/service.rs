@@ -704,7 +704,7 @@ fn uploaded_rows_keep_their_names_and_the_user_chooses_columns_and_missing_rows(
     assert_eq!(v.train_xy.len() + v.test_xy.len(), 29);
     assert_eq!(v.feature_names, vec!["x1", "x2"]);
     assert!(v.notes.iter().any(|n| n.to_string().contains("1 of 30 rows")), "{:?}", v.notes);
-    let named = v.train_names.iter().flatten().chain(&v.test_names);
+    let named = v.train_names.0.iter().chain(&v.test_names.0).flatten();
     let lines: Vec<usize> =
         named.filter_map(|n| if let RowName::Line(l) = n { Some(*l) } else { None }).collect();
     assert_eq!(lines.len(), 29);
@@ -716,7 +716,7 @@ fn uploaded_rows_keep_their_names_and_the_user_chooses_columns_and_missing_rows(
     let named = UploadOptions { id_column: Some("id".into()), exclude: vec!["x2".into()], ..drop };
     let v = trained(&run(&mut s, Request::Train { job: 4, spec: opts(named) })).expect("trains");
     assert_eq!(v.feature_names, vec!["x1"]);
-    let first = v.train_names[0].clone().expect("a file row");
+    let first = v.train_names.get(0).cloned().expect("a file row");
     let RowName::Id(id, line) = first else { panic!("{first:?}") };
     assert_eq!(id, format!("A{}", line - 2), "the ID of line {line}");
     assert!(v.train_name(0, Lang::En).contains(&format!("“{id}”, line {line}")));

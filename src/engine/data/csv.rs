@@ -489,11 +489,48 @@ fn unclosed_quote(record: &str, delimiter: char) -> Option<usize> {
     in_quotes.then_some(opened)
 }
 
+/// Powers of ten that f64 holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 16] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// A plain decimal of at most 15 digits (`-12`, `0.50017`, `+3.`, `.25`; no exponent,
+/// no spaces), converted as the standard parser converts it, faster: its digits `w`
+/// and `k` decimals give `w / 10^k`, both exact in f64 (`w < 2^53`), so the one
+/// correctly rounded division is the correctly rounded value (Clinger, "How to read
+/// floating point numbers accurately", 1990). Anything else is `None`, for the parser.
+pub fn quick_decimal(cell: &str) -> Option<f64> {
+    let (negative, b) = match cell.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        b => (false, b),
+    };
+    let (mut w, mut digits, mut decimals, mut point) = (0u64, 0usize, 0usize, false);
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                w = w * 10 + u64::from(c - b'0');
+                digits += 1;
+                decimals += usize::from(point);
+                if digits > 15 {
+                    return None;
+                }
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let v = w as f64 / EXACT_POWERS_OF_TEN[decimals];
+    Some(if negative { -v } else { v })
+}
+
 /// Parse one numeric cell, with the error a user can act on.
 fn number(rec: &Record, column: usize, name: &str) -> Result<f64, CsvError> {
     let cell = rec.cells.get(column).unwrap_or("");
-    // Most cells are plain numbers: parsed as they stand, without trimming.
-    if let Some(v) = cell.parse::<f64>().ok().filter(|v| v.is_finite()) {
+    // Most cells are short plain decimals, or else numbers without spaces around.
+    if let Some(v) = quick_decimal(cell).or_else(|| cell.parse::<f64>().ok().filter(|v| v.is_finite())) {
         return Ok(v);
     }
     let text = cell.trim();

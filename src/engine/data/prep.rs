@@ -58,20 +58,34 @@ pub struct Standardizer {
 impl Standardizer {
     /// Statistics of `train`.
     pub fn fit(train: &Dataset) -> Self {
-        let rows: Vec<Vec<f64>> = train.x.rows().into_iter().map(|r| r.to_vec()).collect();
-        Self::from_rows(&rows, train.d())
+        let d = train.d();
+        match train.x.as_slice() {
+            Some(flat) if d > 0 => Self::from_row_slices(flat.chunks_exact(d), d),
+            _ => {
+                let rows: Vec<Vec<f64>> = train.x.rows().into_iter().map(|r| r.to_vec()).collect();
+                Self::from_rows(&rows, d)
+            }
+        }
     }
 
     /// Statistics of `rows` (each of length `d`), as [`Standardizer::fit`].
     pub fn from_rows(rows: &[Vec<f64>], d: usize) -> Self {
-        let n = rows.len().max(1) as f64;
-        let (mut mean, mut scale) = (Vec::with_capacity(d), Vec::with_capacity(d));
-        for j in 0..d {
-            let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
-            let var = rows.iter().map(|r| (r[j] - m) * (r[j] - m)).sum::<f64>() / n;
-            mean.push(m);
-            scale.push(Self::usable_scale(var.sqrt(), m));
+        Self::from_row_slices(rows.iter().map(Vec::as_slice), d)
+    }
+
+    /// Row after row (memory order), each column summed in row order.
+    fn from_row_slices<'a>(rows: impl Iterator<Item = &'a [f64]> + Clone, d: usize) -> Self {
+        let (mut mean, mut var, mut n) = (vec![0.0; d], vec![0.0; d], 0usize);
+        for r in rows.clone() {
+            mean.iter_mut().zip(r).for_each(|(m, v)| *m += v);
+            n += 1;
         }
+        let n = n.max(1) as f64;
+        mean.iter_mut().for_each(|m| *m /= n);
+        for r in rows {
+            var.iter_mut().zip(r).zip(&mean).for_each(|((s, v), m)| *s += (v - m) * (v - m));
+        }
+        let scale = var.iter().zip(&mean).map(|(s, m)| Self::usable_scale((s / n).sqrt(), *m)).collect();
         Self { mean, scale }
     }
 
@@ -86,9 +100,8 @@ impl Standardizer {
 
     /// Standardise `data` in place.
     pub fn apply(&self, data: &mut Dataset) {
-        for (j, mut col) in data.x.columns_mut().into_iter().enumerate() {
-            let (m, s) = (self.mean[j], self.scale[j]);
-            col.mapv_inplace(|v| (v - m) / s);
+        for mut row in data.x.rows_mut() {
+            row.iter_mut().zip(self.mean.iter().zip(&self.scale)).for_each(|(v, (m, s))| *v = (*v - m) / s);
         }
     }
 

@@ -6,6 +6,7 @@
 
 use super::chart::{LineCanvas, LineChart};
 use super::progress::CancelWork;
+use crate::engine::evaluate::first_k;
 use crate::lang::Lang;
 use crate::protocol::{GroupView, Projection, TrainedView};
 use crate::text::{filled, text, Text};
@@ -41,8 +42,11 @@ fn members(
     lasso: &[usize],
 ) -> Vec<usize> {
     let s = &v.explained.pred_loo_dloss;
-    let mut by_strength: Vec<usize> = (0..s.len()).collect();
-    by_strength.sort_by(|&a, &b| s[b].abs().total_cmp(&s[a].abs()));
+    let by_strength = || {
+        let mut order: Vec<usize> = (0..s.len()).collect();
+        order.sort_by(|&a, &b| s[b].abs().total_cmp(&s[a].abs()));
+        order
+    };
     let raw = |i: usize| {
         let x = v.train_row(i).get(feature).copied().unwrap_or(f64::NAN);
         v.scaler.as_ref().map_or(x, |sc| {
@@ -51,23 +55,24 @@ fn members(
     };
     match rule {
         Rule::Helpful | Rule::Harmful => {
-            let mut order: Vec<usize> = (0..s.len()).collect();
-            order.sort_by(
-                |&a, &b| if rule == Rule::Helpful { s[b].total_cmp(&s[a]) } else { s[a].total_cmp(&s[b]) },
-            );
-            order.truncate(k);
-            order
+            let by_sign = |a: &usize, b: &usize| {
+                let order =
+                    if rule == Rule::Helpful { s[*b].total_cmp(&s[*a]) } else { s[*a].total_cmp(&s[*b]) };
+                order.then(a.cmp(b))
+            };
+            first_k((0..s.len()).collect(), k, by_sign)
         }
         Rule::Class => {
             let of: Vec<usize> =
-                by_strength.into_iter().filter(|&i| v.train_y[i] as usize == class).collect();
+                by_strength().into_iter().filter(|&i| v.train_y[i] as usize == class).collect();
             let half = of.len() / 2;
             of.into_iter().take(half).collect()
         }
-        Rule::Feature => {
-            by_strength.into_iter().filter(|&i| if above { raw(i) > value } else { raw(i) < value }).collect()
-        }
-        Rule::Lasso => by_strength.into_iter().filter(|i| lasso.contains(i)).collect(),
+        Rule::Feature => by_strength()
+            .into_iter()
+            .filter(|&i| if above { raw(i) > value } else { raw(i) < value })
+            .collect(),
+        Rule::Lasso => by_strength().into_iter().filter(|i| lasso.contains(i)).collect(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! click puts the row's point on the scrubber and highlights it on the plot.
 
 use super::{label_text, pred_change, pred_name};
+use crate::engine::evaluate::first_k;
 use crate::glossary::Term;
 use crate::lang::Lang;
 use crate::protocol::{Selection, TrainedView};
@@ -51,13 +52,12 @@ pub fn InfluenceList() -> impl IntoView {
         a.view.with(|v| {
             let v = v.as_ref()?;
             let s = &v.explained.pred_loo_dloss;
-            let mut order: Vec<usize> = (0..s.len()).filter(|&i| (s[i] > 0.0) == helpful && s[i] != 0.0).collect();
-            order.sort_by(|&x, &y| s[y].abs().total_cmp(&s[x].abs()));
+            let order: Vec<usize> = (0..s.len()).filter(|&i| (s[i] > 0.0) == helpful && s[i] != 0.0).collect();
+            let order = first_k(order, 5, |&x, &y| s[y].abs().total_cmp(&s[x].abs()).then(x.cmp(&y)));
             let picked = a.state.with(|st| st.train_point);
             Some(
                 order
                     .into_iter()
-                    .take(5)
                     .map(|i| {
                         let text = sentence(v, i, lang);
                         view! {

@@ -66,7 +66,7 @@ fn csv(m: &MethodsView, v: &TrainedView) -> String {
     };
     let n = ok.first().map_or(0, |r| r.scores.len());
     for i in 0..n {
-        let row = v.train_names.get(i).cloned().flatten().map(|r| r.to_string()).unwrap_or_default();
+        let row = v.train_names.get(i).map(|r| r.to_string()).unwrap_or_default();
         let label = v.train_y.get(i).map(|&y| label_text(v, y)).unwrap_or_default();
         let cells: Vec<String> = ok.iter().map(|r| format!("{:?}", r.scores[i])).collect();
         s += &format!("{i},{},{},{},{}\n", cell(&row), cell(&label), cell(&explained), cells.join(","));
