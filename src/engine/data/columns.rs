@@ -7,7 +7,7 @@
 //! A cell is missing when it is empty or one of the usual markers ([`MISSING`]); a
 //! column is text when one of its other cells is not a finite number.
 
-use super::csv::{quick_decimal, shown, CsvError, CsvTable};
+use super::csv::{finite_number, shown, CsvError, CsvTable};
 use serde::{Deserialize, Serialize};
 
 /// Cells that mean "no value" (compared without case).
@@ -100,10 +100,8 @@ pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a
         }
         open.retain(|&c| {
             let cell = r.cells.get(c).unwrap_or("");
-            // Most cells are plain decimals: recognised without converting them (they
-            // are converted once, by `datasets_from_tables`), and without trimming.
-            let number = |t: &str| t.parse::<f64>().is_ok_and(f64::is_finite);
-            if quick_decimal(cell).is_some() || number(cell) {
+            let number = |t: &str| finite_number(t).is_some();
+            if number(cell) {
                 return true;
             }
             let cell = cell.trim();

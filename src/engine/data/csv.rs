@@ -526,11 +526,16 @@ pub fn quick_decimal(cell: &str) -> Option<f64> {
     Some(if negative { -v } else { v })
 }
 
+/// A cell that is a finite number as it stands (no trimming): most cells are short
+/// plain decimals ([`quick_decimal`]); the rest go to the standard parser.
+pub fn finite_number(cell: &str) -> Option<f64> {
+    quick_decimal(cell).or_else(|| cell.parse::<f64>().ok().filter(|v| v.is_finite()))
+}
+
 /// Parse one numeric cell, with the error a user can act on.
 fn number(rec: &Record, column: usize, name: &str) -> Result<f64, CsvError> {
     let cell = rec.cells.get(column).unwrap_or("");
-    // Most cells are short plain decimals, or else numbers without spaces around.
-    if let Some(v) = quick_decimal(cell).or_else(|| cell.parse::<f64>().ok().filter(|v| v.is_finite())) {
+    if let Some(v) = finite_number(cell) {
         return Ok(v);
     }
     let text = cell.trim();

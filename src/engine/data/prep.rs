@@ -58,14 +58,9 @@ pub struct Standardizer {
 impl Standardizer {
     /// Statistics of `train`.
     pub fn fit(train: &Dataset) -> Self {
-        let d = train.d();
-        match train.x.as_slice() {
-            Some(flat) if d > 0 => Self::from_row_slices(flat.chunks_exact(d), d),
-            _ => {
-                let rows: Vec<Vec<f64>> = train.x.rows().into_iter().map(|r| r.to_vec()).collect();
-                Self::from_rows(&rows, d)
-            }
-        }
+        let (x, d) = (train.x.as_standard_layout(), train.d());
+        // Standard layout always has its rows in one slice; no features: no rows read.
+        Self::from_row_slices(x.as_slice().unwrap_or(&[]).chunks_exact(d.max(1)), d)
     }
 
     /// Statistics of `rows` (each of length `d`), as [`Standardizer::fit`].
