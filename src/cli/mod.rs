@@ -133,7 +133,8 @@ pub fn prepare(a: &DataArgs) -> Result<Prepared, CliError> {
     };
     standardize_if(a.standardize, &mut train, &mut test);
     let t = Instant::now();
-    let fitted = fit_model(&train, &model).map_err(|e| CliError::Engine(format!("{}: {e}", a.train)))?;
+    let fitted =
+        fit_model(&train, &model, &mut |_| {}).map_err(|e| CliError::Engine(format!("{}: {e}", a.train)))?;
     let fit_ms = ms(t);
     let design = Design::from_dataset(&test);
     Ok(Prepared { train, test, design, fitted, fit_ms, warnings })

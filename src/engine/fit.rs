@@ -26,6 +26,11 @@
 //! **Polishing.** Once converged, up to [`POLISH_STEPS`] more Newton steps are taken
 //! while they shrink the gradient: every actual leave-one-out change is measured from
 //! `θ̂`, so a residual gradient at `θ̂` would shift all of them.
+//!
+//! **Progress** ([`fit_watched`]): how far the scaled gradient has come, on a log
+//! scale, from its first value to the tolerance ([`Headway`]), never moving back; an
+//! early-stopped network reports its steps done instead. Newton's iterations count is
+//! not known in advance, so this is the honest measure a progress bar can show.
 
 use crate::engine::linalg::{Check, Factor, LinalgError};
 use crate::engine::model::problem::{scaled_norm, Problem};
@@ -204,17 +209,62 @@ pub fn accept_step(value: f64, new_value: f64, t: f64, slope: f64, grad: f64, ne
 /// started from its initialisation runs its budget of gradient steps instead
 /// ([`gradient_descent`]).
 pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Result<FitReport, FitError> {
+    fit_watched(problem, start, opts, &mut |_| {})
+}
+
+/// How far a fit has come, from 0 to 1, judged by its scaled gradient: the share of the
+/// way from the first gradient to the tolerance on a log scale, never moving back.
+#[derive(Debug, Clone, Copy)]
+pub struct Headway {
+    tol: f64,
+    first: Option<f64>,
+    best: f64,
+}
+
+impl Headway {
+    /// Headway towards a scaled gradient below `tol`.
+    pub fn towards(tol: f64) -> Self {
+        Self { tol, first: None, best: 0.0 }
+    }
+
+    /// The headway once the scaled gradient is `g` (the first call sets the start).
+    pub fn at(&mut self, g: f64) -> f64 {
+        let first = *self.first.get_or_insert(g);
+        let span = (first / self.tol).ln();
+        let now = if !g.is_finite() {
+            0.0
+        } else if g < self.tol || span <= 0.0 {
+            1.0
+        } else {
+            ((first / g).ln() / span).clamp(0.0, 1.0)
+        };
+        self.best = self.best.max(now);
+        self.best
+    }
+}
+
+/// [`fit`], telling `watch` its headway (0 to 1) after each step.
+pub fn fit_watched(
+    problem: &Problem,
+    start: Option<&[f64]>,
+    opts: &FitOptions,
+    watch: &mut dyn FnMut(f64),
+) -> Result<FitReport, FitError> {
     let p = problem.n_params();
     if let (None, Some(steps)) = (start, problem.early_stop()) {
-        return gradient_descent(problem, steps);
+        return gradient_descent(problem, steps, watch);
     }
     let tol = problem.tolerance(opts.tol);
+    let mut headway = Headway::towards(tol);
+    let mut on_gradient = |g: f64| watch(headway.at(g));
     let mut theta = match start {
         Some(s) if s.len() != p => return Err(FitError::BadStart { found: s.len(), expected: p }),
-        Some(s) if problem.model.net != Net::Linear => lbfgs(problem, s.to_vec(), 1e-5, 5000)?,
+        Some(s) if problem.model.net != Net::Linear => {
+            lbfgs(problem, s.to_vec(), 1e-5, 5000, &mut on_gradient)?
+        }
         Some(s) => s.to_vec(),
         None if problem.model.net != Net::Linear => {
-            lbfgs(problem, problem.model.initial_theta(), 1e-5, 5000)?
+            lbfgs(problem, problem.model.initial_theta(), 1e-5, 5000, &mut on_gradient)?
         }
         None => problem.model.initial_theta(),
     };
@@ -232,7 +282,9 @@ pub fn fit(problem: &Problem, start: Option<&[f64]>, opts: &FitOptions) -> Resul
             return Err(FitError::NonFinite);
         }
         problem.gradient_scale(&theta, &mut scale);
-        if scaled_norm(&grad, &scale) < tol {
+        let scaled = scaled_norm(&grad, &scale);
+        on_gradient(scaled);
+        if scaled < tol {
             if polish == POLISH_STEPS {
                 break;
             }
@@ -318,12 +370,14 @@ fn warnings(
 }
 
 /// L-BFGS from `theta` until the scaled gradient is below `tol` or `max_iter` steps:
-/// the cheap first phase of training a network.
+/// the cheap first phase of training a network. `on_gradient` sees the scaled
+/// gradient before each step.
 pub fn lbfgs(
     problem: &Problem,
     mut theta: Vec<f64>,
     tol: f64,
     max_iter: usize,
+    on_gradient: &mut dyn FnMut(f64),
 ) -> Result<Vec<f64>, FitError> {
     const MEMORY: usize = 10;
     let p = problem.n_params();
@@ -337,7 +391,9 @@ pub fn lbfgs(
             return Err(FitError::NonFinite);
         }
         problem.gradient_scale(&theta, &mut scale);
-        if scaled_norm(&grad, &scale) < tol {
+        let scaled = scaled_norm(&grad, &scale);
+        on_gradient(scaled);
+        if scaled < tol {
             break;
         }
         // Two-loop recursion: d = −H_k ∇R.
@@ -395,7 +451,12 @@ pub fn lbfgs(
 /// Full-batch gradient descent from the initialisation for `steps` steps of
 /// `η = 1/|λ_max(H(θ_0))|` (the early-stopped training of a network). Deterministic:
 /// the same problem gives the same θ̂, and so does a refit with changed weights.
-pub fn gradient_descent(problem: &Problem, steps: usize) -> Result<FitReport, FitError> {
+/// `watch` sees the share of steps done.
+pub fn gradient_descent(
+    problem: &Problem,
+    steps: usize,
+    watch: &mut dyn FnMut(f64),
+) -> Result<FitReport, FitError> {
     let p = problem.n_params();
     let mut theta = problem.model.initial_theta();
     let lr = 1.0
@@ -403,12 +464,13 @@ pub fn gradient_descent(problem: &Problem, steps: usize) -> Result<FitReport, Fi
             .abs()
             .max(f64::MIN_POSITIVE);
     let mut grad = vec![0.0; p];
-    for _ in 0..steps {
+    for step in 0..steps {
         problem.gradient(&theta, &mut grad);
         if grad.iter().any(|g| !g.is_finite()) {
             return Err(FitError::NonFinite);
         }
         theta.iter_mut().zip(&grad).for_each(|(t, g)| *t -= lr * g);
+        watch((step + 1) as f64 / steps as f64);
     }
     problem.fix_gauge(&mut theta);
     problem.gradient(&theta, &mut grad);
@@ -452,5 +514,22 @@ fn factor_with_damping(
             }
             Err(_) => return Err(FitError::NotPositiveDefinite { damping: damping / scale }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Headway;
+
+    #[test]
+    fn headway_runs_from_the_first_gradient_to_the_tolerance_on_a_log_scale_forward_only() {
+        let mut h = Headway::towards(1e-10);
+        assert_eq!(h.at(1.0), 0.0, "the first gradient is the start");
+        assert!((h.at(1e-5) - 0.5).abs() < 1e-12, "half the orders of magnitude: half way");
+        assert!((h.at(1e-3) - 0.5).abs() < 1e-12, "a gradient that grows again does not move it back");
+        assert!((h.at(f64::NAN) - 0.5).abs() < 1e-12, "nor does a non-finite one");
+        assert_eq!(h.at(1e-11), 1.0, "below the tolerance: done");
+        let mut already = Headway::towards(1e-10);
+        assert_eq!(already.at(1e-12), 1.0, "a start below the tolerance is done at once");
     }
 }

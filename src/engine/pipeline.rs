@@ -8,7 +8,7 @@
 use crate::engine::curvature::Curvature;
 use crate::engine::data::prep::Standardizer;
 use crate::engine::data::{Dataset, Target};
-use crate::engine::fit::{fit, FitError, FitOptions, FitReport};
+use crate::engine::fit::{fit_watched, FitError, FitOptions, FitReport};
 use crate::engine::influence::Influence;
 use crate::engine::linalg::{symmetric_eigenvalues, LinalgError};
 use crate::engine::model::problem::{Design, Problem};
@@ -147,8 +147,13 @@ impl PipelineError {
     }
 }
 
-/// Choose the model, fit it and factorise its Hessian.
-pub fn fit_model(train: &Dataset, spec: &ModelSpec) -> Result<Fitted, PipelineError> {
+/// Choose the model, fit it and factorise its Hessian; `watch` sees the fit's headway
+/// (0 to 1, [`crate::engine::fit::Headway`]).
+pub fn fit_model(
+    train: &Dataset,
+    spec: &ModelSpec,
+    watch: &mut dyn FnMut(f64),
+) -> Result<Fitted, PipelineError> {
     for (name, value) in [("λ", spec.lambda), ("damping", spec.damping)] {
         if !(value.is_finite() && value >= 0.0) {
             return Err(PipelineError::BadSetting { name: name.into(), value });
@@ -156,7 +161,7 @@ pub fn fit_model(train: &Dataset, spec: &ModelSpec) -> Result<Fitted, PipelineEr
     }
     let model = choose_model(train, spec)?;
     let problem = Problem::new(model, train, spec.lambda)?;
-    let report = fit(&problem, None, &FitOptions::default())?;
+    let report = fit_watched(&problem, None, &FitOptions::default(), watch)?;
     let hessian = problem.hessian(&report.theta);
     let influence = Influence::with_hessian(&problem, &report.theta, &hessian, spec.curvature, spec.damping)
         .map_err(|source| PipelineError::Hessian { source, lambda: spec.lambda, damping: spec.damping })?;

@@ -57,6 +57,27 @@ fn untrained<T>() -> JobResult<T> {
     Err(JobError::Failed(Said::new(Text::ErrTrainFirst)))
 }
 
+/// Parts per thousand in a fit's progress.
+pub const FIT_PROGRESS_TOTAL: usize = 1000;
+
+/// Milliseconds between two progress reports of a fit.
+const FIT_PROGRESS_EVERY_MS: f64 = 50.0;
+
+/// A fit's headway (0 to 1) as [`Response::Progress`] of `job` in parts per thousand,
+/// at most every [`FIT_PROGRESS_EVERY_MS`] (a network's L-BFGS takes thousands of steps).
+/// A fit cannot be stopped between steps (the page cancels it by replacing the worker).
+fn fit_progress(job: u64, clock: fn() -> f64, emit: &mut dyn FnMut(Response)) -> impl FnMut(f64) + '_ {
+    let mut last = clock();
+    move |headway: f64| {
+        let now = clock();
+        if now - last >= FIT_PROGRESS_EVERY_MS {
+            last = now;
+            let done = (headway * FIT_PROGRESS_TOTAL as f64) as usize;
+            emit(Response::Progress { job, part: 0, done, total: FIT_PROGRESS_TOTAL });
+        }
+    }
+}
+
 /// Check the method parameters, with the error a job reports.
 fn check(params: MethodParams) -> Result<CheckedParams, JobError> {
     params.check().map_err(|e| JobError::Failed(e.said()))
@@ -121,7 +142,9 @@ impl Service {
             }
             Request::Train { job, spec } => {
                 self.cancel_long(emit);
-                let result = Session::build(&spec, self.upload.as_ref()).map_err(JobError::failed).map(|s| {
+                let built =
+                    Session::build(&spec, self.upload.as_ref(), &mut fit_progress(job, self.clock, emit));
+                let result = built.map_err(JobError::failed).map(|s| {
                     let view = s.view();
                     self.session = Some(s);
                     Box::new(view)

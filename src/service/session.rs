@@ -183,8 +183,13 @@ fn apply_edits(train: &mut Dataset, edits: &Edits, frame: &Frame) -> Result<Edit
 }
 
 impl Session {
-    /// Load, split, standardise, edit, fit and explain.
-    pub fn build(spec: &TrainSpec, upload: Option<&(String, CsvTable)>) -> Result<Session, Said> {
+    /// Load, split, standardise, edit, fit and explain; `watch` sees the fit's headway
+    /// (0 to 1).
+    pub fn build(
+        spec: &TrainSpec,
+        upload: Option<&(String, CsvTable)>,
+        watch: &mut dyn FnMut(f64),
+    ) -> Result<Session, Said> {
         let Loaded { data, title, names, notes, table_rows: _ } = load(&spec.source, upload)?;
         let source_rows = split_rows(&data, spec.test_fraction, spec.split_seed);
         let (mut train, mut test) = (data.select(&source_rows.0), data.select(&source_rows.1));
@@ -205,7 +210,7 @@ impl Session {
             net,
             curvature: spec.curvature,
         };
-        let fitted = fit_model(&train, &model).map_err(|e| e.said())?;
+        let fitted = fit_model(&train, &model, watch).map_err(|e| e.said())?;
         let (m, theta) = (&fitted.problem.model, fitted.theta());
         let (scored_by, train_metric) = metric(m, theta, &Design::from_dataset(&train));
         let (_, test_metric) = metric(m, theta, &Design::from_dataset(&test));
@@ -543,7 +548,7 @@ impl Session {
 
 /// Train one view without a service (tests, and one-shot use).
 pub fn train(spec: &TrainSpec) -> Result<TrainedView, Said> {
-    Session::build(spec, None).map(|s| s.view())
+    Session::build(spec, None, &mut |_| {}).map(|s| s.view())
 }
 
 /// A linear classifier within 10 percentage points, on its own training data, of always

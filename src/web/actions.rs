@@ -86,6 +86,8 @@ pub struct Actions {
     helpers: StoredValue<Helpers>,
     /// Progress of reading an uploaded file (in the worker).
     pub upload_progress: RwSignal<Option<Progress>>,
+    /// Progress of fitting the model (its headway, in parts per thousand).
+    pub fit_progress: RwSignal<Option<Progress>>,
     /// The file sent to the primary, and the last one it accepted (helpers get it
     /// too).
     upload_sent: StoredValue<Option<(String, Held)>, LocalStorage>,
@@ -188,6 +190,7 @@ impl Actions {
             jobs: StoredValue::new(JobTracker::default()),
             helpers: StoredValue::new(Helpers::default()),
             upload_progress: RwSignal::new(None),
+            fit_progress: RwSignal::new(None),
             upload_sent: StoredValue::new_local(None),
             upload_held: StoredValue::new_local(None),
             link_data: StoredValue::new(link),
@@ -289,7 +292,7 @@ impl Actions {
 
     /// Copy the tracker's running jobs and progress into the signals.
     fn sync(&self) {
-        let (busy, analysing, loo, lds, truths, upload) = self.jobs.with_value(|j| {
+        let (busy, analysing, loo, lds, truths, upload, fit) = self.jobs.with_value(|j| {
             let reading = j.current_progress(JobKind::Upload);
             (
                 j.is_running(JobKind::Train) || (j.is_running(JobKind::Upload) && reading.is_none()),
@@ -307,9 +310,11 @@ impl Actions {
                 j.current_progress(JobKind::Lds),
                 j.current_progress(JobKind::Truths),
                 reading,
+                j.current_progress(JobKind::Train),
             )
         });
         self.upload_progress.set(upload);
+        self.fit_progress.set(fit);
         self.busy.set(busy);
         self.analysing.set(analysing);
         self.loo_progress.set(loo);
@@ -874,7 +879,8 @@ impl Actions {
             Response::Reweighted { job, result } => self.on_reweighted(job, result),
             Response::Progress { job, part, done, total } => {
                 self.jobs.update_value(|j| {
-                    for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths, JobKind::Upload] {
+                    for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths, JobKind::Upload, JobKind::Train]
+                    {
                         j.progress(kind, job, part, done, total);
                     }
                 });

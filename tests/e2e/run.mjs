@@ -716,7 +716,7 @@ await check('Cancel stops a one-piece job (network diagnostics, ~10 s; a Methods
   await page.close();
 });
 
-await check('a 43 MB upload is read in the worker with progress; Cancel while it is read, and while it fits, keeps the view', async () => {
+await check('a 43 MB upload is read and fitted in the worker with progress; Cancel while it is read, and while it fits, keeps the view', async () => {
   // A network, so that fitting 100,000 rows takes long enough to be cancelled.
   const page = await open('?model=mlp');
   await viewReady(page);
@@ -725,9 +725,12 @@ await check('a 43 MB upload is read in the worker with progress; Cancel while it
   // Every value the progress bar shows, as the page shows it.
   await testWork(page, () => {
     window.__seen = [];
+    window.__fit = [];
     new MutationObserver(() => {
       const p = document.querySelector('[data-testid=upload-progress]');
       if (p) window.__seen.push(Number(p.value) / Number(p.max));
+      const f = document.querySelector('[data-testid=fit-progress]');
+      if (f) window.__fit.push(Number(f.value) / Number(f.max));
     }).observe(document.body, { subtree: true, childList: true, attributes: true });
   });
   // Cancel while the worker reads the file.
@@ -749,9 +752,16 @@ await check('a 43 MB upload is read in the worker with progress; Cancel while it
   const seen2 = await page.evaluate(() => window.__seen);
   assert(seen2.length >= 2 && seen2.every((v, i) => i === 0 || v >= seen2[i - 1]), `progress moves forward only: ${seen2.map(v => v.toFixed(2))}`);
   assert(/100000 rows, 51 columns/.test(await page.textContent('.data-panel')), 'the file was read');
+  // The fit shows how far it has come (its gradient's way to the tolerance), forward only.
+  await page.waitForFunction(() => window.__fit.filter(v => v > 0).length >= 2, null, { timeout: 60000 });
+  assert(/Fitting the model… \d+%/.test(await page.textContent('[data-testid=model-status]')), 'the status says how far the fit is');
+  const fit = await page.evaluate(() => window.__fit);
+  assert(fit.every((v, i) => v >= 0 && v <= 1 && (i === 0 || v >= fit[i - 1])), `fit progress moves forward only: ${fit.map(v => v.toFixed(3))}`);
+  console.log(`     fit progress shown ${fit.length} times, up to ${(100 * fit.at(-1)).toFixed(1)}%`);
   const c0 = Date.now();
   await page.click('[data-testid=work-cancel]');
   await page.waitForSelector('[data-testid=engine-status].ok', { timeout: 30000 });
+  assert(await page.$('[data-testid=fit-progress]') === null, 'a cancelled fit shows no progress');
   await sameView(page, shown, 'cancelled while fitted');
   console.log(`     cancelled while fitting: the same view, with a fresh engine, ${Date.now() - c0} ms after the click`);
   await page.screenshot({ path: `${OUT}/upload-cancelled.png`, fullPage: true });

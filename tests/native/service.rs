@@ -880,3 +880,39 @@ fn a_file_read_refuses_what_it_cannot_take_with_a_sentence() {
         "{e}"
     );
 }
+
+/// A clock that moves 20 ms per look: a fit reporting every 50 ms reports every third.
+fn fast_clock() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static T: AtomicU64 = AtomicU64::new(0);
+    T.fetch_add(20, Ordering::Relaxed) as f64
+}
+
+#[test]
+fn training_reports_the_fits_progress_forward_only_and_then_the_same_view() {
+    use attribution_explorer::service::FIT_PROGRESS_TOTAL;
+    let mut s = Service::new(fast_clock);
+    let out = run(&mut s, Request::Train { job: 7, spec: network_spec(80) });
+    let reports: Vec<(u64, usize, usize)> = out
+        .iter()
+        .filter_map(|r| match r {
+            Response::Progress { job, done, total, .. } => Some((*job, *done, *total)),
+            _ => None,
+        })
+        .collect();
+    // L-BFGS then Newton: many steps, so several reports, all of this job, in thousandths.
+    assert!(reports.len() >= 3, "{reports:?}");
+    assert!(reports
+        .iter()
+        .all(|&(job, done, total)| job == 7 && total == FIT_PROGRESS_TOTAL && done <= total));
+    assert!(reports.windows(2).all(|w| w[0].1 <= w[1].1), "forward only: {reports:?}");
+    assert!(reports.last().is_some_and(|r| r.1 > reports[0].1), "it moves: {reports:?}");
+    assert!(matches!(out.last(), Some(Response::Trained { job: 7, .. })), "the view comes last");
+    // Watching changes nothing: the same fit as a service that never reports.
+    let watched = trained(&out).expect("trains");
+    let quiet =
+        trained(&run(&mut Service::new(native_clock), Request::Train { job: 1, spec: network_spec(80) }))
+            .expect("trains");
+    assert_eq!(watched.fit.iterations, quiet.fit.iterations);
+    assert_eq!(watched.explained.pred_loo_dloss, quiet.explained.pred_loo_dloss);
+}

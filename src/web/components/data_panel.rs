@@ -2,7 +2,7 @@
 //! drag-and-drop; the worker reads and parses the file, with progress), target
 //! column, standardisation, model, λ, damping, and the fit status in words.
 
-use super::progress::{CancelWork, ProgressCancel};
+use super::progress::{CancelWork, FitProgress, ProgressCancel};
 use crate::engine::curvature::Curvature;
 use crate::engine::data::builtin::Builtin;
 use crate::engine::data::csv::MAX_BYTES;
@@ -350,7 +350,14 @@ pub fn DataPanel() -> impl IntoView {
     };
     let status =
         move || match (a.busy.get(), a.view.with(|v| v.as_ref().map(|v| fit_status(&v.fit, a.lang())))) {
-            (true, _) => a.t(Text::Working).to_string(),
+            (true, _) => match a.fit_progress.get() {
+                Some(p) => format!(
+                    "{} {:.0}%",
+                    a.t(Text::FittingModel),
+                    100.0 * p.done as f64 / p.total.max(1) as f64
+                ),
+                None => a.t(Text::Working).to_string(),
+            },
             (false, Some(s)) => s,
             (false, None) => a.t(Text::WaitingEngine).into(),
         };
@@ -371,7 +378,7 @@ pub fn DataPanel() -> impl IntoView {
                 on:change=move |ev| { let on = event_target_checked(&ev); a.retrain(|s| { s.standardize = on; s.edits = Default::default(); }) } />
                 {tr(a, Text::Standardise)}</label>
             <ModelControls a=a />
-            <p class="status" data-testid="model-status" aria-live="polite">{status}<Info term=Term::NewtonSteps />" "<CancelWork /></p>
+            <p class="status" data-testid="model-status" aria-live="polite">{status}<Info term=Term::NewtonSteps />" "<FitProgress />" "<CancelWork /></p>
             <p class="warning">{move || a.view.with(|v| v.as_ref().map(|v| v.fit.warnings.iter().map(|w| a.say(w)).collect::<Vec<_>>().join(" ")))}</p>
         </section>
     }

@@ -1,5 +1,6 @@
-//! A long job's progress bar with its Cancel button, shown while the job runs; and the
-//! Cancel button of the one-piece jobs (training, reading a file, the analyses).
+//! A long job's progress bar with its Cancel button, shown while the job runs; the
+//! fit's progress bar; and the Cancel button of the one-piece jobs (training, reading
+//! a file, the analyses).
 
 use crate::text::Text;
 use crate::tracker::Progress;
@@ -25,6 +26,21 @@ pub fn ProgressCancel(
             <progress data-testid=testid aria-label=tr(a, label) max=move || progress.get().map_or(1, |p| p.total)
                 value=move || progress.get().map_or(0, |p| p.done)></progress>
             <button class="small" data-testid=format!("{testid}-cancel") on:click=move |_| on_cancel.run(())>{tr(a, Text::Cancel)}</button>
+        </Show>
+    }
+}
+
+/// How far fitting the model has come, while a fit reports it (fits shorter than the
+/// first report show none).
+#[component]
+pub fn FitProgress() -> impl IntoView {
+    let a: Actions = expect_context();
+    let progress = a.fit_progress;
+    view! {
+        <Show when=move || progress.with(Option::is_some)>
+            <progress data-testid="fit-progress" aria-label=tr(a, Text::FittingModel)
+                max=move || progress.get().map_or(1, |p| p.total)
+                value=move || progress.get().map_or(0, |p| p.done)></progress>
         </Show>
     }
 }
