@@ -553,13 +553,25 @@ pub fn actual_changes(
     test: &Design,
 ) -> ActualChanges {
     let m = &problem.model;
-    let mut buf = vec![0.0; m.n_params()];
-    let (mut dloss, mut dpred) = (Vec::new(), Vec::new());
+    // One forward pass per (refit, test point) gives both the loss and the prediction.
+    let (mut work, mut df) = (m.work(), vec![0.0; m.k]);
+    let mut loss_and_f = |theta: &[f64], x: &[f64], y: f64| {
+        let z = m.forward(theta, x, &mut work);
+        (m.loss_at(z, y), m.f_and_df(z, y, &mut df))
+    };
+    let (mut dloss, mut dpred) = (Vec::with_capacity(test.n()), Vec::with_capacity(test.n()));
     for t in 0..test.n() {
         let (x, y) = (test.row(t), test.y[t]);
-        let (l0, f0) = (m.loss(theta_hat, x, y), m.f_and_grad(theta_hat, x, y, &mut buf));
-        dloss.push(refits.iter().map(|r| m.loss(&r.theta, x, y) - l0).collect());
-        dpred.push(refits.iter().map(|r| m.f_and_grad(&r.theta, x, y, &mut buf) - f0).collect());
+        let (l0, f0) = loss_and_f(theta_hat, x, y);
+        let (dl, dp): (Vec<f64>, Vec<f64>) = refits
+            .iter()
+            .map(|r| {
+                let (l, f) = loss_and_f(&r.theta, x, y);
+                (l - l0, f - f0)
+            })
+            .unzip();
+        dloss.push(dl);
+        dpred.push(dp);
     }
     ActualChanges { dloss, dpred }
 }

@@ -455,7 +455,16 @@ impl Model {
         let mut w = self.work();
         let z = self.forward(theta, x, &mut w).to_vec();
         let mut df = vec![0.0; self.k];
-        let f = match self.kind {
+        let f = self.f_and_df(&z, y, &mut df);
+        out.fill(0.0);
+        self.add_vjp(theta, &mut w, &df, out);
+        f
+    }
+
+    /// The prediction `f` of [`Model::f_and_grad`] at outputs `z` (the probability of
+    /// `y`'s class, or the value), and `df = ∂f/∂z`.
+    pub fn f_and_df(&self, z: &[f64], y: f64, df: &mut [f64]) -> f64 {
+        match self.kind {
             ModelKind::Logistic => {
                 let p = sigmoid(z[0]);
                 let (f, sign) = if y >= 0.5 { (p, 1.0) } else { (1.0 - p, -1.0) };
@@ -463,22 +472,19 @@ impl Model {
                 f
             }
             ModelKind::Softmax => {
-                let lse = log_sum_exp(&z);
-                let p: Vec<f64> = z.iter().map(|v| (v - lse).exp()).collect();
+                let lse = log_sum_exp(z);
                 let c = (y as usize).min(self.k - 1);
+                let pc = (z[c] - lse).exp();
                 for k in 0..self.k {
-                    df[k] = p[c] * (f64::from(u8::from(k == c)) - p[k]);
+                    df[k] = pc * (f64::from(u8::from(k == c)) - (z[k] - lse).exp());
                 }
-                p[c]
+                pc
             }
             ModelKind::Linear => {
                 df[0] = 1.0;
                 z[0]
             }
-        };
-        out.fill(0.0);
-        self.add_vjp(theta, &mut w, &df, out);
-        f
+        }
     }
 }
 
