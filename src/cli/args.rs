@@ -275,6 +275,11 @@ pub struct InfluenceArgs {
     /// (scratch_dloss_mean, scratch_dloss_se, scratch_noise). S × (n + 1) fits.
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u32).range(2..=50))]
     pub scratch_seeds: Option<u32>,
+    /// Compute everything R times in this process and report each phase's median time
+    /// (timings_ms; for benchmarks, e.g. scripts/numpy_compare.py). The numbers are
+    /// those of the last run (every run gives the same).
+    #[arg(long, value_name = "R", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
 }
 
 /// The method flags (defaults as [`MethodParams::default`]).

@@ -213,8 +213,33 @@ pub fn layer_sizes(m: &crate::engine::model::Model) -> Vec<usize> {
     }
 }
 
-/// Run `attrib influence`.
+/// Run `attrib influence` `--repeat` times: the last output, with each phase's median
+/// time over the runs.
 pub fn run(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
+    let mut runs = Vec::new();
+    for _ in 0..a.repeat.max(1) {
+        runs.push(run_once(a)?);
+    }
+    let median = |phase: fn(&Timings) -> f64| {
+        let mut t: Vec<f64> = runs.iter().map(|r| phase(&r.timings_ms)).collect();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let timings = Timings {
+        fit: median(|t| t.fit),
+        influence: median(|t| t.influence),
+        loo: median(|t| t.loo),
+        pbrf: median(|t| t.pbrf),
+        scratch: median(|t| t.scratch),
+        reweight: median(|t| t.reweight),
+    };
+    let mut last = runs.pop().ok_or_else(|| CliError::Engine("no run".into()))?;
+    last.timings_ms = timings;
+    Ok(last)
+}
+
+/// One run of `attrib influence`.
+fn run_once(a: &InfluenceArgs) -> Result<InfluenceOutput, CliError> {
     let p = prepare(&a.data)?;
     let (problem, report, design) = (&p.fitted.problem, &p.fitted.report, &p.design);
     let influence = &p.fitted.influence;
