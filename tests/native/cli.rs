@@ -413,3 +413,17 @@ fn audit_flip_and_group_commands() {
     expect_error(&cmd("group", &train, &test, &["--members", "999"]), &["training point 999"]);
     expect_error(&cmd("audit", &train, &test, &["--rank", "magic"]), &["magic"]);
 }
+
+#[test]
+fn repeat_reports_the_same_numbers_with_median_phase_times() {
+    let (train, test) = moons_files("repeat");
+    let once = json(&cmd("influence", &train, &test, &["--loo"]));
+    let thrice = json(&cmd("influence", &train, &test, &["--loo", "--repeat", "3"]));
+    assert_eq!(once["test"], thrice["test"], "every run computes the same numbers");
+    assert_eq!(once["theta"], thrice["theta"]);
+    for phase in ["fit", "influence", "loo"] {
+        let t = thrice["timings_ms"][phase].as_f64().expect("a time");
+        assert!(t.is_finite() && t > 0.0, "{phase}: {t}");
+    }
+    expect_error(&cmd("influence", &train, &test, &["--repeat", "0"]), &["--repeat"]);
+}
