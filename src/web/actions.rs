@@ -100,8 +100,10 @@ pub struct Actions {
     /// The settings of the Methods results on screen, and of the run under way.
     pub methods_settings: RwSignal<Option<MethodParams>>,
     methods_asked: StoredValue<Option<MethodParams>>,
-    /// The browser's language (`navigator.language`), used without `?lang=`.
-    browser_lang: Lang,
+    /// The page's language: `?lang=`, else the browser's (`navigator.language`). A memo,
+    /// so that the page's many texts follow the language alone, not every change of the
+    /// state (a slider move re-ran every text of the page and set `<html lang>`).
+    lang: Memo<Lang>,
     /// A message about how the page opened (a link whose data could not be read): it
     /// must outlive the training of the view that replaces them, which clears errors.
     notice: StoredValue<Option<Said>>,
@@ -158,8 +160,9 @@ impl Actions {
         }
         let fragment = link.is_some().then(|| fragment.to_string());
         let notice = error.clone();
+        let state = RwSignal::new(state);
         Self {
-            state: RwSignal::new(state),
+            state,
             good_state: StoredValue::new(None),
             view: RwSignal::new(None),
             reweight: RwSignal::new(None),
@@ -197,14 +200,14 @@ impl Actions {
             fragment: StoredValue::new(fragment),
             methods_settings: RwSignal::new(None),
             methods_asked: StoredValue::new(None),
-            browser_lang,
+            lang: Memo::new(move |_| state.with(|s| s.lang).unwrap_or(browser_lang)),
             notice: StoredValue::new(notice),
         }
     }
 
     /// The page's language: `?lang=`, else the browser's.
     pub fn lang(&self) -> Lang {
-        self.state.with(|s| s.lang).unwrap_or(self.browser_lang)
+        self.lang.get()
     }
 
     /// `key` in the page's language.
