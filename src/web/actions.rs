@@ -104,6 +104,9 @@ pub struct Actions {
     /// so that the page's many texts follow the language alone, not every change of the
     /// state (a slider move re-ran every text of the page and set `<html lang>`).
     lang: Memo<Lang>,
+    /// The tab shown, a memo for the same reason: the tab's whole panel (the plot
+    /// included) was built again on every change of the state.
+    tab: Memo<Tab>,
     /// A message about how the page opened (a link whose data could not be read): it
     /// must outlive the training of the view that replaces them, which clears errors.
     notice: StoredValue<Option<Said>>,
@@ -201,6 +204,7 @@ impl Actions {
             methods_settings: RwSignal::new(None),
             methods_asked: StoredValue::new(None),
             lang: Memo::new(move |_| state.with(|s| s.lang).unwrap_or(browser_lang)),
+            tab: Memo::new(move |_| state.with(|s| s.tab)),
             notice: StoredValue::new(notice),
         }
     }
@@ -278,7 +282,7 @@ impl Actions {
 
     /// The tab shown (part of the URL state).
     pub fn tab(&self) -> Tab {
-        self.state.with(|s| s.tab)
+        self.tab.get()
     }
 
     /// Show another tab.
