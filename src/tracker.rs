@@ -56,6 +56,13 @@ pub struct Progress {
     pub total: usize,
 }
 
+impl Progress {
+    /// `label 43%`: the label and the share done, in whole percent.
+    pub fn labelled(self, label: &str) -> String {
+        format!("{label} {:.0}%", 100.0 * self.done as f64 / self.total.max(1) as f64)
+    }
+}
+
 /// A slider value waiting for the reweighting in flight to finish.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PendingWeight {
@@ -316,5 +323,11 @@ mod tests {
         assert_eq!(t.request_reweight(5, 2.0, false), ReweightPlan::Wait);
         let (_, next) = t.reweighted(second);
         assert_eq!(next, Some(PendingWeight { index: 5, weight: 2.0, curve: true }));
+    }
+
+    #[test]
+    fn progress_reads_as_a_label_and_whole_percent() {
+        assert_eq!(Progress { done: 433, total: 1000 }.labelled("Fitting"), "Fitting 43%");
+        assert_eq!(Progress { done: 0, total: 0 }.labelled("Reading"), "Reading 0%", "no total: none done");
     }
 }

@@ -164,7 +164,7 @@ fn UploadBox(a: Actions) -> impl IntoView {
             <input id="csv" type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" on:change=on_file />
         </div>
         <p class="status">
-            {move || a.upload_progress.get().map(|p| format!("{} {:.0}% ", a.t(Text::ReadingFile), 100.0 * p.done as f64 / p.total.max(1) as f64))}
+            {move || a.upload_progress.get().map(|p| p.labelled(a.t(Text::ReadingFile)) + " ")}
             <ProgressCancel progress=a.upload_progress on_cancel=Callback::new(move |_| a.cancel_upload())
                 testid="upload-progress" label=Text::ReadingFile />
         </p>
@@ -351,11 +351,7 @@ pub fn DataPanel() -> impl IntoView {
     let status =
         move || match (a.busy.get(), a.view.with(|v| v.as_ref().map(|v| fit_status(&v.fit, a.lang())))) {
             (true, _) => match a.fit_progress.get() {
-                Some(p) => format!(
-                    "{} {:.0}%",
-                    a.t(Text::FittingModel),
-                    100.0 * p.done as f64 / p.total.max(1) as f64
-                ),
+                Some(p) => p.labelled(a.t(Text::FittingModel)),
                 None => a.t(Text::Working).to_string(),
             },
             (false, Some(s)) => s,
