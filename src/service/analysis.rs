@@ -19,7 +19,7 @@ use crate::engine::methods::{self, CheckedParams, Method};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::Net;
 use crate::engine::pipeline::class_names;
-use crate::engine::progress::Silent;
+use crate::engine::progress::Stages;
 use crate::engine::stats::spearman;
 use crate::protocol::*;
 use crate::said::Said;
@@ -55,19 +55,23 @@ fn exact_with_damping(s: &Session, d: f64) -> Result<Vec<f64>, Said> {
     scored.pop().map(|t| t.pred_loo_dloss).ok_or_else(|| Said::new(Text::ErrNoTestPoint))
 }
 
-/// The chosen methods next to exact influence and (when computed) actual LOO.
+/// The chosen methods next to exact influence and (when computed) actual LOO; one
+/// stage of `progress` per method.
 pub fn methods_view(
     s: &Session,
     chosen: &[Method],
     params: &CheckedParams,
     clock: fn() -> f64,
+    progress: &mut dyn FnMut(f64),
 ) -> MethodsView {
+    let mut stages = Stages::new(1 + chosen.len(), progress);
     let design = s.explained_design();
     // Exact influence, timed from scratch (factorise H, score every point) so its cost
     // stands next to the approximations'.
     let t = clock();
     let exact = exact_with_damping(s, s.damping()).unwrap_or_else(|_| s.explained.pred_loo_dloss.to_vec());
     let exact_ms = clock() - t;
+    stages.next();
     let loo = s.actual_loo.as_ref();
     let mut rows = vec![row(Attribution::Exact, exact.clone(), &exact, loo, exact_ms)];
     for &method in chosen {
@@ -87,6 +91,7 @@ pub fn methods_view(
                 ..row(Attribution::Method(method), vec![], &exact, None, millis)
             },
         });
+        stages.next();
     }
     if let Some(l) = loo {
         rows.push(row(Attribution::ActualLoo, l.clone(), &exact, loo, 0.0));
@@ -97,10 +102,12 @@ pub fn methods_view(
 
 /// Spectrum, solver traces and the damping sweep; for a network also the Gauss–Newton,
 /// K-FAC and EK-FAC spectra, and how damping rescues the solvers on an indefinite
-/// Hessian.
-pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
+/// Hessian. `progress` moves a stage per solver and per damping of the sweep.
+pub fn diagnostics(s: &Session, params: &CheckedParams, progress: &mut dyn FnMut(f64)) -> DiagnosticsView {
     let (problem, theta, damping) = (s.problem(), s.theta(), s.damping());
+    let mut stages = Stages::new(DIAGNOSTIC_STAGES + SWEEP_EXPONENTS.len(), progress);
     let eigenvalues = symmetric_eigenvalues(&problem.hessian(theta)).unwrap_or_default();
+    stages.next();
     let top = eigenvalues.last().copied().unwrap_or(0.0);
     let bottom = eigenvalues.first().copied().unwrap_or(0.0);
     let smallest = eigenvalues.iter().copied().find(|v| *v > 1e-12 * top.abs());
@@ -116,6 +123,7 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
             .err()
             .map_or(Said::new(Text::CgConverged).with("steps", steps), |e| e.said()),
     };
+    stages.next();
     let lissa_run = |d: f64| {
         let lambda_max = largest_eigenvalue(problem, theta, d, params.lissa.seed).abs();
         let scale = params.lissa_scale_factor.map_or(params.lissa.scale, |f| f * lambda_max);
@@ -128,6 +136,7 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
         Ok((_, t)) => (t, None),
         Err(e) => (vec![], Some(e.said())),
     };
+    stages.next();
     // The rescue: the smallest damping that makes H + δI positive definite.
     let rescue_damping = (bottom + damping <= 0.0).then(|| -bottom * 1.01 + 1e-9 * top.abs());
     let (cg_damped_trace, lissa_damped_trace) = match rescue_damping {
@@ -137,7 +146,8 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
         }
         None => (vec![], vec![]),
     };
-    let sweep = damping_sweep(s, top.abs().max(1e-12));
+    stages.next();
+    let sweep = damping_sweep(s, top.abs().max(1e-12), &mut stages);
     let (ggn_eigenvalues, kfac_eigenvalues, ekfac_eigenvalues) = match problem.model.net {
         Net::Linear => (vec![], vec![], vec![]),
         Net::Mlp(_) => {
@@ -147,6 +157,7 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
             (symmetric_eigenvalues(&problem.ggn(theta)).unwrap_or_default(), kron(false), kron(true))
         }
     };
+    stages.next();
     DiagnosticsView {
         condition: smallest.filter(|_| bottom > 0.0).map(|v| top / v),
         eigenvalues,
@@ -166,15 +177,25 @@ pub fn diagnostics(s: &Session, params: &CheckedParams) -> DiagnosticsView {
     }
 }
 
+/// The stages of [`diagnostics`] besides the sweep's: the spectrum, CG, LiSSA, the
+/// rescue, the undamped scores, and a network's other spectra.
+const DIAGNOSTIC_STAGES: usize = 6;
+
+/// The damping sweep's δ, as powers of ten times the largest eigenvalue.
+const SWEEP_EXPONENTS: [i32; 8] = [-6, -5, -4, -3, -2, -1, 0, 1];
+
 /// Agreement of the damped scores (δ from 1e-6 to 10 times `top`) with the undamped
-/// ones and with every ground truth computed so far.
-fn damping_sweep(s: &Session, top: f64) -> Vec<DampingPoint> {
+/// ones and with every ground truth computed so far; a stage per damping.
+fn damping_sweep(s: &Session, top: f64, stages: &mut Stages) -> Vec<DampingPoint> {
     let undamped = exact_with_damping(s, 0.0).ok();
+    stages.next();
     let truths = s.truths.as_ref();
-    (-6..=1)
-        .map(|e| 10f64.powi(e) * top)
+    SWEEP_EXPONENTS
+        .iter()
+        .map(|&e| 10f64.powi(e) * top)
         .map(|d| {
             let scores = exact_with_damping(s, d).unwrap_or_default();
+            stages.next();
             let at = |points: &[usize]| {
                 points.iter().filter_map(|&i| scores.get(i).copied()).collect::<Vec<f64>>()
             };
@@ -196,12 +217,14 @@ pub fn flip(
     limit: Option<usize>,
     threshold: Option<f64>,
     clock: fn() -> f64,
+    progress: &mut dyn FnMut(f64),
 ) -> Result<FlipView, Said> {
     let t0 = clock();
     let n = s.problem().n();
     let limit = limit.unwrap_or(n / 10).clamp(1, n.max(2) - 1);
     let x = s.explained_design();
-    let flip = flip_set(s.problem(), s.theta(), s.influence(), x.row(0), threshold, limit, &mut Silent)
+    let mut stages = Stages::new(1, progress);
+    let flip = flip_set(s.problem(), s.theta(), s.influence(), x.row(0), threshold, limit, &mut stages)
         .map_err(|e| e.said())?;
     Ok(FlipView { flip, classes: class_names(&s.train), threshold, millis: clock() - t0 })
 }
@@ -240,8 +263,15 @@ pub fn audit(s: &Session, rank: ReviewScore, top: usize) -> Result<AuditView, Sa
     Ok(AuditView { rank, candidates, rows, checks, test_loss, test_metric })
 }
 
-/// Flip a fraction of the training labels, refit, and rank by self-scores.
-pub fn mislabel(s: &Session, fraction: f64, seed: u64, params: &CheckedParams) -> Result<MislabelView, Said> {
+/// Flip a fraction of the training labels, refit, and rank by self-scores; `progress`
+/// moves a stage for the experiment and one per fix-first curve.
+pub fn mislabel(
+    s: &Session,
+    fraction: f64,
+    seed: u64,
+    params: &CheckedParams,
+    progress: &mut dyn FnMut(f64),
+) -> Result<MislabelView, Said> {
     if !(fraction > 0.0 && fraction < 1.0) {
         return Err(Said::new(Text::ErrFlipFraction).with("fraction", fraction));
     }
@@ -256,7 +286,9 @@ pub fn mislabel(s: &Session, fraction: f64, seed: u64, params: &CheckedParams) -
         }
         (Err(e), _) => return Err(e.said()),
     };
-    let (fix_first, remove_clean) = fix_first_curves(s, &e)?;
+    let mut stages = Stages::new(1 + FIX_FIRST_CURVES, progress);
+    stages.next();
+    let (fix_first, remove_clean) = fix_first_curves(s, &e, &mut stages)?;
     let flipped = e.flipped;
     let self_influence = e
         .rankings
@@ -289,13 +321,21 @@ pub fn mislabel(s: &Session, fraction: f64, seed: u64, params: &CheckedParams) -
     })
 }
 
+/// The fix-first curves [`fix_first_curves`] draws.
+const FIX_FIRST_CURVES: usize = 6;
+
 /// Fractions of the training rows checked on the fix-first curves.
 const CHECKED: [f64; 6] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3];
 
 /// The fix-first curves of the self-influence, training-loss, random and oracle
 /// orders, and removal on the unflipped data in self-influence and random order. Only
-/// for the convex models (a network refits too slowly for 30 fits per click).
-fn fix_first_curves(s: &Session, e: &MislabelExperiment) -> Result<(Vec<FixCurve>, Vec<FixCurve>), Said> {
+/// for the convex models (a network refits too slowly for 30 fits per click). A stage
+/// of `stages` per curve, moving within it as the curve's refits are done.
+fn fix_first_curves(
+    s: &Session,
+    e: &MislabelExperiment,
+    stages: &mut Stages,
+) -> Result<(Vec<FixCurve>, Vec<FixCurve>), Said> {
     if s.problem().model.net != Net::Linear {
         return Ok((vec![], vec![]));
     }
@@ -303,10 +343,10 @@ fn fix_first_curves(s: &Session, e: &MislabelExperiment) -> Result<(Vec<FixCurve
     let ranking = |id| e.rankings.iter().find(|r| r.0 == id).map(|r| r.1.clone()).unwrap_or_default();
     let oracle: Vec<f64> = e.flipped.iter().map(|&f| f64::from(u8::from(f))).collect();
     let fix = Action::Fix { clean: &s.problem().train.y };
-    let curve = |problem: &Problem, theta: &[f64], ranking, scores: &[f64], action: &Action| {
-        fix_first_curve(problem, theta, scores, action, &CHECKED, &test, &mut Silent)
-            .map(|points| FixCurve { ranking, points })
-            .map_err(|e| e.said())
+    let mut curve = |problem: &Problem, theta: &[f64], ranking, scores: &[f64], action: &Action| {
+        let points = fix_first_curve(problem, theta, scores, action, &CHECKED, &test, &mut *stages);
+        stages.next();
+        points.map(|points| FixCurve { ranking, points }).map_err(|e| e.said())
     };
     let (fp, ft) = (&e.flipped_problem, &e.theta);
     let fixed = vec![

@@ -57,23 +57,25 @@ fn untrained<T>() -> JobResult<T> {
     Err(JobError::Failed(Said::new(Text::ErrTrainFirst)))
 }
 
-/// Parts per thousand in a fit's progress.
-pub const FIT_PROGRESS_TOTAL: usize = 1000;
+/// Parts per thousand in the progress of a one-piece job (a fit, an analysis).
+pub const PROGRESS_TOTAL: usize = 1000;
 
-/// Milliseconds between two progress reports of a fit.
-const FIT_PROGRESS_EVERY_MS: f64 = 50.0;
+/// Milliseconds between two progress reports of a one-piece job.
+const PROGRESS_EVERY_MS: f64 = 50.0;
 
-/// A fit's headway (0 to 1) as [`Response::Progress`] of `job` in parts per thousand,
-/// at most every [`FIT_PROGRESS_EVERY_MS`] (a network's L-BFGS takes thousands of steps).
-/// A fit cannot be stopped between steps (the page cancels it by replacing the worker).
-fn fit_progress(job: u64, clock: fn() -> f64, emit: &mut dyn FnMut(Response)) -> impl FnMut(f64) + '_ {
+/// A one-piece job's progress (a fraction from 0 to 1: a fit's headway, an analysis's
+/// [`Stages`](crate::engine::progress::Stages)) as [`Response::Progress`] of `job` in
+/// parts per thousand, at most every [`PROGRESS_EVERY_MS`] (a network's L-BFGS takes
+/// thousands of steps). Such a job cannot be stopped between steps (the page cancels
+/// it by replacing the worker).
+fn progress_reports(job: u64, clock: fn() -> f64, emit: &mut dyn FnMut(Response)) -> impl FnMut(f64) + '_ {
     let mut last = clock();
-    move |headway: f64| {
+    move |fraction: f64| {
         let now = clock();
-        if now - last >= FIT_PROGRESS_EVERY_MS {
+        if now - last >= PROGRESS_EVERY_MS {
             last = now;
-            let done = (headway * FIT_PROGRESS_TOTAL as f64) as usize;
-            emit(Response::Progress { job, part: 0, done, total: FIT_PROGRESS_TOTAL });
+            let done = (fraction.clamp(0.0, 1.0) * PROGRESS_TOTAL as f64) as usize;
+            emit(Response::Progress { job, part: 0, done, total: PROGRESS_TOTAL });
         }
     }
 }
@@ -143,7 +145,7 @@ impl Service {
             Request::Train { job, spec } => {
                 self.cancel_long(emit);
                 let built =
-                    Session::build(&spec, self.upload.as_ref(), &mut fit_progress(job, self.clock, emit));
+                    Session::build(&spec, self.upload.as_ref(), &mut progress_reports(job, self.clock, emit));
                 let result = built.map_err(JobError::failed).map(|s| {
                     let view = s.view();
                     self.session = Some(s);
@@ -216,7 +218,13 @@ impl Service {
                 let result = match (&self.session, check(settings)) {
                     (None, _) => untrained(),
                     (_, Err(e)) => Err(e),
-                    (Some(s), Ok(p)) => Ok(Box::new(analysis::methods_view(s, &methods, &p, self.clock))),
+                    (Some(s), Ok(p)) => Ok(Box::new(analysis::methods_view(
+                        s,
+                        &methods,
+                        &p,
+                        self.clock,
+                        &mut progress_reports(job, self.clock, emit),
+                    ))),
                 };
                 emit(Response::MethodsDone { job, result });
             }
@@ -224,15 +232,25 @@ impl Service {
                 let result = match (&self.session, check(settings)) {
                     (None, _) => untrained(),
                     (_, Err(e)) => Err(e),
-                    (Some(s), Ok(p)) => Ok(Box::new(analysis::diagnostics(s, &p))),
+                    (Some(s), Ok(p)) => Ok(Box::new(analysis::diagnostics(
+                        s,
+                        &p,
+                        &mut progress_reports(job, self.clock, emit),
+                    ))),
                 };
                 emit(Response::DiagnosticsDone { job, result });
             }
             Request::Flip { job, limit, threshold } => {
                 let result = match &self.session {
-                    Some(s) => analysis::flip(s, limit, threshold, self.clock)
-                        .map(Box::new)
-                        .map_err(JobError::failed),
+                    Some(s) => analysis::flip(
+                        s,
+                        limit,
+                        threshold,
+                        self.clock,
+                        &mut progress_reports(job, self.clock, emit),
+                    )
+                    .map(Box::new)
+                    .map_err(JobError::failed),
                     None => untrained(),
                 };
                 emit(Response::FlipDone { job, result });
@@ -262,9 +280,15 @@ impl Service {
             }
             Request::Mislabel { job, fraction, seed } => {
                 let result = match &self.session {
-                    Some(s) => analysis::mislabel(s, fraction, seed, &CheckedParams::default())
-                        .map(Box::new)
-                        .map_err(JobError::failed),
+                    Some(s) => analysis::mislabel(
+                        s,
+                        fraction,
+                        seed,
+                        &CheckedParams::default(),
+                        &mut progress_reports(job, self.clock, emit),
+                    )
+                    .map(Box::new)
+                    .map_err(JobError::failed),
                     None => untrained(),
                 };
                 emit(Response::MislabelDone { job, result });

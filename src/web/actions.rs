@@ -88,6 +88,9 @@ pub struct Actions {
     pub upload_progress: RwSignal<Option<Progress>>,
     /// Progress of fitting the model (its headway, in parts per thousand).
     pub fit_progress: RwSignal<Option<Progress>>,
+    /// How far the running analysis has come (Methods, Diagnostics, Mislabel lab,
+    /// flip set), once it reports.
+    pub analysis_progress: RwSignal<Option<Progress>>,
     /// The file sent to the primary, and the last one it accepted (helpers get it
     /// too).
     upload_sent: StoredValue<Option<(String, Held)>, LocalStorage>,
@@ -127,6 +130,16 @@ pub const LINK_DATA_NAME: &str = "data in this link";
 
 /// Candidates in the review queue.
 const REVIEWED: usize = 30;
+
+/// The one-piece analyses: one runs at a time, with the Cancel of [`Actions::cancel_work`].
+const ANALYSES: [JobKind; 6] = [
+    JobKind::Methods,
+    JobKind::Diagnostics,
+    JobKind::Mislabel,
+    JobKind::Flip,
+    JobKind::Audit,
+    JobKind::Group,
+];
 
 /// The parameters the page starts with: lighter than the CLI's where the page runs a
 /// method on every click.
@@ -197,6 +210,7 @@ impl Actions {
             helpers: StoredValue::new(Helpers::default()),
             upload_progress: RwSignal::new(None),
             fit_progress: RwSignal::new(None),
+            analysis_progress: RwSignal::new(None),
             upload_sent: StoredValue::new_local(None),
             upload_held: StoredValue::new_local(None),
             link_data: StoredValue::new(link),
@@ -299,27 +313,20 @@ impl Actions {
 
     /// Copy the tracker's running jobs and progress into the signals.
     fn sync(&self) {
-        let (busy, analysing, loo, lds, truths, upload, fit) = self.jobs.with_value(|j| {
+        let (busy, analysing, loo, lds, truths, upload, fit, analysis) = self.jobs.with_value(|j| {
             let reading = j.current_progress(JobKind::Upload);
             (
                 j.is_running(JobKind::Train) || (j.is_running(JobKind::Upload) && reading.is_none()),
-                [
-                    JobKind::Methods,
-                    JobKind::Diagnostics,
-                    JobKind::Mislabel,
-                    JobKind::Flip,
-                    JobKind::Audit,
-                    JobKind::Group,
-                ]
-                .iter()
-                .any(|k| j.is_running(*k)),
+                ANALYSES.iter().any(|k| j.is_running(*k)),
                 j.current_progress(JobKind::Loo),
                 j.current_progress(JobKind::Lds),
                 j.current_progress(JobKind::Truths),
                 reading,
                 j.current_progress(JobKind::Train),
+                ANALYSES.iter().find_map(|k| j.current_progress(*k)),
             )
         });
+        self.analysis_progress.set(analysis);
         self.upload_progress.set(upload);
         self.fit_progress.set(fit);
         self.busy.set(busy);
@@ -886,8 +893,8 @@ impl Actions {
             Response::Reweighted { job, result } => self.on_reweighted(job, result),
             Response::Progress { job, part, done, total } => {
                 self.jobs.update_value(|j| {
-                    for kind in [JobKind::Loo, JobKind::Lds, JobKind::Truths, JobKind::Upload, JobKind::Train]
-                    {
+                    let long = [JobKind::Loo, JobKind::Lds, JobKind::Truths, JobKind::Upload, JobKind::Train];
+                    for kind in long.into_iter().chain(ANALYSES) {
                         j.progress(kind, job, part, done, total);
                     }
                 });

@@ -685,14 +685,27 @@ function onlyEngineReloaded(page) {
   page.log.afterReady = [];
 }
 
-await check('Cancel stops a one-piece job (network diagnostics, ~10 s; a Methods run) at once and keeps the view', async () => {
+await check('Cancel stops a one-piece job (network diagnostics, ~10 s; a Methods run) at once and keeps the view; both show their progress', async () => {
   const page = await open('?ds=breast_cancer&model=mlp');
   await viewReady(page);
   const shown = await viewShown(page);
+  // Every value the analysis's progress bar shows, as the page shows it.
+  await testWork(page, () => {
+    window.__analysis = [];
+    new MutationObserver(() => {
+      const p = document.querySelector('[data-testid=analysis-progress]');
+      if (p) window.__analysis.push(Number(p.value) / Number(p.max));
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
   await page.click('[data-testid=tab-diagnostics]');
   await page.click('[data-testid=diagnostics-button]');
   await page.waitForSelector('[data-testid=work-cancel]', { timeout: 5000 });
-  await page.waitForTimeout(300);
+  // The network's diagnostics report each stage (spectrum, solvers, each damping).
+  await page.waitForFunction(() => new Set(window.__analysis).size >= 2, null, { timeout: 30000 });
+  const seen = await page.evaluate(() => window.__analysis);
+  assert(seen.every((v, i) => v >= 0 && v <= 1 && (i === 0 || v >= seen[i - 1])), `analysis progress moves forward only: ${seen.map(v => v.toFixed(3))}`);
+  console.log(`     diagnostics progress shown ${seen.length} times, up to ${(100 * seen.at(-1)).toFixed(0)}%`);
+  await page.screenshot({ path: `${OUT}/diagnostics-progress.png` });
   const c0 = Date.now();
   await page.click('[data-testid=work-cancel]');
   await page.waitForSelector('[data-testid=work-cancel]', { state: 'detached', timeout: 5000 });
@@ -708,6 +721,7 @@ await check('Cancel stops a one-piece job (network diagnostics, ~10 s; a Methods
   await page.click('[data-testid=methods-button]');
   await page.waitForSelector('[data-testid=work-cancel]', { timeout: 5000 });
   await page.click('[data-testid=work-cancel]');
+  await page.waitForSelector('[data-testid=analysis-progress]', { state: 'detached', timeout: 5000 });
   await page.waitForSelector('[data-testid=engine-status].ok', { timeout: 20000 });
   await sameView(page, shown, 'Methods cancelled');
   assert(await page.$('[data-testid=method-row]') === null, 'a cancelled Methods run shows no result');

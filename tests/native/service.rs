@@ -262,7 +262,7 @@ fn methods_view_compares_every_method_with_exact_and_actual_loo() {
     run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() });
     run(&mut s, Request::LeaveEachOut { job: 2, share: Share::WHOLE });
     let out = run(&mut s, Request::Methods { job: 3, methods: page_methods(), settings: Default::default() });
-    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.first() else { panic!("{out:?}") };
+    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.last() else { panic!("{out:?}") };
     let names: Vec<&str> = m.rows.iter().map(|r| r.method.id()).collect();
     assert_eq!(names.first(), Some(&"exact"));
     assert_eq!(names.last(), Some(&"actual_loo"), "LOO was computed, so it is compared too");
@@ -285,7 +285,7 @@ fn diagnostics_mislabel_and_lds_views() {
     let mut s = Service::new(native_clock);
     run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() });
     let out = run(&mut s, Request::Diagnostics { job: 2, settings: Default::default() });
-    let Some(Response::DiagnosticsDone { result: Ok(d), .. }) = out.first() else { panic!("{out:?}") };
+    let Some(Response::DiagnosticsDone { result: Ok(d), .. }) = out.last() else { panic!("{out:?}") };
     assert_eq!(d.eigenvalues.len(), 3);
     assert!(d.eigenvalues.windows(2).all(|w| w[0] <= w[1]) && d.condition.is_some_and(|c| c >= 1.0));
     assert!(d.cg_converged && d.cg_trace.last().is_some_and(|r| *r < 1e-9), "{}", d.cg_status);
@@ -294,7 +294,7 @@ fn diagnostics_mislabel_and_lds_views() {
     let first = d.sweep.first().and_then(|p| p.spearman_exact).unwrap_or(0.0);
     assert!(first > 0.999, "{:?}", d.sweep);
     let out = run(&mut s, Request::Mislabel { job: 3, fraction: 0.1, seed: 4 });
-    let Some(Response::MislabelDone { result: Ok(m), .. }) = out.first() else { panic!("{out:?}") };
+    let Some(Response::MislabelDone { result: Ok(m), .. }) = out.last() else { panic!("{out:?}") };
     assert_eq!((m.flipped.len(), m.best_auc), (16, 0.95));
     let auc = |r| m.curves.iter().find(|c| c.ranking == r).map(|c| c.auc).unwrap_or(0.0);
     assert!(auc(SelfRanking::SelfInfluence) > auc(SelfRanking::Random), "{:?}", m.curves);
@@ -388,7 +388,7 @@ fn a_network_trains_explains_and_meets_its_three_truths() {
     // Diagnostics now compare the damping sweep with every truth, and show the
     // network's other curvatures.
     let out = run(&mut s, Request::Diagnostics { job: 3, settings: Default::default() });
-    let Some(Response::DiagnosticsDone { result: Ok(d), .. }) = out.first() else { panic!("{out:?}") };
+    let Some(Response::DiagnosticsDone { result: Ok(d), .. }) = out.last() else { panic!("{out:?}") };
     assert_eq!(d.ggn_eigenvalues.len(), d.eigenvalues.len());
     assert_eq!(d.kfac_eigenvalues.len(), d.eigenvalues.len());
     assert!(d.sweep.iter().any(|p| p.spearman_pbrf.is_some() && p.spearman_scratch.is_some()));
@@ -434,12 +434,12 @@ fn every_view_works_with_a_network() {
     let settings =
         attribution_explorer::engine::methods::MethodParams { shapley_permutations: 2, ..Default::default() };
     let out = run(&mut s, Request::Methods { job: 3, methods: Method::ALL.to_vec(), settings });
-    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.first() else { panic!("{out:?}") };
+    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.last() else { panic!("{out:?}") };
     for r in &m.rows {
         assert!(r.error.is_none(), "{}: {:?}", r.method.id(), r.error);
     }
     let out = run(&mut s, Request::Mislabel { job: 4, fraction: 0.1, seed: 1 });
-    assert!(matches!(out.first(), Some(Response::MislabelDone { result: Ok(_), .. })), "{out:?}");
+    assert!(matches!(out.last(), Some(Response::MislabelDone { result: Ok(_), .. })), "{out:?}");
     let lds = Request::Lds {
         job: 5,
         subsets: 6,
@@ -586,7 +586,7 @@ fn why_this_prediction_flips_a_borderline_point_and_says_when_none_flips() {
     let v = trained(&run(&mut s, Request::Train { job: 1, spec: TrainSpec::default() })).expect("trains");
     // The default view explains a confidently misclassified point: no 10% set flips it.
     let out = run(&mut s, Request::Flip { job: 2, limit: None, threshold: None });
-    let Some(Response::FlipDone { result: Ok(f), .. }) = out.first() else { panic!("{out:?}") };
+    let Some(Response::FlipDone { result: Ok(f), .. }) = out.last() else { panic!("{out:?}") };
     assert_eq!(f.classes, v.class_names);
     assert_eq!(f.flip.limit, v.train_xy.len() / 10);
     assert!(!f.flip.flipped && f.flip.confirmed.is_none() && f.flip.steps.len() == f.flip.limit);
@@ -599,7 +599,7 @@ fn why_this_prediction_flips_a_borderline_point_and_says_when_none_flips() {
         .expect("a misclassified test point");
     trained(&run(&mut s, Request::Select { job: 3, selection: Selection::Test(near) })).expect("selects");
     let out = run(&mut s, Request::Flip { job: 4, limit: None, threshold: None });
-    let Some(Response::FlipDone { result: Ok(f), .. }) = out.first() else { panic!("{out:?}") };
+    let Some(Response::FlipDone { result: Ok(f), .. }) = out.last() else { panic!("{out:?}") };
     println!(
         "test point {near} (probability of its label {}): {} removals, influence predicted {:?}",
         v.test_pred[near],
@@ -611,10 +611,10 @@ fn why_this_prediction_flips_a_borderline_point_and_says_when_none_flips() {
     // A regression needs a threshold; without a model there is nothing to flip.
     let mut fresh = Service::new(native_clock);
     let out = run(&mut fresh, Request::Flip { job: 1, limit: None, threshold: None });
-    assert!(matches!(out.first(), Some(Response::FlipDone { result: Err(_), .. })), "{out:?}");
+    assert!(matches!(out.last(), Some(Response::FlipDone { result: Err(_), .. })), "{out:?}");
     let _ = trained(&run(&mut fresh, Request::Train { job: 2, spec: builtin("wave1d") })).expect("trains");
     let out = run(&mut fresh, Request::Flip { job: 3, limit: None, threshold: None });
-    let Some(Response::FlipDone { result: Err(JobError::Failed(e)), .. }) = out.first() else {
+    let Some(Response::FlipDone { result: Err(JobError::Failed(e)), .. }) = out.last() else {
         panic!("{out:?}")
     };
     assert!(e.to_string().contains("threshold"), "{e}");
@@ -890,7 +890,7 @@ fn fast_clock() -> f64 {
 
 #[test]
 fn training_reports_the_fits_progress_forward_only_and_then_the_same_view() {
-    use attribution_explorer::service::FIT_PROGRESS_TOTAL;
+    use attribution_explorer::service::PROGRESS_TOTAL;
     let mut s = Service::new(fast_clock);
     let out = run(&mut s, Request::Train { job: 7, spec: network_spec(80) });
     let reports: Vec<(u64, usize, usize)> = out
@@ -902,9 +902,7 @@ fn training_reports_the_fits_progress_forward_only_and_then_the_same_view() {
         .collect();
     // L-BFGS then Newton: many steps, so several reports, all of this job, in thousandths.
     assert!(reports.len() >= 3, "{reports:?}");
-    assert!(reports
-        .iter()
-        .all(|&(job, done, total)| job == 7 && total == FIT_PROGRESS_TOTAL && done <= total));
+    assert!(reports.iter().all(|&(job, done, total)| job == 7 && total == PROGRESS_TOTAL && done <= total));
     assert!(reports.windows(2).all(|w| w[0].1 <= w[1].1), "forward only: {reports:?}");
     assert!(reports.last().is_some_and(|r| r.1 > reports[0].1), "it moves: {reports:?}");
     assert!(matches!(out.last(), Some(Response::Trained { job: 7, .. })), "the view comes last");
@@ -915,4 +913,43 @@ fn training_reports_the_fits_progress_forward_only_and_then_the_same_view() {
             .expect("trains");
     assert_eq!(watched.fit.iterations, quiet.fit.iterations);
     assert_eq!(watched.explained.pred_loo_dloss, quiet.explained.pred_loo_dloss);
+}
+
+/// The progress reports of `job` in `out`, as (done, total).
+fn progress_of(out: &[Response], of: u64) -> Vec<(usize, usize)> {
+    out.iter()
+        .filter_map(|r| match r {
+            Response::Progress { job, done, total, .. } if *job == of => Some((*done, *total)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn methods_diagnostics_and_the_mislabel_lab_report_progress_forward_only_then_their_view() {
+    use attribution_explorer::service::PROGRESS_TOTAL;
+    let mut s = Service::new(fast_clock);
+    trained(&run(&mut s, Request::Train { job: 1, spec: builtin("breast_cancer") })).expect("trains");
+    let requests = [
+        (2, Request::Methods { job: 2, methods: page_methods(), settings: Default::default() }),
+        (3, Request::Diagnostics { job: 3, settings: Default::default() }),
+        (4, Request::Mislabel { job: 4, fraction: 0.1, seed: 4 }),
+    ];
+    for (job, request) in requests {
+        let out = run(&mut s, request);
+        let reports = progress_of(&out, job);
+        // The clock moves 20 ms per look, and every stage looks at it: several reports.
+        assert!(reports.len() >= 2, "job {job}: {reports:?}");
+        assert!(reports.iter().all(|&(done, total)| total == PROGRESS_TOTAL && done <= total));
+        assert!(reports.windows(2).all(|w| w[0].0 <= w[1].0), "forward only: {reports:?}");
+        assert!(reports.last().is_some_and(|r| r.0 > reports[0].0), "it moves: {reports:?}");
+        assert_eq!(progress_of(&out, job).len() + 1, out.len(), "only this job's reports and its view");
+        let done = match out.last() {
+            Some(Response::MethodsDone { result, .. }) => result.is_ok(),
+            Some(Response::DiagnosticsDone { result, .. }) => result.is_ok(),
+            Some(Response::MislabelDone { result, .. }) => result.is_ok(),
+            other => panic!("job {job} ends with {other:?}"),
+        };
+        assert!(done, "job {job}: {out:?}");
+    }
 }

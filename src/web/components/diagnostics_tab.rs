@@ -6,7 +6,7 @@
 //! "how do I choose the damping?".
 
 use super::chart::{LineCanvas, LineChart};
-use super::progress::CancelWork;
+use super::progress::{AnalysisProgress, CancelWork};
 use crate::protocol::{DampingPoint, DiagnosticsView};
 use crate::said::Said;
 use crate::text::Text;
@@ -137,7 +137,7 @@ pub fn DiagnosticsTab(
             <h2>{tr(a, Text::DiagHeading)}</h2>
             {super::opening_hint(expect_context(), Tab::Diagnostics)}
             <button data-testid="diagnostics-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>{tr(a, Text::DiagButton)}</button>
-            <CancelWork />
+            <AnalysisProgress />" "<CancelWork />
             {summary}
             <div class="charts">
                 <LineCanvas data=spectrum file="hessian-spectrum.png" label=Text::ChartSpectrum testid="spectrum-chart" error=error />

@@ -4,7 +4,7 @@
 //! many points it took, and how many first-order influence alone would have said.
 
 use super::chart::{LineCanvas, LineChart};
-use super::progress::CancelWork;
+use super::progress::{AnalysisProgress, CancelWork};
 use crate::lang::Lang;
 use crate::protocol::FlipView;
 use crate::text::{filled, text, Text};
@@ -118,7 +118,7 @@ pub fn FlipPanel() -> impl IntoView {
                 disabled=move || a.analysing.get() || a.view.with(Option::is_none) || (regression() && parsed().is_none())>
                 {tr(a, Text::FlipButton)}
             </button>
-            <CancelWork />
+            <AnalysisProgress />" "<CancelWork />
             {result}
             <LineCanvas data=chart file="flip-set.png" label=Text::FlipChartLabel testid="flip-chart" error=a.error />
         </section>

@@ -4,7 +4,7 @@
 //! and the agreement matrix. Scores export as CSV and JSON.
 
 use super::label_text;
-use super::progress::CancelWork;
+use super::progress::{AnalysisProgress, CancelWork};
 use crate::engine::evaluate::top_k;
 use crate::engine::methods::{Method, MethodParams};
 use crate::glossary::Term;
@@ -202,7 +202,7 @@ pub fn MethodsTab(
             {parameter_inputs(a, params)}
             {super::opening_hint(a, Tab::Methods)}
             <button data-testid="methods-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>{tr(a, Text::MethodsButton)}</button>
-            <CancelWork />
+            <AnalysisProgress />" "<CancelWork />
             {table}
         </section>
     }

@@ -3,7 +3,7 @@
 //! finds as more points are checked. Found points open in the main view.
 
 use super::chart::{LineCanvas, LineChart};
-use super::progress::CancelWork;
+use super::progress::{AnalysisProgress, CancelWork};
 use crate::engine::evaluate::SelfRanking;
 use crate::lang::Lang;
 use crate::protocol::MislabelView;
@@ -149,7 +149,7 @@ pub fn MislabelTab(
                     on:change=move |ev| seed.set(event_target_value(&ev).parse().map_or(0, |v: u64| v.min(MAX_SEED))) /></label>
             </div>
             <button data-testid="mislabel-button" disabled=move || analysing.get() on:click=move |_| on_run.run((fraction.get_untracked(), seed.get_untracked()))>{tr(a, Text::MislabelButton)}</button>
-            <CancelWork />
+            <AnalysisProgress />" "<CancelWork />
             {results}
             <LineCanvas data=chart file="mislabel-detection.png" label=Text::ChartMislabel testid="mislabel-chart" error=error />
             <h3>{tr(a, Text::FixFirstHeading)}</h3>

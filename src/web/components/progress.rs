@@ -1,5 +1,5 @@
 //! A long job's progress bar with its Cancel button, shown while the job runs; the
-//! fit's progress bar; and the Cancel button of the one-piece jobs (training, reading
+//! fit's and the analyses' progress bars; and the Cancel button of the one-piece jobs (training, reading
 //! a file, the analyses).
 
 use crate::text::Text;
@@ -39,6 +39,21 @@ pub fn FitProgress() -> impl IntoView {
     view! {
         <Show when=move || progress.with(Option::is_some)>
             <progress data-testid="fit-progress" aria-label=tr(a, Text::FittingModel)
+                max=move || progress.get().map_or(1, |p| p.total)
+                value=move || progress.get().map_or(0, |p| p.done)></progress>
+        </Show>
+    }
+}
+
+/// How far the running analysis (Methods, Diagnostics, Mislabel lab, flip set) has
+/// come, while it reports it (analyses shorter than the first report show none).
+#[component]
+pub fn AnalysisProgress() -> impl IntoView {
+    let a: Actions = expect_context();
+    let progress = a.analysis_progress;
+    view! {
+        <Show when=move || progress.with(Option::is_some)>
+            <progress data-testid="analysis-progress" aria-label=tr(a, Text::AnalysisProgress)
                 max=move || progress.get().map_or(1, |p| p.total)
                 value=move || progress.get().map_or(0, |p| p.done)></progress>
         </Show>
