@@ -23,8 +23,11 @@ enum Node {
     Centre(usize, usize),
 }
 
+/// Polylines in plot coordinates.
+pub type Lines = Vec<Vec<[f64; 2]>>;
+
 /// The boundaries of `s` (none for a regression surface or a one-row surface).
-pub fn boundaries(s: &Surface) -> Vec<Vec<[f64; 2]>> {
+pub fn boundaries(s: &Surface) -> Lines {
     let (nx, ny) = (s.nx, s.ny);
     if nx < 2 || ny < 2 || s.class.len() != nx * ny || s.value.len() != nx * ny {
         return Vec::new();

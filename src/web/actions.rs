@@ -26,6 +26,9 @@ use leptos::prelude::*;
 pub struct Actions {
     /// The reproducible state (mirrored in the URL).
     pub state: RwSignal<ViewState>,
+    /// The state as the scrubber leaves it (its weight aside): views that do not show
+    /// the weight read this, so a scrubber move does not re-run them.
+    pub settled: Memo<ViewState>,
     /// The last state that trained without error (restored on an error).
     good_state: StoredValue<Option<ViewState>>,
     /// The trained view.
@@ -219,6 +222,7 @@ impl Actions {
             methods_asked: StoredValue::new(None),
             lang: Memo::new(move |_| state.with(|s| s.lang).unwrap_or(browser_lang)),
             tab: Memo::new(move |_| state.with(|s| s.tab)),
+            settled: Memo::new(move |_| state.with(|s| ViewState { weight: 1.0, ..s.clone() })),
             notice: StoredValue::new(notice),
         }
     }
@@ -281,9 +285,18 @@ impl Actions {
     /// The address of this view: the query, and the fragment while the link's own
     /// data are shown.
     pub fn address(&self) -> String {
-        let (query, upload) = self.state.with(|s| (s.to_query(), s.dataset == UPLOAD));
+        self.state.with(|s| self.address_of(s))
+    }
+
+    /// The address of this view with the scrubber's weight left out (untracked).
+    pub fn settled_address(&self) -> String {
+        self.settled.with_untracked(|s| self.address_of(s))
+    }
+
+    fn address_of(&self, s: &ViewState) -> String {
+        let query = s.to_query();
         match self.fragment.get_value() {
-            Some(f) if upload => format!("{query}{f}"),
+            Some(f) if s.dataset == UPLOAD => format!("{query}{f}"),
             _ => query,
         }
     }

@@ -28,6 +28,9 @@ use crate::web::components::truths_tab::TruthsTab;
 use crate::web::{bridge, host, offline};
 use leptos::prelude::*;
 
+/// How long the scrubber rests before the URL takes its weight.
+const URL_REST: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// The tab's panel.
 fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
     match tab {
@@ -161,20 +164,37 @@ pub fn App() -> impl IntoView {
     let updated = offline::register();
     // Keep the URL in step with the state (replaceState: no history spam, no request),
     // leaving it alone when it already is, and in a task of its own: a replaceState
-    // can take 25 ms, which would lengthen the task that draws a new view.
+    // can take 25 ms, which would lengthen the task that draws a new view. While only
+    // the scrubber's weight changes, the URL follows when it rests (`URL_REST`): each
+    // replaceState also makes the browser decode the page's icon again, ~4 ms in all,
+    // a quarter of a scrubber update.
+    // The last address asked for, with its generation and without its weight.
+    let written = StoredValue::new((0u64, String::new(), String::new()));
     Effect::new(move |_| {
         let address = a.address();
+        let (generation, last, last_settled) = written.get_value();
+        if address == last {
+            return; // written, or on its way
+        }
+        let settled = a.settled_address();
+        let weight_only = last_settled == settled;
+        let generation = generation + 1;
+        written.set_value((generation, address.clone(), settled));
         let here = window().location();
         if here.search().unwrap_or_default() + &here.hash().unwrap_or_default() == address {
             return;
         }
         set_timeout(
             move || {
+                // A later change wrote (or will write) a newer address.
+                if written.with_value(|w| w.0) != generation {
+                    return;
+                }
                 if let Ok(history) = window().history() {
                     let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
                 }
             },
-            std::time::Duration::ZERO,
+            if weight_only { URL_REST } else { std::time::Duration::ZERO },
         );
     });
     // `?debug=panic` proves the panic banner in the end-to-end test.
@@ -232,7 +252,7 @@ pub fn App() -> impl IntoView {
                 // The scrubber opens above the list, beside the plot, where the eye is.
                 <Show when=move || shows(Panel::Scrubber)>
                     <Scrubber view=a.view reweight=a.reweight error=a.error
-                        picked=Signal::derive(move || a.state.with(|s| s.train_point))
+                        picked=Signal::derive(move || a.settled.with(|s| s.train_point))
                         weight=Signal::derive(move || a.state.with(|s| s.weight))
                         on_weight=Callback::new(move |w| a.set_weight(w)) on_close=Callback::new(move |_| a.pick(None)) />
                 </Show>

@@ -12,6 +12,7 @@ pub mod offline;
 pub mod panic_banner;
 pub mod plot;
 pub mod save_report;
+pub mod shown_width;
 pub mod transport;
 pub mod worker;
 

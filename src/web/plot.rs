@@ -7,7 +7,7 @@
 //! crosses; the explained point ringed; behind them the model's decision (or
 //! prediction) surface in light tints.
 
-use crate::boundary::boundaries;
+use crate::boundary::{boundaries, Lines};
 use crate::lang::Lang;
 use crate::protocol::{CurvePoint, LooView, Projection, Surface, TrainedView};
 use crate::text::{text, Text};
@@ -136,10 +136,7 @@ fn paint_surface(canvas: &HtmlCanvasElement, s: &Surface, classify: bool, m: &Ma
     let pixels = surface_pixels(s, classify);
     let image = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&pixels), s.nx as u32, s.ny as u32)
         .map_err(js)?;
-    let document = canvas.owner_document().ok_or("the canvas has no document")?;
-    let tile: HtmlCanvasElement = document.create_element("canvas").map_err(js)?.unchecked_into();
-    tile.set_width(s.nx as u32);
-    tile.set_height(s.ny as u32);
+    let tile = surface_tile(canvas, s.nx as u32, s.ny as u32)?;
     context(&tile)?.put_image_data(&image, 0.0, 0.0).map_err(js)?;
     let (left, top) = m.to_pixel([s.x[0], s.y[1]]);
     let (right, bottom) = m.to_pixel([s.x[1], s.y[0]]);
@@ -153,6 +150,52 @@ fn paint_surface(canvas: &HtmlCanvasElement, s: &Surface, classify: bool, m: &Ma
         ctx.draw_image_with_html_canvas_element_and_dw_and_dh(&tile, left, top, right - left, bottom - top);
     ctx.restore();
     drawn.map_err(js)
+}
+
+/// The off-screen canvas the surface is put on (one pixel per cell), `nx` × `ny`:
+/// made once and kept, since a fresh canvas's first context costs more than the
+/// drawing (each scrubber move paints the retrained surface).
+fn surface_tile(canvas: &HtmlCanvasElement, nx: u32, ny: u32) -> Result<HtmlCanvasElement, String> {
+    thread_local! {
+        static TILE: std::cell::RefCell<Option<HtmlCanvasElement>> = const { std::cell::RefCell::new(None) };
+    }
+    let kept = TILE.with(|t| t.borrow().clone());
+    let tile = match kept {
+        Some(tile) => tile,
+        None => {
+            let document = canvas.owner_document().ok_or("the canvas has no document")?;
+            let tile: HtmlCanvasElement =
+                document.create_element("canvas").map_err(|e| format!("{e:?}"))?.unchecked_into();
+            TILE.with(|t| *t.borrow_mut() = Some(tile.clone()));
+            tile
+        }
+    };
+    // Setting a size clears the canvas and resets its context: only when it changes.
+    if (tile.width(), tile.height()) != (nx, ny) {
+        tile.set_width(nx);
+        tile.set_height(ny);
+    }
+    Ok(tile)
+}
+
+/// The decision boundaries of the trained model's surface, `before`: kept from the
+/// last draw while it is the same surface (the scrubber redraws it with every move).
+fn boundaries_before(before: &Surface) -> Lines {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Surface, Lines)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some((s, lines)) if s == before => lines.clone(),
+            _ => {
+                let lines = boundaries(before);
+                *last = Some((before.clone(), lines.clone()));
+                lines
+            }
+        }
+    })
 }
 
 /// Stroke `lines` (plot coordinates) inside the plotting area: dashed (the model
@@ -212,9 +255,12 @@ thread_local! {
 
 /// Whether the reader's system asks for dark colours.
 pub fn dark_scheme() -> bool {
-    web_sys::window()
-        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
-        .is_some_and(|m| m.matches())
+    thread_local! {
+        /// The query, made once: its `matches` follows the system's setting.
+        static QUERY: Option<web_sys::MediaQueryList> = web_sys::window()
+            .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten());
+    }
+    QUERY.with(|q| q.as_ref().is_some_and(|m| m.matches()))
 }
 
 /// The charts' background: white, or the dark theme's panel colour (`--panel`).
@@ -321,7 +367,7 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
                 before.value.iter().enumerate().map(|(i, y)| [before.x[0] + (i as f64 + 0.5) * dx, *y]);
             stroke_lines(canvas, &[curve.collect()], &mapper, true)?;
         } else if !v.class_names.is_empty() {
-            stroke_lines(canvas, &boundaries(before), &mapper, true)?;
+            stroke_lines(canvas, &boundaries_before(before), &mapper, true)?;
             stroke_lines(canvas, &boundaries(now), &mapper, false)?;
         }
     }
@@ -651,7 +697,7 @@ pub fn draw_lines<DB: DrawingBackend>(
 pub fn canvas_area(canvas: &HtmlCanvasElement) -> Result<DrawingArea<CanvasBackend, Shift>, String> {
     // Backing pixels per CSS pixel as the canvas shows now (a chart in a narrow panel
     // shows smaller than it is drawn): text and label areas grow by as much.
-    let shown = canvas.client_width() as f64;
+    let shown = crate::web::shown_width::shown_width(canvas);
     let scale = if shown > 0.0 { canvas.width() as f64 / shown } else { 1.0 };
     SCALE.with(|s| s.set(scale.clamp(1.0, 4.0)));
     DARK.with(|d| d.set(dark_scheme()));

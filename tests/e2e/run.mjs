@@ -400,7 +400,8 @@ await check('weight 0 for the top helpful point: predicted and actual change agr
   const pred = Number(await page.getAttribute('[data-testid=predicted-delta]', 'data-value'));
   const act = Number(await page.getAttribute('[data-testid=actual-delta]', 'data-value'));
   assert(pred > 0 && act > 0, `predicted ${pred}, actual ${act}: both should be positive (removing a helpful point raises the loss)`);
-  assert(new URL(page.url()).searchParams.get('w') === '0', `weight in the URL: ${page.url()}`);
+  // The URL takes the weight once the scrubber rests (150 ms).
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('w') === '0', null, { timeout: 2000 });
   const pp = await page.textContent('table.deltas');
   assert(/percentage points/.test(pp), `probability changes in percentage points: ${pp}`);
   await page.screenshot({ path: `${OUT}/scrubber.png`, fullPage: true });

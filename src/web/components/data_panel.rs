@@ -34,7 +34,7 @@ fn read_file(actions: Actions, file: File) {
 /// Built-in datasets and the generators' size, noise and seed.
 #[component]
 fn DatasetPicker(a: Actions) -> impl IntoView {
-    let state = a.state;
+    let state = a.settled;
     let is_generated =
         move || Builtin::from_id(&state.with(|s| s.dataset.clone())).is_some_and(|b| b.is_generated());
     let on_dataset = move |ev| {
@@ -88,7 +88,7 @@ fn DatasetPicker(a: Actions) -> impl IntoView {
 /// The file picker (drop anywhere on the panel) and, for an uploaded file, its target.
 #[component]
 fn UploadBox(a: Actions) -> impl IntoView {
-    let state = a.state;
+    let state = a.settled;
     let on_file = move |ev: leptos::ev::Event| {
         let input: Option<web_sys::HtmlInputElement> = ev.target().and_then(|t| t.dyn_into().ok());
         if let Some(file) = input.as_ref().and_then(|i| i.files()).and_then(|f| f.get(0)) {
@@ -175,7 +175,7 @@ fn UploadBox(a: Actions) -> impl IntoView {
 /// The model's controls: kind (a convex model or a network), λ, damping, curvature.
 #[component]
 fn ModelControls(a: Actions) -> impl IntoView {
-    let state = a.state;
+    let state = a.settled;
     let lambda_exp = move || state.with(|s| s.lambda.max(1e-6).log10());
     let is_net = move || state.with(|s| s.network.is_some());
     let option = move |value: &'static str, kind: Option<ModelKind>, label: Text| {
@@ -232,7 +232,7 @@ fn ModelControls(a: Actions) -> impl IntoView {
 /// A network's shape and training: hidden widths, activation, seed, budget.
 #[component]
 fn NetworkControls(a: Actions) -> impl IntoView {
-    let state = a.state;
+    let state = a.settled;
     let net = move || state.with(|s| s.network).unwrap_or_else(default_network);
     let update = move |f: Box<dyn FnOnce(&mut MlpShape)>| {
         a.retrain(move |s| {
@@ -341,7 +341,7 @@ fn dataset_text(b: Builtin) -> Text {
 #[component]
 pub fn DataPanel() -> impl IntoView {
     let a = expect_context::<Actions>();
-    let state = a.state;
+    let state = a.settled;
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {

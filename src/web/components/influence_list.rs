@@ -54,7 +54,7 @@ pub fn InfluenceList() -> impl IntoView {
             let s = &v.explained.pred_loo_dloss;
             let order: Vec<usize> = (0..s.len()).filter(|&i| (s[i] > 0.0) == helpful && s[i] != 0.0).collect();
             let order = first_k(order, 5, |&x, &y| s[y].abs().total_cmp(&s[x].abs()).then(x.cmp(&y)));
-            let picked = a.state.with(|st| st.train_point);
+            let picked = a.settled.with(|st| st.train_point);
             Some(
                 order
                     .into_iter()

@@ -89,7 +89,7 @@ fn event_pixel(ev: &leptos::ev::MouseEvent, canvas: &web_sys::HtmlCanvasElement)
 #[component]
 fn EditTools(a: Actions, add_mode: RwSignal<bool>, click_label: RwSignal<f64>) -> impl IntoView {
     let picked_tools = move || {
-        let i = a.state.with(|s| s.train_point)?;
+        let i = a.settled.with(|s| s.train_point)?;
         let origin = a.view.with(|v| v.as_ref().and_then(|v| v.train_origin.get(i).copied()))?;
         let plane = a.view.with(|v| v.as_ref().is_some_and(|v| v.projection == Projection::Plane));
         let n_classes = a.view.with(|v| v.as_ref().map_or(0, |v| v.class_names.len()));
@@ -152,12 +152,12 @@ fn EditTools(a: Actions, add_mode: RwSignal<bool>, click_label: RwSignal<f64>) -
                 </select>
                 {picked_tools}
                 {move || {
-                    let removed = a.state.with(|s| s.edits.removed.clone());
+                    let removed = a.settled.with(|s| s.edits.removed.clone());
                     removed.into_iter().take(8).map(|o| view! {
                         <button on:click=move |_| a.retrain(|s| s.edits.removed.retain(|r| *r != o))>{a.tf(Text::RestorePoint, &[("o", &o.to_string())])}</button>
                     }).collect_view()
                 }}
-                <Show when=move || a.state.with(|s| !s.edits.is_empty())>
+                <Show when=move || a.settled.with(|s| !s.edits.is_empty())>
                     <button on:click=move |_| a.retrain(|s| s.edits = Default::default())>{a.t(Text::UndoEdits)}</button>
                 </Show>
             </div>
@@ -193,7 +193,7 @@ pub fn PlotPanel() -> impl IntoView {
     let lasso_path = RwSignal::new(None::<(Vec<(f64, f64)>, Vec<(f64, f64)>)>);
     // The label shown is the one in use: a query point's own (from a link, say).
     Effect::new(move |_| {
-        if let Selection::Query { label, .. } = a.state.with(|s| s.selection.clone()) {
+        if let Selection::Query { label, .. } = a.settled.with(|s| s.selection.clone()) {
             click_label.set(label);
         }
     });

@@ -61,7 +61,7 @@ pub fn Share() -> impl IntoView {
             }),
         }
     };
-    let with_data = move || a.state.with(|s| s.dataset == UPLOAD);
+    let with_data = move || a.settled.with(|s| s.dataset == UPLOAD);
     view! {
         <button class="link" data-testid="copy-link" on:click=copy_link>{tr(a, Text::CopyLink)}</button>
         <button class="link" data-testid="copy-embed" on:click=copy_snippet title=tr(a, Text::EmbedTitle)>
