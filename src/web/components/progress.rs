@@ -1,12 +1,31 @@
 //! A long job's progress bar with its Cancel button, shown while the job runs; the
-//! fit's and the analyses' progress bars; and the Cancel button of the one-piece jobs (training, reading
-//! a file, the analyses).
+//! fit's and the analyses' progress bars; and the Cancel button of the one-piece jobs
+//! (training, reading a file, the analyses). One bar component serves all three.
 
 use crate::text::Text;
 use crate::tracker::Progress;
 use crate::web::actions::Actions;
 use crate::web::components::tr;
 use leptos::prelude::*;
+
+/// A job's progress bar, while the job reports progress (nothing otherwise).
+#[component]
+fn Bar(
+    /// The job's progress (`None`: not running, or not reported yet).
+    progress: RwSignal<Option<Progress>>,
+    /// Test hook of the bar.
+    testid: &'static str,
+    /// What the bar measures, for screen readers.
+    label: Text,
+) -> impl IntoView {
+    let a: Actions = expect_context();
+    view! {
+        <Show when=move || progress.with(Option::is_some)>
+            <progress data-testid=testid aria-label=tr(a, label) max=move || progress.get().map_or(1, |p| p.total)
+                value=move || progress.get().map_or(0, |p| p.done)></progress>
+        </Show>
+    }
+}
 
 /// Progress of a running job, with Cancel; nothing when no job runs.
 #[component]
@@ -22,9 +41,8 @@ pub fn ProgressCancel(
 ) -> impl IntoView {
     let a: Actions = expect_context();
     view! {
+        <Bar progress testid label />
         <Show when=move || progress.with(Option::is_some)>
-            <progress data-testid=testid aria-label=tr(a, label) max=move || progress.get().map_or(1, |p| p.total)
-                value=move || progress.get().map_or(0, |p| p.done)></progress>
             <button class="small" data-testid=format!("{testid}-cancel") on:click=move |_| on_cancel.run(())>{tr(a, Text::Cancel)}</button>
         </Show>
     }
@@ -35,14 +53,7 @@ pub fn ProgressCancel(
 #[component]
 pub fn FitProgress() -> impl IntoView {
     let a: Actions = expect_context();
-    let progress = a.fit_progress;
-    view! {
-        <Show when=move || progress.with(Option::is_some)>
-            <progress data-testid="fit-progress" aria-label=tr(a, Text::FittingModel)
-                max=move || progress.get().map_or(1, |p| p.total)
-                value=move || progress.get().map_or(0, |p| p.done)></progress>
-        </Show>
-    }
+    view! { <Bar progress=a.fit_progress testid="fit-progress" label=Text::FittingModel /> }
 }
 
 /// How far the running analysis (Methods, Diagnostics, Mislabel lab, flip set) has
@@ -50,14 +61,7 @@ pub fn FitProgress() -> impl IntoView {
 #[component]
 pub fn AnalysisProgress() -> impl IntoView {
     let a: Actions = expect_context();
-    let progress = a.analysis_progress;
-    view! {
-        <Show when=move || progress.with(Option::is_some)>
-            <progress data-testid="analysis-progress" aria-label=tr(a, Text::AnalysisProgress)
-                max=move || progress.get().map_or(1, |p| p.total)
-                value=move || progress.get().map_or(0, |p| p.done)></progress>
-        </Show>
-    }
+    view! { <Bar progress=a.analysis_progress testid="analysis-progress" label=Text::AnalysisProgress /> }
 }
 
 /// Cancel for the one-piece job running now (training, reading a file, Methods,
