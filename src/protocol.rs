@@ -326,6 +326,17 @@ pub enum Request {
         /// The block of the subsets this worker retrains.
         share: Share,
     },
+    /// TMC-Shapley of the explained point, its permutations shared among the workers
+    /// (long job); the primary keeps the result for the next Methods request with the
+    /// same settings.
+    Shapley {
+        /// Job id.
+        job: u64,
+        /// Permutations, truncation and seed (`shapley_*`).
+        settings: MethodParams,
+        /// The block of the permutations this worker runs.
+        share: Share,
+    },
 }
 
 fn one() -> usize {
@@ -393,6 +404,12 @@ pub enum PartValues {
     Lds {
         /// `losses[m][t]`.
         losses: Vec<Vec<f64>>,
+    },
+    /// TMC-Shapley: every training point's marginal contribution in each permutation
+    /// of the block, in order.
+    Shapley {
+        /// `marginals[k][i]`.
+        marginals: Vec<Floats>,
     },
     /// The three truths: leave-one-out and PBRF of the block's points, scratch fits of
     /// the block's seeds.
@@ -522,6 +539,13 @@ pub enum Response {
         job: u64,
         /// Per method, or the error.
         result: JobResult<LdsView>,
+    },
+    /// TMC-Shapley of the explained point is computed and kept (or cancelled).
+    ShapleyDone {
+        /// Job id.
+        job: u64,
+        /// What was run, or the error.
+        result: JobResult<ShapleyView>,
     },
     /// The worker panicked; the message is shown to the user.
     Crashed {
@@ -1123,6 +1147,19 @@ pub struct FixCurve {
     pub ranking: crate::engine::evaluate::SelfRanking,
     /// One refit per fraction checked.
     pub points: Vec<crate::engine::audit::fix_first::FixPoint>,
+}
+
+/// TMC-Shapley run on the pool, kept by the primary worker for the Methods view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShapleyView {
+    /// Permutations run.
+    pub permutations: usize,
+    /// How the refits converged.
+    pub refits: RefitStats,
+    /// Wall-clock milliseconds (the longest block).
+    pub millis: f64,
+    /// Engine workers that shared the permutations.
+    pub workers: usize,
 }
 
 /// Linear datamodeling score per method.

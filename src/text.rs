@@ -77,7 +77,7 @@ texts! {
     LinkTooLarge, LinkTextTooLarge, LinkNotBase64, LinkNotDeflate, LinkInflated, LinkNotText,
     ReportMade, ReportSettings, ReportNothingYet,
     ErrGroupIsEverything,
-    ReadingFile, FittingModel, AnalysisProgress,
+    ReadingFile, FittingModel, AnalysisProgress, ShapleyProgress,
 }
 
 const EN: &str = include_str!("../www/i18n/en.json");

@@ -45,6 +45,8 @@ pub enum JobKind {
     Lds,
     /// The three ground truths.
     Truths,
+    /// TMC-Shapley's permutations on the pool, before a Methods view that shows it.
+    Shapley,
 }
 
 /// A long job's progress.

@@ -251,7 +251,7 @@ fn tick_labels_have_the_digits_their_axis_needs_and_no_negative_zero() {
 fn pooled(
     parts: usize,
     request: impl Fn(attribution_explorer::protocol::Share) -> attribution_explorer::protocol::Request,
-) -> attribution_explorer::protocol::Response {
+) -> (attribution_explorer::protocol::Response, attribution_explorer::service::Service) {
     use attribution_explorer::protocol::{Request, Response, Share};
     use attribution_explorer::service::Service;
     let mut blocks = Vec::new();
@@ -273,7 +273,7 @@ fn pooled(
     let mut s = first.expect("a service");
     let mut out = Vec::new();
     s.handle(Request::Finish { job: 2, parts: blocks }, &mut |r| out.push(r));
-    out.pop().expect("a result")
+    (out.pop().expect("a result"), s)
 }
 
 #[wasm_bindgen_test]
@@ -287,7 +287,7 @@ fn a_pool_in_the_browser_gives_the_native_numbers() {
         // last bit, which Newton's steps carry no further than rounding.
         assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-6), "{what}: {x} vs {y}");
     };
-    let Response::LeaveEachOutDone { result: Ok(loo), .. } =
+    let (Response::LeaveEachOutDone { result: Ok(loo), .. }, _) =
         pooled(2, |share| Request::LeaveEachOut { job: 2, share })
     else {
         panic!("leave-one-out")
@@ -299,7 +299,7 @@ fn a_pool_in_the_browser_gives_the_native_numbers() {
     for (x, y) in loo.predicted.iter().zip(fixture["loo_predicted"].as_array().expect("array")) {
         close(*x, y, "predicted");
     }
-    let Response::LdsDone { result: Ok(lds), .. } = pooled(3, |share| Request::Lds {
+    let (Response::LdsDone { result: Ok(lds), .. }, _) = pooled(3, |share| Request::Lds {
         job: 2,
         subsets: 10,
         alpha: 0.5,
@@ -312,5 +312,30 @@ fn a_pool_in_the_browser_gives_the_native_numbers() {
     };
     for ((_, x), y) in lds.values.iter().zip(fixture["lds"].as_array().expect("array")) {
         close(x.expect("an LDS value"), y, "LDS");
+    }
+    // TMC-Shapley: 3 permutations over 2 workers (2 and 1), then the Methods view on
+    // the first, which shows the kept result. The fixture's settings (no truncation,
+    // seed 4) are those of `tests/native/reproducibility.rs`.
+    let settings = attribution_explorer::engine::methods::MethodParams {
+        shapley_permutations: 3,
+        shapley_truncation: 0.0,
+        shapley_seed: 4,
+        ..Default::default()
+    };
+    let (Response::ShapleyDone { result: Ok(kept), .. }, mut primary) =
+        pooled(2, |share| Request::Shapley { job: 2, settings: settings.clone(), share })
+    else {
+        panic!("TMC-Shapley")
+    };
+    assert_eq!((kept.permutations, kept.workers), (3, 2));
+    let mut out = Vec::new();
+    let methods = vec![attribution_explorer::engine::methods::Method::TmcShapley];
+    primary.handle(Request::Methods { job: 3, methods, settings }, &mut |r| out.push(r));
+    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.pop() else { panic!("Methods") };
+    let tmc = m.rows.iter().find(|r| r.method.id() == "tmc_shapley").expect("a TMC-Shapley row");
+    let expected = fixture["tmc"].as_array().expect("array");
+    assert_eq!(tmc.scores.len(), expected.len());
+    for (x, y) in tmc.scores.iter().zip(expected) {
+        close(*x, y, "TMC-Shapley");
     }
 }

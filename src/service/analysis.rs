@@ -15,6 +15,7 @@ use crate::engine::linalg::symmetric_eigenvalues;
 use crate::engine::methods::ihvp::{
     cg_solve, largest_eigenvalue, lissa_notes, lissa_solve, smallest_eigenvalue, CgStatus, LissaParams,
 };
+use crate::engine::methods::shapley::tmc_scores;
 use crate::engine::methods::{self, CheckedParams, Method};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::Net;
@@ -76,8 +77,14 @@ pub fn methods_view(
     let mut rows = vec![row(Attribution::Exact, exact.clone(), &exact, loo, exact_ms)];
     for &method in chosen {
         let t = clock();
-        let result = methods::run(method, s.problem(), s.theta(), &design, s.damping(), params);
-        let millis = clock() - t;
+        // TMC-Shapley run on the pool just before, with these settings: kept.
+        let key = (params.shapley_permutations.max(1), params.shapley_truncation, params.shapley_seed);
+        let (result, millis) = match &s.shapley {
+            Some(kept) if method == Method::TmcShapley && kept.key == key => {
+                (Ok(tmc_scores(s.problem(), vec![kept.run.clone()])), kept.millis)
+            }
+            _ => (methods::run(method, s.problem(), s.theta(), &design, s.damping(), params), clock() - t),
+        };
         rows.push(match result {
             Ok(mut m) => MethodRow {
                 notes: m.notes,

@@ -2,8 +2,9 @@
 //! messages (a Cancel, a newer request) in between: leave-one-out of every training
 //! point for the explained point, the retraining behind the LDS, and the three ground
 //! truths of a network (warm-started leave-one-out, the PBRF, retraining from
-//! scratch). The loops are the engine's own steppable jobs ([`LeaveEachOut`],
-//! [`LdsJob`], [`ScratchJob`]), the same the CLI runs.
+//! scratch), and TMC-Shapley's permutations. The loops are the engine's own steppable
+//! jobs ([`LeaveEachOut`], [`LdsJob`], [`ScratchJob`], [`TmcJob`]), the same the CLI
+//! runs.
 //!
 //! A job can be shared among the page's workers: each runs the [`Share`] it is given
 //! (a contiguous block of points, subsets or seeds) and answers with its [`Part`]; the
@@ -11,9 +12,10 @@
 //! view. A job in one part finishes itself through the same code, so one worker and
 //! several give the same numbers (tested).
 
-use super::session::Session;
+use super::session::{KeptShapley, Session};
 use crate::engine::evaluate::top_k;
 use crate::engine::evaluate::{lds, LdsJob};
+use crate::engine::methods::shapley::TmcJob;
 use crate::engine::methods::{self, CheckedParams, Method};
 use crate::engine::model::problem::Design;
 use crate::engine::retrain::{LeaveEachOut, RefitStats};
@@ -54,6 +56,12 @@ pub struct TruthsState {
     refits: RefitStats,
 }
 
+/// TMC-Shapley permutations in progress, with the settings they were run with.
+pub struct ShapleyState {
+    run: TmcJob,
+    key: (usize, f64, u64),
+}
+
 /// What a long job computes.
 pub enum Work {
     /// Leave-one-out of every training point.
@@ -62,6 +70,8 @@ pub enum Work {
     Lds(LdsState),
     /// The three ground truths.
     Truths(Box<TruthsState>),
+    /// TMC-Shapley permutations.
+    Shapley(Box<ShapleyState>),
 }
 
 /// A job in progress: its id, its block, when it started, and its work.
@@ -156,6 +166,23 @@ impl LongJob {
         Self { job, share, started, work }
     }
 
+    /// TMC-Shapley of the explained point with `params`' permutations, truncation and
+    /// seed: this worker runs the share's block of the permutations (it first fits the
+    /// full data, for the truncation).
+    pub fn shapley(
+        job: u64,
+        share: Share,
+        s: &Session,
+        params: &CheckedParams,
+        started: f64,
+    ) -> Result<Self, Said> {
+        let key = (params.shapley_permutations.max(1), params.shapley_truncation, params.shapley_seed);
+        let perms = share.range(key.0);
+        let run =
+            TmcJob::new(s.problem(), &s.explained_design(), 0, perms, key.1, key.2).map_err(|e| e.said())?;
+        Ok(Self { job, share, started, work: Work::Shapley(Box::new(ShapleyState { run, key })) })
+    }
+
     /// The job id.
     pub fn id(&self) -> u64 {
         self.job
@@ -170,6 +197,7 @@ impl LongJob {
                 let n = t.loo.total();
                 (t.loo.done() + t.pbrf.len() + t.scratch.done(), 2 * n + t.scratch.total())
             }
+            Work::Shapley(t) => (t.run.done(), t.run.total()),
         };
         Response::Progress { job: self.job, part: self.share.part, done, total }
     }
@@ -181,6 +209,7 @@ impl LongJob {
             Work::Loo(_) => Response::LeaveEachOutDone { job, result: Err(error) },
             Work::Lds(_) => Response::LdsDone { job, result: Err(error) },
             Work::Truths(_) => Response::TruthsDone { job, result: Err(error) },
+            Work::Shapley(_) => Response::ShapleyDone { job, result: Err(error) },
         }
     }
 
@@ -193,6 +222,7 @@ impl LongJob {
             Work::Loo(l) => step_loo(l, s, clock, deadline),
             Work::Lds(l) => step_lds(l, s, clock, deadline),
             Work::Truths(t) => step_truths(t, s, clock, deadline),
+            Work::Shapley(t) => step_shapley(t, s, clock, deadline),
         };
         let done = match outcome {
             Err(e) => {
@@ -238,6 +268,12 @@ impl LongJob {
                     scratch: t.scratch.clone(),
                 },
             ),
+            Work::Shapley(t) => (
+                t.run.refits,
+                PartValues::Shapley {
+                    marginals: std::mem::take(&mut t.run.marginals).into_iter().map(Floats::from).collect(),
+                },
+            ),
         };
         Part { share: self.share, model: s.fingerprint(), millis: clock() - self.started, refits, values }
     }
@@ -250,6 +286,7 @@ impl LongJob {
             Work::Loo(_) => finish_loo(s, self.job, parts),
             Work::Lds(l) => finish_lds(l, s, self.job, parts),
             Work::Truths(_) => finish_truths(s, self.job, parts),
+            Work::Shapley(t) => finish_shapley(t.key, s, self.job, parts),
         });
         result.unwrap_or_else(|e| self.ended(JobError::failed(e)))
     }
@@ -325,6 +362,44 @@ fn finish_loo(s: &mut Session, job: u64, parts: Vec<Part>) -> Result<Response, S
         actual: actual.into(),
     };
     Ok(Response::LeaveEachOutDone { job, result: Ok(Box::new(view)) })
+}
+
+/// Permutations until the deadline (at least one); whether the block is done.
+fn step_shapley(
+    t: &mut ShapleyState,
+    s: &mut Session,
+    clock: fn() -> f64,
+    deadline: f64,
+) -> Result<bool, Said> {
+    loop {
+        t.run.step(s.problem()).map_err(|e| e.said())?;
+        if t.run.is_finished() || clock() >= deadline {
+            return Ok(t.run.is_finished());
+        }
+    }
+}
+
+/// TMC-Shapley from its blocks of permutations, kept in the session for the Methods
+/// view.
+fn finish_shapley(
+    key: (usize, f64, u64),
+    s: &mut Session,
+    job: u64,
+    parts: Vec<Part>,
+) -> Result<Response, Said> {
+    let ((millis, refits), workers) = (totals(&parts), parts.len());
+    let mut marginals = Vec::with_capacity(key.0);
+    for p in parts {
+        let PartValues::Shapley { marginals: m } = p.values else { return Err(wrong_kind()) };
+        marginals.extend(m.into_iter().map(|f| f.0));
+    }
+    if marginals.len() != key.0 || marginals.iter().any(|m| m.len() != s.train.n()) {
+        return Err(Said::new(Text::ErrBlocksIncomplete).with("k", marginals.len()).with("n", key.0));
+    }
+    let run = TmcJob::summary(&marginals, refits);
+    let view = ShapleyView { permutations: run.permutations, refits, millis, workers };
+    s.shapley = Some(KeptShapley { key, run, millis });
+    Ok(Response::ShapleyDone { job, result: Ok(Box::new(view)) })
 }
 
 /// Subset refits until the deadline; whether the block is done.

@@ -182,6 +182,21 @@ impl Service {
                     Err(e) => emit(Response::LdsDone { job, result: Err(e) }),
                 }
             }
+            Request::Shapley { job, settings, share } => {
+                self.cancel_long(emit);
+                let clock = self.clock;
+                let started = match (&self.session, check(settings)) {
+                    (None, _) => untrained(),
+                    (_, Err(e)) => Err(e),
+                    (Some(s), Ok(p)) => {
+                        LongJob::shapley(job, share, s, &p, clock()).map(Box::new).map_err(JobError::failed)
+                    }
+                };
+                match started {
+                    Ok(l) => self.start_long(*l, emit),
+                    Err(e) => emit(Response::ShapleyDone { job, result: Err(e) }),
+                }
+            }
             Request::Truths { job, seeds, share } => {
                 self.cancel_long(emit);
                 match &self.session {

@@ -24,6 +24,17 @@ use ndarray::Axis;
 /// Largest weight the scrubber (or a link) may give a training point.
 pub const MAX_WEIGHT: f64 = 1000.0;
 
+/// TMC-Shapley of the explained point, run on the pool of workers.
+#[derive(Debug, Clone)]
+pub struct KeptShapley {
+    /// Its settings: permutations, truncation, seed.
+    pub key: (usize, f64, u64),
+    /// Its values.
+    pub run: crate::engine::methods::shapley::TmcShapley,
+    /// Wall-clock milliseconds of the pool's run.
+    pub millis: f64,
+}
+
 /// A fitted model with its data, its plot frame and the explained point.
 pub struct Session {
     title: String,
@@ -57,6 +68,8 @@ pub struct Session {
     pub actual_loo: Option<Vec<f64>>,
     /// The three ground truths of the explained point, once computed.
     pub truths: Option<TruthsView>,
+    /// TMC-Shapley of the explained point run on the pool, for the Methods view.
+    pub shapley: Option<KeptShapley>,
     bounds: ([f64; 2], [f64; 2]),
 }
 
@@ -266,6 +279,7 @@ impl Session {
             },
             explained_x: vec![],
             actual_loo: None,
+            shapley: None,
             truths: None,
         };
         session.select(&spec.selection)?;
@@ -442,6 +456,7 @@ impl Session {
         self.explained_x = x;
         self.actual_loo = None;
         self.truths = None;
+        self.shapley = None;
         Ok(())
     }
 

@@ -77,6 +77,8 @@ pub struct Actions {
     pub lds: RwSignal<Option<LdsView>>,
     /// Progress of the LDS job.
     pub lds_progress: RwSignal<Option<Progress>>,
+    /// Progress of TMC-Shapley's permutations on the pool (before a Methods run).
+    pub shapley_progress: RwSignal<Option<Progress>>,
     /// The three ground truths of the explained point.
     pub truths: RwSignal<Option<TruthsView>>,
     /// Progress of that job.
@@ -91,6 +93,8 @@ pub struct Actions {
     pub upload_progress: RwSignal<Option<Progress>>,
     /// Progress of fitting the model (its headway, in parts per thousand).
     pub fit_progress: RwSignal<Option<Progress>>,
+    /// The Methods request that waits for TMC-Shapley's permutations on the pool.
+    methods_waiting: StoredValue<Option<(Vec<Method>, MethodParams)>>,
     /// How far the running analysis has come (Methods, Diagnostics, Mislabel lab,
     /// flip set), once it reports.
     pub analysis_progress: RwSignal<Option<Progress>>,
@@ -205,6 +209,7 @@ impl Actions {
             failed_upload: RwSignal::new(None),
             lds: RwSignal::new(None),
             lds_progress: RwSignal::new(None),
+            shapley_progress: RwSignal::new(None),
             truths: RwSignal::new(None),
             truths_progress: RwSignal::new(None),
             analysing: RwSignal::new(false),
@@ -213,6 +218,7 @@ impl Actions {
             helpers: StoredValue::new(Helpers::default()),
             upload_progress: RwSignal::new(None),
             fit_progress: RwSignal::new(None),
+            methods_waiting: StoredValue::new(None),
             analysis_progress: RwSignal::new(None),
             upload_sent: StoredValue::new_local(None),
             upload_held: StoredValue::new_local(None),
@@ -326,7 +332,7 @@ impl Actions {
 
     /// Copy the tracker's running jobs and progress into the signals.
     fn sync(&self) {
-        let (busy, analysing, loo, lds, truths, upload, fit, analysis) = self.jobs.with_value(|j| {
+        let (busy, analysing, loo, lds, truths, upload, fit, analysis, shapley) = self.jobs.with_value(|j| {
             let reading = j.current_progress(JobKind::Upload);
             (
                 j.is_running(JobKind::Train) || (j.is_running(JobKind::Upload) && reading.is_none()),
@@ -337,6 +343,7 @@ impl Actions {
                 reading,
                 j.current_progress(JobKind::Train),
                 ANALYSES.iter().find_map(|k| j.current_progress(*k)),
+                j.current_progress(JobKind::Shapley),
             )
         });
         self.analysis_progress.set(analysis);
@@ -346,6 +353,7 @@ impl Actions {
         self.analysing.set(analysing);
         self.loo_progress.set(loo);
         self.lds_progress.set(lds);
+        self.shapley_progress.set(shapley);
         self.truths_progress.set(truths);
     }
 
@@ -426,7 +434,7 @@ impl Actions {
     /// End every long job on every worker and forget it (a worker that held a block
     /// is gone, so their results could never be complete).
     fn stop_long_jobs(&self) {
-        let kinds = [JobKind::Loo, JobKind::Lds, JobKind::Truths];
+        let kinds = [JobKind::Loo, JobKind::Lds, JobKind::Truths, JobKind::Shapley];
         kinds.into_iter().for_each(|kind| self.cancel(kind));
         self.jobs.update_value(|j| j.abandon(&kinds));
         self.sync();
@@ -520,6 +528,7 @@ impl Actions {
             JobKind::Flip,
             JobKind::Group,
             JobKind::Truths,
+            JobKind::Shapley,
         ];
         self.jobs.update_value(|j| j.abandon(&stale));
         self.sync();
@@ -546,13 +555,35 @@ impl Actions {
         self.cancel(JobKind::Truths);
     }
 
-    /// Every method side by side for the explained point.
+    /// Every method side by side for the explained point. TMC-Shapley, when chosen,
+    /// runs first on the pool of workers (its permutations shared, with progress and
+    /// Cancel); the primary keeps it, and the Methods request that follows shows it.
     pub fn run_methods(&self) {
-        let job = self.start(JobKind::Methods);
         let methods = self.chosen_methods.get_untracked();
         let settings = self.method_params.get_untracked();
         self.methods_asked.set_value(Some(settings.clone()));
+        if methods.contains(&Method::TmcShapley) {
+            let permutations = settings.shapley_permutations.max(1);
+            self.start_shared(JobKind::Shapley, permutations, |job, share| Request::Shapley {
+                job,
+                settings: settings.clone(),
+                share,
+            });
+            self.methods_waiting.set_value(Some((methods, settings)));
+        } else {
+            self.send_methods(methods, settings);
+        }
+    }
+
+    fn send_methods(&self, methods: Vec<Method>, settings: MethodParams) {
+        let job = self.start(JobKind::Methods);
         self.send(Request::Methods { job, methods, settings });
+    }
+
+    /// Cancel TMC-Shapley's permutations (and the Methods run waiting for them).
+    pub fn cancel_shapley(&self) {
+        self.methods_waiting.set_value(None);
+        self.cancel(JobKind::Shapley);
     }
 
     /// Spectrum, traces and the damping sweep.
@@ -906,7 +937,14 @@ impl Actions {
             Response::Reweighted { job, result } => self.on_reweighted(job, result),
             Response::Progress { job, part, done, total } => {
                 self.jobs.update_value(|j| {
-                    let long = [JobKind::Loo, JobKind::Lds, JobKind::Truths, JobKind::Upload, JobKind::Train];
+                    let long = [
+                        JobKind::Loo,
+                        JobKind::Lds,
+                        JobKind::Truths,
+                        JobKind::Shapley,
+                        JobKind::Upload,
+                        JobKind::Train,
+                    ];
                     for kind in long.into_iter().chain(ANALYSES) {
                         j.progress(kind, job, part, done, total);
                     }
@@ -961,6 +999,17 @@ impl Actions {
             }
             Response::LdsDone { job, result } => {
                 self.show(JobKind::Lds, job, result, self.lds);
+            }
+            Response::ShapleyDone { job, result } => {
+                if !self.finished(JobKind::Shapley, job) {
+                    return;
+                }
+                let waiting = self.methods_waiting.try_update_value(Option::take).flatten();
+                match (result, waiting) {
+                    (Ok(_), Some((methods, settings))) => self.send_methods(methods, settings),
+                    (Err(JobError::Failed(e)), _) => self.error.set(Some(e)),
+                    _ => {}
+                }
             }
             Response::LeaveEachOutDone { job, result } => {
                 self.show(JobKind::Loo, job, result, self.loo);

@@ -576,8 +576,20 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   // Cheap here, so the default methods ran on opening; TMC-Shapley is opt-in (it retrains a lot).
   await page.waitForSelector('[data-testid=method-row][data-method=actual_loo]', { timeout: 60000 });
   await page.check('label:has-text("TMC data Shapley") input');
+  // TMC-Shapley's permutations run on the pool first, with their own progress bar.
+  await testWork(page, () => {
+    window.__shapley = [];
+    new MutationObserver(() => {
+      const p = document.querySelector('[data-testid=shapley-progress]');
+      if (p) window.__shapley.push(Number(p.value) / Number(p.max));
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
   await page.click('[data-testid=methods-button]');
   await page.waitForSelector('[data-testid=method-row][data-method=tmc_shapley]', { timeout: 60000 });
+  const shapley = await page.evaluate(() => window.__shapley);
+  assert(shapley.length >= 1 && shapley.every((v, i) => i === 0 || v >= shapley[i - 1]), `TMC-Shapley progress moves forward only: ${shapley.map(v => v.toFixed(2))}`);
+  assert(await page.$('[data-testid=shapley-progress]') === null, 'the bar goes when the permutations are done');
+  console.log(`     TMC-Shapley on the pool: progress shown ${shapley.length} times`);
   const rho = await page.$$eval('[data-testid=method-row]', rows => Object.fromEntries(rows.map(r =>
     [r.dataset.method, Number(r.querySelector('[data-testid=method-spearman]').dataset.value)])));
   assert(rho.cg > 0.9999 && rho.arnoldi > 0.9 && rho.lissa > 0.9, `iHVP methods vs exact: ${JSON.stringify(rho)}`);

@@ -85,8 +85,20 @@ fn whole(request: Request) -> Response {
     out.pop().expect("a result")
 }
 
-/// The default view's leave-one-out and LDS (10 subsets, α = 0.5, seed 3, gradient dot
-/// product), run whole natively: what the browser test's pool of services must give.
+/// The TMC-Shapley settings of the pool fixture: 3 permutations, no truncation (so
+/// that no rounding of a utility can decide where a permutation stops), seed 4.
+pub fn pool_tmc_settings() -> attribution_explorer::engine::methods::MethodParams {
+    attribution_explorer::engine::methods::MethodParams {
+        shapley_permutations: 3,
+        shapley_truncation: 0.0,
+        shapley_seed: 4,
+        ..Default::default()
+    }
+}
+
+/// The default view's leave-one-out, LDS (10 subsets, α = 0.5, seed 3, gradient dot
+/// product) and TMC-Shapley ([`pool_tmc_settings`]) of the explained point, run whole
+/// natively: what the browser test's pool of services must give.
 pub fn default_pool_jobs() -> serde_json::Value {
     use attribution_explorer::protocol::Share;
     let Response::LeaveEachOutDone { result: Ok(loo), .. } =
@@ -104,10 +116,18 @@ pub fn default_pool_jobs() -> serde_json::Value {
         share: Share::WHOLE,
     };
     let Response::LdsDone { result: Ok(lds), .. } = whole(lds) else { panic!("LDS") };
+    let methods = Request::Methods {
+        job: 4,
+        methods: vec![attribution_explorer::engine::methods::Method::TmcShapley],
+        settings: pool_tmc_settings(),
+    };
+    let Response::MethodsDone { result: Ok(m), .. } = whole(methods) else { panic!("Methods") };
+    let tmc = m.rows.iter().find(|r| r.method.id() == "tmc_shapley").expect("a TMC-Shapley row");
     serde_json::json!({
         "loo_predicted": loo.predicted.to_vec(),
         "loo_actual": loo.actual.to_vec(),
         "lds": lds.values.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+        "tmc": tmc.scores.to_vec(),
     })
 }
 

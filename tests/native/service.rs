@@ -953,3 +953,51 @@ fn methods_diagnostics_and_the_mislabel_lab_report_progress_forward_only_then_th
         assert!(done, "job {job}: {out:?}");
     }
 }
+
+/// The TMC-Shapley row of a Methods view.
+fn tmc_row(out: &[Response]) -> MethodRow {
+    let Some(Response::MethodsDone { result: Ok(m), .. }) = out.last() else { panic!("{out:?}") };
+    m.rows.iter().find(|r| r.method == Attribution::Method(Method::TmcShapley)).cloned().expect("a TMC row")
+}
+
+#[test]
+fn tmc_shapley_shared_among_workers_gives_the_numbers_of_one_run() {
+    let spec = TrainSpec::default();
+    let settings = attribution_explorer::engine::methods::MethodParams {
+        shapley_permutations: 5,
+        shapley_seed: 4,
+        ..Default::default()
+    };
+    let methods =
+        |job| Request::Methods { job, methods: vec![Method::TmcShapley], settings: settings.clone() };
+    // One worker, one piece: the Methods request runs TMC-Shapley itself.
+    let mut alone = Service::new(native_clock);
+    trained(&run(&mut alone, Request::Train { job: 1, spec: spec.clone() })).expect("trains");
+    let whole = tmc_row(&run(&mut alone, methods(3)));
+    assert!(whole.error.is_none() && whole.std_error.is_some(), "{whole:?}");
+    // Three workers share the 5 permutations (2, 2, 1); the first keeps the result.
+    let mut services: Vec<Service> = (0..3).map(|_| Service::new(native_clock)).collect();
+    let mut blocks = Vec::new();
+    for (s, share) in services.iter_mut().zip(Share::all(3)) {
+        trained(&run(s, Request::Train { job: 1, spec: spec.clone() })).expect("trains");
+        let out = run(s, Request::Shapley { job: 2, settings: settings.clone(), share });
+        let Some(Response::PartDone { result: Ok(p), .. }) = out.last() else { panic!("a block: {out:?}") };
+        blocks.push(*p.clone());
+    }
+    let primary = &mut services[0];
+    let out = run(primary, Request::Finish { job: 2, parts: blocks });
+    let Some(Response::ShapleyDone { result: Ok(view), .. }) = out.last() else { panic!("{out:?}") };
+    assert_eq!((view.permutations, view.workers), (5, 3));
+    let shared = tmc_row(&run(primary, methods(4)));
+    // The same values and standard errors to the last bit, the same refits.
+    assert_eq!(shared.scores, whole.scores);
+    assert_eq!(shared.std_error, whole.std_error);
+    assert_eq!(shared.notes, whole.notes, "the same permutations and refits, said the same way");
+    // Other settings are not the kept run's: the Methods request runs its own.
+    let other = attribution_explorer::engine::methods::MethodParams { shapley_seed: 5, ..settings.clone() };
+    let out = run(primary, Request::Methods { job: 5, methods: vec![Method::TmcShapley], settings: other });
+    assert_ne!(tmc_row(&out).scores, whole.scores, "another seed, other permutations");
+    // Explaining another point forgets the kept run.
+    run(primary, Request::Select { job: 6, selection: Selection::Test(3) });
+    assert!(tmc_row(&run(primary, methods(7))).scores != whole.scores, "another point");
+}

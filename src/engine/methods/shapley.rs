@@ -53,6 +53,147 @@ fn utility(problem: &Problem, theta: &[f64], x: &[f64], y: f64) -> f64 {
     }
 }
 
+/// TMC-Shapley for one test row, a permutation at a time, over a block of the
+/// permutations: the steppable form behind [`tmc_shapley`], which the page's workers
+/// share in blocks. Permutation `k` is the `k`-th drawn from `Rng::new(seed)` whatever
+/// the block, and [`TmcJob::summary`] adds the blocks' marginals in permutation order,
+/// so a job split in blocks gives the numbers of one run, to the last bit.
+#[derive(Debug, Clone)]
+pub struct TmcJob {
+    x: Vec<f64>,
+    y: f64,
+    truncation: f64,
+    u_full: f64,
+    rng: Rng,
+    next: usize,
+    end: usize,
+    /// Per permutation done, in order: every training point's marginal contribution.
+    pub marginals: Vec<Vec<f64>>,
+    /// The refits so far (the full-data fit counts in the block of permutation 0).
+    pub refits: RefitStats,
+}
+
+impl TmcJob {
+    /// Permutations `perms` (a block of `0..permutations`) for test row `t` of `test`;
+    /// fits the full data first, for the utility the permutations are truncated at.
+    pub fn new(
+        problem: &Problem,
+        test: &Design,
+        t: usize,
+        perms: std::ops::Range<usize>,
+        truncation: f64,
+        seed: u64,
+    ) -> Result<Self, MethodError> {
+        let (x, y) = (test.row(t).to_vec(), test.y[t]);
+        let full =
+            fit(problem, None, &FitOptions::default()).map_err(|e| MethodError::NotApplicable(e.said()))?;
+        let mut refits = RefitStats::default();
+        if perms.start == 0 {
+            refits.record(full.converged, full.grad_norm);
+        }
+        let mut rng = Rng::new(seed);
+        for _ in 0..perms.start {
+            rng.permutation(problem.n());
+        }
+        let u_full = utility(problem, &full.theta, &x, y);
+        Ok(Self {
+            x,
+            y,
+            truncation,
+            u_full,
+            rng,
+            next: perms.start,
+            end: perms.end.max(perms.start),
+            marginals: vec![],
+            refits,
+        })
+    }
+
+    /// Permutations of the block done.
+    pub fn done(&self) -> usize {
+        self.marginals.len()
+    }
+
+    /// Permutations in the block.
+    pub fn total(&self) -> usize {
+        self.marginals.len() + (self.end - self.next)
+    }
+
+    /// Whether every permutation of the block is done.
+    pub fn is_finished(&self) -> bool {
+        self.next >= self.end
+    }
+
+    /// Run the next permutation: add the points one by one, refit each prefix
+    /// (warm-started), and record each point's change of utility.
+    pub fn step(&mut self, problem: &Problem) -> Result<(), MethodError> {
+        if self.is_finished() {
+            return Ok(());
+        }
+        let n = problem.n();
+        let (x, y) = (self.x.as_slice(), self.y);
+        let opts = FitOptions::default();
+        let classes = if problem.model.kind == ModelKind::Linear { 0 } else { problem.model.k.max(2) };
+        let class_of = |i: usize| (problem.train.y[i] as usize).min(classes.saturating_sub(1));
+        let mut sub = problem.clone();
+        sub.weights.iter_mut().for_each(|w| *w = 0.0);
+        let mut theta = vec![0.0; problem.n_params()];
+        let mut counts = vec![0usize; classes];
+        let mut fitted = false;
+        let mut u_prev = if classes > 0 { 1.0 / classes as f64 } else { utility(problem, &theta, x, y) };
+        let mut marginals = vec![0.0; n];
+        for (added, &i) in self.rng.permutation(n).iter().enumerate() {
+            if (self.u_full - u_prev).abs() < self.truncation {
+                continue;
+            }
+            sub.weights[i] = problem.weights[i];
+            if classes > 0 {
+                counts[class_of(i)] += 1;
+            }
+            let u = if counts.contains(&0) {
+                // Some class is missing: the label frequencies of the prefix.
+                counts.get(y as usize).copied().unwrap_or(0) as f64 / (added + 1) as f64
+            } else {
+                let report = fit(&sub, fitted.then_some(theta.as_slice()), &opts)
+                    .map_err(|e| MethodError::NotApplicable(e.said()))?;
+                self.refits.record(report.converged, report.grad_norm);
+                theta = report.theta;
+                fitted = true;
+                utility(problem, &theta, x, y)
+            };
+            marginals[i] = u - u_prev;
+            u_prev = u;
+        }
+        self.marginals.push(marginals);
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Mean and standard error per point from the marginals of every permutation, in
+    /// permutation order (one block's, or every block's joined in order).
+    pub fn summary(marginals: &[Vec<f64>], refits: RefitStats) -> TmcShapley {
+        let n = marginals.first().map_or(0, Vec::len);
+        let (mut sum, mut sum_sq) = (vec![0.0; n], vec![0.0; n]);
+        for m in marginals {
+            for (i, &v) in m.iter().enumerate().take(n) {
+                sum[i] += v;
+                sum_sq[i] += v * v;
+            }
+        }
+        let permutations = marginals.len().max(1);
+        let m = permutations as f64;
+        let value: Vec<f64> = sum.iter().map(|s| s / m).collect();
+        let std_error = sum_sq
+            .iter()
+            .zip(&value)
+            .map(
+                |(s2, mean)| if m > 1.0 { ((s2 / m - mean * mean).max(0.0) / (m - 1.0)).sqrt() } else { 0.0 },
+            )
+            .collect();
+        TmcShapley { value, std_error, permutations, refits }
+    }
+}
+
 /// Run TMC-Shapley for test row `t` of `test`; `progress` hears of each permutation
 /// (as `done` of `permutations`) and may cancel.
 pub fn tmc_shapley(
@@ -64,63 +205,14 @@ pub fn tmc_shapley(
     seed: u64,
     progress: &mut dyn FnMut(usize) -> bool,
 ) -> Result<TmcShapley, MethodError> {
-    let n = problem.n();
-    let (x, y) = (test.row(t), test.y[t]);
-    let opts = FitOptions::default();
-    let fit_err = |e: crate::engine::fit::FitError| MethodError::NotApplicable(e.said());
-    let mut refits = RefitStats::default();
-    let full = fit(problem, None, &opts).map_err(fit_err)?;
-    refits.record(full.converged, full.grad_norm);
-    let u_full = utility(problem, &full.theta, x, y);
-    let classes = if problem.model.kind == ModelKind::Linear { 0 } else { problem.model.k.max(2) };
-    let class_of = |i: usize| (problem.train.y[i] as usize).min(classes.saturating_sub(1));
-    let mut rng = Rng::new(seed);
-    let (mut sum, mut sum_sq) = (vec![0.0; n], vec![0.0; n]);
-    let mut sub = problem.clone();
-    let permutations = permutations.max(1);
-    for perm in 0..permutations {
-        sub.weights.iter_mut().for_each(|w| *w = 0.0);
-        let mut theta = vec![0.0; problem.n_params()];
-        let mut counts = vec![0usize; classes];
-        let mut fitted = false;
-        let mut u_prev = if classes > 0 { 1.0 / classes as f64 } else { utility(problem, &theta, x, y) };
-        for (added, &i) in rng.permutation(n).iter().enumerate() {
-            let marginal = if (u_full - u_prev).abs() < truncation {
-                0.0
-            } else {
-                sub.weights[i] = problem.weights[i];
-                if classes > 0 {
-                    counts[class_of(i)] += 1;
-                }
-                let u = if counts.contains(&0) {
-                    // Some class is missing: the label frequencies of the prefix.
-                    counts.get(y as usize).copied().unwrap_or(0) as f64 / (added + 1) as f64
-                } else {
-                    let report = fit(&sub, fitted.then_some(theta.as_slice()), &opts).map_err(fit_err)?;
-                    refits.record(report.converged, report.grad_norm);
-                    theta = report.theta;
-                    fitted = true;
-                    utility(problem, &theta, x, y)
-                };
-                let d = u - u_prev;
-                u_prev = u;
-                d
-            };
-            sum[i] += marginal;
-            sum_sq[i] += marginal * marginal;
-        }
-        if !progress(perm + 1) {
+    let mut job = TmcJob::new(problem, test, t, 0..permutations.max(1), truncation, seed)?;
+    while !job.is_finished() {
+        job.step(problem)?;
+        if !progress(job.done()) {
             return Err(MethodError::Cancelled);
         }
     }
-    let m = permutations as f64;
-    let value: Vec<f64> = sum.iter().map(|s| s / m).collect();
-    let std_error = sum_sq
-        .iter()
-        .zip(&value)
-        .map(|(s2, mean)| if m > 1.0 { ((s2 / m - mean * mean).max(0.0) / (m - 1.0)).sqrt() } else { 0.0 })
-        .collect();
-    Ok(TmcShapley { value, std_error, permutations, refits })
+    Ok(TmcJob::summary(&job.marginals, job.refits))
 }
 
 /// TMC-Shapley of every test row; progress counts permutations over all rows.
@@ -139,6 +231,12 @@ pub fn tmc_shapley_all(
         let mut report = |done: usize| progress.report(base + done, total);
         runs.push(tmc_shapley(problem, test, t, permutations, truncation, seed, &mut report)?);
     }
+    Ok(tmc_scores(problem, runs))
+}
+
+/// The method's scores from the TMC-Shapley run of each test row, with its note.
+pub fn tmc_scores(problem: &Problem, runs: Vec<TmcShapley>) -> Scores {
+    let permutations = runs.first().map_or(1, |r| r.permutations);
     let mut refits = RefitStats::default();
     runs.iter().for_each(|r| refits.merge(&r.refits));
     let what = if problem.model.kind == ModelKind::Linear {
@@ -150,12 +248,12 @@ pub fn tmc_shapley_all(
         .with("perms", permutations.max(1))
         .with_said("utility", Said::new(what))
         .with_said("refits", refits.said());
-    Ok(Scores {
+    Scores {
         std_error: Some(runs.iter().map(|r| r.std_error.clone()).collect()),
         notes: vec![note],
         refits: Some(refits),
         ..Scores::plain(Method::TmcShapley, runs.into_iter().map(|r| r.value).collect())
-    })
+    }
 }
 
 /// Exact KNN-Shapley values of every training point for every test row (classifiers),

@@ -4,7 +4,7 @@
 //! and the agreement matrix. Scores export as CSV and JSON.
 
 use super::label_text;
-use super::progress::{AnalysisProgress, CancelWork};
+use super::progress::{AnalysisProgress, CancelWork, ProgressCancel};
 use crate::engine::evaluate::top_k;
 use crate::engine::methods::{Method, MethodParams};
 use crate::glossary::Term;
@@ -201,7 +201,10 @@ pub fn MethodsTab(
             </fieldset>
             {parameter_inputs(a, params)}
             {super::opening_hint(a, Tab::Methods)}
-            <button data-testid="methods-button" disabled=move || analysing.get() on:click=move |_| on_run.run(())>{tr(a, Text::MethodsButton)}</button>
+            <button data-testid="methods-button" disabled=move || analysing.get() || a.shapley_progress.with(Option::is_some)
+                on:click=move |_| on_run.run(())>{tr(a, Text::MethodsButton)}</button>
+            <ProgressCancel progress=a.shapley_progress on_cancel=Callback::new(move |_| a.cancel_shapley())
+                testid="shapley-progress" label=Text::ShapleyProgress />
             <AnalysisProgress />" "<CancelWork />
             {table}
         </section>
