@@ -73,6 +73,18 @@ async function testWork(page, fn, arg) {
   finally { await page.evaluate(t0 => window.__testWork?.push([t0, performance.now()]), t0).catch(() => {}); }
 }
 
+/** Record every value the progress bar `testid` shows, as the page shows it, in
+ * `window[name]` (fractions of its maximum). */
+async function recordBar(page, name, testid) {
+  await testWork(page, ([name, testid]) => {
+    window[name] = [];
+    new MutationObserver(() => {
+      const p = document.querySelector(`[data-testid=${testid}]`);
+      if (p) window[name].push(Number(p.value) / Number(p.max));
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  }, [name, testid]);
+}
+
 async function viewReady(page) {
   await page.waitForSelector('[data-testid=engine-status].ok', { timeout: 20000 });
   await page.waitForSelector('[data-testid=main-plot][data-drawn=true]', { timeout: 20000 });
@@ -577,13 +589,7 @@ await check('Methods, Diagnostics, Mislabel lab and LDS views show real numbers;
   await page.waitForSelector('[data-testid=method-row][data-method=actual_loo]', { timeout: 60000 });
   await page.check('label:has-text("TMC data Shapley") input');
   // TMC-Shapley's permutations run on the pool first, with their own progress bar.
-  await testWork(page, () => {
-    window.__shapley = [];
-    new MutationObserver(() => {
-      const p = document.querySelector('[data-testid=shapley-progress]');
-      if (p) window.__shapley.push(Number(p.value) / Number(p.max));
-    }).observe(document.body, { subtree: true, childList: true, attributes: true });
-  });
+  await recordBar(page, '__shapley', 'shapley-progress');
   await page.click('[data-testid=methods-button]');
   await page.waitForSelector('[data-testid=method-row][data-method=tmc_shapley]', { timeout: 60000 });
   const shapley = await page.evaluate(() => window.__shapley);
@@ -702,14 +708,7 @@ await check('Cancel stops a one-piece job (network diagnostics, ~10 s; a Methods
   const page = await open('?ds=breast_cancer&model=mlp');
   await viewReady(page);
   const shown = await viewShown(page);
-  // Every value the analysis's progress bar shows, as the page shows it.
-  await testWork(page, () => {
-    window.__analysis = [];
-    new MutationObserver(() => {
-      const p = document.querySelector('[data-testid=analysis-progress]');
-      if (p) window.__analysis.push(Number(p.value) / Number(p.max));
-    }).observe(document.body, { subtree: true, childList: true, attributes: true });
-  });
+  await recordBar(page, '__analysis', 'analysis-progress');
   await page.click('[data-testid=tab-diagnostics]');
   await page.click('[data-testid=diagnostics-button]');
   await page.waitForSelector('[data-testid=work-cancel]', { timeout: 5000 });
@@ -749,17 +748,8 @@ await check('a 43 MB upload is read and fitted in the worker with progress; Canc
   await viewReady(page);
   const shown = await viewShown(page);
   const file = numbersCsv(`${OUT}/huge`, 100000, 50);
-  // Every value the progress bar shows, as the page shows it.
-  await testWork(page, () => {
-    window.__seen = [];
-    window.__fit = [];
-    new MutationObserver(() => {
-      const p = document.querySelector('[data-testid=upload-progress]');
-      if (p) window.__seen.push(Number(p.value) / Number(p.max));
-      const f = document.querySelector('[data-testid=fit-progress]');
-      if (f) window.__fit.push(Number(f.value) / Number(f.max));
-    }).observe(document.body, { subtree: true, childList: true, attributes: true });
-  });
+  await recordBar(page, '__seen', 'upload-progress');
+  await recordBar(page, '__fit', 'fit-progress');
   // Cancel while the worker reads the file.
   await page.setInputFiles('[data-testid=csv-input]', file);
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=upload-progress]')?.value) > 0, null, { timeout: 20000 });
