@@ -15,7 +15,7 @@ use crate::engine::linalg::symmetric_eigenvalues;
 use crate::engine::methods::ihvp::{
     cg_solve, largest_eigenvalue, lissa_notes, lissa_solve, smallest_eigenvalue, CgStatus, LissaParams,
 };
-use crate::engine::methods::shapley::tmc_scores;
+use crate::engine::methods::shapley::{tmc_scores, TmcSettings};
 use crate::engine::methods::{self, CheckedParams, Method};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::Net;
@@ -78,9 +78,8 @@ pub fn methods_view(
     for &method in chosen {
         let t = clock();
         // TMC-Shapley run on the pool just before, with these settings: kept.
-        let key = (params.shapley_permutations.max(1), params.shapley_truncation, params.shapley_seed);
         let (result, millis) = match &s.shapley {
-            Some(kept) if method == Method::TmcShapley && kept.key == key => {
+            Some(kept) if method == Method::TmcShapley && kept.settings == TmcSettings::of(params) => {
                 (Ok(tmc_scores(s.problem(), vec![kept.run.clone()])), kept.millis)
             }
             _ => (methods::run(method, s.problem(), s.theta(), &design, s.damping(), params), clock() - t),

@@ -15,7 +15,7 @@
 use super::session::{KeptShapley, Session};
 use crate::engine::evaluate::top_k;
 use crate::engine::evaluate::{lds, LdsJob};
-use crate::engine::methods::shapley::TmcJob;
+use crate::engine::methods::shapley::{TmcJob, TmcSettings};
 use crate::engine::methods::{self, CheckedParams, Method};
 use crate::engine::model::problem::Design;
 use crate::engine::retrain::{LeaveEachOut, RefitStats};
@@ -59,7 +59,7 @@ pub struct TruthsState {
 /// TMC-Shapley permutations in progress, with the settings they were run with.
 pub struct ShapleyState {
     run: TmcJob,
-    key: (usize, f64, u64),
+    settings: TmcSettings,
 }
 
 /// What a long job computes.
@@ -176,11 +176,12 @@ impl LongJob {
         params: &CheckedParams,
         started: f64,
     ) -> Result<Self, Said> {
-        let key = (params.shapley_permutations.max(1), params.shapley_truncation, params.shapley_seed);
-        let perms = share.range(key.0);
+        let settings = TmcSettings::of(params);
+        let perms = share.range(settings.permutations);
         let run =
-            TmcJob::new(s.problem(), &s.explained_design(), 0, perms, key.1, key.2).map_err(|e| e.said())?;
-        Ok(Self { job, share, started, work: Work::Shapley(Box::new(ShapleyState { run, key })) })
+            TmcJob::new(s.problem(), &s.explained_design(), 0, perms, settings.truncation, settings.seed)
+                .map_err(|e| e.said())?;
+        Ok(Self { job, share, started, work: Work::Shapley(Box::new(ShapleyState { run, settings })) })
     }
 
     /// The job id.
@@ -286,7 +287,7 @@ impl LongJob {
             Work::Loo(_) => finish_loo(s, self.job, parts),
             Work::Lds(l) => finish_lds(l, s, self.job, parts),
             Work::Truths(_) => finish_truths(s, self.job, parts),
-            Work::Shapley(t) => finish_shapley(t.key, s, self.job, parts),
+            Work::Shapley(t) => finish_shapley(t.settings, s, self.job, parts),
         });
         result.unwrap_or_else(|e| self.ended(JobError::failed(e)))
     }
@@ -382,23 +383,25 @@ fn step_shapley(
 /// TMC-Shapley from its blocks of permutations, kept in the session for the Methods
 /// view.
 fn finish_shapley(
-    key: (usize, f64, u64),
+    settings: TmcSettings,
     s: &mut Session,
     job: u64,
     parts: Vec<Part>,
 ) -> Result<Response, Said> {
     let ((millis, refits), workers) = (totals(&parts), parts.len());
-    let mut marginals = Vec::with_capacity(key.0);
+    let mut marginals = Vec::with_capacity(settings.permutations);
     for p in parts {
         let PartValues::Shapley { marginals: m } = p.values else { return Err(wrong_kind()) };
         marginals.extend(m.into_iter().map(|f| f.0));
     }
-    if marginals.len() != key.0 || marginals.iter().any(|m| m.len() != s.train.n()) {
-        return Err(Said::new(Text::ErrBlocksIncomplete).with("k", marginals.len()).with("n", key.0));
+    if marginals.len() != settings.permutations || marginals.iter().any(|m| m.len() != s.train.n()) {
+        return Err(Said::new(Text::ErrBlocksIncomplete)
+            .with("k", marginals.len())
+            .with("n", settings.permutations));
     }
     let run = TmcJob::summary(&marginals, refits);
     let view = ShapleyView { permutations: run.permutations, refits, millis, workers };
-    s.shapley = Some(KeptShapley { key, run, millis });
+    s.shapley = Some(KeptShapley { settings, run, millis });
     Ok(Response::ShapleyDone { job, result: Ok(Box::new(view)) })
 }
 

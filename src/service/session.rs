@@ -27,8 +27,8 @@ pub const MAX_WEIGHT: f64 = 1000.0;
 /// TMC-Shapley of the explained point, run on the pool of workers.
 #[derive(Debug, Clone)]
 pub struct KeptShapley {
-    /// Its settings: permutations, truncation, seed.
-    pub key: (usize, f64, u64),
+    /// Its settings.
+    pub settings: crate::engine::methods::shapley::TmcSettings,
     /// Its values.
     pub run: crate::engine::methods::shapley::TmcShapley,
     /// Wall-clock milliseconds of the pool's run.

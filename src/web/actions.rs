@@ -532,6 +532,7 @@ impl Actions {
         ];
         self.jobs.update_value(|j| j.abandon(&stale));
         self.sync();
+        self.methods_waiting.set_value(None);
         self.loo.set(None);
         self.methods.set(None);
         self.methods_settings.set(None);

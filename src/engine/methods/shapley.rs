@@ -19,7 +19,7 @@
 //!   on features standardised with the training statistics, so that no column counts
 //!   more because of its units.
 
-use super::{Method, MethodError, Scores};
+use super::{Method, MethodError, MethodParams, Scores};
 use crate::engine::data::prep::Standardizer;
 use crate::engine::fit::{fit, FitOptions};
 use crate::engine::model::problem::{Design, Problem};
@@ -50,6 +50,30 @@ fn utility(problem: &Problem, theta: &[f64], x: &[f64], y: f64) -> f64 {
     match m.kind {
         ModelKind::Linear => -m.loss(theta, x, y),
         _ => m.predict(theta, x).get(y as usize).copied().unwrap_or(0.0),
+    }
+}
+
+/// What a TMC-Shapley run depends on besides the model and the test row: a run kept
+/// for later serves only a request with the same settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TmcSettings {
+    /// Permutations (at least one).
+    pub permutations: usize,
+    /// A permutation stops crediting points once the utility is this close to the
+    /// full-data utility.
+    pub truncation: f64,
+    /// Seed of the permutations.
+    pub seed: u64,
+}
+
+impl TmcSettings {
+    /// The `shapley_*` settings of `params`.
+    pub fn of(params: &MethodParams) -> Self {
+        Self {
+            permutations: params.shapley_permutations.max(1),
+            truncation: params.shapley_truncation,
+            seed: params.shapley_seed,
+        }
     }
 }
 
