@@ -270,10 +270,9 @@ pub fn fit_watched(
     };
     problem.fix_gauge(&mut theta);
     let null = problem.null_directions();
-    let (mut grad, mut trial, mut trial_grad, mut scale) =
-        (vec![0.0; p], vec![0.0; p], vec![0.0; p], vec![0.0; p]);
-    problem.gradient(&theta, &mut grad);
-    let mut value = problem.objective(&theta);
+    let (mut grad, mut trial, mut trial_grad, mut scale, mut trial_scale) =
+        (vec![0.0; p], vec![0.0; p], vec![0.0; p], vec![0.0; p], vec![0.0; p]);
+    let mut value = problem.value_gradient_and_scale(&theta, &mut grad, &mut scale);
     let mut max_damping: f64 = 0.0;
     let (mut iterations, mut polish) = (0, 0);
     let mut last_factor: Option<Factor> = None;
@@ -281,7 +280,6 @@ pub fn fit_watched(
         if !value.is_finite() || grad.iter().any(|g| !g.is_finite()) {
             return Err(FitError::NonFinite);
         }
-        problem.gradient_scale(&theta, &mut scale);
         let scaled = scaled_norm(&grad, &scale);
         on_gradient(scaled);
         if scaled < tol {
@@ -308,7 +306,7 @@ pub fn fit_watched(
             for q in 0..p {
                 trial[q] = theta[q] + t * step[q];
             }
-            let v = problem.value_and_gradient(&trial, &mut trial_grad);
+            let v = problem.value_gradient_and_scale(&trial, &mut trial_grad, &mut trial_scale);
             if accept_step(value, v, t, slope, g_norm, inf_norm(&trial_grad)) {
                 value = v;
                 break true;
@@ -325,6 +323,7 @@ pub fn fit_watched(
         iterations += 1;
         std::mem::swap(&mut theta, &mut trial);
         std::mem::swap(&mut grad, &mut trial_grad);
+        std::mem::swap(&mut scale, &mut trial_scale);
     }
     problem.fix_gauge(&mut theta);
     problem.gradient(&theta, &mut grad);
@@ -382,15 +381,14 @@ pub fn lbfgs(
     const MEMORY: usize = 10;
     let p = problem.n_params();
     let (mut grad, mut scale) = (vec![0.0; p], vec![0.0; p]);
-    let (mut trial, mut trial_grad) = (vec![0.0; p], vec![0.0; p]);
-    let mut value = problem.value_and_gradient(&theta, &mut grad);
+    let (mut trial, mut trial_grad, mut trial_scale) = (vec![0.0; p], vec![0.0; p], vec![0.0; p]);
+    let mut value = problem.value_gradient_and_scale(&theta, &mut grad, &mut scale);
     let mut history: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> = Default::default();
     let dot = crate::engine::model::dot;
     for _ in 0..max_iter {
         if !value.is_finite() || grad.iter().any(|g| !g.is_finite()) {
             return Err(FitError::NonFinite);
         }
-        problem.gradient_scale(&theta, &mut scale);
         let scaled = scaled_norm(&grad, &scale);
         on_gradient(scaled);
         if scaled < tol {
@@ -423,7 +421,7 @@ pub fn lbfgs(
         let mut t = if history.is_empty() { 1.0 / inf_norm(&grad).max(1.0) } else { 1.0 };
         loop {
             trial.iter_mut().zip(theta.iter().zip(&dir)).for_each(|(x, (t0, d))| *x = t0 + t * d);
-            let v = problem.value_and_gradient(&trial, &mut trial_grad);
+            let v = problem.value_gradient_and_scale(&trial, &mut trial_grad, &mut trial_scale);
             if v.is_finite() && v <= value + 1e-4 * t * slope {
                 value = v;
                 break;
@@ -444,6 +442,7 @@ pub fn lbfgs(
         }
         std::mem::swap(&mut theta, &mut trial);
         std::mem::swap(&mut grad, &mut trial_grad);
+        std::mem::swap(&mut scale, &mut trial_scale);
     }
     Ok(theta)
 }

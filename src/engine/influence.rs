@@ -23,6 +23,7 @@
 use crate::engine::curvature::{Curvature, KronInverse};
 use crate::engine::linalg::{symmetric_eigenvalues, Factor, LinalgError};
 use crate::engine::model::problem::{Design, Problem};
+use crate::engine::model::Net;
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -201,19 +202,65 @@ impl Influence {
             grad_f.row_mut(t).iter_mut().zip(&buf).for_each(|(a, b)| *a = *b);
         }
         let inv_n = 1.0 / self.n as f64;
-        // (n × P)(P × m): every training point against every test point in two products.
-        let dloss = self.train_grads.dot(&self.inverse.solve_rows(&g_test)?.t()) * inv_n;
-        let dpred = self.train_grads.dot(&self.inverse.solve_rows(&grad_f)?.t()) * inv_n;
-        Ok((0..m)
-            .map(|t| TestInfluence {
-                loss: losses[t],
-                pred: preds[t],
-                pred_loo_dloss: dloss.column(t).to_vec(),
-                pred_loo_dpred: dpred.column(t).to_vec(),
-            })
-            .collect())
+        // The test side of the products. A single-output linear model has
+        // g_t = (∂l/∂z_t) x̃_t and ∇f_t = (∂f/∂z_t) x̃_t (the bias entries are the two
+        // scalars), so one product with H⁻¹ x̃_t serves both, scaled: half the work.
+        let model = &problem.model;
+        let shared = model.k == 1 && model.net == Net::Linear;
+        let (solved_loss, solved_pred) = if shared {
+            let d = model.d;
+            let x = Array2::from_shape_fn((m, p), |(t, j)| if j < d { test.row(t)[j] } else { 1.0 });
+            (self.inverse.solve_rows(&x)?, None) // row t: H⁻¹ x̃_t
+        } else {
+            (self.inverse.solve_rows(&g_test)?, Some(self.inverse.solve_rows(&grad_f)?))
+            // H⁻¹ g_t, H⁻¹ ∇f_t
+        };
+        // (b × P)(P × n) for a block of b test points at a time: every training point
+        // against every test point in matrix products, into a buffer reused for every
+        // block, whose rows become the test points' own vectors (no m × n temporary).
+        let n = self.train_grads.nrows();
+        let mut buffer = Array2::<f64>::zeros((SCORE_BLOCK.min(m), n));
+        let mut block_of = |solved: &Array2<f64>, start: usize, rows: usize| {
+            let mut out = buffer.slice_mut(ndarray::s![..rows, ..]);
+            let block = solved.slice(ndarray::s![start..start + rows, ..]);
+            ndarray::linalg::general_mat_mul(inv_n, &block, &self.train_grads.t(), 0.0, &mut out);
+            out.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<Vec<f64>>>()
+        };
+        let bias = model.d; // the bias entry of a single-output linear model's gradient
+        let mut scores = Vec::with_capacity(m);
+        for start in (0..m).step_by(SCORE_BLOCK) {
+            let rows = SCORE_BLOCK.min(m - start);
+            let (dloss, dpred) = match &solved_pred {
+                Some(solved_pred) => {
+                    (block_of(&solved_loss, start, rows), block_of(solved_pred, start, rows))
+                }
+                None => {
+                    let w = block_of(&solved_loss, start, rows);
+                    let scaled = |c: &Array2<f64>| {
+                        w.iter()
+                            .enumerate()
+                            .map(|(j, r)| r.iter().map(|v| c[[start + j, bias]] * v).collect())
+                            .collect()
+                    };
+                    (scaled(&g_test), scaled(&grad_f))
+                }
+            };
+            scores.extend(dloss.into_iter().zip(dpred).enumerate().map(|(j, (dloss, dpred))| {
+                TestInfluence {
+                    loss: losses[start + j],
+                    pred: preds[start + j],
+                    pred_loo_dloss: dloss,
+                    pred_loo_dpred: dpred,
+                }
+            }));
+        }
+        Ok(scores)
     }
 }
+
+/// Test points scored per matrix product in [`Influence::score`]: the block's output
+/// (16 × n) stays in cache for n up to a few thousand.
+const SCORE_BLOCK: usize = 16;
 
 /// The error for a curvature `m` that `m + δI` does not make positive definite: its
 /// smallest eigenvalue on the complement of the null directions, and the smallest

@@ -43,3 +43,17 @@ pub fn rel_err(a: &[f64], b: &[f64]) -> f64 {
     let scale = a.iter().chain(b).fold(1.0f64, |m, v| m.max(v.abs()));
     a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
 }
+
+/// The one-pass `value_gradient_and_scale` (a Newton step's trial point) gives exactly
+/// the numbers of the three separate passes it replaces.
+pub fn assert_one_pass_matches(name: &str, problem: &Problem, theta: &[f64]) {
+    let p = problem.n_params();
+    let (mut grad, mut scale, mut g, mut s) = (vec![0.0; p], vec![0.0; p], vec![0.0; p], vec![0.0; p]);
+    let value = problem.value_gradient_and_scale(theta, &mut grad, &mut scale);
+    let separate = problem.value_and_gradient(theta, &mut g);
+    problem.gradient_scale(theta, &mut s);
+    assert_eq!(value, separate, "{name}: objective");
+    assert_eq!(value, problem.objective(theta), "{name}: objective");
+    assert_eq!(grad, g, "{name}: gradient");
+    assert_eq!(scale, s, "{name}: scale of the gradient's terms");
+}

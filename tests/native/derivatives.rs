@@ -1,7 +1,7 @@
 //! Gradients, Hessians and Hessian-vector products against central finite
 //! differences, for every model; fitting tolerance; softmax gauge invariance.
 
-use super::common::{fitted, one_per_model, rel_err};
+use super::common::{assert_one_pass_matches, fitted, one_per_model, rel_err};
 use attribution_explorer::engine::influence::Influence;
 use attribution_explorer::engine::model::problem::Problem;
 use attribution_explorer::engine::rng::Rng;
@@ -83,6 +83,15 @@ fn objective_gradient_hessian_and_hvp_match_central_differences() {
         let dense: Vec<f64> = (0..p).map(|r| (0..p).map(|c| hess[[r, c]] * v[c]).sum()).collect();
         let e = rel_err(&hv, &dense);
         assert!(e < 1e-12, "{name}: HVP differs from H v by {e:e}");
+    }
+}
+
+#[test]
+fn one_pass_value_gradient_and_scale_equal_the_separate_passes() {
+    for (name, train, _, kind) in one_per_model() {
+        let (base, _) = fitted(&train, kind, 0.1);
+        let problem = weighted(&base);
+        assert_one_pass_matches(name, &problem, &random_theta(problem.n_params(), 5));
     }
 }
 

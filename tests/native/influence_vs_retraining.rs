@@ -145,3 +145,36 @@ fn self_influence_is_the_diagonal_of_the_influence_matrix() {
         assert!(*s >= 0.0);
     }
 }
+
+/// The scores' matrix products (one shared product for single-output models, two for
+/// softmax) equal the conventions' formulas pair by pair:
+/// `pred_loo_dloss[t][i] = (1/n) g_tᵀ H⁻¹ g_i` and `pred_loo_dpred[t][i] = (1/n) ∇f_tᵀ H⁻¹ g_i`,
+/// with `H⁻¹ g_i` one solve per training point.
+#[test]
+fn scores_are_the_formulas_of_the_conventions_pair_by_pair() {
+    for (name, train, test, kind) in super::common::one_per_model() {
+        let (problem, report) = fitted(&train, kind, 0.1);
+        let (m, theta) = (&problem.model, &report.theta);
+        let influence = Influence::new(&problem, theta, 0.0).expect("factorises");
+        let test = Design::from_dataset(&test);
+        let scores = influence.score(&problem, &test).expect("scores");
+        let n = problem.n() as f64;
+        let solved: Vec<Vec<f64>> = (0..problem.n())
+            .map(|i| {
+                let g = influence.train_grads.row(i).to_vec();
+                influence.inverse().solve(&g).expect("solves")
+            })
+            .collect();
+        for (t, s) in scores.iter().enumerate() {
+            let (x, y) = (test.row(t), test.y[t]);
+            let (mut g_t, mut f_t) = (vec![0.0; m.n_params()], vec![0.0; m.n_params()]);
+            m.grad(theta, x, y, &mut g_t);
+            m.f_and_grad(theta, x, y, &mut f_t);
+            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>() / n;
+            let dloss: Vec<f64> = solved.iter().map(|h| dot(&g_t, h)).collect();
+            let dpred: Vec<f64> = solved.iter().map(|h| dot(&f_t, h)).collect();
+            let (e_loss, e_pred) = (rel_err(&s.pred_loo_dloss, &dloss), rel_err(&s.pred_loo_dpred, &dpred));
+            assert!(e_loss < 1e-12 && e_pred < 1e-12, "{name}, test {t}: {e_loss:e}, {e_pred:e}");
+        }
+    }
+}

@@ -50,6 +50,13 @@ fn point(p: &Problem, seed: u64) -> Vec<f64> {
     p.model.initial_theta().iter().map(|t| t + 0.3 * rng.normal()).collect()
 }
 
+#[test]
+fn one_pass_value_gradient_and_scale_equal_the_separate_passes() {
+    for (name, p) in every_case() {
+        super::common::assert_one_pass_matches(&name, &p, &point(&p, 6));
+    }
+}
+
 /// LiSSA's mini-batch product visits only the rows drawn: it equals the full product
 /// of the same problem with each row weighted by how often it was drawn (× n / batch),
 /// for a linear model and every network, with a row drawn twice and rows never drawn.
