@@ -94,18 +94,16 @@ pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a
     let mut open: Vec<usize> =
         (0..table.headers.len()).filter(|&c| c != target && !exclude.contains(&table.headers[c])).collect();
     let mut first_text: Vec<(usize, usize, String)> = Vec::new();
-    for r in &table.rows {
+    for (i, r) in table.rows.iter().enumerate() {
         if open.is_empty() {
             break;
         }
         open.retain(|&c| {
-            let cell = r.cells.get(c).unwrap_or("");
-            let number = |t: &str| finite_number(t).is_some();
-            if number(cell) {
+            if table.number(i, c).is_some() {
                 return true;
             }
-            let cell = cell.trim();
-            let text = !number(cell) && !is_missing(cell);
+            let cell = r.cells.get(c).unwrap_or("").trim();
+            let text = finite_number(cell).is_none() && !is_missing(cell);
             if text {
                 first_text.push((c, r.line, shown(cell)));
             }
@@ -123,7 +121,12 @@ pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a
         (0..table.headers.len()).filter(|&c| c == target || !exclude.contains(&table.headers[c])).collect();
     let kept: Vec<usize> = (0..table.rows.len())
         .filter(|&i| {
-            !(opts.drop_missing && used.iter().any(|&c| is_missing(table.rows[i].cells.get(c).unwrap_or(""))))
+            let row = &table.rows[i];
+            // A number is never missing: only the other cells are looked at as text.
+            !(opts.drop_missing
+                && used
+                    .iter()
+                    .any(|&c| table.number(i, c).is_none() && is_missing(row.cells.get(c).unwrap_or(""))))
         })
         .collect();
     let dropped = table.rows.len() - kept.len();
@@ -132,11 +135,11 @@ pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a
     }
     let kept_table = match dropped {
         0 => std::borrow::Cow::Borrowed(table),
-        _ => std::borrow::Cow::Owned(CsvTable {
-            headers: table.headers.clone(),
-            rows: kept.iter().map(|&i| table.rows[i].clone()).collect(),
-            delimiter: table.delimiter,
-        }),
+        _ => std::borrow::Cow::Owned(CsvTable::new(
+            table.headers.clone(),
+            kept.iter().map(|&i| table.rows[i].clone()).collect(),
+            table.delimiter,
+        )),
     };
     let names = kept_table
         .rows

@@ -43,7 +43,7 @@ pub fn shown(text: &str) -> String {
 }
 
 /// A parsed file: header names and the raw cells of each data row.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CsvTable {
     /// Column names from the header row.
     pub headers: Vec<String>,
@@ -51,6 +51,44 @@ pub struct CsvTable {
     pub rows: Vec<Record>,
     /// The detected delimiter.
     pub delimiter: char,
+    /// Every field as a finite number, NaN where it is not one, row after row: read
+    /// once, when first asked ([`CsvTable::number`]), for the column check and every
+    /// training on this file after it (each used to read every cell again).
+    numbers: std::sync::OnceLock<Vec<f64>>,
+}
+
+impl CsvTable {
+    /// A table of `rows` under `headers`.
+    pub fn new(headers: Vec<String>, rows: Vec<Record>, delimiter: char) -> Self {
+        Self { headers, rows, delimiter, numbers: std::sync::OnceLock::new() }
+    }
+
+    /// Field `c` of data row `r` as a finite number ([`finite_number`]); `None` for
+    /// text, a missing value, a number that is not finite, or a place outside the table.
+    pub fn number(&self, r: usize, c: usize) -> Option<f64> {
+        self.row_numbers(r).get(c).copied().filter(|v| !v.is_nan())
+    }
+
+    /// Every field of data row `r` as [`CsvTable::number`] reads it, NaN where that
+    /// is `None` (empty for a row outside the table).
+    fn row_numbers(&self, r: usize) -> &[f64] {
+        let width = self.headers.len();
+        let numbers = self.numbers.get_or_init(|| {
+            let mut all = Vec::with_capacity(self.rows.len() * width);
+            for rec in &self.rows {
+                all.extend((0..width).map(|c| rec.cells.get(c).and_then(finite_number).unwrap_or(f64::NAN)));
+            }
+            all
+        });
+        numbers.get(r * width..(r + 1) * width).unwrap_or(&[])
+    }
+}
+
+/// Tables are equal when their headers, rows and delimiters are (the numbers follow).
+impl PartialEq for CsvTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.headers == other.headers && self.rows == other.rows && self.delimiter == other.delimiter
+    }
 }
 
 /// One data row.
@@ -387,7 +425,10 @@ impl CsvParser {
                     if self.rows.len() == MAX_ROWS {
                         return Err(CsvError::TooManyRows { limit: MAX_ROWS });
                     }
-                    self.rows.push(Record { line, cells: std::mem::take(&mut self.record) });
+                    // A copy of exactly the record's size; the reader's buffer, grown to the
+                    // widest record, is kept for the next (taking it made every record
+                    // regrow its buffers from nothing: most of the parse in the browser).
+                    self.rows.push(Record { line, cells: self.record.clone() });
                 }
             }
         }
@@ -408,7 +449,7 @@ impl CsvParser {
         if self.rows.is_empty() {
             return Err(CsvError::HeaderOnly);
         }
-        Ok(CsvTable { headers, rows: std::mem::take(&mut self.rows), delimiter: self.delimiter })
+        Ok(CsvTable::new(headers, std::mem::take(&mut self.rows), self.delimiter))
     }
 }
 
@@ -533,12 +574,12 @@ pub fn finite_number(cell: &str) -> Option<f64> {
 }
 
 /// Parse one numeric cell, with the error a user can act on.
-fn number(rec: &Record, column: usize, name: &str) -> Result<f64, CsvError> {
-    let cell = rec.cells.get(column).unwrap_or("");
-    if let Some(v) = finite_number(cell) {
+fn number(table: &CsvTable, r: usize, column: usize, name: &str) -> Result<f64, CsvError> {
+    if let Some(v) = table.number(r, column) {
         return Ok(v);
     }
-    let text = cell.trim();
+    let rec = &table.rows[r];
+    let text = rec.cells.get(column).unwrap_or("").trim();
     if super::columns::is_missing(text) && !text.eq_ignore_ascii_case("nan") {
         return Err(CsvError::MissingCell {
             line: rec.line,
@@ -598,23 +639,29 @@ pub fn datasets_from_tables(
     let target = read_target(tables, &layouts, spec)?;
     let mut out = Vec::with_capacity(tables.len());
     for (t, (table, (tcol, cols))) in tables.iter().zip(&layouts).enumerate() {
-        let mut x = Array2::zeros((table.rows.len(), cols.len()));
+        let mut x = Vec::with_capacity(table.rows.len() * cols.len());
         let mut y = Vec::with_capacity(table.rows.len());
         for (r, rec) in table.rows.iter().enumerate() {
+            let numbers = table.row_numbers(r);
             for (j, &c) in cols.iter().enumerate() {
-                x[[r, j]] = number(rec, c, &features[j]).map_err(|e| (t, e))?;
+                match numbers.get(c) {
+                    Some(&v) if !v.is_nan() => x.push(v),
+                    _ => x.push(number(table, r, c, &features[j]).map_err(|e| (t, e))?),
+                }
             }
             y.push(match &target {
                 TargetValues::Classes(map, _) => {
                     map.get(rec.cells.get(*tcol).unwrap_or("").trim()).copied().unwrap_or(0) as f64
                 }
-                TargetValues::Real => number(rec, *tcol, &spec.target).map_err(|e| (t, e))?,
+                TargetValues::Real => number(table, r, *tcol, &spec.target).map_err(|e| (t, e))?,
             });
         }
         let target = match &target {
             TargetValues::Classes(_, names) => Target::Classes { names: names.clone() },
             TargetValues::Real => Target::Real,
         };
+        let x = Array2::from_shape_vec((table.rows.len(), cols.len()), x)
+            .map_err(|e| (t, CsvError::Unreadable { line: 0, message: e.to_string() }))?;
         out.push(Dataset { feature_names: features.clone(), target_name: spec.target.clone(), x, y, target });
     }
     Ok(out)
