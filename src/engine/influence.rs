@@ -223,7 +223,7 @@ impl Influence {
         let mut block_of = |solved: &Array2<f64>, start: usize, rows: usize| {
             let mut out = buffer.slice_mut(ndarray::s![..rows, ..]);
             let block = solved.slice(ndarray::s![start..start + rows, ..]);
-            ndarray::linalg::general_mat_mul(inv_n, &block, &self.train_grads.t(), 0.0, &mut out);
+            crate::engine::linalg::mat_mul(inv_n, &block, &self.train_grads.t(), false, &mut out);
             out.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<Vec<f64>>>()
         };
         let bias = model.d; // the bias entry of a single-output linear model's gradient

@@ -25,7 +25,7 @@ use crate::said::Said;
 use crate::text::Text;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 /// The Hessian cannot be inverted as it stands.
@@ -347,4 +347,45 @@ pub fn symmetric_eigen(a: &Array2<f64>) -> Option<(Vec<f64>, Array2<f64>)> {
     let vals = order.iter().map(|&i| s[i]).collect();
     let vecs = Array2::from_shape_fn((p, p), |(r, c)| u[(r, order[c])]);
     Some((vals, vecs))
+}
+
+/// `C ← α A B` (or `C ← C + α A B` when `accumulate`), `C` row-major. In the browser
+/// by faer's matrix multiplication, which has wasm SIMD kernels (ndarray's is scalar
+/// there); natively by ndarray's (matrixmultiply: AVX2/FMA chosen at run time). faer's
+/// native kernels leave the upper halves of the vector registers dirty, which made the
+/// scalar and SSE code after them (every gradient pass) several times slower on this
+/// machine. `A` and `B` may be row-major or column-major (a transposed row-major
+/// matrix); any other layout takes ndarray's product.
+pub fn mat_mul(
+    alpha: f64,
+    a: &ArrayView2<'_, f64>,
+    b: &ArrayView2<'_, f64>,
+    accumulate: bool,
+    c: &mut ArrayViewMut2<'_, f64>,
+) {
+    #[cfg(target_arch = "wasm32")]
+    if let (Some(a_ref), Some(b_ref)) = (faer_view(a), faer_view(b)) {
+        let (rows, cols) = c.dim();
+        if let Some(c_slice) = c.as_slice_mut() {
+            let dst = faer::MatMut::from_row_major_slice_mut(c_slice, rows, cols);
+            let accum = if accumulate { faer::Accum::Add } else { faer::Accum::Replace };
+            return faer::linalg::matmul::matmul(dst, accum, a_ref, b_ref, alpha, faer::Par::Seq);
+        }
+    }
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    ndarray::linalg::general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// A contiguous row-major or column-major ndarray matrix as a faer view.
+#[cfg(target_arch = "wasm32")]
+fn faer_view<'a>(m: &'a ArrayView2<'_, f64>) -> Option<faer::MatRef<'a, f64>> {
+    let (rows, cols) = m.dim();
+    if let Some(s) = m.as_slice() {
+        return Some(faer::MatRef::from_row_major_slice(s, rows, cols));
+    }
+    let t = m.t();
+    t.is_standard_layout()
+        .then(|| m.as_slice_memory_order())
+        .flatten()
+        .map(|s| faer::MatRef::from_column_major_slice(s, rows, cols))
 }

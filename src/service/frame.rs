@@ -44,7 +44,14 @@ impl Frame {
                 let n = train.n().max(1) as f64;
                 let mean: Vec<f64> = train.x.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or(vec![0.0; d]);
                 let centred = &train.x - &ndarray::Array1::from(mean.clone());
-                let cov: Array2<f64> = centred.t().dot(&centred) / n;
+                let mut cov = Array2::<f64>::zeros((d, d));
+                crate::engine::linalg::mat_mul(
+                    1.0 / n,
+                    &centred.t(),
+                    &centred.view(),
+                    false,
+                    &mut cov.view_mut(),
+                );
                 let total: f64 = (0..d).map(|j| cov[[j, j]]).sum();
                 let (vals, vecs) = symmetric_eigen(&cov).unwrap_or((vec![0.0; d], Array2::eye(d)));
                 // Ascending order: the last two are the principal directions.

@@ -576,7 +576,7 @@ fn weighted_gram(x: ArrayView2<'_, f64>, c: &[f64]) -> (Array2<f64>, ndarray::Ar
             out.zip_mut_with(&row, |o, &v| *o = ci * v);
             xc += &out;
         }
-        ndarray::linalg::general_mat_mul(1.0, &block.t(), &buffer, 1.0, &mut xx);
+        crate::engine::linalg::mat_mul(1.0, &block.t(), &buffer.view(), true, &mut xx.view_mut());
     }
     (xx, xc)
 }
