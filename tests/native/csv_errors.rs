@@ -177,3 +177,28 @@ fn a_parse_in_steps_is_the_parse_in_one_piece() {
     // 700 records a step: 5,000 rows and a header (the tokenizer skips blank lines).
     assert_eq!(steps, 5_001_usize.div_ceil(700));
 }
+
+/// Each field is read as a number once per file, and that reading is `finite_number`'s:
+/// plain and scientific numbers, nothing for text, markers of a missing value,
+/// infinities or a place outside the table; the features built from it are those
+/// numbers, and a later training of the same table reads them again unchanged.
+#[test]
+fn every_field_is_read_as_a_number_once_and_as_finite_number_reads_it() {
+    use attribution_explorer::engine::data::csv::finite_number;
+    let table = parse("a,b,c,y\n1.5,-2e3,x,1\n NA ,inf,0.25,0\n").expect("parses");
+    for (r, rec) in table.rows.iter().enumerate() {
+        for c in 0..4 {
+            assert_eq!(table.number(r, c), rec.cells.get(c).and_then(finite_number), "row {r}, column {c}");
+        }
+    }
+    assert_eq!(
+        (table.number(0, 0), table.number(0, 1), table.number(0, 2)),
+        (Some(1.5), Some(-2000.0), None)
+    );
+    assert_eq!((table.number(1, 0), table.number(1, 1)), (None, None), "a missing marker, an infinity");
+    assert_eq!((table.number(2, 0), table.number(0, 4)), (None, None), "outside the table");
+    let numbers = parse("a,y\n0.25,1\n1e-3,0\n-7,1\n").expect("parses");
+    let first = datasets_from_tables(&[&numbers], &spec("y")).expect("numeric");
+    assert_eq!(first[0].x.column(0).to_vec(), vec![0.25, 0.001, -7.0]);
+    assert_eq!(first, datasets_from_tables(&[&numbers], &spec("y")).expect("numeric"), "read again");
+}
