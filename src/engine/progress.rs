@@ -6,6 +6,12 @@
 pub trait Progress {
     /// Report progress; `false` asks the job to stop.
     fn report(&mut self, done: usize, total: usize) -> bool;
+
+    /// Whether anyone reads the reports (or may cancel): a job may then run in fewer,
+    /// larger pieces (the native leave-one-out starts its threads once, not per block).
+    fn listens(&self) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(usize, usize) -> bool> Progress for F {
@@ -20,6 +26,10 @@ pub struct Silent;
 impl Progress for Silent {
     fn report(&mut self, _done: usize, _total: usize) -> bool {
         true
+    }
+
+    fn listens(&self) -> bool {
+        false
     }
 }
 

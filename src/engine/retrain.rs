@@ -441,8 +441,10 @@ impl<'a> Retrainer<'a> {
     /// honoured) after each block of points: [`LeaveEachOut`] run to the end.
     pub fn leave_each_out(&mut self, progress: &mut dyn Progress) -> Result<Vec<Refit>, RetrainError> {
         let mut job = LeaveEachOut::new(self.problem.n());
-        // Blocks of about a tenth: few thread start-ups natively, and progress 10 times.
-        let block = (job.total() / 10).clamp(32, 1024);
+        // Blocks of about a tenth: few thread start-ups natively, and progress 10 times;
+        // one block when nobody listens (each block starts the threads again: 16% of
+        // breast cancer's leave-one-out on two cores).
+        let block = if progress.listens() { (job.total() / 10).clamp(32, 1024) } else { job.total().max(1) };
         let mut out = Vec::with_capacity(job.total());
         while !job.is_finished() {
             out.extend(job.step(self, block)?);
