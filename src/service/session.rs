@@ -481,7 +481,7 @@ impl Session {
             standardized: self.standardized,
             projection: self.frame.projection(),
             train_xy: self.frame.points(&self.train).into(),
-            train_x: self.train.x.iter().copied().collect(),
+            train_x: self.train.rows_flat().into(),
             train_y: self.train.y.clone().into(),
             train_loss: self.fitted.influence.train_losses.clone().into(),
             train_pred: self.predictions(&self.train).into(),

@@ -38,7 +38,26 @@ pub struct Dataset {
     pub target: Target,
 }
 
+/// The rows `idx` of `x`, each copied whole (ndarray's `select` joins one view per
+/// row: 35 ms for a 40,000-row upload in the browser, against a few for the copies).
+fn select_rows(x: &Array2<f64>, idx: &[usize]) -> Array2<f64> {
+    let d = x.ncols();
+    let mut rows = Vec::with_capacity(idx.len() * d);
+    for &i in idx {
+        match x.row(i).as_slice() {
+            Some(r) => rows.extend_from_slice(r),
+            None => rows.extend(x.row(i).iter()),
+        }
+    }
+    Array2::from_shape_vec((idx.len(), d), rows).unwrap_or_else(|_| x.select(ndarray::Axis(0), idx))
+}
+
 impl Dataset {
+    /// The features, row after row (a copy of the whole matrix at memory speed).
+    pub fn rows_flat(&self) -> Vec<f64> {
+        self.x.as_slice().map_or_else(|| self.x.iter().copied().collect(), <[f64]>::to_vec)
+    }
+
     /// Number of rows.
     pub fn n(&self) -> usize {
         self.x.nrows()
@@ -62,7 +81,7 @@ impl Dataset {
         Dataset {
             feature_names: self.feature_names.clone(),
             target_name: self.target_name.clone(),
-            x: self.x.select(ndarray::Axis(0), idx),
+            x: select_rows(&self.x, idx),
             y: idx.iter().map(|&i| self.y[i]).collect(),
             target: self.target.clone(),
         }

@@ -22,7 +22,7 @@ pub struct Design {
 impl Design {
     /// The rows of `data`.
     pub fn from_dataset(data: &Dataset) -> Self {
-        Self::new(data.d(), data.x.iter().copied().collect(), data.y.clone())
+        Self::new(data.d(), data.rows_flat(), data.y.clone())
     }
 
     /// From a row-major buffer of `y.len()` rows of `d` features (a buffer and a target
