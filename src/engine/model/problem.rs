@@ -239,34 +239,44 @@ impl Problem {
 
     /// `R(θ)`, and `∇R(θ)` into `out`, in one pass over the data.
     pub fn value_and_gradient(&self, theta: &[f64], out: &mut [f64]) -> f64 {
-        let (m, n) = (&self.model, self.n() as f64);
-        let mut dz = vec![0.0; m.k];
-        let mut work = m.work();
-        let mut total = 0.0;
         out.fill(0.0);
-        for (i, &w) in self.weights.iter().enumerate() {
-            if w == 0.0 {
-                continue;
-            }
-            let z = m.forward(theta, self.train.row(i), &mut work);
-            total += w * m.loss_derivs(z, self.train.y[i], &mut dz, None);
-            dz.iter_mut().for_each(|g| *g = w * *g / n);
-            m.add_vjp(theta, &mut work, &dz, out);
-        }
+        let value = self.each_weighted_loss_dz(theta, |work, dz| self.model.add_vjp(theta, work, dz, out));
         self.add_regulariser(theta, out, |t| t);
-        total / n + self.regulariser(theta)
+        value
     }
 
     /// `R(θ)`, `∇R(θ)` into `grad` and the size of its terms into `scale`
     /// ([`Problem::gradient_scale`]), in one pass over the data: a Newton step's trial
     /// point needs all three, and one forward pass per example instead of two.
     pub fn value_gradient_and_scale(&self, theta: &[f64], grad: &mut [f64], scale: &mut [f64]) -> f64 {
-        let (m, n) = (&self.model, self.n() as f64);
-        let (mut dz, mut g) = (vec![0.0; m.k], vec![0.0; m.n_params()]);
-        let mut work = m.work();
-        let mut total = 0.0;
+        let m = &self.model;
+        let mut g = vec![0.0; m.n_params()];
         grad.fill(0.0);
         scale.fill(0.0);
+        let value = self.each_weighted_loss_dz(theta, |work, dz| match m.net {
+            Net::Linear => {
+                m.add_vjp(theta, work, dz, grad);
+                add_linear_scale(m, dz, work.features(), scale);
+            }
+            Net::Mlp(_) => {
+                g.fill(0.0);
+                m.add_vjp(theta, work, dz, &mut g);
+                grad.iter_mut().zip(&g).for_each(|(o, v)| *o += v);
+                scale.iter_mut().zip(&g).for_each(|(o, v)| *o += v.abs());
+            }
+        });
+        self.add_regulariser(theta, grad, |t| t);
+        self.add_regulariser(theta, scale, f64::abs);
+        value
+    }
+
+    /// [`Problem::each_weighted_dz`] with the loss as well: calls `f(work, w_i ∂l_i/∂z / n)`
+    /// for every row of nonzero weight and returns `R(θ)`.
+    fn each_weighted_loss_dz(&self, theta: &[f64], mut f: impl FnMut(&mut Work, &[f64])) -> f64 {
+        let (m, n) = (&self.model, self.n() as f64);
+        let mut dz = vec![0.0; m.k];
+        let mut work = m.work();
+        let mut total = 0.0;
         for (i, &w) in self.weights.iter().enumerate() {
             if w == 0.0 {
                 continue;
@@ -274,21 +284,8 @@ impl Problem {
             let z = m.forward(theta, self.train.row(i), &mut work);
             total += w * m.loss_derivs(z, self.train.y[i], &mut dz, None);
             dz.iter_mut().for_each(|g| *g = w * *g / n);
-            match m.net {
-                Net::Linear => {
-                    m.add_vjp(theta, &mut work, &dz, grad);
-                    add_linear_scale(m, &dz, work.features(), scale);
-                }
-                Net::Mlp(_) => {
-                    g.fill(0.0);
-                    m.add_vjp(theta, &mut work, &dz, &mut g);
-                    grad.iter_mut().zip(&g).for_each(|(o, v)| *o += v);
-                    scale.iter_mut().zip(&g).for_each(|(o, v)| *o += v.abs());
-                }
-            }
+            f(&mut work, &dz);
         }
-        self.add_regulariser(theta, grad, |t| t);
-        self.add_regulariser(theta, scale, f64::abs);
         total / n + self.regulariser(theta)
     }
 
