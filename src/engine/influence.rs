@@ -209,7 +209,13 @@ impl Influence {
         let shared = model.k == 1 && model.net == Net::Linear;
         let (solved_loss, solved_pred) = if shared {
             let d = model.d;
-            let x = Array2::from_shape_fn((m, p), |(t, j)| if j < d { test.row(t)[j] } else { 1.0 });
+            let x = Array2::from_shape_fn((m, p), |(t, j)| {
+                if j < d {
+                    test.row(t).get(j).copied().unwrap_or(0.0)
+                } else {
+                    1.0
+                }
+            });
             (self.inverse.solve_rows(&x)?, None) // row t: H⁻¹ x̃_t
         } else {
             (self.inverse.solve_rows(&g_test)?, Some(self.inverse.solve_rows(&grad_f)?))
@@ -230,19 +236,11 @@ impl Influence {
         let mut scores = Vec::with_capacity(m);
         for start in (0..m).step_by(SCORE_BLOCK) {
             let rows = SCORE_BLOCK.min(m - start);
+            let first = block_of(&solved_loss, start, rows);
             let (dloss, dpred) = match &solved_pred {
-                Some(solved_pred) => {
-                    (block_of(&solved_loss, start, rows), block_of(solved_pred, start, rows))
-                }
+                Some(solved_pred) => (first, block_of(solved_pred, start, rows)),
                 None => {
-                    let w = block_of(&solved_loss, start, rows);
-                    let scaled = |c: &Array2<f64>| {
-                        w.iter()
-                            .enumerate()
-                            .map(|(j, r)| r.iter().map(|v| c[[start + j, bias]] * v).collect())
-                            .collect()
-                    };
-                    (scaled(&g_test), scaled(&grad_f))
+                    (scaled_rows(&first, &g_test, start, bias), scaled_rows(&first, &grad_f, start, bias))
                 }
             };
             scores.extend(dloss.into_iter().zip(dpred).enumerate().map(|(j, (dloss, dpred))| {
@@ -256,6 +254,14 @@ impl Influence {
         }
         Ok(scores)
     }
+}
+
+/// Row `j` of `rows` times `by[start + j, column]`: a shared product's row
+/// (`(1/n) g_iᵀ H⁻¹ x̃_t` for every i) turned into a loss or a prediction change by the
+/// test point's `∂l/∂z` or `∂f/∂z` (the bias entry of its gradient).
+fn scaled_rows(rows: &[Vec<f64>], by: &Array2<f64>, start: usize, column: usize) -> Vec<Vec<f64>> {
+    let factor = |j: usize| by.get([start + j, column]).copied().unwrap_or(f64::NAN);
+    rows.iter().enumerate().map(|(j, r)| r.iter().map(|v| factor(j) * v).collect()).collect()
 }
 
 /// Test points scored per matrix product in [`Influence::score`]: the block's output
