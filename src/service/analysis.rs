@@ -25,6 +25,7 @@ use crate::engine::stats::spearman;
 use crate::protocol::*;
 use crate::said::Said;
 use crate::text::Text;
+use ndarray::Array2;
 
 fn row(
     method: Attribution,
@@ -112,7 +113,8 @@ pub fn methods_view(
 pub fn diagnostics(s: &Session, params: &CheckedParams, progress: &mut dyn FnMut(f64)) -> DiagnosticsView {
     let (problem, theta, damping) = (s.problem(), s.theta(), s.damping());
     let mut stages = Stages::new(DIAGNOSTIC_STAGES + SWEEP_EXPONENTS.len(), progress);
-    let eigenvalues = symmetric_eigenvalues(&problem.hessian(theta)).unwrap_or_default();
+    let hessian = problem.hessian(theta);
+    let eigenvalues = symmetric_eigenvalues(&hessian).unwrap_or_default();
     stages.next();
     let top = eigenvalues.last().copied().unwrap_or(0.0);
     let bottom = eigenvalues.first().copied().unwrap_or(0.0);
@@ -153,7 +155,7 @@ pub fn diagnostics(s: &Session, params: &CheckedParams, progress: &mut dyn FnMut
         None => (vec![], vec![]),
     };
     stages.next();
-    let sweep = damping_sweep(s, top.abs().max(1e-12), &mut stages);
+    let sweep = damping_sweep(s, &hessian, top.abs().max(1e-12), &mut stages);
     let (ggn_eigenvalues, kfac_eigenvalues, ekfac_eigenvalues) = match problem.model.net {
         Net::Linear => (vec![], vec![], vec![]),
         Net::Mlp(_) => {
@@ -191,16 +193,23 @@ const DIAGNOSTIC_STAGES: usize = 6;
 const SWEEP_EXPONENTS: [i32; 8] = [-6, -5, -4, -3, -2, -1, 0, 1];
 
 /// Agreement of the damped scores (δ from 1e-6 to 10 times `top`) with the undamped
-/// ones and with every ground truth computed so far; a stage per damping.
-fn damping_sweep(s: &Session, top: f64, stages: &mut Stages) -> Vec<DampingPoint> {
-    let undamped = exact_with_damping(s, 0.0).ok();
+/// ones and with every ground truth computed so far; a stage per damping. The session's
+/// curvature is factorised again at each δ; the Hessian (`hessian`) and the training
+/// gradients are computed once.
+fn damping_sweep(s: &Session, hessian: &Array2<f64>, top: f64, stages: &mut Stages) -> Vec<DampingPoint> {
+    let design = s.explained_design();
+    let scores_at = |d: f64| {
+        let scored = s.influence().score_at_damping(s.problem(), hessian, d, &design);
+        scored.ok().and_then(|mut t| t.pop()).map(|t| t.pred_loo_dloss)
+    };
+    let undamped = scores_at(0.0);
     stages.next();
     let truths = s.truths.as_ref();
     SWEEP_EXPONENTS
         .iter()
         .map(|&e| 10f64.powi(e) * top)
         .map(|d| {
-            let scores = exact_with_damping(s, d).unwrap_or_default();
+            let scores = scores_at(d).unwrap_or_default();
             stages.next();
             let at = |points: &[usize]| {
                 points.iter().filter_map(|&i| scores.get(i).copied()).collect::<Vec<f64>>()

@@ -334,6 +334,51 @@ fn an_indefinite_hessian_names_the_damping_that_would_do() {
     }
 }
 
+#[test]
+fn scores_at_another_damping_are_those_of_an_influence_built_there() {
+    use attribution_explorer::engine::curvature::Curvature;
+    // The damping sweep reuses one Hessian and the training gradients: the scores must
+    // be an Influence's built from scratch at that δ, bit for bit, and so must the
+    // errors (an early-stopped network is indefinite at small δ).
+    let (train, test) = prepared(Builtin::Moons, GeneratorParams::default());
+    let early = MlpShape { train_steps: 3, ..MlpShape::one(16, Activation::Tanh, 0) };
+    let net = |shape| Model::with_net(ModelKind::Logistic, 2, 2, Net::Mlp(shape)).expect("model");
+    let linear = Model::new(ModelKind::Logistic, 2, 2).expect("model");
+    let design = Design::from_dataset(&test);
+    let (mut same_scores, mut same_errors) = (0, 0);
+    for (name, model) in
+        [("early net", net(early)), ("net", net(MlpShape::one(6, Activation::Tanh, 0))), ("linear", linear)]
+    {
+        let p = Problem::new(model, &train, 0.01).expect("problem");
+        let theta = fit(&p, None, &FitOptions::default()).expect("fits").theta;
+        let hessian = p.hessian(&theta);
+        for curvature in [Curvature::Hessian, Curvature::Ggn, Curvature::Kfac, Curvature::Ekfac] {
+            let base = Influence::with_curvature(&p, &theta, curvature, 1.0).expect("δ = 1 is enough");
+            for damping in [0.0, 1e-4, 1e-2, 1.0] {
+                let sweep = base.score_at_damping(&p, &hessian, damping, &design);
+                let fresh = Influence::with_curvature(&p, &theta, curvature, damping)
+                    .and_then(|i| i.score(&p, &design));
+                match (&sweep, &fresh) {
+                    (Ok(a), Ok(b)) => {
+                        assert!(a == b, "{name} {curvature:?} δ = {damping}: scores differ");
+                        same_scores += 1;
+                    }
+                    (Err(a), Err(b)) => {
+                        assert_eq!(a.to_string(), b.to_string(), "{name} {curvature:?}");
+                        same_errors += 1;
+                    }
+                    _ => panic!(
+                        "{name} {curvature:?} δ = {damping}: {:?} vs {:?}",
+                        sweep.is_ok(),
+                        fresh.is_ok()
+                    ),
+                }
+            }
+        }
+    }
+    assert!(same_scores > 0 && same_errors > 0, "{same_scores} scores, {same_errors} errors compared");
+}
+
 /// A converged moons network: 10 tanh units, λ = 0.01.
 fn moons_net(n: usize) -> (Problem, Dataset, Vec<f64>) {
     let (train, test) = prepared(Builtin::Moons, GeneratorParams { n, noise: 0.25, seed: 3 });
