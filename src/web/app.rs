@@ -205,6 +205,19 @@ pub fn App() -> impl IntoView {
     let shown = StoredValue::new(a.state.get_untracked());
     let shows = move |p: Panel| shown.with_value(|s| s.shows(p));
     let embed = !shows(Panel::Header);
+    // The panels mount in two later tasks (left, then centre and right): mounting the
+    // whole page in the task that starts the module was one task of 75–170 ms (the
+    // engine's functions compiled on first call, then every panel built), which froze
+    // the page before it first painted.
+    let stage = RwSignal::new(0u8);
+    set_timeout(
+        move || {
+            stage.set(1);
+            set_timeout(move || stage.set(2), std::time::Duration::ZERO);
+        },
+        std::time::Duration::ZERO,
+    );
+    let mounted = move |at: u8| stage.get() >= at;
     view! {
         <Show when=move || !embed>
             <header class="top">
@@ -235,7 +248,7 @@ pub fn App() -> impl IntoView {
         </Show>
         <main class="layout" class:no-data=!shows(Panel::Data)
             class:no-side=!shows(Panel::Scrubber) && !shows(Panel::List)>
-            <Show when=move || shows(Panel::Data)>
+            <Show when=move || shows(Panel::Data) && mounted(1)>
                 <div class="left">
                     <Show when=move || !embed><LessonPanel /></Show>
                     <DataPanel />
@@ -246,17 +259,17 @@ pub fn App() -> impl IntoView {
                 <div class="error wide" role="alert" data-testid="error-banner">{move || a.error.get().map(|e| a.say(&e)).unwrap_or_default()}</div>
             </Show>
             <div class="side center" class:analysis=move || a.tab() != Tab::Explore>
-                {move || (a.tab() == Tab::Explore || shows(Panel::Tab)).then(|| analysis_tab(a, a.tab()))}
+                {move || (mounted(2) && (a.tab() == Tab::Explore || shows(Panel::Tab))).then(|| analysis_tab(a, a.tab()))}
             </div>
             <div class="side right" class:hidden=!shows(Panel::Scrubber) && !shows(Panel::List)>
                 // The scrubber opens above the list, beside the plot, where the eye is.
-                <Show when=move || shows(Panel::Scrubber)>
+                <Show when=move || shows(Panel::Scrubber) && mounted(2)>
                     <Scrubber view=a.view reweight=a.reweight error=a.error
                         picked=Signal::derive(move || a.settled.with(|s| s.train_point))
                         weight=Signal::derive(move || a.state.with(|s| s.weight))
                         on_weight=Callback::new(move |w| a.set_weight(w)) on_close=Callback::new(move |_| a.pick(None)) />
                 </Show>
-                <Show when=move || shows(Panel::List)><InfluenceList /></Show>
+                <Show when=move || shows(Panel::List) && mounted(2)><InfluenceList /></Show>
             </div>
         </main>
     }
