@@ -704,8 +704,10 @@ function onlyEngineReloaded(page) {
   page.log.afterReady = [];
 }
 
-await check('Cancel stops a one-piece job (network diagnostics, ~10 s; a Methods run) at once and keeps the view; both show their progress', async () => {
-  const page = await open('?ds=breast_cancer&model=mlp');
+await check('Cancel stops a one-piece job (network diagnostics, ~3 s; a Methods run) at once and keeps the view; both show their progress', async () => {
+  // 24 hidden units (769 parameters): long enough to cancel in the middle (the
+  // default 16 units' diagnostics take ~1.4 s since the damping sweep shares one Hessian).
+  const page = await open('?ds=breast_cancer&model=mlp&hidden=24');
   await viewReady(page);
   const shown = await viewShown(page);
   await recordBar(page, '__analysis', 'analysis-progress');
