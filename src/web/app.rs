@@ -31,6 +31,24 @@ use leptos::prelude::*;
 /// How long the scrubber rests before the URL takes its weight.
 const URL_REST: std::time::Duration = std::time::Duration::from_millis(150);
 
+/// The parts of the page mounted one per task after the first (see [`App`]).
+const MOUNT_STAGES: u8 = 4;
+
+/// Mount the next part of the page in a task of its own, then the one after it.
+/// (Waiting for a frame between parts, so that each is laid out on its own, was
+/// measured too: the e2e journeys' longest tasks were longer, median 73 against 50 ms.)
+fn next_stage(stage: RwSignal<u8>) {
+    set_timeout(
+        move || {
+            stage.update(|s| *s += 1);
+            if stage.get_untracked() < MOUNT_STAGES {
+                next_stage(stage);
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+}
+
 /// The tab's panel.
 fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
     match tab {
@@ -205,21 +223,18 @@ pub fn App() -> impl IntoView {
     let shown = StoredValue::new(a.state.get_untracked());
     let shows = move |p: Panel| shown.with_value(|s| s.shows(p));
     let embed = !shows(Panel::Header);
-    // The panels mount in two later tasks (left, then centre and right): mounting the
-    // whole page in the task that starts the module was one task of 75–170 ms (the
-    // engine's functions compiled on first call, then every panel built), which froze
-    // the page before it first painted.
+    // The page mounts a part per task (`MOUNT_STAGES`: the header and tabs, the data
+    // column, the centre, the right side) after the one that starts the module, which
+    // only sets up the state and the workers: mounting everything in that task was one
+    // task of 75–170 ms (V8 compiles each function on its first call, then every panel
+    // was built), which froze the page before it first painted.
     let stage = RwSignal::new(0u8);
-    set_timeout(
-        move || {
-            stage.set(1);
-            set_timeout(move || stage.set(2), std::time::Duration::ZERO);
-        },
-        std::time::Duration::ZERO,
-    );
+    next_stage(stage);
     let mounted = move |at: u8| stage.get() >= at;
+    // A memo: the centre's closure runs again only when it turns true, not at each stage.
+    let centre = Memo::new(move |_| mounted(3));
     view! {
-        <Show when=move || !embed>
+        <Show when=move || !embed && mounted(1)>
             <header class="top">
                 <h1>{tr(a, Text::Title)}</h1>
                 <p class="tagline">{tr(a, Text::Tagline)}</p>
@@ -248,7 +263,7 @@ pub fn App() -> impl IntoView {
         </Show>
         <main class="layout" class:no-data=!shows(Panel::Data)
             class:no-side=!shows(Panel::Scrubber) && !shows(Panel::List)>
-            <Show when=move || shows(Panel::Data) && mounted(1)>
+            <Show when=move || shows(Panel::Data) && mounted(2)>
                 <div class="left">
                     <Show when=move || !embed><LessonPanel /></Show>
                     <DataPanel />
@@ -259,17 +274,17 @@ pub fn App() -> impl IntoView {
                 <div class="error wide" role="alert" data-testid="error-banner">{move || a.error.get().map(|e| a.say(&e)).unwrap_or_default()}</div>
             </Show>
             <div class="side center" class:analysis=move || a.tab() != Tab::Explore>
-                {move || (mounted(2) && (a.tab() == Tab::Explore || shows(Panel::Tab))).then(|| analysis_tab(a, a.tab()))}
+                {move || (centre.get() && (a.tab() == Tab::Explore || shows(Panel::Tab))).then(|| analysis_tab(a, a.tab()))}
             </div>
             <div class="side right" class:hidden=!shows(Panel::Scrubber) && !shows(Panel::List)>
                 // The scrubber opens above the list, beside the plot, where the eye is.
-                <Show when=move || shows(Panel::Scrubber) && mounted(2)>
+                <Show when=move || shows(Panel::Scrubber) && mounted(4)>
                     <Scrubber view=a.view reweight=a.reweight error=a.error
                         picked=Signal::derive(move || a.settled.with(|s| s.train_point))
                         weight=Signal::derive(move || a.state.with(|s| s.weight))
                         on_weight=Callback::new(move |w| a.set_weight(w)) on_close=Callback::new(move |_| a.pick(None)) />
                 </Show>
-                <Show when=move || shows(Panel::List) && mounted(2)><InfluenceList /></Show>
+                <Show when=move || shows(Panel::List) && mounted(4)><InfluenceList /></Show>
             </div>
         </main>
     }
