@@ -366,6 +366,15 @@ impl Share {
         (part * n / parts) as usize..((part + 1) * n / parts) as usize
     }
 
+    /// This block's units out of `n`, cut only at multiples of `unit`: the blocks of
+    /// [`Share::range`] over the `⌈n / unit⌉` runs of `unit` units (the last run may be
+    /// shorter).
+    pub fn range_in_units(&self, n: usize, unit: usize) -> std::ops::Range<usize> {
+        let unit = unit.max(1);
+        let runs = self.range(n.div_ceil(unit));
+        (runs.start.saturating_mul(unit)).min(n)..(runs.end.saturating_mul(unit)).min(n)
+    }
+
     /// Every block of a job split `parts` ways.
     pub fn all(parts: usize) -> impl Iterator<Item = Share> {
         let parts = parts.max(1);

@@ -9,6 +9,12 @@
 //! converge linearly at the (tiny) rate of the Hessian's change. Softmax and group
 //! changes use `M = H(θ̂)`. If the iteration stalls, a full Newton fit takes over.
 //!
+//! A single-output linear model's leave-one-out runs [`LOO_GROUP`] refits in
+//! lockstep: at each step the gradients of all of them are two matrix products over
+//! the data (`Problem::gradients_leaving_out`) rather than one pass each. The groups
+//! are fixed by index, so however the job is split (time slices, workers, threads)
+//! each refit is computed the same way, to the last bit.
+//!
 //! Every refit takes at least one step (a change of gradient below the tolerance
 //! still moves `θ`, and must not read as an actual change of exactly 0), is judged
 //! converged by the fit's relative test ([`scaled_norm`]) and says whether it was;
@@ -455,20 +461,22 @@ impl<'a> Retrainer<'a> {
         Ok(out)
     }
 
+    /// Leave out every point of `start..end`, a [`LOO_GROUP`] at a time; natively the
+    /// groups are shared among the machine's cores (each core a run of whole groups).
     #[cfg(not(target_arch = "wasm32"))]
     fn leave_out_range(&mut self, start: usize, end: usize) -> Result<Vec<Refit>, RetrainError> {
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(end - start);
+        let all = groups(start, end);
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(all.len());
         if threads <= 1 {
-            return (start..end).map(|i| self.leave_out(i)).collect();
+            return self.leave_out_groups(&all);
         }
-        let chunk = (end - start).div_ceil(threads);
+        let per_thread = all.len().div_ceil(threads);
         let results: Vec<Result<Vec<Refit>, RetrainError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (start..end)
-                .step_by(chunk)
-                .map(|lo| {
+            let handles: Vec<_> = all
+                .chunks(per_thread)
+                .map(|chunk| {
                     let mut worker = self.clone();
-                    let hi = (lo + chunk).min(end);
-                    scope.spawn(move || (lo..hi).map(|i| worker.leave_out(i)).collect())
+                    scope.spawn(move || worker.leave_out_groups(chunk))
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap_or(Err(RetrainError::Internal))).collect()
@@ -480,9 +488,175 @@ impl<'a> Retrainer<'a> {
         Ok(out)
     }
 
+    /// Leave out every point of `start..end`, a [`LOO_GROUP`] at a time.
     #[cfg(target_arch = "wasm32")]
     fn leave_out_range(&mut self, start: usize, end: usize) -> Result<Vec<Refit>, RetrainError> {
-        (start..end).map(|i| self.leave_out(i)).collect()
+        self.leave_out_groups(&groups(start, end))
+    }
+
+    fn leave_out_groups(&mut self, groups: &[std::ops::Range<usize>]) -> Result<Vec<Refit>, RetrainError> {
+        let mut out = Vec::new();
+        for g in groups {
+            out.extend(self.leave_out_group(g.clone())?);
+        }
+        Ok(out)
+    }
+
+    /// Whether leave-one-out refits [`LOO_GROUP`] points in lockstep (a single-output
+    /// linear model) rather than one at a time.
+    pub fn batches(&self) -> bool {
+        let m = &self.problem.model;
+        m.k == 1 && m.net == crate::engine::model::Net::Linear && self.problem.early_stop().is_none()
+    }
+
+    /// Leave out each point of `group` in its own refit. A single-output linear model's
+    /// refits run in lockstep, their gradients as two matrix products for the whole
+    /// group ([`Problem::gradients_leaving_out`]); each refit otherwise follows
+    /// [`Retrainer::refit`] step for step (the same preconditioner, tests and
+    /// fallback). Any other model refits one point at a time.
+    fn leave_out_group(&mut self, group: std::ops::Range<usize>) -> Result<Vec<Refit>, RetrainError> {
+        if !self.batches() || group.end > self.problem.n() {
+            return group.map(|i| self.leave_out(i)).collect();
+        }
+        let (n_f, p) = (self.problem.n() as f64, self.problem.n_params());
+        let tol = self.problem.tolerance(self.opts.tol);
+        let mut refits: Vec<Lockstep> = group
+            .map(|i| {
+                let old = self.problem.weights[i];
+                let g = self.influence.train_grads.row(i);
+                let grad = self.grad_hat.iter().zip(g).map(|(a, gi)| a - old / n_f * gi).collect();
+                let scale =
+                    self.scale_hat.iter().zip(g).map(|(a, gi)| (a - old / n_f * gi.abs()).max(0.0)).collect();
+                let y = self.problem.train.y[i] as usize;
+                let emptied = self.class_weight.get(y).is_some_and(|c| c - old <= 0.0);
+                Lockstep {
+                    i,
+                    theta: self.theta_hat.to_vec(),
+                    grad,
+                    scale,
+                    precond: self.rank_one_update(&[(i, 0.0)]),
+                    emptied,
+                    last: f64::INFINITY,
+                    slow: 0,
+                    state: LockState::Running,
+                }
+            })
+            .collect();
+        let mut grads = ndarray::Array2::<f64>::zeros((p, 0));
+        for it in 0..MAX_PRECONDITIONED {
+            let running: Vec<usize> =
+                (0..refits.len()).filter(|&k| refits[k].state == LockState::Running).collect();
+            if running.is_empty() {
+                break;
+            }
+            // The first step is always taken: θ̂ is the optimum of the old weights.
+            if it > 0 {
+                let thetas =
+                    ndarray::Array2::from_shape_fn((p, running.len()), |(q, j)| refits[running[j]].theta[q]);
+                let left_out: Vec<usize> = running.iter().map(|&k| refits[k].i).collect();
+                if grads.ncols() != running.len() {
+                    grads = ndarray::Array2::zeros((p, running.len()));
+                }
+                if !self.problem.gradients_leaving_out(&thetas.view(), &left_out, &mut grads) {
+                    return Err(RetrainError::Internal);
+                }
+                for (j, &k) in running.iter().enumerate() {
+                    let r = &mut refits[k];
+                    r.grad.iter_mut().zip(grads.column(j)).for_each(|(a, b)| *a = *b);
+                    r.check(it, tol);
+                }
+            }
+            for r in refits.iter_mut().filter(|r| r.state == LockState::Running) {
+                let step = self.factor_solve(&r.grad, &r.precond)?;
+                r.theta.iter_mut().zip(&step).for_each(|(t, s)| *t -= s);
+            }
+        }
+        refits
+            .into_iter()
+            .map(|r| match r.state {
+                LockState::Converged(refit) => Ok(refit),
+                // Slow, not finite, or out of steps: a full Newton fit from where it got.
+                LockState::Running | LockState::FallBack => {
+                    let old = std::mem::replace(&mut self.problem.weights[r.i], 0.0);
+                    let report = fit(&self.problem, Some(&r.theta), &self.opts);
+                    self.problem.weights[r.i] = old;
+                    let report = report?;
+                    Ok(Refit {
+                        theta: report.theta,
+                        iterations: MAX_PRECONDITIONED + report.iterations,
+                        grad_norm: report.grad_norm,
+                        converged: report.converged && !r.emptied,
+                    })
+                }
+            })
+            .collect()
+    }
+}
+
+/// Points left out together by the leave-one-out of a retrainer that
+/// [batches](Retrainer::batches), in groups fixed by absolute index
+/// (`k·LOO_GROUP .. (k+1)·LOO_GROUP`): every way of running a
+/// leave-one-out (the CLI's one block, the worker's time slices, the pool's shares,
+/// the native threads) runs the same groups, so a refit's last bits never depend on
+/// how the job was split.
+pub const LOO_GROUP: usize = 8;
+
+/// `start..end` cut at the multiples of [`LOO_GROUP`].
+fn groups(start: usize, end: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut lo = start;
+    while lo < end {
+        let hi = ((lo / LOO_GROUP + 1) * LOO_GROUP).min(end);
+        out.push(lo..hi);
+        lo = hi;
+    }
+    out
+}
+
+/// Where one refit of a lockstep group stands.
+#[derive(Debug, Clone, PartialEq)]
+enum LockState {
+    /// Still iterating with the group.
+    Running,
+    /// Reached the tolerance.
+    Converged(Refit),
+    /// Left the group for a full Newton fit (slow or not finite).
+    FallBack,
+}
+
+/// One refit of a lockstep group: [`Retrainer::iterate`]'s state for point `i`.
+struct Lockstep {
+    i: usize,
+    theta: Vec<f64>,
+    grad: Vec<f64>,
+    scale: Vec<f64>,
+    precond: Option<(f64, Vec<f64>, f64)>,
+    emptied: bool,
+    last: f64,
+    slow: usize,
+    state: LockState,
+}
+
+impl Lockstep {
+    /// [`Retrainer::iterate`]'s tests at step `it` on the gradient just computed.
+    fn check(&mut self, it: usize, tol: f64) {
+        let scaled = scaled_norm(&self.grad, &self.scale);
+        if !scaled.is_finite() {
+            self.state = LockState::FallBack;
+            return;
+        }
+        if scaled < tol {
+            let grad_norm = crate::engine::fit::inf_norm(&self.grad);
+            let theta = std::mem::take(&mut self.theta);
+            self.state =
+                LockState::Converged(Refit { theta, iterations: it, grad_norm, converged: !self.emptied });
+            return;
+        }
+        self.slow = if scaled > 0.5 * self.last { self.slow + 1 } else { 0 };
+        if self.slow >= 2 {
+            self.state = LockState::FallBack;
+        }
+        self.last = scaled;
     }
 }
 
@@ -529,9 +703,12 @@ impl LeaveEachOut {
         self.next >= self.end
     }
 
-    /// Refit without each of the next `count` points (at least one), in order.
+    /// Refit without each of the next `count` points (at least one), in order; when the
+    /// retrainer refits in groups, on to the end of the group the last one is in (so
+    /// that every split of the job runs the same groups).
     pub fn step(&mut self, retrainer: &mut Retrainer, count: usize) -> Result<Vec<Refit>, RetrainError> {
-        let end = (self.next + count.max(1)).min(self.end);
+        let unit = if retrainer.batches() { LOO_GROUP } else { 1 };
+        let end = (self.next + count.max(1)).div_ceil(unit).saturating_mul(unit).min(self.end);
         let out = retrainer.leave_out_range(self.next, end)?;
         self.next = end;
         Ok(out)
@@ -555,6 +732,9 @@ pub fn actual_changes(
     test: &Design,
 ) -> ActualChanges {
     let m = &problem.model;
+    if let Some(changes) = linear_actual_changes(problem, theta_hat, refits, test) {
+        return changes;
+    }
     // One forward pass per (refit, test point) gives both the loss and the prediction.
     let (mut work, mut df) = (m.work(), vec![0.0; m.k]);
     let mut loss_and_f = |theta: &[f64], x: &[f64], y: f64| {
@@ -576,4 +756,53 @@ pub fn actual_changes(
         dpred.push(dp);
     }
     ActualChanges { dloss, dpred }
+}
+
+/// [`actual_changes`] of a single-output linear model: every (test point, refit)
+/// output `z` in one matrix product `X_test W` (`W`: `θ̂` and every refit, one per
+/// column) instead of a dot product each; the loss and prediction then follow from
+/// `z` as in a forward pass (the same values up to rounding). `None` for other models.
+fn linear_actual_changes(
+    problem: &Problem,
+    theta_hat: &[f64],
+    refits: &[Refit],
+    test: &Design,
+) -> Option<ActualChanges> {
+    let m = &problem.model;
+    let (d, p) = (m.d, m.n_params());
+    let x = test.matrix()?;
+    let fits = || std::iter::once(theta_hat).chain(refits.iter().map(|r| r.theta.as_slice()));
+    if m.k != 1
+        || m.net != crate::engine::model::Net::Linear
+        || x.ncols() != d
+        || fits().any(|t| t.len() != p)
+    {
+        return None;
+    }
+    let cols = refits.len() + 1;
+    let mut w = ndarray::Array2::<f64>::zeros((d, cols));
+    for (j, theta) in fits().enumerate() {
+        w.column_mut(j).iter_mut().zip(theta).for_each(|(a, b)| *a = *b);
+    }
+    let mut z = ndarray::Array2::<f64>::zeros((test.n(), cols));
+    crate::engine::linalg::mat_mul(1.0, &x, &w.view(), false, &mut z.view_mut());
+    let bias: Vec<f64> = fits().map(|t| t[d]).collect();
+    let mut df = [0.0];
+    let mut loss_and_f = |z: f64, y: f64| (m.loss_at(&[z], y), m.f_and_df(&[z], y, &mut df));
+    let (mut dloss, mut dpred) = (Vec::with_capacity(test.n()), Vec::with_capacity(test.n()));
+    for (row, &y) in z.rows().into_iter().zip(&test.y) {
+        let (l0, f0) = loss_and_f(row[0] + bias[0], y);
+        let (dl, dp): (Vec<f64>, Vec<f64>) = row
+            .iter()
+            .zip(&bias)
+            .skip(1)
+            .map(|(z, b)| {
+                let (l, f) = loss_and_f(z + b, y);
+                (l - l0, f - f0)
+            })
+            .unzip();
+        dloss.push(dl);
+        dpred.push(dp);
+    }
+    Some(ActualChanges { dloss, dpred })
 }

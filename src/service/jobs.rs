@@ -18,7 +18,7 @@ use crate::engine::evaluate::{lds, LdsJob};
 use crate::engine::methods::shapley::{TmcJob, TmcSettings};
 use crate::engine::methods::{self, CheckedParams, Method};
 use crate::engine::model::problem::Design;
-use crate::engine::retrain::{LeaveEachOut, RefitStats};
+use crate::engine::retrain::{LeaveEachOut, RefitStats, LOO_GROUP};
 use crate::engine::stats::{pearson, spearman};
 use crate::engine::truths::{Pbrf, ScratchJob};
 use crate::protocol::*;
@@ -116,9 +116,10 @@ pub fn scratch_points(predicted: &[f64], seeds: usize) -> Vec<usize> {
 }
 
 impl LongJob {
-    /// Leave-one-out of the share's block of `n` training points.
+    /// Leave-one-out of the share's block of `n` training points (whole groups of
+    /// [`LOO_GROUP`] points, so that every split runs the same groups).
     pub fn loo(job: u64, share: Share, n: usize, started: f64) -> Self {
-        let r = share.range(n);
+        let r = share.range_in_units(n, LOO_GROUP);
         let work = Work::Loo(LooState {
             run: LeaveEachOut::range(r.start, r.end),
             actual: Vec::with_capacity(r.len()),
@@ -152,7 +153,7 @@ impl LongJob {
         let n = s.train.n();
         let points = scratch_points(&s.explained.pred_loo_dloss, seeds);
         let all_seeds: Vec<u64> = (0..seeds.max(2) as u64).collect();
-        let r = share.range(n);
+        let r = share.range_in_units(n, LOO_GROUP);
         let work = Work::Truths(Box::new(TruthsState {
             loo: LeaveEachOut::range(r.start, r.end),
             actual: Vec::with_capacity(r.len()),
@@ -322,11 +323,11 @@ fn step_loo(l: &mut LooState, s: &mut Session, clock: fn() -> f64, deadline: f64
     let mut retrainer = s.retrainer()?;
     let (m, l0) = (&s.problem().model, s.explained.loss);
     while !l.run.is_finished() && clock() < deadline {
-        let i = l.run.next_point();
-        for r in l.run.step(&mut retrainer, 1).map_err(|e| e.to_string())? {
+        let first = l.run.next_point();
+        for (k, r) in l.run.step(&mut retrainer, 1).map_err(|e| e.to_string())?.into_iter().enumerate() {
             l.refits.add(&r);
             if !r.converged {
-                l.not_converged.push(i);
+                l.not_converged.push(first + k);
             }
             l.actual.push(m.loss(&r.theta, &s.explained_x, s.explained.label) - l0);
         }

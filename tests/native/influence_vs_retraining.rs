@@ -178,3 +178,97 @@ fn scores_are_the_formulas_of_the_conventions_pair_by_pair() {
         }
     }
 }
+
+#[test]
+fn leave_one_out_in_lockstep_groups_equals_refitting_each_point_alone() {
+    use attribution_explorer::engine::retrain::LeaveEachOut;
+    use attribution_explorer::protocol::Share;
+    // A single-output linear model's leave-one-out refits 8 points in lockstep, their
+    // gradients as matrix products (`Problem::gradients_leaving_out`); the refits are
+    // the one-point refits' (`Retrainer::leave_out`), up to rounding (both stop within
+    // the tolerance of the same optimum), with the same convergence. Breast cancer
+    // (n = 455: a last group of 7) and the regression plane (n = 48); softmax (one
+    // point at a time) for the splits below.
+    let cancer = prepared(Builtin::BreastCancer, GeneratorParams::default()).0;
+    let plane = prepared(Builtin::Plane2d, GeneratorParams { n: 60, noise: 0.3, seed: 4 }).0;
+    let blobs = prepared(Builtin::Blobs, GeneratorParams { n: 60, noise: 0.3, seed: 4 }).0;
+    for (name, train, kind) in [
+        ("breast cancer", cancer, ModelKind::Logistic),
+        ("plane", plane, ModelKind::Linear),
+        ("blobs", blobs, ModelKind::Softmax),
+    ] {
+        let (problem, report) = fitted(&train, kind, 0.01);
+        let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
+        let mut r =
+            Retrainer::new(&problem, &report.theta, &influence, FitOptions::default()).expect("converged");
+        assert_eq!(r.batches(), kind != ModelKind::Softmax, "{name}");
+        let whole = r.leave_each_out(&mut Silent).expect("refits");
+        let n = problem.n();
+        assert_eq!(whole.len(), n);
+        for (i, g) in whole.iter().enumerate() {
+            let alone = r.leave_out(i).expect("refit");
+            assert_eq!(g.converged, alone.converged, "{name} point {i}");
+            let scale = alone.theta.iter().fold(1.0f64, |m, t| m.max(t.abs()));
+            let diff = g.theta.iter().zip(&alone.theta).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            // Both stop with ‖∇R‖ < 1e-10 relative to the terms' scale: θ agrees to
+            // about that over the smallest curvature (λ = 0.01), far below 1e-7.
+            assert!(diff < 1e-7 * scale, "{name} point {i}: θ differs by {diff:e}");
+        }
+        // Every split gives the same refits bit for bit: steps of 1, 5 and 13 points
+        // (the worker's time slices) and the pool's shares of 3 and 7 parts.
+        for count in [1, 5, 13] {
+            let mut job = LeaveEachOut::new(n);
+            let mut out = Vec::new();
+            while !job.is_finished() {
+                out.extend(job.step(&mut r, count).expect("refits"));
+            }
+            assert!(out == whole, "{name}: steps of {count} differ from one block");
+        }
+        for parts in [3, 7] {
+            let mut out = Vec::new();
+            for share in Share::all(parts) {
+                let range = share.range_in_units(n, attribution_explorer::engine::retrain::LOO_GROUP);
+                let mut job = LeaveEachOut::range(range.start, range.end);
+                while !job.is_finished() {
+                    out.extend(job.step(&mut r, 3).expect("refits"));
+                }
+            }
+            assert!(out == whole, "{name}: {parts} shares differ from one block");
+        }
+    }
+}
+
+#[test]
+fn actual_changes_are_each_refits_loss_and_prediction_minus_the_fits() {
+    // A linear model's actual changes come from one matrix product of outputs; they
+    // must be the per-pair forward passes' `l(z_t, θ_i) − l(z_t, θ̂)` and
+    // `f(z_t, θ_i) − f(z_t, θ̂)` up to rounding. Logistic (breast cancer) and ridge.
+    let cancer = prepared(Builtin::BreastCancer, GeneratorParams::default());
+    let plane = prepared(Builtin::Plane2d, GeneratorParams { n: 60, noise: 0.3, seed: 4 });
+    for ((train, test), kind) in [(cancer, ModelKind::Logistic), (plane, ModelKind::Linear)] {
+        let (problem, report) = fitted(&train, kind, 0.01);
+        let influence = Influence::new(&problem, &report.theta, 0.0).expect("factorises");
+        let mut r =
+            Retrainer::new(&problem, &report.theta, &influence, FitOptions::default()).expect("converged");
+        let refits: Vec<_> = [0, 3, 11].iter().map(|&i| r.leave_out(i).expect("refit")).collect();
+        let design = Design::from_dataset(&test);
+        let changes = actual_changes(&problem, &report.theta, &refits, &design);
+        let m = &problem.model;
+        let mut buf = vec![0.0; problem.n_params()];
+        for t in 0..design.n() {
+            let (x, y) = (design.row(t), design.y[t]);
+            let (l0, f0) = (m.loss(&report.theta, x, y), m.f_and_grad(&report.theta, x, y, &mut buf));
+            for (j, refit) in refits.iter().enumerate() {
+                let dl = m.loss(&refit.theta, x, y) - l0;
+                let df = m.f_and_grad(&refit.theta, x, y, &mut buf) - f0;
+                // Rounding of z (~1e-16 |z|) moves l and f by ~1e-16 of their size.
+                let tol = 1e-12 * (1.0 + l0.abs() + f0.abs());
+                assert!((changes.dloss[t][j] - dl).abs() < tol, "{kind:?} test {t} refit {j}: loss change");
+                assert!(
+                    (changes.dpred[t][j] - df).abs() < tol,
+                    "{kind:?} test {t} refit {j}: prediction change"
+                );
+            }
+        }
+    }
+}

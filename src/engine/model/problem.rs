@@ -296,6 +296,54 @@ impl Problem {
         self.add_regulariser(theta, out, |t| t);
     }
 
+    /// `∇R(θ_j)` of a single-output linear model for several parameter vectors at once,
+    /// the j-th with training point `left_out[j]` weighted 0: column j of `thetas`
+    /// (P × m) in, column j of `out` (P × m) out. Two matrix products (`Z = X W` and
+    /// `Xᵀ D` with `D_rj = w_r ∂l/∂z(z_rj + b_j) / n`) instead of m passes over the
+    /// data: the same sums as [`Problem::gradient`] in another order, so they round
+    /// differently (last bits), and a column's bits depend only on the other columns'
+    /// count, not their values. `false`, and `out` untouched, for any other model.
+    pub fn gradients_leaving_out(
+        &self,
+        thetas: &ArrayView2<f64>,
+        left_out: &[usize],
+        out: &mut Array2<f64>,
+    ) -> bool {
+        let m = &self.model;
+        let (d, cols) = (m.d, left_out.len());
+        let p = m.n_params();
+        let shapes_fit = thetas.dim() == (p, cols) && out.dim() == (p, cols) && p == d + 1;
+        let Some(x) = self.train.matrix().filter(|_| m.k == 1 && m.net == Net::Linear && shapes_fit) else {
+            return false;
+        };
+        let n = self.n();
+        let mut z = Array2::<f64>::zeros((n, cols));
+        crate::engine::linalg::mat_mul(1.0, &x, &thetas.slice(s![..d, ..]), false, &mut z.view_mut());
+        let (n_f, mut dz) = (n as f64, [0.0]);
+        // The bias entries: the sums of D's columns, taken in the same pass.
+        let mut bias = vec![0.0; cols];
+        for (r, mut row) in z.rows_mut().into_iter().enumerate() {
+            let (w, y) = (self.weights[r], self.train.y[r]);
+            for (j, (v, b)) in row.iter_mut().zip(bias.iter_mut()).enumerate() {
+                if w == 0.0 || left_out[j] == r {
+                    *v = 0.0;
+                    continue;
+                }
+                m.derivs(&[*v + thetas[[d, j]]], y, &mut dz, None);
+                *v = w * dz[0] / n_f;
+                *b += *v;
+            }
+        }
+        crate::engine::linalg::mat_mul(1.0, &x.t(), &z.view(), false, &mut out.slice_mut(s![..d, ..]));
+        out.row_mut(d).iter_mut().zip(&bias).for_each(|(o, b)| *o = *b);
+        for q in (0..p).filter(|&q| self.is_weight(q)) {
+            for j in 0..cols {
+                out[[q, j]] += self.lambda * thetas[[q, j]];
+            }
+        }
+        true
+    }
+
     /// The exact Hessian `∇²R(θ)` (P × P), including λ on the weights.
     ///
     /// Linear models: block (a, b) of the outputs is `X̃ᵀ diag(c_ab) X̃` with
