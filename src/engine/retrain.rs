@@ -312,41 +312,40 @@ impl<'a> Retrainer<'a> {
         (denom > 1e-8).then_some((c, h, denom))
     }
 
+    /// The preconditioned iteration from `θ̂` ([`Iteration`]), each step's gradient a
+    /// pass over the data with the weights as they are now; a full fit when it fails.
     fn iterate(&mut self, precond: Option<(f64, Vec<f64>, f64)>) -> Result<Refit, RetrainError> {
-        let mut theta = self.theta_hat.to_vec();
-        let mut last = f64::INFINITY;
-        let mut slow = 0;
+        let tol = self.problem.tolerance(self.opts.tol);
+        let mut run = Iteration::new(self.theta_hat, self.grad.clone(), self.scale.clone(), precond);
         for it in 0..MAX_PRECONDITIONED {
             // The first step is always taken: θ̂ is the optimum of the old weights.
             if it > 0 {
                 // The scale of the terms barely moves from θ̂: the one updated for the
                 // new weights serves every step.
-                self.problem.gradient(&theta, &mut self.grad);
-                let scaled = scaled_norm(&self.grad, &self.scale);
-                if !scaled.is_finite() {
+                self.problem.gradient(&run.theta, &mut run.grad);
+                run.check(it, tol);
+                if run.state != IterState::Running {
                     break;
                 }
-                if scaled < self.problem.tolerance(self.opts.tol) {
-                    let grad_norm = crate::engine::fit::inf_norm(&self.grad);
-                    return Ok(Refit { theta, iterations: it, grad_norm, converged: true });
-                }
-                // Fall back when the linear rate is poor (large reweighting, far optimum).
-                slow = if scaled > 0.5 * last { slow + 1 } else { 0 };
-                if slow >= 2 {
-                    break;
-                }
-                last = scaled;
             }
-            let mut step = self.factor_solve(&self.grad, &precond)?;
-            step.iter_mut().for_each(|s| *s = -*s);
-            theta.iter_mut().zip(&step).for_each(|(t, s)| *t += s);
+            run.step(self)?;
+        }
+        self.finish(run)
+    }
+
+    /// The refit an [`Iteration`] ended with: its own when it converged, else (slow,
+    /// not finite, or out of steps) a network's Newton–CG and then a full fit from
+    /// where it got, with the weights as they are now.
+    fn finish(&mut self, run: Iteration) -> Result<Refit, RetrainError> {
+        if let IterState::Converged(refit) = run.state {
+            return Ok(refit);
         }
         if self.problem.model.net != crate::engine::model::Net::Linear {
-            if let Some(r) = self.newton_cg(theta.clone())? {
+            if let Some(r) = self.newton_cg(run.theta.clone())? {
                 return Ok(r);
             }
         }
-        let report = fit(&self.problem, Some(&theta), &self.opts)?;
+        let report = fit(&self.problem, Some(&run.theta), &self.opts)?;
         Ok(Refit {
             theta: report.theta,
             iterations: MAX_PRECONDITIONED + report.iterations,
@@ -520,7 +519,9 @@ impl<'a> Retrainer<'a> {
         }
         let (n_f, p) = (self.problem.n() as f64, self.problem.n_params());
         let tol = self.problem.tolerance(self.opts.tol);
-        let mut refits: Vec<Lockstep> = group
+        // Per point: its index, whether it empties its class, and its iteration (as
+        // `refit` starts it: the gradient and scale at θ̂ with the weight set to 0).
+        let mut refits: Vec<(usize, bool, Iteration)> = group
             .map(|i| {
                 let old = self.problem.weights[i];
                 let g = self.influence.train_grads.row(i);
@@ -529,31 +530,22 @@ impl<'a> Retrainer<'a> {
                     self.scale_hat.iter().zip(g).map(|(a, gi)| (a - old / n_f * gi.abs()).max(0.0)).collect();
                 let y = self.problem.train.y[i] as usize;
                 let emptied = self.class_weight.get(y).is_some_and(|c| c - old <= 0.0);
-                Lockstep {
-                    i,
-                    theta: self.theta_hat.to_vec(),
-                    grad,
-                    scale,
-                    precond: self.rank_one_update(&[(i, 0.0)]),
-                    emptied,
-                    last: f64::INFINITY,
-                    slow: 0,
-                    state: LockState::Running,
-                }
+                (i, emptied, Iteration::new(self.theta_hat, grad, scale, self.rank_one_update(&[(i, 0.0)])))
             })
             .collect();
         let mut grads = ndarray::Array2::<f64>::zeros((p, 0));
         for it in 0..MAX_PRECONDITIONED {
             let running: Vec<usize> =
-                (0..refits.len()).filter(|&k| refits[k].state == LockState::Running).collect();
+                (0..refits.len()).filter(|&k| refits[k].2.state == IterState::Running).collect();
             if running.is_empty() {
                 break;
             }
             // The first step is always taken: θ̂ is the optimum of the old weights.
             if it > 0 {
-                let thetas =
-                    ndarray::Array2::from_shape_fn((p, running.len()), |(q, j)| refits[running[j]].theta[q]);
-                let left_out: Vec<usize> = running.iter().map(|&k| refits[k].i).collect();
+                let thetas = ndarray::Array2::from_shape_fn((p, running.len()), |(q, j)| {
+                    refits[running[j]].2.theta[q]
+                });
+                let left_out: Vec<usize> = running.iter().map(|&k| refits[k].0).collect();
                 if grads.ncols() != running.len() {
                     grads = ndarray::Array2::zeros((p, running.len()));
                 }
@@ -561,33 +553,23 @@ impl<'a> Retrainer<'a> {
                     return Err(RetrainError::Internal);
                 }
                 for (j, &k) in running.iter().enumerate() {
-                    let r = &mut refits[k];
-                    r.grad.iter_mut().zip(grads.column(j)).for_each(|(a, b)| *a = *b);
-                    r.check(it, tol);
+                    let run = &mut refits[k].2;
+                    run.grad.iter_mut().zip(grads.column(j)).for_each(|(a, b)| *a = *b);
+                    run.check(it, tol);
                 }
             }
-            for r in refits.iter_mut().filter(|r| r.state == LockState::Running) {
-                let step = self.factor_solve(&r.grad, &r.precond)?;
-                r.theta.iter_mut().zip(&step).for_each(|(t, s)| *t -= s);
+            for (_, _, run) in refits.iter_mut().filter(|r| r.2.state == IterState::Running) {
+                run.step(self)?;
             }
         }
         refits
             .into_iter()
-            .map(|r| match r.state {
-                LockState::Converged(refit) => Ok(refit),
-                // Slow, not finite, or out of steps: a full Newton fit from where it got.
-                LockState::Running | LockState::FallBack => {
-                    let old = std::mem::replace(&mut self.problem.weights[r.i], 0.0);
-                    let report = fit(&self.problem, Some(&r.theta), &self.opts);
-                    self.problem.weights[r.i] = old;
-                    let report = report?;
-                    Ok(Refit {
-                        theta: report.theta,
-                        iterations: MAX_PRECONDITIONED + report.iterations,
-                        grad_norm: report.grad_norm,
-                        converged: report.converged && !r.emptied,
-                    })
-                }
+            .map(|(i, emptied, run)| {
+                let old = std::mem::replace(&mut self.problem.weights[i], 0.0);
+                let refit = self.finish(run);
+                self.problem.weights[i] = old;
+                // As in `refit`: a refit that empties a class never counts as converged.
+                refit.map(|r| Refit { converged: r.converged && !emptied, ..r })
             })
             .collect()
     }
@@ -613,50 +595,70 @@ fn groups(start: usize, end: usize) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// Where one refit of a lockstep group stands.
+/// Where one refit's preconditioned iteration stands.
 #[derive(Debug, Clone, PartialEq)]
-enum LockState {
-    /// Still iterating with the group.
+enum IterState {
+    /// Still iterating.
     Running,
     /// Reached the tolerance.
     Converged(Refit),
-    /// Left the group for a full Newton fit (slow or not finite).
+    /// Slow or not finite: a full fit takes over ([`Retrainer::finish`]).
     FallBack,
 }
 
-/// One refit of a lockstep group: [`Retrainer::iterate`]'s state for point `i`.
-struct Lockstep {
-    i: usize,
+/// One refit's preconditioned iteration `θ ← θ − M⁻¹ ∇R_w(θ)` from `θ̂`: run alone by
+/// [`Retrainer::iterate`], or in a lockstep group by the leave-one-out, which computes
+/// the gradients of the whole group at once.
+struct Iteration {
     theta: Vec<f64>,
+    /// `∇R_w(θ)` at the current `θ` (at `θ̂`: from the change of weights, no pass).
     grad: Vec<f64>,
+    /// The size of the gradient's terms (for the relative test), fixed at `θ̂`'s.
     scale: Vec<f64>,
+    /// The Sherman–Morrison correction of `H(θ̂)`, when there is one.
     precond: Option<(f64, Vec<f64>, f64)>,
-    emptied: bool,
     last: f64,
     slow: usize,
-    state: LockState,
+    state: IterState,
 }
 
-impl Lockstep {
-    /// [`Retrainer::iterate`]'s tests at step `it` on the gradient just computed.
+impl Iteration {
+    fn new(
+        theta_hat: &[f64],
+        grad: Vec<f64>,
+        scale: Vec<f64>,
+        precond: Option<(f64, Vec<f64>, f64)>,
+    ) -> Self {
+        let theta = theta_hat.to_vec();
+        Self { theta, grad, scale, precond, last: f64::INFINITY, slow: 0, state: IterState::Running }
+    }
+
+    /// The tests at step `it` on the gradient just computed: converged, or fall back
+    /// when not finite or when the linear rate is poor (large reweighting, far optimum).
     fn check(&mut self, it: usize, tol: f64) {
         let scaled = scaled_norm(&self.grad, &self.scale);
         if !scaled.is_finite() {
-            self.state = LockState::FallBack;
+            self.state = IterState::FallBack;
             return;
         }
         if scaled < tol {
             let grad_norm = crate::engine::fit::inf_norm(&self.grad);
             let theta = std::mem::take(&mut self.theta);
-            self.state =
-                LockState::Converged(Refit { theta, iterations: it, grad_norm, converged: !self.emptied });
+            self.state = IterState::Converged(Refit { theta, iterations: it, grad_norm, converged: true });
             return;
         }
         self.slow = if scaled > 0.5 * self.last { self.slow + 1 } else { 0 };
         if self.slow >= 2 {
-            self.state = LockState::FallBack;
+            self.state = IterState::FallBack;
         }
         self.last = scaled;
+    }
+
+    /// `θ ← θ − M⁻¹ ∇R_w(θ)`.
+    fn step(&mut self, r: &Retrainer) -> Result<(), LinalgError> {
+        let step = r.factor_solve(&self.grad, &self.precond)?;
+        self.theta.iter_mut().zip(&step).for_each(|(t, s)| *t -= s);
+        Ok(())
     }
 }
 
