@@ -14,6 +14,7 @@ pub mod audit;
 pub mod curvature;
 pub mod data;
 pub mod evaluate;
+pub mod exp;
 pub mod fit;
 pub mod influence;
 pub mod linalg;

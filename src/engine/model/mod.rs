@@ -20,6 +20,7 @@
 pub mod mlp;
 pub mod problem;
 
+use crate::engine::exp::exp;
 use crate::said::Said;
 use crate::text::Text;
 use mlp::{Layer, MlpShape};
@@ -360,7 +361,7 @@ impl Model {
             ModelKind::Softmax => {
                 let lse = log_sum_exp(z);
                 for (k, g) in dz.iter_mut().enumerate() {
-                    *g = (z[k] - lse).exp();
+                    *g = exp(z[k] - lse);
                 }
                 if let Some(h) = d2z {
                     let kk = self.k;
@@ -443,7 +444,7 @@ impl Model {
             }
             ModelKind::Softmax => {
                 let lse = log_sum_exp(&z);
-                z.iter().map(|v| (v - lse).exp()).collect()
+                z.iter().map(|v| exp(v - lse)).collect()
             }
             ModelKind::Linear => z,
         }
@@ -474,9 +475,9 @@ impl Model {
             ModelKind::Softmax => {
                 let lse = log_sum_exp(z);
                 let c = (y as usize).min(self.k - 1);
-                let pc = (z[c] - lse).exp();
+                let pc = exp(z[c] - lse);
                 for k in 0..self.k {
-                    df[k] = pc * (f64::from(u8::from(k == c)) - (z[k] - lse).exp());
+                    df[k] = pc * (f64::from(u8::from(k == c)) - exp(z[k] - lse));
                 }
                 pc
             }
@@ -509,9 +510,9 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// The logistic function, evaluated without overflow.
 pub fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
+        1.0 / (1.0 + exp(-z))
     } else {
-        let e = z.exp();
+        let e = exp(z);
         e / (1.0 + e)
     }
 }
@@ -519,9 +520,9 @@ pub fn sigmoid(z: f64) -> f64 {
 /// `log(1 + eᶻ)` without overflow or loss of precision.
 pub fn softplus(z: f64) -> f64 {
     if z > 0.0 {
-        z + (-z).exp().ln_1p()
+        z + exp(-z).ln_1p()
     } else {
-        z.exp().ln_1p()
+        exp(z).ln_1p()
     }
 }
 
@@ -531,5 +532,5 @@ pub fn log_sum_exp(z: &[f64]) -> f64 {
     if !m.is_finite() {
         return m;
     }
-    m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+    m + z.iter().map(|v| exp(v - m)).sum::<f64>().ln()
 }
