@@ -259,26 +259,8 @@ impl<'a> Retrainer<'a> {
         for &(i, w) in changes {
             self.problem.weights[i] = w;
         }
-        // At θ̂ the new gradient is known without a pass over the data:
-        // ∇R_w(θ̂) = ∇R(θ̂) + Σ (w_new − w_old)/n · g_i.
-        // The scale of the terms changes the same way, with |g_i|.
-        let n_f = n as f64;
-        self.grad.copy_from_slice(&self.grad_hat);
-        self.scale.copy_from_slice(&self.scale_hat);
-        for (&(i, w), &(_, old)) in changes.iter().zip(&saved) {
-            let g = self.influence.train_grads.row(i);
-            self.grad.iter_mut().zip(g).for_each(|(a, gi)| *a += (w - old) / n_f * gi);
-            self.scale.iter_mut().zip(g).for_each(|(a, gi)| *a = (*a + (w - old) / n_f * gi.abs()).max(0.0));
-        }
-        // A class left without weight has no optimum (its bias runs to −∞): however
-        // small the final gradient, such a refit is never reported as converged.
-        let mut emptied = false;
-        for (&(i, w), &(_, old)) in changes.iter().zip(&saved) {
-            if let Some(c) = self.class_weight.get(self.problem.train.y[i] as usize) {
-                let rest = c - old + w;
-                emptied |= rest <= 0.0;
-            }
-        }
+        let (grad, scale, emptied) = self.at_hat(changes, &saved);
+        (self.grad, self.scale) = (grad, scale);
         let result = match self.problem.early_stop() {
             // The same budget of steps from the same initialisation, without the point.
             Some(steps) => fit(&self.problem, None, &self.opts)
@@ -291,6 +273,27 @@ impl<'a> Retrainer<'a> {
             self.problem.weights[i] = w;
         }
         result
+    }
+
+    /// The gradient `∇R_w(θ̂)` and the scale of its terms after `changes` (index, new
+    /// weight) of the weights `saved` (index, old weight), and whether a class is left
+    /// without weight. At θ̂ they are known without a pass over the data:
+    /// `∇R_w(θ̂) = ∇R(θ̂) + Σ (w_new − w_old)/n · g_i`, the scale the same way with
+    /// `|g_i|`. A class left without weight has no optimum (its bias runs to −∞):
+    /// however small the final gradient, such a refit is never reported as converged.
+    fn at_hat(&self, changes: &[(usize, f64)], saved: &[(usize, f64)]) -> (Vec<f64>, Vec<f64>, bool) {
+        let n_f = self.problem.n() as f64;
+        let (mut grad, mut scale) = (self.grad_hat.clone(), self.scale_hat.clone());
+        let mut emptied = false;
+        for (&(i, w), &(_, old)) in changes.iter().zip(saved) {
+            let g = self.influence.train_grads.row(i);
+            grad.iter_mut().zip(g).for_each(|(a, gi)| *a += (w - old) / n_f * gi);
+            scale.iter_mut().zip(g).for_each(|(a, gi)| *a = (*a + (w - old) / n_f * gi.abs()).max(0.0));
+            if let Some(c) = self.class_weight.get(self.problem.train.y[i] as usize) {
+                emptied |= c - old + w <= 0.0;
+            }
+        }
+        (grad, scale, emptied)
     }
 
     /// For one changed weight of a single-output model: `(c, h = H⁻¹ x̃_i, 1 + c x̃_iᵀ h)`
@@ -517,20 +520,15 @@ impl<'a> Retrainer<'a> {
         if !self.batches() || group.end > self.problem.n() {
             return group.map(|i| self.leave_out(i)).collect();
         }
-        let (n_f, p) = (self.problem.n() as f64, self.problem.n_params());
+        let p = self.problem.n_params();
         let tol = self.problem.tolerance(self.opts.tol);
-        // Per point: its index, whether it empties its class, and its iteration (as
-        // `refit` starts it: the gradient and scale at θ̂ with the weight set to 0).
+        // Per point: its index, whether it empties its class, and its iteration, started
+        // as `refit` starts it.
         let mut refits: Vec<(usize, bool, Iteration)> = group
             .map(|i| {
-                let old = self.problem.weights[i];
-                let g = self.influence.train_grads.row(i);
-                let grad = self.grad_hat.iter().zip(g).map(|(a, gi)| a - old / n_f * gi).collect();
-                let scale =
-                    self.scale_hat.iter().zip(g).map(|(a, gi)| (a - old / n_f * gi.abs()).max(0.0)).collect();
-                let y = self.problem.train.y[i] as usize;
-                let emptied = self.class_weight.get(y).is_some_and(|c| c - old <= 0.0);
-                (i, emptied, Iteration::new(self.theta_hat, grad, scale, self.rank_one_update(&[(i, 0.0)])))
+                let removal = [(i, 0.0)];
+                let (grad, scale, emptied) = self.at_hat(&removal, &[(i, self.problem.weights[i])]);
+                (i, emptied, Iteration::new(self.theta_hat, grad, scale, self.rank_one_update(&removal)))
             })
             .collect();
         let mut grads = ndarray::Array2::<f64>::zeros((p, 0));
