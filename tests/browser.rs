@@ -339,3 +339,47 @@ fn a_pool_in_the_browser_gives_the_native_numbers() {
         close(*x, y, "TMC-Shapley");
     }
 }
+
+#[wasm_bindgen_test]
+fn the_worker_s_paired_exp_gives_the_library_s_bits_in_each_lane() {
+    use attribution_explorer::engine::exp::exp_pair;
+    // What `f64::exp` runs here: the libm crate's `exp` (Rust's wasm target links it).
+    let same = |ours: f64, x: f64| ours.to_bits() == libm::exp(x).to_bits() || (ours.is_nan() && x.is_nan());
+    // Each branch of e_exp.c and its edges (the thresholds of |x| at 2⁻²⁸, ln2 / 2,
+    // 1.5 ln2 and 708, on both sides), zeros, infinities and NaN ...
+    let edges = [
+        0.0,
+        -0.0,
+        1e-300,
+        3.7e-9,
+        3.725_290_298_461_914e-9,
+        0.346_573_590_279_972_6,
+        0.346_573_590_279_973,
+        1.039_720_770_839_917_9,
+        1.039_720_770_839_918,
+        1.0,
+        707.999,
+        708.0,
+        709.78,
+        745.2,
+        f64::INFINITY,
+        f64::NAN,
+        f64::MIN_POSITIVE,
+    ];
+    let edges: Vec<f64> = edges.iter().flat_map(|&x| [x, -x]).collect();
+    // ... each next to every other in the two lanes, then a sweep of [-750, 750] and of
+    // [-2, 2] (where the reduction switches), nudged off the grid, in pairs.
+    let mut pairs: Vec<[f64; 2]> = edges.iter().flat_map(|&a| edges.iter().map(move |&b| [a, b])).collect();
+    for k in 0..100_000u32 {
+        let t = f64::from(k) / 100_000.0;
+        pairs.push([
+            -750.0 + 1500.0 * t + 1e-7 * f64::from(k % 97),
+            -2.0 + 4.0 * t + 1e-12 * f64::from(k % 89),
+        ]);
+        pairs.push([-2.0 + 4.0 * t, -1.0 + 2.0 * t + 1e-13 * f64::from(k % 83)]);
+    }
+    for x in pairs {
+        let e = exp_pair(x);
+        assert!(same(e[0], x[0]) && same(e[1], x[1]), "exp({x:?}) = {e:?}");
+    }
+}

@@ -8,7 +8,9 @@
 //! into its callers for `|x| < 708` (where `2ᵏ` and the result are normal numbers, so
 //! the final scaling is one exact product), and the library's function elsewhere: the
 //! same bits as `f64::exp` in the browser (tested natively against the `libm` crate,
-//! the code Rust's wasm target runs).
+//! the code Rust's wasm target runs). [`exp_pair`] runs it on both lanes of a wasm SIMD
+//! vector, for the sigmoid of a lockstep group's rows: the same bits per lane (tested
+//! in the browser against the same crate).
 
 /// `ln 2`, split so that `k · LN2_HI` is exact for the `k` used here, and the other
 /// constants of `e_exp.c`, by their bits (as the C source gives them).
@@ -66,6 +68,56 @@ pub fn libm_exp(x: f64) -> f64 {
         // 2ᵏ with |k| ≤ 1022: a normal number, and the product is exact.
         y * f64::from_bits(((0x3ff + k) as u64) << 52)
     }
+}
+
+/// `[e^x₀, e^x₁]`: in WebAssembly [`libm_exp`] on both lanes of one wasm SIMD vector
+/// (the same operations per lane, so the same bits; a pair with a lane at or beyond
+/// ±708, or NaN, takes the scalar path); natively the library's, twice.
+#[inline(always)]
+pub fn exp_pair(x: [f64; 2]) -> [f64; 2] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd_exp_pair(x);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    [exp(x[0]), exp(x[1])]
+}
+
+/// [`libm_exp`] with its branches as lane masks. The thresholds on `|x|`'s high word
+/// are thresholds on `|x|` itself (a positive double orders as its bits do).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn simd_exp_pair(x: [f64; 2]) -> [f64; 2] {
+    use core::arch::wasm32::*;
+    let above = |high_word: u64| f64x2_splat(f64::from_bits(high_word << 32));
+    let v = f64x2(x[0], x[1]);
+    let a = f64x2_abs(v);
+    if !i64x2_all_true(f64x2_lt(a, above(0x4086_2000))) {
+        return [libm_exp(x[0]), libm_exp(x[1])]; // a lane ≥ 708 or NaN
+    }
+    let negative = f64x2_lt(v, f64x2_splat(0.0));
+    let sign = |neg: f64, pos: f64| v128_bitselect(f64x2_splat(neg), f64x2_splat(pos), negative);
+    // k: round(x / ln2) for |x| ≥ 1.5 ln2, ±1 above ln2 / 2, 0 below.
+    let k_far = f64x2_trunc(f64x2_add(f64x2_mul(f64x2_splat(INV_LN2), v), sign(-0.5, 0.5)));
+    let k_near = v128_bitselect(sign(-1.0, 1.0), f64x2_splat(0.0), f64x2_ge(a, above(0x3fd6_2e43)));
+    let k = v128_bitselect(k_far, k_near, f64x2_ge(a, above(0x3ff0_a2b2)));
+    let hi = f64x2_sub(v, f64x2_mul(k, f64x2_splat(LN2_HI)));
+    let lo = f64x2_mul(k, f64x2_splat(LN2_LO));
+    let r = f64x2_sub(hi, lo);
+    let rr = f64x2_mul(r, r);
+    let (mul, add) = (f64x2_mul, f64x2_add);
+    let poly = add(f64x2_splat(P4), mul(rr, f64x2_splat(P5)));
+    let poly = add(f64x2_splat(P3), mul(rr, poly));
+    let poly = add(f64x2_splat(P2), mul(rr, poly));
+    let poly = add(f64x2_splat(P1), mul(rr, poly));
+    let c = f64x2_sub(r, mul(rr, poly));
+    let rc = f64x2_div(mul(r, c), f64x2_sub(f64x2_splat(2.0), c));
+    let y = add(f64x2_splat(1.0), add(f64x2_sub(rc, lo), hi));
+    // 2ᵏ from its exponent bits (k = 0 gives 1.0, an exact product).
+    let k64 = i64x2_extend_low_i32x4(i32x4_trunc_sat_f64x2_zero(k));
+    let scale = i64x2_shl(i64x2_add(k64, i64x2_splat(0x3ff)), 52);
+    let e = f64x2_mul(y, scale);
+    // |x| ≤ 2⁻²⁸: 1 + x.
+    let out = v128_bitselect(f64x2_add(f64x2_splat(1.0), v), e, f64x2_lt(a, above(0x3e30_0001)));
+    [f64x2_extract_lane::<0>(out), f64x2_extract_lane::<1>(out)]
 }
 
 #[cfg(test)]

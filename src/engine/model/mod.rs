@@ -20,7 +20,7 @@
 pub mod mlp;
 pub mod problem;
 
-use crate::engine::exp::exp;
+use crate::engine::exp::{exp, exp_pair};
 use crate::said::Said;
 use crate::text::Text;
 use mlp::{Layer, MlpShape};
@@ -341,6 +341,40 @@ impl Model {
         }
     }
 
+    /// One training row of a single-output model under several parameter vectors at
+    /// once (a lockstep group of refits): `z_j ← w · ∂l/∂z(z_j + b_j) / n`, with `z_j`
+    /// the row's output before the bias `b_j` of column j. The same operations, in the
+    /// same order, as [`Model::derivs`] then `w · dz / n`, without a call per entry (in
+    /// the browser the sigmoid takes two columns at a time: [`sigmoid_pair`]). `false`,
+    /// and `z` untouched, for a softmax model or columns of unequal length.
+    pub fn scaled_residuals(&self, z: &mut [f64], bias: &[f64], y: f64, w: f64, n: f64) -> bool {
+        if z.len() != bias.len() {
+            return false;
+        }
+        match self.kind {
+            ModelKind::Logistic => {
+                let even = z.len() / 2 * 2;
+                let ((z2, z1), (b2, b1)) = (z.split_at_mut(even), bias.split_at(even));
+                for (v, b) in z2.chunks_exact_mut(2).zip(b2.chunks_exact(2)) {
+                    let p = sigmoid_pair([v[0] + b[0], v[1] + b[1]]);
+                    v[0] = w * (p[0] - y) / n;
+                    v[1] = w * (p[1] - y) / n;
+                }
+                for (v, b) in z1.iter_mut().zip(b1) {
+                    *v = w * (sigmoid(*v + b) - y) / n;
+                }
+                true
+            }
+            ModelKind::Linear => {
+                for (v, b) in z.iter_mut().zip(bias) {
+                    *v = w * (*v + b - y) / n;
+                }
+                true
+            }
+            ModelKind::Softmax => false,
+        }
+    }
+
     /// `dz = ∂l/∂z` and, when given, `d2z = ∂²l/∂z²`, without the loss itself (the
     /// hot loop of retraining needs only these).
     pub fn derivs(&self, z: &[f64], y: f64, dz: &mut [f64], d2z: Option<&mut [f64]>) {
@@ -515,6 +549,15 @@ pub fn sigmoid(z: f64) -> f64 {
         let e = exp(z);
         e / (1.0 + e)
     }
+}
+
+/// [`sigmoid`] of two numbers, their exponentials taken together ([`exp_pair`]).
+#[inline(always)]
+pub fn sigmoid_pair(z: [f64; 2]) -> [f64; 2] {
+    // exp(−z) for z ≥ 0 and exp(z) below are both exp(−|z|).
+    let e = exp_pair([-z[0].abs(), -z[1].abs()]);
+    let p = |z: f64, e: f64| if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+    [p(z[0], e[0]), p(z[1], e[1])]
 }
 
 /// `log(1 + eᶻ)` without overflow or loss of precision.

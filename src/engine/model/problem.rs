@@ -316,23 +316,29 @@ impl Problem {
         let Some(x) = self.train.matrix().filter(|_| m.k == 1 && m.net == Net::Linear && shapes_fit) else {
             return false;
         };
+        if cols == 0 {
+            return true;
+        }
         let n = self.n();
         let mut z = Array2::<f64>::zeros((n, cols));
         crate::engine::linalg::mat_mul(1.0, &x, &thetas.slice(s![..d, ..]), false, &mut z.view_mut());
-        let (n_f, mut dz) = (n as f64, [0.0]);
+        let (n_f, biases) = (n as f64, thetas.row(d).to_vec());
         // The bias entries: the sums of D's columns, taken in the same pass.
         let mut bias = vec![0.0; cols];
-        for (r, mut row) in z.rows_mut().into_iter().enumerate() {
-            let (w, y) = (self.weights[r], self.train.y[r]);
-            for (j, (v, b)) in row.iter_mut().zip(bias.iter_mut()).enumerate() {
-                if w == 0.0 || left_out[j] == r {
-                    *v = 0.0;
-                    continue;
-                }
-                m.derivs(&[*v + thetas[[d, j]]], y, &mut dz, None);
-                *v = w * dz[0] / n_f;
-                *b += *v;
+        let Some(rows) = z.as_slice_mut() else { return false };
+        let data = rows.chunks_exact_mut(cols).zip(&self.weights).zip(&self.train.y);
+        for (r, ((row, &w), &y)) in data.enumerate() {
+            if w == 0.0 {
+                row.fill(0.0);
+                continue;
             }
+            if !m.scaled_residuals(row, &biases, y, w, n_f) {
+                return false;
+            }
+            for (v, _) in row.iter_mut().zip(left_out).filter(|(_, &i)| i == r) {
+                *v = 0.0;
+            }
+            bias.iter_mut().zip(row.iter()).for_each(|(b, v)| *b += *v);
         }
         crate::engine::linalg::mat_mul(1.0, &x.t(), &z.view(), false, &mut out.slice_mut(s![..d, ..]));
         out.row_mut(d).iter_mut().zip(&bias).for_each(|(o, b)| *o = *b);
