@@ -13,6 +13,7 @@ use crate::protocol::{Request, Response};
 use crate::said::Said;
 use crate::text::Text;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
@@ -26,6 +27,40 @@ type Handler = Rc<dyn Fn(usize, Response)>;
 thread_local! {
     static WORKERS: RefCell<Vec<Worker>> = const { RefCell::new(Vec::new()) };
     static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
+    /// Responses decoded but not yet handed over, in arrival order ([`deliver`]).
+    static WAITING: RefCell<VecDeque<(usize, Response)>> = const { RefCell::new(VecDeque::new()) };
+}
+
+/// Training points from which a trained view is handed to the page in the task after
+/// the one that decoded it: decoding a 40,000-row view and drawing it took 110–130 ms
+/// of one task; as two tasks neither holds the page that long.
+pub const BULKY_POINTS: usize = 10_000;
+
+/// Whether a response is handed over in a task of its own.
+fn bulky(response: &Response) -> bool {
+    matches!(response, Response::Trained { result: Ok(v), .. } if v.train_xy.len() >= BULKY_POINTS)
+}
+
+/// Hand a decoded response to the page: at once, unless it is [`bulky`] or others
+/// wait before it; those wait for the next task, and every response after them too,
+/// so the page sees them in the order the workers sent them.
+fn deliver(index: usize, response: Response, on_response: &Handler) {
+    let first_waiting = WAITING.with(|w| w.borrow().is_empty());
+    if first_waiting && !bulky(&response) {
+        return on_response(index, response);
+    }
+    WAITING.with(|w| w.borrow_mut().push_back((index, response)));
+    if first_waiting {
+        let on_response = on_response.clone();
+        leptos::prelude::set_timeout(
+            move || {
+                while let Some((index, response)) = WAITING.with(|w| w.borrow_mut().pop_front()) {
+                    on_response(index, response);
+                }
+            },
+            std::time::Duration::ZERO,
+        );
+    }
 }
 
 /// The engine workers this machine should run: its logical cores, from 1 to
@@ -42,7 +77,7 @@ fn spawn(index: usize, on_response: Handler) -> Result<Worker, Said> {
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
         let response = super::transport::decode::<Response>(ev.data())
             .unwrap_or_else(|e| Response::Crashed { message: format!("unreadable engine message: {e}") });
-        on_response(index, response)
+        deliver(index, response, &on_response)
     });
     worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget(); // lives as long as the page

@@ -397,7 +397,7 @@ pub fn draw_main(canvas: &HtmlCanvasElement, v: &TrainedView, overlay: &Overlay)
 }
 
 /// A training point's mark: its size, shape (by class) and colour (by influence).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Mark {
     radius: i32,
     shape: u8,
@@ -423,8 +423,17 @@ fn paint_points(canvas: &HtmlCanvasElement, v: &TrainedView, m: &Mapper) -> Resu
             (Mark { radius: radius(s), shape: (class % 3) as u8, color: (c.0, c.1, c.2) }, i)
         })
         .collect();
-    marks.sort_unstable_by_key(|&(mark, i)| (mark.radius, palest_first(mark.color), mark, i));
+    // One integer per mark, compared as (radius, palest first, shape, colour), then the
+    // row: the order of the tuple, at the cost of comparing two numbers (40,000 marks).
+    marks.sort_unstable_by_key(|&(mark, i)| {
+        let (r, g, b) = mark.color;
+        let pale = 765 - (u64::from(r) + u64::from(g) + u64::from(b));
+        let rgb = (u64::from(r) << 16) | (u64::from(g) << 8) | u64::from(b);
+        ((mark.radius.clamp(0, 255) as u64) << 44 | pale << 32 | u64::from(mark.shape) << 24 | rgb, i)
+    });
     let ctx = context(canvas)?;
+    // A triangle's corners' directions (pointing up, as plotters' triangle marker).
+    let corners = [-90.0f64, -210.0, -330.0].map(|deg| (deg.to_radians().cos(), deg.to_radians().sin()));
     let mut current: Option<Mark> = None;
     for &(mark, i) in &marks {
         if current != Some(mark) {
@@ -444,16 +453,13 @@ fn paint_points(canvas: &HtmlCanvasElement, v: &TrainedView, m: &Mapper) -> Resu
                 ctx.arc(x, y, r, 0.0, std::f64::consts::TAU).map_err(|e| format!("{e:?}"))?;
             }
             1 => {
-                // Pointing up, as plotters' triangle marker of size r + 1.
-                let corner = |deg: f64| {
-                    let a = deg.to_radians();
-                    ((a.cos() * (r + 1.0) + x).ceil(), (a.sin() * (r + 1.0) + y).ceil())
-                };
-                let [a, b, c] = [corner(-90.0), corner(-210.0), corner(-330.0)];
+                // Of size r + 1, as plotters' marker.
+                let [a, b, c] =
+                    corners.map(|(cos, sin)| ((cos * (r + 1.0) + x).ceil(), (sin * (r + 1.0) + y).ceil()));
+                // Left open: `fill` closes every subpath itself.
                 ctx.move_to(a.0, a.1);
                 ctx.line_to(b.0, b.1);
                 ctx.line_to(c.0, c.1);
-                ctx.close_path();
             }
             _ => ctx.rect(x - r, y - r, 2.0 * r, 2.0 * r),
         }
@@ -482,12 +488,6 @@ fn paint_test_points(canvas: &HtmlCanvasElement, v: &TrainedView, m: &Mapper) ->
     }
     ctx.stroke();
     Ok(())
-}
-
-/// Sort key that puts pale colours first (the highest sum of channels: the neutral
-/// grey of the weakest scores), so marks of one size are drawn palest first.
-fn palest_first((r, g, b): (u8, u8, u8)) -> std::cmp::Reverse<u16> {
-    std::cmp::Reverse(r as u16 + g as u16 + b as u16)
 }
 
 fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {

@@ -4,10 +4,11 @@
 
 use super::{label_text, signed};
 use crate::lang::Lang;
-use crate::protocol::{AddedPoint, Projection, Selection, TrainedView};
+use crate::protocol::{AddedPoint, Projection, ReweightView, Selection, TrainedView};
 use crate::said::Said;
 use crate::text::{filled, text, Text};
 use crate::web::actions::Actions;
+use crate::web::bridge::BULKY_POINTS;
 use crate::web::components::tr;
 use crate::web::plot::{draw_main, Mapper, Overlay};
 use leptos::prelude::*;
@@ -198,29 +199,47 @@ pub fn PlotPanel() -> impl IntoView {
         }
     });
 
-    // Synchronise the canvas with the view.
-    Effect::new(move |_| {
+    // Synchronise the canvas with the view: at once, or for a view of many points in
+    // the next task (after the panels the same change updates, so that neither task
+    // holds the page long), once however many changes come before it.
+    let inputs = move || {
         let picked = a.state.with(|s| s.train_point);
-        let hovered = a.hovered.get();
-        let reweight = a.reweight.get();
-        let lasso = a.lasso.get();
-        let marked = if a.lasso_mode.get() && !lasso.is_empty() {
-            lasso
-        } else {
-            a.flip.with(|f| f.as_ref().map(|f| f.flip.removed.clone()).unwrap_or_default())
+        let marked = match a.lasso.get() {
+            lasso if a.lasso_mode.get() && !lasso.is_empty() => lasso,
+            _ => a.flip.with(|f| f.as_ref().map(|f| f.flip.removed.clone()).unwrap_or_default()),
         };
-        a.view.with(|v| {
-            let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
-            let shown = reweight.as_ref().filter(|r| Some(r.index) == picked);
-            let (surface, weight) = (shown.and_then(|r| r.surface.as_ref()), shown.map_or(1.0, |r| r.weight));
-            match draw_main(&c, v, &Overlay { picked, hovered, weight, surface, marked: &marked }) {
-                Ok(m) => {
-                    mapper.set_value(Some(m));
-                    drawn.update(|d| *d += 1);
+        (picked, a.hovered.get(), a.reweight.get(), marked)
+    };
+    let paint =
+        move |(picked, hovered, reweight, marked): (Option<usize>, _, Option<ReweightView>, Vec<usize>)| {
+            a.view.with(|v| {
+                let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
+                let shown = reweight.as_ref().filter(|r| Some(r.index) == picked);
+                let (surface, weight) =
+                    (shown.and_then(|r| r.surface.as_ref()), shown.map_or(1.0, |r| r.weight));
+                match draw_main(&c, v, &Overlay { picked, hovered, weight, surface, marked: &marked }) {
+                    Ok(m) => {
+                        mapper.set_value(Some(m));
+                        drawn.update(|d| *d += 1);
+                    }
+                    Err(e) => a.error.set(Some(Said::new(Text::PlotFailed).with("e", e))),
                 }
-                Err(e) => a.error.set(Some(Said::new(Text::PlotFailed).with("e", e))),
-            }
-        });
+            });
+        };
+    let waiting = StoredValue::new(false);
+    Effect::new(move |_| {
+        let now = inputs();
+        if a.view.with(|v| v.as_ref().is_none_or(|v| v.train_xy.len() < BULKY_POINTS)) {
+            return paint(now);
+        }
+        if !waiting.get_value() {
+            waiting.set_value(true);
+            let later = move || {
+                waiting.set_value(false);
+                untrack(|| paint(inputs()));
+            };
+            set_timeout(later, std::time::Duration::ZERO);
+        }
     });
 
     let on_down = move |ev: leptos::ev::MouseEvent| {
