@@ -55,6 +55,14 @@ async function open(query = '', { allowErrors = false, colorScheme = 'light' } =
     new PerformanceObserver(l => l.getEntries().forEach(e => window.__longTasks.push([e.startTime, e.duration])))
       .observe({ type: 'longtask', buffered: true });
   });
+  // A screenshot is the test's work too: a full-page capture lays the page out again at
+  // its full height, and the charts redraw for the new size.
+  const screenshot = page.screenshot.bind(page);
+  page.screenshot = async options => {
+    const t0 = await page.evaluate(() => performance.now());
+    try { return await screenshot(options); }
+    finally { await page.evaluate(t0 => window.__testWork?.push([t0, performance.now()]), t0).catch(() => {}); }
+  };
   const close = page.close.bind(page);
   page.close = async () => {
     longTasks.push(...await page.evaluate(() => window.__longTasks
