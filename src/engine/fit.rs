@@ -23,6 +23,14 @@
 //! indefinite, Levenberg–Marquardt style) then finishes to the tolerance in a few
 //! steps. Deterministic: the same seed gives the same θ̂.
 //!
+//! **Large training sets.** With at least [`SAMPLED_FROM`] rows (by default), a linear model's steps
+//! take the Hessian of every k-th row (about [`SAMPLED_ROWS`] of them) while the scaled
+//! gradient is above [`SAMPLED_UNTIL`]: far from the optimum it steers about as well as
+//! the full one (subsampled Newton; Byrd, Chin, Neveitt & Nocedal 2011), at a fraction
+//! of its cost (the Hessian was 70% of fitting 40,000 rows in the browser). The steps
+//! after it use the full Hessian, so the last converge quadratically, and the stopping
+//! test is always on the full gradient: the optimum is the same.
+//!
 //! **Polishing.** Once converged, up to [`POLISH_STEPS`] more Newton steps are taken
 //! while they shrink the gradient: every actual leave-one-out change is measured from
 //! `θ̂`, so a residual gradient at `θ̂` would shift all of them.
@@ -39,6 +47,13 @@ use crate::said::Said;
 use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
+/// Training rows from which Newton's first steps take a sampled Hessian.
+pub const SAMPLED_FROM: usize = 16_384;
+/// About how many rows that Hessian is taken over.
+pub const SAMPLED_ROWS: usize = 4_096;
+/// The scaled gradient below which the full Hessian takes over.
+pub const SAMPLED_UNTIL: f64 = 1e-4;
+
 /// Options of [`fit`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FitOptions {
@@ -46,11 +61,19 @@ pub struct FitOptions {
     pub tol: f64,
     /// Most Newton iterations.
     pub max_iter: usize,
+    /// Training rows from which the first steps take a sampled Hessian (module doc);
+    /// `usize::MAX` for the full Hessian at every step.
+    #[serde(default = "sampled_from")]
+    pub sampled_from: usize,
+}
+
+fn sampled_from() -> usize {
+    SAMPLED_FROM
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        Self { tol: 1e-10, max_iter: 200 }
+        Self { tol: 1e-10, max_iter: 200, sampled_from: SAMPLED_FROM }
     }
 }
 
@@ -274,6 +297,10 @@ pub fn fit_watched(
         (vec![0.0; p], vec![0.0; p], vec![0.0; p], vec![0.0; p], vec![0.0; p]);
     let mut value = problem.value_gradient_and_scale(&theta, &mut grad, &mut scale);
     let mut max_damping: f64 = 0.0;
+    let sampled = match problem.model.net {
+        Net::Linear if problem.n() >= opts.sampled_from => problem.every_kth_row(problem.n() / SAMPLED_ROWS),
+        _ => None,
+    };
     let (mut iterations, mut polish) = (0, 0);
     let mut last_factor: Option<Factor> = None;
     loop {
@@ -293,8 +320,12 @@ pub fn fit_watched(
         }
         // Polishing steps reuse the last factorised Hessian (it barely changes this close
         // to the optimum), which saves a Hessian per step for a network.
-        let factor = match last_factor.take() {
-            Some(f) if polish > 0 => f,
+        let factor = match (last_factor.take(), &sampled) {
+            (Some(f), _) if polish > 0 => f,
+            // Damping a sample's Hessian says nothing about the fit: not reported.
+            (_, Some(sample)) if scaled >= SAMPLED_UNTIL => {
+                factor_with_damping(&sample.hessian(&theta), &null, &mut 0.0)?
+            }
             _ => factor_with_damping(&problem.hessian(&theta), &null, &mut max_damping)?,
         };
         let mut step: Vec<f64> = grad.iter().map(|g| -g).collect();

@@ -127,7 +127,7 @@ fn raw_scale_features_converge_and_predict_leave_one_out() {
 fn retraining_refuses_an_unconverged_base() {
     let (train, _) = prepared(Builtin::Moons, GeneratorParams::default());
     let (problem, _) = fitted(&train, ModelKind::Logistic, 0.01);
-    let early = fit(&problem, None, &FitOptions { tol: 1e-10, max_iter: 1 }).expect("one step");
+    let early = fit(&problem, None, &FitOptions { max_iter: 1, ..FitOptions::default() }).expect("one step");
     assert!(!early.converged);
     let influence = Influence::new(&problem, &early.theta, 0.0).expect("factorises");
     match Retrainer::new(&problem, &early.theta, &influence, FitOptions::default()) {
@@ -450,4 +450,47 @@ fn method_parameters_are_checked_in_one_place() {
     let e = MethodParams { knn_k: 0, ..MethodParams::default() }.check().expect_err("k = 0");
     assert_eq!(e.to_string(), "knn_k = 0 is not allowed: it must be a whole number from 1 to 100000");
     assert_eq!(e.said().words(Lang::Ja), "knn_k = 0 は使えません：1 から 100000 までの整数にしてください");
+}
+
+/// On a large training set Newton's first steps take the Hessian of a sample of the
+/// rows; the optimum is the one the full Hessian at every step finds (the stopping test
+/// is on the full gradient), for each linear model, and no damping is reported.
+#[test]
+fn a_sampled_hessian_in_the_first_steps_finds_the_same_optimum() {
+    use attribution_explorer::engine::fit::SAMPLED_FROM;
+    let (n, d) = (SAMPLED_FROM + 3_000, 6);
+    let mut rng = attribution_explorer::engine::rng::Rng::new(5);
+    let x = ndarray::Array2::from_shape_fn((n, d), |_| rng.normal());
+    let score = |i: usize| x[[i, 0]] - 0.5 * x[[i, 1]] + 0.3 * x[[i, 2]];
+    let noisy: Vec<f64> = (0..n).map(|i| score(i) + rng.normal()).collect();
+    let cases = [
+        (
+            ModelKind::Logistic,
+            noisy.iter().map(|&s| f64::from(u8::from(s > 0.0))).collect::<Vec<_>>(),
+            classes(2),
+            2,
+        ),
+        (
+            ModelKind::Softmax,
+            noisy.iter().map(|&s| f64::from(u8::from(s > -0.5) + u8::from(s > 0.7))).collect(),
+            classes(3),
+            3,
+        ),
+        (ModelKind::Linear, noisy.clone(), Target::Real, 0),
+    ];
+    for (kind, y, target, k) in cases {
+        let data = dataset(x.clone(), y, target);
+        let problem = Problem::new(Model::new(kind, d, k).expect("model"), &data, 0.01).expect("problem");
+        let sampled = fit(&problem, None, &FitOptions::default()).expect("fit");
+        let full = fit(&problem, None, &FitOptions { sampled_from: usize::MAX, ..FitOptions::default() })
+            .expect("fit");
+        assert!(sampled.converged && full.converged, "{kind:?}");
+        assert!(
+            rel_err(&sampled.theta, &full.theta) < 1e-9,
+            "{kind:?}: {:?} vs {:?}",
+            sampled.theta,
+            full.theta
+        );
+        assert!(sampled.warnings.is_empty(), "{kind:?}: {:?}", sampled.warnings);
+    }
 }

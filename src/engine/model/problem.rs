@@ -101,6 +101,21 @@ impl Problem {
         self.train.n()
     }
 
+    /// The same objective over every k-th row only (rows 0, k, 2k, …, with their
+    /// weights; averaged over the rows kept, so its Hessian estimates the full one).
+    /// `None` for k < 2.
+    pub fn every_kth_row(&self, k: usize) -> Option<Problem> {
+        if k < 2 {
+            return None;
+        }
+        let d = self.train.d;
+        let kept: Vec<usize> = (0..self.n()).step_by(k).collect();
+        let rows = kept.iter().flat_map(|&i| self.train.row(i).iter().copied()).collect();
+        let y = kept.iter().map(|&i| self.train.y[i]).collect();
+        let weights = kept.iter().map(|&i| self.weights[i]).collect();
+        Some(Problem { train: Design::new(d, rows, y), weights, is_weight: self.is_weight.clone(), ..*self })
+    }
+
     /// Number of parameters P.
     pub fn n_params(&self) -> usize {
         self.model.n_params()
