@@ -1001,3 +1001,28 @@ fn tmc_shapley_shared_among_workers_gives_the_numbers_of_one_run() {
     run(primary, Request::Select { job: 6, selection: Selection::Test(3) });
     assert!(tmc_row(&run(primary, methods(7))).scores != whole.scores, "another point");
 }
+
+/// A refit that cannot converge is named by its own training index, wherever it falls in
+/// the leave-one-out's lockstep groups and among the workers' blocks: the only row of a
+/// class (leaving it out empties the class) is reported, and no other.
+#[test]
+fn leave_each_out_names_the_refit_that_cannot_converge() {
+    let v =
+        trained(&run(&mut Service::new(native_clock), Request::Train { job: 1, spec: TrainSpec::default() }))
+            .expect("trains");
+    let ones: Vec<usize> = (0..v.train_y.len()).filter(|&i| v.train_y[i] == 1.0).collect();
+    // Keep one row of class 1, late in the data and not at a group's start once the
+    // others are gone (its index then is the number of class-0 rows before it).
+    let index_after = |i: usize| (0..i).filter(|&r| v.train_y[r] != 1.0).count();
+    let lone = *ones.iter().rev().find(|&&i| index_after(i) % 8 != 0).expect("class 1 has rows");
+    let removed: Vec<usize> = ones.iter().copied().filter(|&i| i != lone).collect();
+    let spec = TrainSpec { edits: Edits { removed, ..Edits::default() }, ..TrainSpec::default() };
+    let loo = |share| Request::LeaveEachOut { job: 2, share };
+    for (workers, result) in [(1, run_whole(&spec, loo)), (3, run_shared(&spec, 3, loo))] {
+        let Response::LeaveEachOutDone { result: Ok(l), .. } = result else { panic!("{result:?}") };
+        let n = l.actual.len();
+        assert_eq!(l.not_converged, vec![index_after(lone)], "{workers} worker(s): {}", l.refits);
+        assert!(index_after(lone) > n / 2, "not in the first worker's block");
+        assert_eq!((l.refits.n, l.refits.converged, l.workers), (n, n - 1, workers));
+    }
+}
