@@ -148,12 +148,22 @@ impl PipelineError {
 }
 
 /// Choose the model, fit it and factorise its Hessian; `watch` sees the fit's headway
-/// (0 to 1, [`crate::engine::fit::Headway`]).
+/// (0 to 1, [`crate::engine::fit::Headway`]). [`train_model`] then [`explain`].
 pub fn fit_model(
     train: &Dataset,
     spec: &ModelSpec,
     watch: &mut dyn FnMut(f64),
 ) -> Result<Fitted, PipelineError> {
+    let (problem, report) = train_model(train, spec, watch)?;
+    explain(problem, report, spec)
+}
+
+/// Check `spec`'s settings, choose the model and fit it to `train` (θ̂).
+pub fn train_model(
+    train: &Dataset,
+    spec: &ModelSpec,
+    watch: &mut dyn FnMut(f64),
+) -> Result<(Problem, FitReport), PipelineError> {
     for (name, value) in [("λ", spec.lambda), ("damping", spec.damping)] {
         if !(value.is_finite() && value >= 0.0) {
             return Err(PipelineError::BadSetting { name: name.into(), value });
@@ -162,10 +172,16 @@ pub fn fit_model(
     let model = choose_model(train, spec)?;
     let problem = Problem::new(model, train, spec.lambda)?;
     let report = fit_watched(&problem, None, &FitOptions::default(), watch)?;
+    Ok((problem, report))
+}
+
+/// What exact influence needs at θ̂ (Koh & Liang 2017): the curvature `spec` asks for,
+/// damped and factorised, and every training gradient; and a network's spectrum.
+pub fn explain(problem: Problem, report: FitReport, spec: &ModelSpec) -> Result<Fitted, PipelineError> {
     let hessian = problem.hessian(&report.theta);
     let influence = Influence::with_hessian(&problem, &report.theta, &hessian, spec.curvature, spec.damping)
         .map_err(|source| PipelineError::Hessian { source, lambda: spec.lambda, damping: spec.damping })?;
-    let spectrum = (model.net != Net::Linear).then(|| Spectrum::of(&hessian)).flatten();
+    let spectrum = (problem.model.net != Net::Linear).then(|| Spectrum::of(&hessian)).flatten();
     Ok(Fitted { problem, report, influence, spectrum })
 }
 
