@@ -356,9 +356,14 @@ pub fn fit_watched(
         std::mem::swap(&mut grad, &mut trial_grad);
         std::mem::swap(&mut scale, &mut trial_scale);
     }
+    // `grad` and `scale` are those of `theta` (the last accepted point); only a
+    // softmax's gauge moves it again.
+    let fitted = theta.clone();
     problem.fix_gauge(&mut theta);
-    problem.gradient(&theta, &mut grad);
-    problem.gradient_scale(&theta, &mut scale);
+    if theta != fitted {
+        problem.gradient(&theta, &mut grad);
+        problem.gradient_scale(&theta, &mut scale);
+    }
     let grad_norm = inf_norm(&grad);
     let scaled_grad_norm = scaled_norm(&grad, &scale);
     let converged = scaled_grad_norm < tol;

@@ -147,6 +147,8 @@ pub struct Model {
 pub struct Work {
     x: Vec<f64>,
     z: Vec<f64>,
+    /// `∂l/∂z` of [`Model::grad_with`].
+    dz: Vec<f64>,
     mlp: Option<mlp::Workspace>,
 }
 
@@ -254,7 +256,7 @@ impl Model {
             Net::Linear => None,
             Net::Mlp(s) => Some(mlp::Workspace::new(&mlp::layers(&s, self.d, self.k), s.activation)),
         };
-        Work { x: vec![0.0; self.d], z: vec![0.0; self.k], mlp }
+        Work { x: vec![0.0; self.d], z: vec![0.0; self.k], dz: vec![0.0; self.k], mlp }
     }
 
     /// The outputs `z` for features `x`, kept in `w` for the backward pass.
@@ -316,7 +318,7 @@ impl Model {
     }
 
     /// `z_k = w_k · x + b_k` of a linear model.
-    fn linear_outputs(&self, theta: &[f64], x: &[f64], z: &mut [f64]) {
+    pub(crate) fn linear_outputs(&self, theta: &[f64], x: &[f64], z: &mut [f64]) {
         let r = self.row_len();
         for (k, zk) in z.iter_mut().enumerate().take(self.k) {
             let row = &theta[k * r..(k + 1) * r];
@@ -327,6 +329,15 @@ impl Model {
     /// Loss at outputs `z` for target `y`; fills `dz = ∂l/∂z` and, when given,
     /// `d2z = ∂²l/∂z²` (K × K, row-major).
     pub fn loss_derivs(&self, z: &[f64], y: f64, dz: &mut [f64], d2z: Option<&mut [f64]>) -> f64 {
+        if self.kind == ModelKind::Logistic {
+            // One exponential for both (the same bits as `derivs` then `loss_at`).
+            let (p, softplus) = sigmoid_and_softplus(z[0]);
+            dz[0] = p - y;
+            if let Some(h) = d2z {
+                h[0] = p * (1.0 - p);
+            }
+            return softplus - y * z[0];
+        }
         self.derivs(z, y, dz, d2z);
         self.loss_at(z, y)
     }
@@ -427,11 +438,13 @@ impl Model {
 
     /// [`Model::grad`] with caller-owned scratch space.
     pub fn grad_with(&self, theta: &[f64], x: &[f64], y: f64, out: &mut [f64], w: &mut Work) -> f64 {
-        let mut dz = vec![0.0; self.k];
-        let z = self.forward(theta, x, w).to_vec();
-        let l = self.loss_derivs(&z, y, &mut dz, None);
+        let mut dz = std::mem::take(&mut w.dz);
+        dz.resize(self.k, 0.0);
+        self.forward(theta, x, w);
+        let l = self.loss_derivs(w.z(), y, &mut dz, None);
         out.fill(0.0);
         self.add_vjp(theta, w, &dz, out);
+        w.dz = dz;
         l
     }
 
@@ -560,6 +573,15 @@ pub fn sigmoid_pair(z: [f64; 2]) -> [f64; 2] {
     [p(z[0], e[0]), p(z[1], e[1])]
 }
 
+/// [`sigmoid`] and [`softplus`] of `z`, from the one exponential both take, `e^(-|z|)`:
+/// the same bits as each alone.
+pub fn sigmoid_and_softplus(z: f64) -> (f64, f64) {
+    let e = exp(-z.abs());
+    let p = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+    let softplus = if z > 0.0 { z + e.ln_1p() } else { e.ln_1p() };
+    (p, softplus)
+}
+
 /// `log(1 + eᶻ)` without overflow or loss of precision.
 pub fn softplus(z: f64) -> f64 {
     if z > 0.0 {
@@ -576,4 +598,24 @@ pub fn log_sum_exp(z: &[f64]) -> f64 {
         return m;
     }
     m + z.iter().map(|v| exp(v - m)).sum::<f64>().ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sigmoid, sigmoid_and_softplus, softplus};
+
+    /// One exponential for both gives each one's bits: at 0 and -0 (the branches'
+    /// edges), tiny, large and non-finite arguments, and a sweep over [-800, 800].
+    #[test]
+    fn sigmoid_and_softplus_are_each_alone() {
+        let mut zs =
+            vec![0.0, -0.0, 1e-300, -1e-300, 36.7, -36.7, 709.0, -746.0, f64::INFINITY, f64::NEG_INFINITY];
+        zs.extend((0..160_001).map(|k| -800.0 + 0.01 * f64::from(k) + 1e-9 * f64::from(k % 7)));
+        for z in zs {
+            let (p, s) = sigmoid_and_softplus(z);
+            assert_eq!((p.to_bits(), s.to_bits()), (sigmoid(z).to_bits(), softplus(z).to_bits()), "z = {z}");
+        }
+        let (p, s) = sigmoid_and_softplus(f64::NAN);
+        assert!(p.is_nan() && s.is_nan());
+    }
 }
