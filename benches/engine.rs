@@ -9,7 +9,11 @@
 //!   for one test point by the worker's service.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod shared;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
+    use crate::shared::{breast_cancer, fit_and_influence, leave_each_out};
     use attribution_explorer::engine::data::builtin::{Builtin, GeneratorParams};
     use attribution_explorer::engine::data::prep::{split, standardize};
     use attribution_explorer::engine::data::{Dataset, Target};
@@ -23,14 +27,6 @@ mod native {
     use attribution_explorer::engine::rng::Rng;
     use criterion::{criterion_group, Criterion};
     use std::hint::black_box;
-
-    fn breast_cancer() -> (Problem, Design) {
-        let data = Builtin::BreastCancer.load(&GeneratorParams::default()).expect("embedded table");
-        let (mut train, mut test) = split(&data, 0.2, 0);
-        standardize(&mut train, &mut test);
-        let model = Model::new(ModelKind::Logistic, train.d(), 2).expect("model");
-        (Problem::new(model, &train, 0.01).expect("problem"), Design::from_dataset(&test))
-    }
 
     fn synthetic(n: usize, d: usize) -> (Problem, Design) {
         let mut rng = Rng::new(11);
@@ -58,12 +54,6 @@ mod native {
         (Problem::new(model, &train, 0.01).expect("problem"), Design::from_dataset(&test))
     }
 
-    fn fit_and_influence(problem: &Problem, test: &Design) -> usize {
-        let report = fit(problem, None, &FitOptions::default()).expect("fit");
-        let influence = Influence::new(problem, &report.theta, 0.0).expect("factor");
-        influence.score(problem, test).expect("scores").len()
-    }
-
     pub fn benches(c: &mut Criterion) {
         let (problem, test) = breast_cancer();
         c.bench_function("breast_cancer/fit+influence_all_pairs", |b| {
@@ -72,11 +62,7 @@ mod native {
         let report = fit(&problem, None, &FitOptions::default()).expect("fit");
         let influence = Influence::new(&problem, &report.theta, 0.0).expect("factor");
         c.bench_function("breast_cancer/loo_all_455_refits", |b| {
-            b.iter(|| {
-                let mut r = Retrainer::new(&problem, &report.theta, &influence, FitOptions::default())
-                    .expect("the fit converged");
-                black_box(r.leave_each_out(&mut Silent).expect("refits").len())
-            })
+            b.iter(|| black_box(leave_each_out(&problem, &report.theta, &influence)))
         });
         // Each method for one test point (what the page's Methods view computes).
         let one = Design::new(test.row(0).len(), test.row(0).to_vec(), vec![test.y[0]]);
