@@ -196,9 +196,15 @@ impl Influence {
         self.inverse.solve(&g).ok()
     }
 
-    /// `self_influence[i] = g_iᵀ H⁻¹ g_i` for every training point, one row of
-    /// `H⁻¹ Gᵀ` at a time (never an n × n matrix).
+    /// `self_influence[i] = g_iᵀ H⁻¹ g_i` for every training point (never an n × n
+    /// matrix): `‖L⁻¹ D g_i‖²` from the Cholesky factor ([`Factor::quadratic_forms`]),
+    /// or `g_iᵀ (H⁻¹ g_i)` for a curvature with null directions or a Kronecker factor.
     pub fn self_influence(&self) -> Result<Vec<f64>, LinalgError> {
+        if let Inverse::Dense(f) = &self.inverse {
+            if let Some(forms) = f.quadratic_forms(&self.train_grads)? {
+                return Ok(forms);
+            }
+        }
         let s = self.inverse.solve_rows(&self.train_grads)?;
         Ok((&s * &self.train_grads).sum_axis(Axis(1)).to_vec())
     }

@@ -253,6 +253,28 @@ impl Factor {
         Ok(x)
     }
 
+    /// `bᵢᵀ (H + δI)⁻¹ bᵢ` for every row of `b` (m × P), as `‖L⁻¹ D bᵢ‖²` with
+    /// `D (H + δI) D = L Lᵀ`: one triangular solve per row instead of two, and never
+    /// negative. `None` when the factor has null directions (their projection is not a
+    /// square root's; use [`Factor::solve_rows`]).
+    pub fn quadratic_forms(&self, b: &Array2<f64>) -> Result<Option<Vec<f64>>, LinalgError> {
+        let (m, p) = b.dim();
+        if p != self.dim() {
+            return Err(LinalgError::Shape { expected: self.dim(), found: p });
+        }
+        if !self.null.is_empty() {
+            return Ok(None);
+        }
+        let d = &self.scale;
+        let mut rhs = Mat::<f64>::from_fn(p, m, |i, j| b[[j, i]] * d[i]);
+        faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+            self.llt.L(),
+            rhs.as_mut(),
+            faer::Par::Seq,
+        );
+        Ok(Some((0..m).map(|j| rhs.col_as_slice(j).iter().map(|v| v * v).sum()).collect()))
+    }
+
     /// `(H + δI)⁻¹ Bᵀ` for every row of `b` (m × P), returned as rows (m × P).
     pub fn solve_rows(&self, b: &Array2<f64>) -> Result<Array2<f64>, LinalgError> {
         let (m, p) = b.dim();

@@ -146,6 +146,31 @@ fn self_influence_is_the_diagonal_of_the_influence_matrix() {
     }
 }
 
+/// Self-influence from the Cholesky factor (`‖L⁻¹ D g_i‖²`, models without null
+/// directions) or from the solves (softmax) equals `g_iᵀ (H⁻¹ g_i)` with one solve per
+/// training point, damped or not, for every model.
+#[test]
+fn self_influence_is_each_gradient_against_its_own_solve() {
+    for (name, train, _, kind) in super::common::one_per_model() {
+        let (problem, report) = fitted(&train, kind, 0.1);
+        for damping in [0.0, 0.05] {
+            let influence = Influence::new(&problem, &report.theta, damping).expect("factorises");
+            let own = influence.self_influence().expect("solves");
+            assert_eq!(own.len(), problem.n(), "{name}");
+            for (i, s) in own.iter().enumerate() {
+                let g = influence.train_grads.row(i);
+                let minus_solved = influence.params_influence(i).expect("in range"); // −H⁻¹ g_i
+                let direct: f64 = -g.iter().zip(&minus_solved).map(|(a, b)| a * b).sum::<f64>();
+                assert!(
+                    (s - direct).abs() <= 1e-10 * direct.abs().max(1e-12),
+                    "{name}, δ = {damping}, point {i}: {s} vs {direct}"
+                );
+                assert!(*s >= 0.0, "{name}: {s}");
+            }
+        }
+    }
+}
+
 /// The scores' matrix products (one shared product for single-output models, two for
 /// softmax) equal the conventions' formulas pair by pair:
 /// `pred_loo_dloss[t][i] = (1/n) g_tᵀ H⁻¹ g_i` and `pred_loo_dpred[t][i] = (1/n) ∇f_tᵀ H⁻¹ g_i`,
