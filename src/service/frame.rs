@@ -16,6 +16,9 @@ use ndarray::{Array2, Axis};
 /// Surface grid cells across (and down, scaled by the aspect ratio).
 pub const SURFACE_CELLS: usize = 64;
 
+/// Training rows centred at a time for the covariance (256 × 50 f64 = 100 KB: in cache).
+const COV_BLOCK: usize = 256;
+
 /// How feature vectors become plot coordinates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
@@ -43,15 +46,23 @@ impl Frame {
             d => {
                 let n = train.n().max(1) as f64;
                 let mean: Vec<f64> = train.x.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or(vec![0.0; d]);
-                let centred = &train.x - &ndarray::Array1::from(mean.clone());
+                // X_cᵀ X_c a block of rows at a time: a block is centred into a buffer
+                // reused for every block (no centred copy of a large upload).
+                let centre = ndarray::Array1::from(mean.clone());
                 let mut cov = Array2::<f64>::zeros((d, d));
-                crate::engine::linalg::mat_mul(
-                    1.0 / n,
-                    &centred.t(),
-                    &centred.view(),
-                    false,
-                    &mut cov.view_mut(),
-                );
+                let mut centred = Array2::<f64>::zeros((COV_BLOCK.min(train.n()), d));
+                for rows in train.x.axis_chunks_iter(Axis(0), COV_BLOCK) {
+                    let mut block = centred.slice_mut(ndarray::s![..rows.nrows(), ..]);
+                    block.assign(&rows);
+                    block -= &centre;
+                    crate::engine::linalg::mat_mul(
+                        1.0 / n,
+                        &block.t(),
+                        &block.view(),
+                        true,
+                        &mut cov.view_mut(),
+                    );
+                }
                 let total: f64 = (0..d).map(|j| cov[[j, j]]).sum();
                 let (vals, vecs) = symmetric_eigen(&cov).unwrap_or((vec![0.0; d], Array2::eye(d)));
                 // Ascending order: the last two are the principal directions.

@@ -225,7 +225,8 @@ impl Session {
         };
         let fitted = fit_model(&train, &model, watch).map_err(|e| e.said())?;
         let (m, theta) = (&fitted.problem.model, fitted.theta());
-        let (scored_by, train_metric) = metric(m, theta, &Design::from_dataset(&train));
+        // The problem's rows are the training set's (no second copy of a large upload).
+        let (scored_by, train_metric) = metric(m, theta, &fitted.problem.train);
         let (_, test_metric) = metric(m, theta, &Design::from_dataset(&test));
         let r = &fitted.report;
         let mut warnings: Vec<Said> = r.warnings.iter().map(FitWarning::said).collect();
