@@ -69,6 +69,18 @@ impl Inverse {
         }
     }
 
+    /// `bᵢᵀ (C + δI)⁻¹ bᵢ` for every row of `b` (never an m × m matrix): from the
+    /// Cholesky factor ([`Factor::quadratic_forms`]), or `bᵢᵀ ((C + δI)⁻¹ bᵢ)` for a
+    /// curvature with null directions or a Kronecker factor.
+    pub fn quadratic_forms(&self, b: &Array2<f64>) -> Result<Vec<f64>, LinalgError> {
+        if let Inverse::Dense(f) = self {
+            if let Some(forms) = f.quadratic_forms(b)? {
+                return Ok(forms);
+            }
+        }
+        Ok((&self.solve_rows(b)? * b).sum_axis(Axis(1)).to_vec())
+    }
+
     /// `(C + δI)⁻¹ Bᵀ` for every row of `b`, as rows.
     pub fn solve_rows(&self, b: &Array2<f64>) -> Result<Array2<f64>, LinalgError> {
         match self {
@@ -196,17 +208,10 @@ impl Influence {
         self.inverse.solve(&g).ok()
     }
 
-    /// `self_influence[i] = g_iᵀ H⁻¹ g_i` for every training point (never an n × n
-    /// matrix): `‖L⁻¹ D g_i‖²` from the Cholesky factor ([`Factor::quadratic_forms`]),
-    /// or `g_iᵀ (H⁻¹ g_i)` for a curvature with null directions or a Kronecker factor.
+    /// `self_influence[i] = g_iᵀ H⁻¹ g_i` for every training point
+    /// ([`Inverse::quadratic_forms`]).
     pub fn self_influence(&self) -> Result<Vec<f64>, LinalgError> {
-        if let Inverse::Dense(f) = &self.inverse {
-            if let Some(forms) = f.quadratic_forms(&self.train_grads)? {
-                return Ok(forms);
-            }
-        }
-        let s = self.inverse.solve_rows(&self.train_grads)?;
-        Ok((&s * &self.train_grads).sum_axis(Axis(1)).to_vec())
+        self.inverse.quadratic_forms(&self.train_grads)
     }
 
     /// Influence of every training point on every row of `test`.

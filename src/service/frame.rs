@@ -45,10 +45,9 @@ impl Frame {
             1 => Frame::Line,
             d => {
                 let n = train.n().max(1) as f64;
-                let mean: Vec<f64> = train.x.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or(vec![0.0; d]);
+                let centre = train.x.mean_axis(Axis(0)).unwrap_or_else(|| ndarray::Array1::zeros(d));
                 // X_cᵀ X_c a block of rows at a time: a block is centred into a buffer
                 // reused for every block (no centred copy of a large upload).
-                let centre = ndarray::Array1::from(mean.clone());
                 let mut cov = Array2::<f64>::zeros((d, d));
                 let mut centred = Array2::<f64>::zeros((COV_BLOCK.min(train.n()), d));
                 for rows in train.x.axis_chunks_iter(Axis(0), COV_BLOCK) {
@@ -69,7 +68,7 @@ impl Frame {
                 let comp = |k: usize| vecs.column(d - 1 - k).to_vec();
                 let top = vals[d - 1] + vals[d - 2];
                 Frame::Pca {
-                    mean,
+                    mean: centre.to_vec(),
                     comps: [comp(0), comp(1)],
                     explained: if total > 0.0 { top / total } else { 0.0 },
                 }

@@ -594,15 +594,9 @@ impl Problem {
         let mut losses = Vec::with_capacity(rows.n());
         let mut buf = vec![0.0; p];
         let mut work = self.model.work();
-        for (i, mut row) in g.rows_mut().into_iter().enumerate() {
-            let (x, y) = (rows.row(i), rows.y[i]);
-            match row.as_slice_mut() {
-                Some(out) => losses.push(self.model.grad_with(theta, x, y, out, &mut work)),
-                None => {
-                    losses.push(self.model.grad_with(theta, x, y, &mut buf, &mut work));
-                    row.iter_mut().zip(&buf).for_each(|(a, b)| *a = *b);
-                }
-            }
+        for i in 0..rows.n() {
+            losses.push(self.model.grad_with(theta, rows.row(i), rows.y[i], &mut buf, &mut work));
+            g.row_mut(i).iter_mut().zip(&buf).for_each(|(a, b)| *a = *b);
         }
         (g, losses)
     }
