@@ -21,7 +21,7 @@
 //! smallest damping that would make it so.
 
 use crate::engine::curvature::{Curvature, KronInverse};
-use crate::engine::linalg::{symmetric_eigenvalues, Factor, LinalgError};
+use crate::engine::linalg::{mat_mul, symmetric_eigenvalues, Factor, LinalgError};
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::Net;
 use ndarray::{Array2, Axis};
@@ -273,45 +273,56 @@ impl Influence {
         };
         // (b × P)(P × n) for a block of b test points at a time: every training point
         // against every test point in matrix products, into a buffer reused for every
-        // block, whose rows become the test points' own vectors (no m × n temporary).
+        // block (no m × n temporary); each test point's vectors are written once, from
+        // its row of the buffer.
         let n = self.train_grads.nrows();
         let mut buffer = Array2::<f64>::zeros((SCORE_BLOCK.min(m), n));
-        let mut block_of = |solved: &Array2<f64>, start: usize, rows: usize| {
-            let mut out = buffer.slice_mut(ndarray::s![..rows, ..]);
-            let block = solved.slice(ndarray::s![start..start + rows, ..]);
-            crate::engine::linalg::mat_mul(inv_n, &block, &self.train_grads.t(), false, &mut out);
-            out.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<Vec<f64>>>()
-        };
         let bias = model.d; // the bias entry of a single-output linear model's gradient
-        let mut scores = Vec::with_capacity(m);
+        let at = |m: &Array2<f64>, t: usize| m.get([t, bias]).copied().unwrap_or(f64::NAN);
+        let (mut dloss, mut dpred) = (Vec::with_capacity(m), Vec::with_capacity(m));
         for start in (0..m).step_by(SCORE_BLOCK) {
             let rows = SCORE_BLOCK.min(m - start);
-            let first = block_of(&solved_loss, start, rows);
-            let (dloss, dpred) = match &solved_pred {
-                Some(solved_pred) => (first, block_of(solved_pred, start, rows)),
+            let range = ndarray::s![start..start + rows, ..];
+            let mut out = buffer.slice_mut(ndarray::s![..rows, ..]);
+            mat_mul(inv_n, &solved_loss.slice(range), &self.train_grads.t(), false, &mut out);
+            match &solved_pred {
+                // Row j is (1/n) g_iᵀ H⁻¹ x̃_t for every i: times the test point's ∂l/∂z
+                // and ∂f/∂z (the bias entries of its gradients).
                 None => {
-                    (scaled_rows(&first, &g_test, start, bias), scaled_rows(&first, &grad_f, start, bias))
+                    for (j, row) in out.rows().into_iter().enumerate() {
+                        let (a, b) = (at(&g_test, start + j), at(&grad_f, start + j));
+                        dloss.push(scaled(row, a));
+                        dpred.push(scaled(row, b));
+                    }
                 }
-            };
-            scores.extend(dloss.into_iter().zip(dpred).enumerate().map(|(j, (dloss, dpred))| {
-                TestInfluence {
-                    loss: losses[start + j],
-                    pred: preds[start + j],
-                    pred_loo_dloss: dloss,
-                    pred_loo_dpred: dpred,
+                Some(solved_pred) => {
+                    dloss.extend(out.rows().into_iter().map(|r| r.to_vec()));
+                    mat_mul(inv_n, &solved_pred.slice(range), &self.train_grads.t(), false, &mut out);
+                    dpred.extend(out.rows().into_iter().map(|r| r.to_vec()));
                 }
-            }));
+            }
         }
-        Ok(scores)
+        Ok(dloss
+            .into_iter()
+            .zip(dpred)
+            .zip(losses.into_iter().zip(preds))
+            .map(|((pred_loo_dloss, pred_loo_dpred), (loss, pred))| TestInfluence {
+                loss,
+                pred,
+                pred_loo_dloss,
+                pred_loo_dpred,
+            })
+            .collect())
     }
 }
 
-/// Row `j` of `rows` times `by[start + j, column]`: a shared product's row
-/// (`(1/n) g_iᵀ H⁻¹ x̃_t` for every i) turned into a loss or a prediction change by the
-/// test point's `∂l/∂z` or `∂f/∂z` (the bias entry of its gradient).
-fn scaled_rows(rows: &[Vec<f64>], by: &Array2<f64>, start: usize, column: usize) -> Vec<Vec<f64>> {
-    let factor = |j: usize| by.get([start + j, column]).copied().unwrap_or(f64::NAN);
-    rows.iter().enumerate().map(|(j, r)| r.iter().map(|v| factor(j) * v).collect()).collect()
+/// `a · row` as a vector (over the row's slice when contiguous, as the buffer's rows
+/// are: that loop vectorises).
+fn scaled(row: ndarray::ArrayView1<'_, f64>, a: f64) -> Vec<f64> {
+    match row.as_slice() {
+        Some(r) => r.iter().map(|v| a * v).collect(),
+        None => row.iter().map(|v| a * v).collect(),
+    }
 }
 
 /// Test points scored per matrix product in [`Influence::score`]: the block's output
