@@ -188,6 +188,50 @@ fn singularity_is_judged_by_the_spectrum_not_the_pivots() {
     assert!(matches!(f.solve(&[1.0]), Err(LinalgError::Shape { expected: 3, found: 1 })));
 }
 
+/// The cheap bound `‖Â‖_F · tr(Â⁻¹)` that spares a well-posed Hessian its spectrum must
+/// bound the condition number from above (a bound too small would call a singular
+/// matrix invertible) and never change the verdict the spectrum gives. Matrices
+/// `V diag(λ) Vᵀ` with `V` a Householder reflection and λ spread over 1 … 1/κ, for κ
+/// from 1 to 1e16; the expected condition is the spectrum of the equilibrated matrix,
+/// computed here as the module doc defines it.
+#[test]
+fn the_condition_bound_never_changes_the_singularity_verdict() {
+    use attribution_explorer::engine::linalg::{symmetric_eigenvalues, SINGULAR_RATIO};
+    let p = 20;
+    let u: Vec<f64> = (0..p).map(|i| 1.0 + (i as f64 * 0.7).sin()).collect();
+    let uu: f64 = u.iter().map(|v| v * v).sum();
+    let v =
+        ndarray::Array2::from_shape_fn((p, p), |(i, j)| f64::from(u8::from(i == j)) - 2.0 * u[i] * u[j] / uu);
+    let mut verdicts = (0, 0);
+    for kappa in [1.0f64, 1e3, 1e6, 1e9, 1e11, 1e12, 3e13, 1e14, 1e16] {
+        let lambda = ndarray::Array1::from_shape_fn(p, |i| kappa.powf(-(i as f64) / (p - 1) as f64));
+        let h = (&v * &lambda).dot(&v.t());
+        let s: Vec<f64> = (0..p).map(|i| 1.0 / h[[i, i]].sqrt()).collect();
+        let equilibrated = ndarray::Array2::from_shape_fn((p, p), |(i, j)| h[[i, j]] * s[i] * s[j]);
+        let ev = symmetric_eigenvalues(&equilibrated).expect("finite");
+        let (lo, hi) = (ev[0], ev[p - 1]);
+        let exact = hi / lo;
+        match Factor::new(&h, 0.0, &[]) {
+            Ok(f) => {
+                verdicts.0 += 1;
+                assert!(lo > 0.0 && lo >= SINGULAR_RATIO * hi, "κ = {kappa:e}: the spectrum says singular");
+                let bound = f.condition();
+                let most = (p as f64).powf(1.5) * exact;
+                assert!(
+                    bound >= exact * (1.0 - 1e-9) && bound <= most * (1.0 + 1e-9),
+                    "{exact:e} ≤ {bound:e} ≤ {most:e}"
+                );
+            }
+            Err(LinalgError::Singular { .. } | LinalgError::NotPositiveDefinite { .. }) => {
+                verdicts.1 += 1;
+                assert!(lo <= 0.0 || lo < SINGULAR_RATIO * hi, "κ = {kappa:e}: the spectrum says {exact:e}");
+            }
+            Err(other) => panic!("κ = {kappa:e}: {other:?}"),
+        }
+    }
+    assert!(verdicts.0 >= 5 && verdicts.1 >= 2, "both verdicts were exercised: {verdicts:?}");
+}
+
 /// Finding 7: softmax with λ = 0 has d + 1 null directions; all are handled.
 #[test]
 fn unregularised_softmax_handles_every_null_direction() {
