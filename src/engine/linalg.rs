@@ -12,10 +12,9 @@
 //! the factor, `‖Â‖_F · tr(Â⁻¹)`, settles the common case of a matrix far from
 //! singular (P³/6 operations); otherwise the extreme eigenvalues of `Â` are computed
 //! exactly (about 9P³), so the verdict is the spectrum's. Above that size, they are
-//! estimated from the
-//! factor by power iteration on `Â` and on `Â⁻¹` (a lower bound on the condition
-//! number that is tight to a small factor on these matrices). Cholesky pivots alone
-//! are not used: their ratio can be 1 for a matrix of condition 10¹⁸.
+//! estimated from the factor by power iteration on `Â` and on `Â⁻¹` (a lower bound on
+//! the condition number that is tight to a small factor on these matrices). Cholesky
+//! pivots alone are not used: their ratio can be 1 for a matrix of condition 10¹⁸.
 //!
 //! **Null directions.** Softmax has exact null directions `u` (an equal shift of
 //! every class's bias, and with λ = 0 of every class's weights too); every loss
