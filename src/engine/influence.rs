@@ -278,7 +278,7 @@ impl Influence {
         let n = self.train_grads.nrows();
         let mut buffer = Array2::<f64>::zeros((SCORE_BLOCK.min(m), n));
         let bias = model.d; // the bias entry of a single-output linear model's gradient
-        let at = |m: &Array2<f64>, t: usize| m.get([t, bias]).copied().unwrap_or(f64::NAN);
+        let at = |grads: &Array2<f64>, t: usize| grads.get([t, bias]).copied().unwrap_or(f64::NAN);
         let (mut dloss, mut dpred) = (Vec::with_capacity(m), Vec::with_capacity(m));
         for start in (0..m).step_by(SCORE_BLOCK) {
             let rows = SCORE_BLOCK.min(m - start);
