@@ -162,7 +162,7 @@ mod native {
         group.sample_size(10);
         group.bench_function("parse", |b| {
             b.iter(|| {
-                black_box(attribution_explorer::engine::data::csv::parse(&text).expect("parses").rows.len())
+                black_box(attribution_explorer::engine::data::csv::parse(&text).expect("parses").n_rows())
             })
         });
         let spec = TrainSpec {

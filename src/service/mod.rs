@@ -315,7 +315,7 @@ impl Service {
     fn keep(&mut self, name: String, table: CsvTable) -> UploadSummary {
         let summary = UploadSummary {
             name: name.clone(),
-            rows: table.rows.len(),
+            rows: table.n_rows(),
             columns: table.headers.clone(),
             default_target: table.headers.last().cloned().unwrap_or_default(),
         };

@@ -114,7 +114,7 @@ fn load(source: &DataSource, upload: Option<&(String, CsvTable)>) -> Result<Load
                 .collect();
             if chosen.dropped > 0 {
                 notes.push(
-                    Said::new(Text::NoteDroppedRows).with("k", chosen.dropped).with("n", table.rows.len()),
+                    Said::new(Text::NoteDroppedRows).with("k", chosen.dropped).with("n", table.n_rows()),
                 );
             }
             Ok(Loaded { data, title: name.clone(), names: chosen.names, notes, table_rows: chosen.kept })
@@ -339,8 +339,8 @@ impl Session {
                 let label: std::collections::BTreeMap<usize, f64> =
                     label.iter().filter_map(|(&r, &y)| table_rows.get(r).map(|&t| (t, y))).collect();
                 out.write_record(&table.headers).map_err(err)?;
-                for (r, rec) in table.rows.iter().enumerate().filter(|(r, _)| !dropped.contains(r)) {
-                    let mut cells: Vec<String> = rec.cells.iter().map(|c| c.to_string()).collect();
+                for (r, rec) in table.rows().enumerate().filter(|(r, _)| !dropped.contains(r)) {
+                    let mut cells: Vec<String> = rec.cells().map(str::to_string).collect();
                     if let (Some(&y), Some(cell)) = (label.get(&r), cells.get_mut(t)) {
                         *cell = data.label_text(y);
                     }

@@ -127,8 +127,9 @@ fn dialects_parse_to_the_same_dataset() {
 #[test]
 fn quoted_fields_keep_delimiters_quotes_and_newlines() {
     let t = parse("name,y\n\"a, \"\"b\"\"\nc\",1\nd,0\n").expect("parses");
-    assert_eq!(&t.rows[0].cells[0], "a, \"b\"\nc");
-    assert_eq!((t.rows[0].line, t.rows[1].line), (2, 4));
+    let (first, second) = (t.row(0).expect("a first row"), t.row(1).expect("a second row"));
+    assert_eq!(first.cell(0), Some("a, \"b\"\nc"));
+    assert_eq!((first.line(), second.line()), (2, 4));
 }
 
 #[test]
@@ -186,9 +187,9 @@ fn a_parse_in_steps_is_the_parse_in_one_piece() {
 fn every_field_is_read_as_a_number_once_and_as_finite_number_reads_it() {
     use attribution_explorer::engine::data::csv::finite_number;
     let table = parse("a,b,c,y\n1.5,-2e3,x,1\n NA ,inf,0.25,0\n").expect("parses");
-    for (r, rec) in table.rows.iter().enumerate() {
+    for (r, rec) in table.rows().enumerate() {
         for c in 0..4 {
-            assert_eq!(table.number(r, c), rec.cells.get(c).and_then(finite_number), "row {r}, column {c}");
+            assert_eq!(table.number(r, c), rec.cell(c).and_then(finite_number), "row {r}, column {c}");
         }
     }
     assert_eq!(
@@ -201,4 +202,38 @@ fn every_field_is_read_as_a_number_once_and_as_finite_number_reads_it() {
     let first = datasets_from_tables(&[&numbers], &spec("y")).expect("numeric");
     assert_eq!(first[0].x.column(0).to_vec(), vec![0.25, 0.001, -7.0]);
     assert_eq!(first, datasets_from_tables(&[&numbers], &spec("y")).expect("numeric"), "read again");
+}
+
+/// Keeping some rows (the page drops rows with a missing cell) keeps their fields,
+/// lines and numbers as the whole file read them, in the order asked.
+#[test]
+fn kept_rows_are_the_rows_as_read() {
+    let table = parse("a,b,y\n1,x,0\n\"2\n\",NA,1\n3.5,-1e2,0\n").expect("parses");
+    let kept = table.keep_rows(&[2, 0]);
+    assert_eq!(kept.n_rows(), 2);
+    for (k, r) in [(0, 2), (1, 0)] {
+        let (a, b) = (kept.row(k).expect("a kept row"), table.row(r).expect("its original"));
+        assert_eq!((a.line(), a.cells().collect::<Vec<_>>()), (b.line(), b.cells().collect()));
+        for c in 0..3 {
+            assert_eq!(kept.number(k, c), table.number(r, c), "row {k}, column {c}");
+        }
+    }
+    assert_eq!(table.row(1).map(|r| (r.line(), r.cell(0))), Some((3, Some("2\n"))));
+    assert_eq!((kept.number(0, 1), kept.number(1, 0)), (Some(-100.0), Some(1.0)));
+    assert_eq!(kept.keep_rows(&[1, 0]), table.keep_rows(&[0, 2]));
+    assert!(kept.row(2).is_none() && kept.row(0).and_then(|r| r.cell(3)).is_none());
+}
+
+/// A row's line is where it starts, after any blank lines before it, with `\n`, `\r\n`
+/// or a lone `\r` ending a line (the tokenizer used to give the line where the row
+/// before it ended); the same with quotes in the file.
+#[test]
+fn rows_after_blank_lines_name_their_own_lines() {
+    for header in ["a,y", "\"a\",y"] {
+        let t = parse(&format!("{header}\n1,0\n\n\n2,1\r\n\r\n3,0\n \n4,1")).expect("parses");
+        let lines: Vec<usize> = t.rows().map(|r| r.line()).collect();
+        assert_eq!(lines, vec![2, 5, 7, 9], "{header}");
+        let ragged = parse(&format!("{header}\n1,0\n\n\n2\n"));
+        assert_eq!(ragged, Err(CsvError::RaggedRow { line: 5, expected: 2, found: 1 }), "{header}");
+    }
 }

@@ -51,6 +51,17 @@ proptest! {
     fn csv_reader_never_panics(text in ".{0,300}") {
         let _ = attribution_explorer::engine::data::csv::parse(&text);
     }
+
+    /// A file without a quote character is split where it stands, without the `csv`
+    /// crate's tokenizer; it must read exactly as that tokenizer reads it, which it does
+    /// when the same file has its first header quoted: the same fields, lines (blank
+    /// lines, `\r`, `\r\n`, whitespace-only lines, a missing last line end) and errors.
+    #[test]
+    fn a_file_without_quotes_reads_as_the_tokenizer_reads_it(body in "[a1.,\r\n -]{0,200}") {
+        use attribution_explorer::engine::data::csv::parse;
+        let (plain, quoted) = (parse(&format!("x,y,z\n{body}")), parse(&format!("\"x\",y,z\n{body}")));
+        prop_assert_eq!(plain, quoted);
+    }
 }
 
 proptest! {

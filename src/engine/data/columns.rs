@@ -94,7 +94,7 @@ pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a
     let mut open: Vec<usize> =
         (0..table.headers.len()).filter(|&c| c != target && !exclude.contains(&table.headers[c])).collect();
     let mut first_text: Vec<(usize, usize, String)> = Vec::new();
-    for (i, r) in table.rows.iter().enumerate() {
+    for (i, r) in table.rows().enumerate() {
         if open.is_empty() {
             break;
         }
@@ -102,10 +102,10 @@ pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a
             if table.number(i, c).is_some() {
                 return true;
             }
-            let cell = r.cells.get(c).unwrap_or("").trim();
+            let cell = r.cell(c).unwrap_or("").trim();
             let text = finite_number(cell).is_none() && !is_missing(cell);
             if text {
-                first_text.push((c, r.line, shown(cell)));
+                first_text.push((c, r.line(), shown(cell)));
             }
             !text
         });
@@ -119,34 +119,31 @@ pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a
     }
     let used: Vec<usize> =
         (0..table.headers.len()).filter(|&c| c == target || !exclude.contains(&table.headers[c])).collect();
-    let kept: Vec<usize> = (0..table.rows.len())
-        .filter(|&i| {
-            let row = &table.rows[i];
+    let kept: Vec<usize> = table
+        .rows()
+        .enumerate()
+        .filter(|(i, row)| {
             // A number is never missing: only the other cells are looked at as text.
             !(opts.drop_missing
                 && used
                     .iter()
-                    .any(|&c| table.number(i, c).is_none() && is_missing(row.cells.get(c).unwrap_or(""))))
+                    .any(|&c| table.number(*i, c).is_none() && is_missing(row.cell(c).unwrap_or(""))))
         })
+        .map(|(i, _)| i)
         .collect();
-    let dropped = table.rows.len() - kept.len();
+    let dropped = table.n_rows() - kept.len();
     if kept.is_empty() {
         return Err(CsvError::NoRows);
     }
     let kept_table = match dropped {
         0 => std::borrow::Cow::Borrowed(table),
-        _ => std::borrow::Cow::Owned(CsvTable::new(
-            table.headers.clone(),
-            kept.iter().map(|&i| table.rows[i].clone()).collect(),
-            table.delimiter,
-        )),
+        _ => std::borrow::Cow::Owned(table.keep_rows(&kept)),
     };
     let names = kept_table
-        .rows
-        .iter()
-        .map(|r| match id.and_then(|c| r.cells.get(c)).map(str::trim).filter(|v| !v.is_empty()) {
-            Some(v) => RowName::Id(shown(v), r.line),
-            None => RowName::Line(r.line),
+        .rows()
+        .map(|r| match id.and_then(|c| r.cell(c)).map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => RowName::Id(shown(v), r.line()),
+            None => RowName::Line(r.line()),
         })
         .collect();
     Ok(Chosen { table: kept_table, exclude, text_columns, dropped, names, kept })

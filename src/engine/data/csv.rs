@@ -7,17 +7,20 @@
 //! the offending text (cut to [`SHOWN_CHARS`] characters): the reader never panics on
 //! input.
 //!
-//! The tokenizer is the `csv` crate (2.3× faster than the hand-written one it replaced,
-//! measured on a 25 MB file); each row keeps its cells in one `StringRecord` buffer.
-//! The crate accepts a quote that is never closed (the rest of the file becomes one
-//! field), so the last record, the only one such a quote can open, is checked for it.
+//! A file without a quote character (most files) is split where it stands: fields are
+//! spans of the file's own text, nothing is copied, and each field is read as a number
+//! as it is met. Any other file goes through the `csv` crate's tokenizer (2.3× faster
+//! than the hand-written one it replaced, measured on a 25 MB file), its fields copied
+//! into one buffer; a property test holds the two to the same tables. The crate accepts
+//! a quote that is never closed (the rest of the file becomes one field), so the last
+//! record, the only one such a quote can open, is checked for it.
 //! The header line is counted before anything is split, so a 50 MB line of delimiters
 //! is refused at once rather than split into millions of cells.
 
 use super::{Dataset, Target};
 use crate::said::Said;
 use crate::text::Text;
-use csv::StringRecord;
+use csv::ByteRecord;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -42,25 +45,42 @@ pub fn shown(text: &str) -> String {
     }
 }
 
-/// A parsed file: header names and the raw cells of each data row.
+/// A parsed file: the header's names and every data row's fields. The fields are spans
+/// of one text: the file itself when it has no quote character (most files; nothing is
+/// copied), otherwise the unquoted fields one after another.
 #[derive(Debug, Clone)]
 pub struct CsvTable {
     /// Column names from the header row.
     pub headers: Vec<String>,
-    /// Data rows with the line on which each starts.
-    pub rows: Vec<Record>,
     /// The detected delimiter.
     pub delimiter: char,
-    /// Every field as a finite number, NaN where it is not one, row after row: read
-    /// once, when first asked ([`CsvTable::number`]), for the column check and every
-    /// training on this file after it (each used to read every cell again).
-    numbers: std::sync::OnceLock<Vec<f64>>,
+    /// The text the fields are spans of.
+    text: String,
+    /// Field `k` (row `k / width`, column `k % width`) is `text[spans[k][0]..spans[k][1]]`
+    /// (files are under [`MAX_BYTES`], so every offset fits in a `u32`).
+    spans: Vec<[u32; 2]>,
+    /// The 1-based line on which each row starts.
+    lines: Vec<usize>,
+    /// Every field as [`finite_number`] reads it, NaN where that is `None`: read once,
+    /// as the row is parsed (the field is then in the cache), for the column check and
+    /// every training on this file after it.
+    numbers: Vec<f64>,
 }
 
 impl CsvTable {
-    /// A table of `rows` under `headers`.
-    pub fn new(headers: Vec<String>, rows: Vec<Record>, delimiter: char) -> Self {
-        Self { headers, rows, delimiter, numbers: std::sync::OnceLock::new() }
+    /// Data rows.
+    pub fn n_rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Data row `r` (`None` outside the table).
+    pub fn row(&self, r: usize) -> Option<Row<'_>> {
+        (r < self.n_rows()).then_some(Row { table: self, r })
+    }
+
+    /// Every data row, in the file's order.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = Row<'_>> + '_ {
+        (0..self.n_rows()).map(|r| Row { table: self, r })
     }
 
     /// Field `c` of data row `r` as a finite number ([`finite_number`]); `None` for
@@ -73,31 +93,104 @@ impl CsvTable {
     /// is `None` (empty for a row outside the table).
     fn row_numbers(&self, r: usize) -> &[f64] {
         let width = self.headers.len();
-        let numbers = self.numbers.get_or_init(|| {
-            let mut all = Vec::with_capacity(self.rows.len() * width);
-            for rec in &self.rows {
-                all.extend((0..width).map(|c| rec.cells.get(c).and_then(finite_number).unwrap_or(f64::NAN)));
-            }
-            all
-        });
-        numbers.get(r * width..(r + 1) * width).unwrap_or(&[])
+        self.numbers.get(r * width..(r + 1) * width).unwrap_or(&[])
+    }
+
+    /// The table of rows `kept` (in that order), under the same header.
+    pub fn keep_rows(&self, kept: &[usize]) -> CsvTable {
+        let mut cells = Cells::default();
+        for row in kept.iter().filter_map(|&r| self.row(r)) {
+            cells.push_copies(row.line(), row.cells().map(str::as_bytes));
+        }
+        // Spans of text: they stay text.
+        let text = String::from_utf8(std::mem::take(&mut cells.text)).unwrap_or_default();
+        cells.table(self.headers.clone(), self.delimiter, text)
     }
 }
 
-/// Tables are equal when their headers, rows and delimiters are (the numbers follow).
+/// Tables are equal when their headers, fields, lines and delimiters are (the numbers
+/// follow from the fields).
 impl PartialEq for CsvTable {
     fn eq(&self, other: &Self) -> bool {
-        self.headers == other.headers && self.rows == other.rows && self.delimiter == other.delimiter
+        self.headers == other.headers
+            && self.delimiter == other.delimiter
+            && self.lines == other.lines
+            && self.rows().zip(other.rows()).all(|(a, b)| a.cells().eq(b.cells()))
     }
 }
 
-/// One data row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    /// 1-based line on which the row starts.
-    pub line: usize,
-    /// The fields, unquoted (`cells[i]` or `cells.get(i)` is a `&str`).
-    pub cells: StringRecord,
+/// One data row of a [`CsvTable`].
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    table: &'a CsvTable,
+    r: usize,
+}
+
+impl<'a> Row<'a> {
+    /// The 1-based line on which the row starts.
+    pub fn line(&self) -> usize {
+        self.table.lines.get(self.r).copied().unwrap_or(0)
+    }
+
+    /// Field `c`, unquoted (`None` outside the row).
+    pub fn cell(&self, c: usize) -> Option<&'a str> {
+        let width = self.table.headers.len();
+        let [from, to] = *self.table.spans.get(self.r * width + c).filter(|_| c < width)?;
+        self.table.text.get(from as usize..to as usize)
+    }
+
+    /// Every field, unquoted.
+    pub fn cells(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let row = *self;
+        (0..self.table.headers.len()).map_while(move |c| row.cell(c))
+    }
+}
+
+/// The fields of a table as they are read, row by row.
+#[derive(Default)]
+struct Cells {
+    /// The fields' text when they are copies (a file with quotes).
+    text: Vec<u8>,
+    spans: Vec<[u32; 2]>,
+    lines: Vec<usize>,
+    numbers: Vec<f64>,
+}
+
+impl Cells {
+    /// Room for `rows` rows of `width` fields, in a text of `bytes`.
+    fn reserve(&mut self, rows: usize, width: usize, bytes: usize) {
+        let fields = rows.saturating_mul(width).min(bytes);
+        self.spans.reserve(fields);
+        self.numbers.reserve(fields);
+        self.lines.reserve(rows.min(MAX_ROWS));
+    }
+
+    /// Append the row starting on `line` whose fields are `spans` of `text`.
+    fn push_spans(&mut self, line: usize, text: &[u8], spans: &[[u32; 2]]) {
+        for &[from, to] in spans {
+            let field = text.get(from as usize..to as usize).unwrap_or_default();
+            self.numbers.push(finite_bytes(field).unwrap_or(f64::NAN));
+        }
+        self.spans.extend_from_slice(spans);
+        self.lines.push(line);
+    }
+
+    /// Append the row starting on `line` with copies of `fields`.
+    fn push_copies<'f>(&mut self, line: usize, fields: impl Iterator<Item = &'f [u8]>) {
+        for field in fields {
+            let from = self.text.len() as u32;
+            self.text.extend_from_slice(field);
+            self.spans.push([from, self.text.len() as u32]);
+            self.numbers.push(finite_bytes(field).unwrap_or(f64::NAN));
+        }
+        self.lines.push(line);
+    }
+
+    /// The table of these rows, spans of `text`.
+    fn table(self, headers: Vec<String>, delimiter: char, text: String) -> CsvTable {
+        let Cells { spans, lines, numbers, .. } = self;
+        CsvTable { headers, delimiter, text, spans, lines, numbers }
+    }
 }
 
 /// Everything that can be wrong with a user's file, in words a user can act on.
@@ -336,99 +429,207 @@ pub fn parse(text: &str) -> Result<CsvTable, CsvError> {
 /// worker can report progress and read a Cancel between steps; [`parse`] runs it to
 /// the end. It owns the file's bytes.
 pub struct CsvParser {
-    reader: csv::Reader<std::io::Cursor<Vec<u8>>>,
+    tokens: Tokens,
     /// Bytes of a byte-order mark before the text.
     skip: usize,
     delimiter: char,
     header: Option<Vec<String>>,
-    rows: Vec<Record>,
-    record: StringRecord,
+    cells: Cells,
+    /// The current record's fields (spans of the file, or of the tokenizer's record).
+    fields: Vec<[u32; 2]>,
+}
+
+/// Where the records come from.
+enum Tokens {
+    /// A file without a quote character: split where it stands ([`Plain`]).
+    Plain(Plain),
+    /// Any other file: the `csv` crate's tokenizer, its fields copied out.
+    Quoted(Box<csv::Reader<std::io::Cursor<Vec<u8>>>>, ByteRecord),
+}
+
+/// The records of a text without quotes, read as the `csv` crate reads them: a
+/// delimiter ends a field; `\n`, `\r` or `\r\n` ends a record; empty lines are no
+/// records. Nothing is copied: fields are spans of the text.
+struct Plain {
+    text: String,
+    /// The next byte to read.
+    at: usize,
+    /// 1-based line of `at` (lines end at `\n`).
+    line: usize,
+}
+
+impl Plain {
+    /// The next record's fields into `fields` and its line; `None` at the end.
+    fn next(&mut self, delimiter: u8, fields: &mut Vec<[u32; 2]>) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        while let Some(&c) = bytes.get(self.at).filter(|c| matches!(c, b'\n' | b'\r')) {
+            self.line += usize::from(c == b'\n');
+            self.at += 1;
+        }
+        if self.at >= bytes.len() {
+            return None;
+        }
+        fields.clear();
+        let mut from = self.at;
+        loop {
+            match bytes.get(self.at) {
+                Some(&c) if c == delimiter => {
+                    fields.push([from as u32, self.at as u32]);
+                    from = self.at + 1;
+                }
+                Some(b'\n' | b'\r') | None => {
+                    fields.push([from as u32, self.at as u32]);
+                    return Some(self.line);
+                }
+                Some(_) => {}
+            }
+            self.at += 1;
+        }
+    }
 }
 
 impl CsvParser {
     /// Check the file's size, encoding, emptiness and header width, and get ready to
     /// read its records.
     pub fn new(bytes: Vec<u8>) -> Result<Self, CsvError> {
-        let all = &bytes[..];
-        if all.len() > MAX_BYTES {
-            return Err(CsvError::TooLarge { found: all.len(), limit: MAX_BYTES });
+        if bytes.len() > MAX_BYTES {
+            return Err(CsvError::TooLarge { found: bytes.len(), limit: MAX_BYTES });
         }
-        let text = std::str::from_utf8(all).map_err(|e| CsvError::NotUtf8 { offset: e.valid_up_to() })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| CsvError::NotUtf8 { offset: e.utf8_error().valid_up_to() })?;
         let skip = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
-        let text = &text[skip..];
-        if text.trim().is_empty() {
+        let body = &text[skip..];
+        if body.trim().is_empty() {
             return Err(CsvError::Empty);
         }
-        let (delimiter, header_fields) = detect_delimiter(text);
+        let (delimiter, header_fields) = detect_delimiter(body);
         if header_fields > MAX_COLUMNS {
             return Err(CsvError::TooManyColumns { found: header_fields, limit: MAX_COLUMNS });
         }
-        let mut cursor = std::io::Cursor::new(bytes);
-        cursor.set_position(skip as u64);
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter as u8)
-            .from_reader(cursor);
-        Ok(Self { reader, skip, delimiter, header: None, rows: Vec::new(), record: StringRecord::new() })
+        let tokens = if text.as_bytes().contains(&b'"') {
+            let mut cursor = std::io::Cursor::new(text.into_bytes());
+            cursor.set_position(skip as u64);
+            let reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(delimiter as u8)
+                .from_reader(cursor);
+            Tokens::Quoted(Box::new(reader), ByteRecord::new())
+        } else {
+            Tokens::Plain(Plain { text, at: skip, line: 1 })
+        };
+        Ok(Self { tokens, skip, delimiter, header: None, cells: Cells::default(), fields: Vec::new() })
     }
 
     /// The text after any byte-order mark.
     fn text(&self) -> &[u8] {
-        let all = self.reader.get_ref().get_ref();
+        let all = match &self.tokens {
+            Tokens::Plain(p) => p.text.as_bytes(),
+            Tokens::Quoted(reader, _) => reader.get_ref().get_ref(),
+        };
         all.get(self.skip..).unwrap_or_default()
     }
 
     /// Bytes read so far, and bytes in all.
     pub fn position(&self) -> (usize, usize) {
         let total = self.text().len();
-        ((self.reader.position().byte() as usize).min(total), total)
+        let at = match &self.tokens {
+            Tokens::Plain(p) => p.at - self.skip,
+            Tokens::Quoted(reader, _) => reader.position().byte() as usize,
+        };
+        (at.min(total), total)
+    }
+
+    /// The next record's fields into `self.fields` (spans of [`CsvParser::record_text`])
+    /// and the line on which it starts; `None` at the end of the file.
+    fn next_record(&mut self) -> Result<Option<usize>, CsvError> {
+        let delimiter = self.delimiter as u8;
+        let (reader, record) = match &mut self.tokens {
+            Tokens::Plain(p) => return Ok(p.next(delimiter, &mut self.fields)),
+            Tokens::Quoted(reader, record) => (reader, record),
+        };
+        let start = reader.position().clone();
+        match reader.read_byte_record(record) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(start.line() as usize, |p| p.line() as usize);
+                return Err(CsvError::Unreadable { line, message: e.to_string() });
+            }
+        }
+        // The tokenizer's position is where the last record ended: the empty lines
+        // it skipped before this one are counted here.
+        let all = reader.get_ref().get_ref();
+        let skipped = all.get(start.byte() as usize..).unwrap_or_default();
+        let ends = skipped.iter().take_while(|c| matches!(c, b'\n' | b'\r')).filter(|&&c| c == b'\n').count();
+        let line = start.line() as usize + ends;
+        // A quote that never closes swallows the rest of the file: only a record
+        // that runs to the end can hold one, and it is reported before any other
+        // problem.
+        if reader.position().byte() as usize >= all.len() {
+            let rest = std::str::from_utf8(skipped).unwrap_or_default();
+            if let Some(l) = unclosed_quote(rest, self.delimiter) {
+                return Err(CsvError::UnclosedQuote { line: start.line() as usize + l - 1 });
+            }
+        }
+        self.fields.clear();
+        let mut from = 0;
+        for field in record.iter() {
+            self.fields.push([from as u32, (from + field.len()) as u32]);
+            from += field.len();
+        }
+        Ok(Some(line))
+    }
+
+    /// The text the current record's fields are spans of.
+    fn record_text(&self) -> &[u8] {
+        match &self.tokens {
+            Tokens::Plain(p) => p.text.as_bytes(),
+            Tokens::Quoted(_, record) => record.as_slice(),
+        }
+    }
+
+    /// Field `k` of the current record.
+    fn field(&self, k: usize) -> &[u8] {
+        let [from, to] = self.fields.get(k).copied().unwrap_or_default();
+        self.record_text().get(from as usize..to as usize).unwrap_or_default()
     }
 
     /// Read up to `records` more records: the table once the file has ended.
     pub fn step(&mut self, records: usize) -> Result<Option<CsvTable>, CsvError> {
         for _ in 0..records {
-            let start = self.reader.position().clone();
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => return self.finish().map(Some),
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map_or(start.line() as usize, |p| p.line() as usize);
-                    return Err(CsvError::Unreadable { line, message: e.to_string() });
-                }
-            }
-            let line = start.line() as usize;
-            // A quote that never closes swallows the rest of the file: only a record
-            // that runs to the end can hold one, and it is reported before any other
-            // problem.
-            let text = self.text();
-            if self.reader.position().byte() as usize >= text.len() {
-                let from = (start.byte() as usize).min(text.len());
-                let rest = std::str::from_utf8(&text[from..]).unwrap_or_default();
-                if let Some(l) = unclosed_quote(rest, self.delimiter) {
-                    return Err(CsvError::UnclosedQuote { line: line + l - 1 });
-                }
-            }
-            if self.record.len() == 1 && self.record[0].trim().is_empty() {
+            let at = self.position().0;
+            let Some(line) = self.next_record()? else { return self.finish().map(Some) };
+            if self.fields.len() == 1 && std::str::from_utf8(self.field(0)).is_ok_and(|f| f.trim().is_empty())
+            {
                 continue; // a blank line
             }
-            match &self.header {
-                None => self.header = Some(check_header(&self.record)?),
-                Some(h) => {
-                    if self.record.len() != h.len() {
-                        return Err(CsvError::RaggedRow {
-                            line,
-                            expected: h.len(),
-                            found: self.record.len(),
-                        });
-                    }
-                    if self.rows.len() == MAX_ROWS {
-                        return Err(CsvError::TooManyRows { limit: MAX_ROWS });
-                    }
-                    // A copy of exactly the record's size; the reader's buffer, grown to the
-                    // widest record, is kept for the next (taking it made every record
-                    // regrow its buffers from nothing: most of the parse in the browser).
-                    self.rows.push(Record { line, cells: self.record.clone() });
+            let Some(width) = self.header.as_ref().map(Vec::len) else {
+                self.header = Some(check_header((0..self.fields.len()).map(|k| self.field(k)))?);
+                continue;
+            };
+            if self.fields.len() != width {
+                return Err(CsvError::RaggedRow { line, expected: width, found: self.fields.len() });
+            }
+            if self.cells.lines.len() == MAX_ROWS {
+                return Err(CsvError::TooManyRows { limit: MAX_ROWS });
+            }
+            if self.cells.lines.is_empty() {
+                // Room for the whole file at once, as wide as its first row
+                // (growing by doubling copied each buffer about twice over).
+                let (next, total) = self.position();
+                let first = next.saturating_sub(at).max(1);
+                self.cells.reserve(total.saturating_sub(next) / first + 1, width, total);
+            }
+            match &self.tokens {
+                Tokens::Plain(p) => self.cells.push_spans(line, p.text.as_bytes(), &self.fields),
+                Tokens::Quoted(_, record) => {
+                    let text = record.as_slice();
+                    let fields = self
+                        .fields
+                        .iter()
+                        .map(|&[a, b]| text.get(a as usize..b as usize).unwrap_or_default());
+                    self.cells.push_copies(line, fields);
                 }
             }
         }
@@ -446,16 +647,24 @@ impl CsvParser {
 
     fn finish(&mut self) -> Result<CsvTable, CsvError> {
         let headers = self.header.take().ok_or(CsvError::Empty)?;
-        if self.rows.is_empty() {
+        let mut cells = std::mem::take(&mut self.cells);
+        if cells.lines.is_empty() {
             return Err(CsvError::HeaderOnly);
         }
-        Ok(CsvTable::new(headers, std::mem::take(&mut self.rows), self.delimiter))
+        let text = match &mut self.tokens {
+            Tokens::Plain(p) => std::mem::take(&mut p.text),
+            // The file is UTF-8 and the tokenizer only drops ASCII quotes and delimiters.
+            Tokens::Quoted(..) => String::from_utf8(std::mem::take(&mut cells.text))
+                .map_err(|e| CsvError::Unreadable { line: 0, message: e.to_string() })?,
+        };
+        Ok(cells.table(headers, self.delimiter, text))
     }
 }
 
 /// Header names, trimmed; none blank, none repeated.
-fn check_header(record: &StringRecord) -> Result<Vec<String>, CsvError> {
-    let headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
+fn check_header<'f>(record: impl Iterator<Item = &'f [u8]>) -> Result<Vec<String>, CsvError> {
+    // The file is UTF-8 (checked first): the lossy reading loses nothing.
+    let headers: Vec<String> = record.map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
     if headers.len() > MAX_COLUMNS {
         return Err(CsvError::TooManyColumns { found: headers.len(), limit: MAX_COLUMNS });
     }
@@ -540,37 +749,47 @@ const EXACT_POWERS_OF_TEN: [f64; 16] =
 /// correctly rounded division is the correctly rounded value (Clinger, "How to read
 /// floating point numbers accurately", 1990). Anything else is `None`, for the parser.
 pub fn quick_decimal(cell: &str) -> Option<f64> {
-    let (negative, b) = match cell.as_bytes() {
+    quick_decimal_bytes(cell.as_bytes())
+}
+
+/// [`quick_decimal`] of a field's bytes.
+fn quick_decimal_bytes(cell: &[u8]) -> Option<f64> {
+    let (negative, b) = match cell {
         [b'-', rest @ ..] => (true, rest),
         [b'+', rest @ ..] => (false, rest),
         b => (false, b),
     };
-    let (mut w, mut digits, mut decimals, mut point) = (0u64, 0usize, 0usize, false);
-    for &c in b {
-        match c {
-            b'0'..=b'9' => {
-                w = w * 10 + u64::from(c - b'0');
-                digits += 1;
-                decimals += usize::from(point);
-                if digits > 15 {
-                    return None;
-                }
-            }
-            b'.' if !point => point = true,
-            _ => return None,
-        }
-    }
-    if digits == 0 {
+    // The point first, then two runs of digits: no test per character but "a digit?".
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(p) => (&b[..p], b.get(p + 1..).unwrap_or_default()),
+        None => (b, &[][..]),
+    };
+    if int.is_empty() && frac.is_empty() || int.len() + frac.len() > 15 {
         return None;
     }
-    let v = w as f64 / EXACT_POWERS_OF_TEN[decimals];
+    let digits = |w: u64, run: &[u8]| {
+        run.iter().try_fold(w, |w, &c| {
+            let d = c.wrapping_sub(b'0');
+            (d < 10).then(|| w * 10 + u64::from(d))
+        })
+    };
+    let w = digits(digits(0, int)?, frac)?;
+    let v = w as f64 / EXACT_POWERS_OF_TEN.get(frac.len())?;
     Some(if negative { -v } else { v })
 }
 
 /// A cell that is a finite number as it stands (no trimming): most cells are short
 /// plain decimals ([`quick_decimal`]); the rest go to the standard parser.
 pub fn finite_number(cell: &str) -> Option<f64> {
-    quick_decimal(cell).or_else(|| cell.parse::<f64>().ok().filter(|v| v.is_finite()))
+    finite_bytes(cell.as_bytes())
+}
+
+/// [`finite_number`] of a field's bytes (text that is not UTF-8 is no number).
+fn finite_bytes(cell: &[u8]) -> Option<f64> {
+    quick_decimal_bytes(cell).or_else(|| {
+        let text = std::str::from_utf8(cell).ok()?;
+        text.parse::<f64>().ok().filter(|v| v.is_finite())
+    })
 }
 
 /// Parse one numeric cell, with the error a user can act on.
@@ -578,30 +797,18 @@ fn number(table: &CsvTable, r: usize, column: usize, name: &str) -> Result<f64, 
     if let Some(v) = table.number(r, column) {
         return Ok(v);
     }
-    let rec = &table.rows[r];
-    let text = rec.cells.get(column).unwrap_or("").trim();
+    let rec = table.row(r).ok_or(CsvError::NoRows)?;
+    let line = rec.line();
+    let text = rec.cell(column).unwrap_or("").trim();
     if super::columns::is_missing(text) && !text.eq_ignore_ascii_case("nan") {
-        return Err(CsvError::MissingCell {
-            line: rec.line,
-            column: column + 1,
-            name: name.into(),
-            text: shown(text),
-        });
+        return Err(CsvError::MissingCell { line, column: column + 1, name: name.into(), text: shown(text) });
     }
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        Ok(_) => Err(CsvError::NonFinite {
-            line: rec.line,
-            column: column + 1,
-            name: name.into(),
-            text: shown(text),
-        }),
-        Err(_) => Err(CsvError::NonNumeric {
-            line: rec.line,
-            column: column + 1,
-            name: name.into(),
-            text: shown(text),
-        }),
+        Ok(_) => Err(CsvError::NonFinite { line, column: column + 1, name: name.into(), text: shown(text) }),
+        Err(_) => {
+            Err(CsvError::NonNumeric { line, column: column + 1, name: name.into(), text: shown(text) })
+        }
     }
 }
 
@@ -639,9 +846,9 @@ pub fn datasets_from_tables(
     let target = read_target(tables, &layouts, spec)?;
     let mut out = Vec::with_capacity(tables.len());
     for (t, (table, (tcol, cols))) in tables.iter().zip(&layouts).enumerate() {
-        let mut x = Vec::with_capacity(table.rows.len() * cols.len());
-        let mut y = Vec::with_capacity(table.rows.len());
-        for (r, rec) in table.rows.iter().enumerate() {
+        let mut x = Vec::with_capacity(table.n_rows() * cols.len());
+        let mut y = Vec::with_capacity(table.n_rows());
+        for (r, rec) in table.rows().enumerate() {
             let numbers = table.row_numbers(r);
             for (j, &c) in cols.iter().enumerate() {
                 match numbers.get(c) {
@@ -651,7 +858,7 @@ pub fn datasets_from_tables(
             }
             y.push(match &target {
                 TargetValues::Classes(map, _) => {
-                    map.get(rec.cells.get(*tcol).unwrap_or("").trim()).copied().unwrap_or(0) as f64
+                    map.get(rec.cell(*tcol).unwrap_or("").trim()).copied().unwrap_or(0) as f64
                 }
                 TargetValues::Real => number(table, r, *tcol, &spec.target).map_err(|e| (t, e))?,
             });
@@ -660,7 +867,7 @@ pub fn datasets_from_tables(
             TargetValues::Classes(_, names) => Target::Classes { names: names.clone() },
             TargetValues::Real => Target::Real,
         };
-        let x = Array2::from_shape_vec((table.rows.len(), cols.len()), x)
+        let x = Array2::from_shape_vec((table.n_rows(), cols.len()), x)
             .map_err(|e| (t, CsvError::Unreadable { line: 0, message: e.to_string() }))?;
         out.push(Dataset { feature_names: features.clone(), target_name: spec.target.clone(), x, y, target });
     }
@@ -696,13 +903,13 @@ fn read_target(
 ) -> Result<TargetValues, (usize, CsvError)> {
     let mut labels = BTreeSet::new();
     for (t, (table, (tcol, _))) in tables.iter().zip(layouts).enumerate() {
-        for rec in &table.rows {
-            let text = rec.cells.get(*tcol).unwrap_or("").trim();
+        for rec in table.rows() {
+            let text = rec.cell(*tcol).unwrap_or("").trim();
             if text.is_empty() {
                 return Err((
                     t,
                     CsvError::MissingCell {
-                        line: rec.line,
+                        line: rec.line(),
                         column: tcol + 1,
                         name: spec.target.clone(),
                         text: String::new(),
