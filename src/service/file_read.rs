@@ -23,11 +23,19 @@ pub trait FileSource {
     /// The bytes `from..to` (`to` at most [`FileSource::size`]), or why they could
     /// not be read.
     fn read(&mut self, from: usize, to: usize) -> Result<Vec<u8>, String>;
+    /// Every byte, handed over without a copy, when they are in memory already.
+    fn take_all(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 impl FileSource for Vec<u8> {
     fn size(&self) -> usize {
         self.len()
+    }
+
+    fn take_all(&mut self) -> Option<Vec<u8>> {
+        Some(std::mem::take(self))
     }
 
     fn read(&mut self, from: usize, to: usize) -> Result<Vec<u8>, String> {
@@ -118,11 +126,18 @@ impl FileRead {
     fn advance(&mut self) -> Option<Result<CsvTable, Said>> {
         match &mut self.stage {
             Stage::Reading { source, bytes } => {
+                if bytes.is_empty() {
+                    if let Some(all) = source.take_all().filter(|all| all.len() == self.size) {
+                        *bytes = all;
+                    }
+                }
                 let from = bytes.len();
                 let to = (from + SLICE).min(self.size);
-                match source.read(from, to) {
-                    Ok(slice) if slice.len() == to - from => bytes.extend_from_slice(&slice),
-                    _ => return Some(Err(Said::new(Text::FileUnreadable).with("name", &self.name))),
+                if from < to {
+                    match source.read(from, to) {
+                        Ok(slice) if slice.len() == to - from => bytes.extend_from_slice(&slice),
+                        _ => return Some(Err(Said::new(Text::FileUnreadable).with("name", &self.name))),
+                    }
                 }
                 if bytes.len() == self.size {
                     match CsvParser::new(std::mem::take(bytes)) {

@@ -1026,3 +1026,50 @@ fn leave_each_out_names_the_refit_that_cannot_converge() {
         assert_eq!((l.refits.n, l.refits.converged, l.workers), (n, n - 1, workers));
     }
 }
+
+/// A file read slice by slice (the browser's way when its one asynchronous read of the
+/// file fails) gives the table its bytes in memory give; a slice that cannot be read is
+/// a sentence naming the file.
+#[test]
+fn a_file_read_in_slices_is_the_file_in_memory() {
+    use attribution_explorer::service::file_read::{FileSource, SLICE};
+    struct Slices {
+        bytes: Vec<u8>,
+        lost_from: usize,
+    }
+    impl FileSource for Slices {
+        fn size(&self) -> usize {
+            self.bytes.len()
+        }
+        fn read(&mut self, from: usize, to: usize) -> Result<Vec<u8>, String> {
+            match self.bytes.get(from..to) {
+                Some(b) if to <= self.lost_from => Ok(b.to_vec()),
+                _ => Err("the file is gone".into()),
+            }
+        }
+    }
+    let mut text = String::from("a,b,c,label\n");
+    for i in 0..70_000 {
+        text += &format!(
+            "{}.2500001,-{}.5000001,{}.1250001,{}\n",
+            i % 97,
+            i % 13,
+            i % 31,
+            if i % 3 == 0 { "yes" } else { "no" }
+        );
+    }
+    assert!(text.len() > 2 * SLICE, "at least three slices");
+    let read = |source: Box<dyn FileSource>| {
+        let mut s = Service::new(native_clock);
+        s.hold_file(source);
+        uploaded(&run(&mut s, Request::ReadFile { job: 1, name: "f.csv".into() }))
+    };
+    let in_memory = read(Box::new(text.clone().into_bytes()));
+    assert!(matches!(&in_memory[..], [(1, Ok(_))]), "{in_memory:?}");
+    let sliced = read(Box::new(Slices { bytes: text.clone().into_bytes(), lost_from: usize::MAX }));
+    assert_eq!(sliced, in_memory);
+    let mut s = Service::new(native_clock);
+    s.hold_file(Box::new(Slices { bytes: text.into_bytes(), lost_from: SLICE + 1 }));
+    let e = refused(&run(&mut s, Request::ReadFile { job: 2, name: "f.csv".into() }), 2);
+    assert!(e.starts_with("f.csv"), "{e}");
+}
