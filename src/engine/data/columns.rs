@@ -98,6 +98,11 @@ pub fn choose<'a>(table: &'a CsvTable, opts: &UploadOptions) -> Result<Chosen<'a
         if open.is_empty() {
             break;
         }
+        // Most rows are numbers in every open column: one look at the row's numbers.
+        let numbers = table.row_numbers(i);
+        if open.iter().all(|&c| numbers.get(c).is_some_and(|v| !v.is_nan())) {
+            continue;
+        }
         open.retain(|&c| {
             if table.number(i, c).is_some() {
                 return true;

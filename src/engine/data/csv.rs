@@ -91,7 +91,7 @@ impl CsvTable {
 
     /// Every field of data row `r` as [`CsvTable::number`] reads it, NaN where that
     /// is `None` (empty for a row outside the table).
-    fn row_numbers(&self, r: usize) -> &[f64] {
+    pub(super) fn row_numbers(&self, r: usize) -> &[f64] {
         let width = self.headers.len();
         self.numbers.get(r * width..(r + 1) * width).unwrap_or(&[])
     }
@@ -466,25 +466,22 @@ impl Plain {
             self.line += usize::from(c == b'\n');
             self.at += 1;
         }
-        if self.at >= bytes.len() {
-            return None;
-        }
+        let rest = bytes.get(self.at..).filter(|rest| !rest.is_empty())?;
         fields.clear();
         let mut from = self.at;
-        loop {
-            match bytes.get(self.at) {
-                Some(&c) if c == delimiter => {
-                    fields.push([from as u32, self.at as u32]);
-                    from = self.at + 1;
-                }
-                Some(b'\n' | b'\r') | None => {
-                    fields.push([from as u32, self.at as u32]);
-                    return Some(self.line);
-                }
-                Some(_) => {}
+        // Each delimiter or line end, found some bytes at a time (memchr's SIMD search).
+        for k in memchr::memchr3_iter(delimiter, b'\n', b'\r', rest) {
+            let end = self.at + k;
+            fields.push([from as u32, end as u32]);
+            if rest[k] != delimiter {
+                self.at = end;
+                return Some(self.line);
             }
-            self.at += 1;
+            from = end + 1;
         }
+        fields.push([from as u32, bytes.len() as u32]);
+        self.at = bytes.len();
+        Some(self.line)
     }
 }
 
@@ -901,7 +898,8 @@ fn read_target(
     layouts: &[(usize, Vec<usize>)],
     spec: &ColumnSpec,
 ) -> Result<TargetValues, (usize, CsvError)> {
-    let mut labels = BTreeSet::new();
+    // The labels as written (borrowed: no copy per row).
+    let mut labels: BTreeSet<&str> = BTreeSet::new();
     for (t, (table, (tcol, _))) in tables.iter().zip(layouts).enumerate() {
         for rec in table.rows() {
             let text = rec.cell(*tcol).unwrap_or("").trim();
@@ -916,7 +914,7 @@ fn read_target(
                     },
                 ));
             }
-            labels.insert(text.to_string());
+            labels.insert(text);
         }
     }
     let numeric: Option<Vec<f64>> = labels.iter().map(|l| l.parse::<f64>().ok()).collect();
@@ -935,7 +933,7 @@ fn read_target(
     if kind == TargetKind::Real {
         return Ok(TargetValues::Real);
     }
-    let mut names: Vec<String> = labels.into_iter().collect();
+    let mut names: Vec<String> = labels.into_iter().map(str::to_string).collect();
     if let Some(mut v) = numeric {
         let mut pairs: Vec<(f64, String)> = v.drain(..).zip(names.drain(..)).collect();
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
