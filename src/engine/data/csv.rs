@@ -473,7 +473,7 @@ impl Plain {
         for k in memchr::memchr3_iter(delimiter, b'\n', b'\r', rest) {
             let end = self.at + k;
             fields.push([from as u32, end as u32]);
-            if rest[k] != delimiter {
+            if rest.get(k) != Some(&delimiter) {
                 self.at = end;
                 return Some(self.line);
             }

@@ -96,19 +96,17 @@ impl Standardizer {
     /// Standardise `data` in place.
     pub fn apply(&self, data: &mut Dataset) {
         let (d, width) = (self.mean.len(), data.x.ncols());
-        let standard = |(v, (m, s)): (&mut f64, (&f64, &f64))| *v = (*v - m) / s;
         match data.x.as_slice_mut() {
             // Rows in memory order as plain slices (ndarray's row views cost more than
             // the arithmetic in the browser).
-            Some(all) if d > 0 && width == d => all
-                .chunks_exact_mut(d)
-                .for_each(|row| row.iter_mut().zip(self.mean.iter().zip(&self.scale)).for_each(standard)),
-            _ => {
-                data.x.rows_mut().into_iter().for_each(|mut row| {
-                    row.iter_mut().zip(self.mean.iter().zip(&self.scale)).for_each(standard)
-                })
-            }
+            Some(all) if d > 0 && width == d => all.chunks_exact_mut(d).for_each(|row| self.standardize(row)),
+            _ => data.x.rows_mut().into_iter().for_each(|mut row| self.standardize(row.iter_mut())),
         }
+    }
+
+    /// `(v - mean) / scale` for each value of one row, in place.
+    fn standardize<'a>(&self, row: impl IntoIterator<Item = &'a mut f64>) {
+        row.into_iter().zip(self.mean.iter().zip(&self.scale)).for_each(|(v, (m, s))| *v = (*v - m) / s);
     }
 
     /// Standardise one raw feature vector.
