@@ -14,6 +14,7 @@
 
 use crate::engine::data::columns::RowName;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 thread_local! {
     static BINARY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -39,6 +40,10 @@ pub trait Pack: Sized {
     fn pack(&self, out: &mut Vec<u8>);
     /// The element from its `WIDTH` f64s, or `None` when they cannot be one.
     fn unpack(f: &[f64]) -> Option<Self>;
+    /// The little-endian bytes of every element's f64s, in order.
+    fn bytes(items: &[Self]) -> Cow<'_, [u8]> {
+        Cow::Owned(packed_bytes(items))
+    }
     /// Every element from the f64s in order (a whole number of entries), or the first
     /// `WIDTH` f64s that are not one.
     fn unpack_all(values: Vec<f64>) -> Result<Vec<Self>, Vec<f64>> {
@@ -50,10 +55,30 @@ pub trait Pack: Sized {
     }
 }
 
+/// The little-endian bytes of `items`' f64s, element by element.
+fn packed_bytes<T: Pack>(items: &[T]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.len() * T::WIDTH * 8);
+    items.iter().for_each(|e| e.pack(&mut out));
+    out
+}
+
+/// The bytes of plain f64s, which on a little-endian machine (wasm is one) are already
+/// the wire's.
+fn f64_bytes<T: Pack + bytemuck::Pod>(items: &[T]) -> Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        Cow::Borrowed(bytemuck::cast_slice(items))
+    } else {
+        Cow::Owned(packed_bytes(items))
+    }
+}
+
 impl Pack for f64 {
     const WIDTH: usize = 1;
     fn pack(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn bytes(items: &[Self]) -> Cow<'_, [u8]> {
+        f64_bytes(items)
     }
     fn unpack(f: &[f64]) -> Option<Self> {
         Some(f[0])
@@ -69,6 +94,9 @@ impl Pack for [f64; 2] {
     const WIDTH: usize = 2;
     fn pack(&self, out: &mut Vec<u8>) {
         self.iter().for_each(|v| v.pack(out));
+    }
+    fn bytes(items: &[Self]) -> Cow<'_, [u8]> {
+        f64_bytes(items)
     }
     fn unpack(f: &[f64]) -> Option<Self> {
         Some([f[0], f[1]])
@@ -141,8 +169,12 @@ fn from_bytes<E: serde::de::Error>(b: &[u8]) -> Result<Vec<f64>, E> {
         return Err(E::custom(format!("{} bytes is not a whole number of f64s", b.len())));
     }
     let mut out = vec![0.0; b.len() / 8];
-    for (v, c) in out.iter_mut().zip(b.chunks_exact(8)) {
-        *v = f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    if cfg!(target_endian = "little") {
+        bytemuck::cast_slice_mut::<f64, u8>(&mut out).copy_from_slice(b);
+    } else {
+        for (v, c) in out.iter_mut().zip(b.chunks_exact(8)) {
+            *v = f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        }
     }
     Ok(out)
 }
@@ -150,9 +182,7 @@ fn from_bytes<E: serde::de::Error>(b: &[u8]) -> Result<Vec<f64>, E> {
 impl<T: Pack + Serialize> Serialize for Packed<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if in_binary() {
-            let mut bytes = Vec::with_capacity(self.0.len() * T::WIDTH * 8);
-            self.0.iter().for_each(|e| e.pack(&mut bytes));
-            serializer.serialize_bytes(&bytes)
+            serializer.serialize_bytes(&T::bytes(&self.0))
         } else {
             self.0.serialize(serializer)
         }
@@ -290,6 +320,16 @@ mod tests {
         let points: Packed<[f64; 2]> = vec![[0.5, -1.25], [f64::MAX, 3e-300]].into();
         let flat: Vec<f64> = points.iter().flatten().copied().collect();
         assert_eq!(from_packed::<[f64; 2]>(&flat).expect("pairs"), points);
+        // Inside `binary`: the f64s' little-endian bytes, the same whether cast whole or
+        // packed one by one (serde_json writes bytes as a list of numbers).
+        fn wire<T: Serialize>(v: &T) -> Vec<u8> {
+            let json = binary(|| serde_json::to_string(v)).expect("serialises");
+            serde_json::from_str(&json).expect("a list of bytes")
+        }
+        assert_eq!(wire(&points), packed_bytes(&points));
+        let values: Floats = vec![1.0, -0.0, f64::MIN_POSITIVE, 1e300].into();
+        assert_eq!(wire(&values), packed_bytes(&values));
+        assert_eq!(&packed_bytes(&values)[8..16], &(-0.0f64).to_le_bytes());
         let origins: Packed<Option<usize>> = vec![Some(0), None, Some(41_999)].into();
         assert_eq!(from_packed::<Option<usize>>(&[0.0, -1.0, 41_999.0]).expect("indices"), origins);
         // Outside `binary`: the plain lists that exports and fixtures hold.
