@@ -136,8 +136,9 @@ pub fn prepare(a: &DataArgs) -> Result<Prepared, CliError> {
     };
     standardize_if(a.standardize, &mut train, &mut test);
     let in_train = |e: PipelineError| CliError::Engine(format!("{}: {e}", a.train));
+    let rows = train.clone();
     let t = Instant::now();
-    let (problem, report) = train_model(&train, &model, &mut |_| {}).map_err(in_train)?;
+    let (problem, report) = train_model(rows, &model, &mut |_| {}).map_err(in_train)?;
     let fit_ms = ms(t);
     let t = Instant::now();
     let fitted = explain(problem, report, &model).map_err(in_train)?;

@@ -7,7 +7,7 @@
 
 use crate::engine::curvature::Curvature;
 use crate::engine::data::prep::Standardizer;
-use crate::engine::data::{Dataset, Target};
+use crate::engine::data::Dataset;
 use crate::engine::fit::{fit_watched, FitError, FitOptions, FitReport};
 use crate::engine::influence::Influence;
 use crate::engine::linalg::{symmetric_eigenvalues, LinalgError};
@@ -150,7 +150,7 @@ impl PipelineError {
 /// Choose the model, fit it and factorise its Hessian; `watch` sees the fit's headway
 /// (0 to 1, [`crate::engine::fit::Headway`]). [`train_model`] then [`explain`].
 pub fn fit_model(
-    train: &Dataset,
+    train: Dataset,
     spec: &ModelSpec,
     watch: &mut dyn FnMut(f64),
 ) -> Result<Fitted, PipelineError> {
@@ -160,7 +160,7 @@ pub fn fit_model(
 
 /// Check `spec`'s settings, choose the model and fit it to `train` (θ̂).
 pub fn train_model(
-    train: &Dataset,
+    train: Dataset,
     spec: &ModelSpec,
     watch: &mut dyn FnMut(f64),
 ) -> Result<(Problem, FitReport), PipelineError> {
@@ -169,8 +169,8 @@ pub fn train_model(
             return Err(PipelineError::BadSetting { name: name.into(), value });
         }
     }
-    let model = choose_model(train, spec)?;
-    let problem = Problem::new(model, train, spec.lambda)?;
+    let model = choose_model(&train, spec)?;
+    let problem = Problem::from_owned(model, train, spec.lambda)?;
     let report = fit_watched(&problem, None, &FitOptions::default(), watch)?;
     Ok((problem, report))
 }
@@ -229,8 +229,5 @@ pub fn metric(model: &Model, theta: &[f64], data: &Design) -> (Metric, f64) {
 
 /// Class names of a dataset (empty for regression).
 pub fn class_names(data: &Dataset) -> Vec<String> {
-    match &data.target {
-        Target::Classes { names } => names.clone(),
-        Target::Real => vec![],
-    }
+    data.target.class_names()
 }

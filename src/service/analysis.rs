@@ -17,9 +17,8 @@ use crate::engine::methods::ihvp::{
 };
 use crate::engine::methods::shapley::{tmc_scores, TmcSettings};
 use crate::engine::methods::{self, CheckedParams, Method};
-use crate::engine::model::problem::{Design, Problem};
+use crate::engine::model::problem::Problem;
 use crate::engine::model::Net;
-use crate::engine::pipeline::class_names;
 use crate::engine::progress::Stages;
 use crate::engine::stats::spearman;
 use crate::protocol::*;
@@ -241,40 +240,40 @@ pub fn flip(
     let mut stages = Stages::new(1, progress);
     let flip = flip_set(s.problem(), s.theta(), s.influence(), x.row(0), threshold, limit, &mut stages)
         .map_err(|e| e.said())?;
-    Ok(FlipView { flip, classes: class_names(&s.train), threshold, millis: clock() - t0 })
+    Ok(FlipView { flip, classes: s.target().class_names(), threshold, millis: clock() - t0 })
 }
 
 /// A group's removal as it grows, on the explained point and the test set.
 pub fn group(s: &Session, members: Vec<usize>, steps: usize, clock: fn() -> f64) -> Result<GroupView, Said> {
     let t0 = clock();
-    let test = Design::from_dataset(&s.test);
+    let test = &s.test;
     let effects = group_curve(
         s.problem(),
         s.theta(),
         s.influence(),
         &members,
         steps.clamp(1, 20),
-        &test,
+        test,
         &s.explained_design(),
     )
-    .map_err(|e| e.said_in(&s.train.target))?;
+    .map_err(|e| e.said_in(s.target()))?;
     Ok(GroupView { effects, members, millis: clock() - t0 })
 }
 
 /// The review queue: the `top` training points by `rank`.
 pub fn audit(s: &Session, rank: ReviewScore, top: usize) -> Result<AuditView, Said> {
-    let test = Design::from_dataset(&s.test);
+    let test = &s.test;
     let p = s.problem();
     let tracin = crate::engine::methods::peers::TracInParams::default();
-    let scores = review_scores(p, s.theta(), s.influence(), &test, rank, &tracin).map_err(|e| e.said())?;
+    let scores = review_scores(p, s.theta(), s.influence(), test, rank, &tracin).map_err(|e| e.said())?;
     let candidates =
-        candidates(p, s.theta(), s.influence(), &test, &scores, top.clamp(1, 200)).map_err(|e| e.said())?;
-    let losses = p.losses(s.theta(), &test);
+        candidates(p, s.theta(), s.influence(), test, &scores, top.clamp(1, 200)).map_err(|e| e.said())?;
+    let losses = p.losses(s.theta(), test);
     let test_loss = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
-    let (_, test_metric) = crate::engine::pipeline::metric(&p.model, s.theta(), &test);
+    let (_, test_metric) = crate::engine::pipeline::metric(&p.model, s.theta(), test);
     let rows = candidates.iter().map(|c| (s.train_row_name(c.index), s.raw_features(&c.x))).collect();
     let indices: Vec<usize> = candidates.iter().map(|c| c.index).collect();
-    let checks = removal_checks(p, s.theta(), s.influence(), &test, &indices).map_err(|e| e.said())?;
+    let checks = removal_checks(p, s.theta(), s.influence(), test, &indices).map_err(|e| e.said())?;
     Ok(AuditView { rank, candidates, rows, checks, test_loss, test_metric })
 }
 
@@ -290,7 +289,7 @@ pub fn mislabel(
     if !(fraction > 0.0 && fraction < 1.0) {
         return Err(Said::new(Text::ErrFlipFraction).with("fraction", fraction));
     }
-    let run = |d| mislabel_experiment(s.problem(), s.train.n_classes(), fraction, seed, d, &params.tracin);
+    let run = |d| mislabel_experiment(s.problem(), s.target().n_classes(), fraction, seed, d, &params.tracin);
     // A network refitted on the flipped labels may land where its Hessian is singular
     // (an idle unit): then self-influence is taken with a small damping, and says so.
     let (e, note) = match (run(s.damping()), s.problem().model.net) {
@@ -354,12 +353,12 @@ fn fix_first_curves(
     if s.problem().model.net != Net::Linear {
         return Ok((vec![], vec![]));
     }
-    let test = Design::from_dataset(&s.test);
+    let test = &s.test;
     let ranking = |id| e.rankings.iter().find(|r| r.0 == id).map(|r| r.1.clone()).unwrap_or_default();
     let oracle: Vec<f64> = e.flipped.iter().map(|&f| f64::from(u8::from(f))).collect();
     let fix = Action::Fix { clean: &s.problem().train.y };
     let mut curve = |problem: &Problem, theta: &[f64], ranking, scores: &[f64], action: &Action| {
-        let points = fix_first_curve(problem, theta, scores, action, &CHECKED, &test, &mut *stages);
+        let points = fix_first_curve(problem, theta, scores, action, &CHECKED, test, &mut *stages);
         stages.next();
         points.map(|points| FixCurve { ranking, points }).map_err(|e| e.said())
     };

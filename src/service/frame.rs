@@ -90,7 +90,9 @@ impl Frame {
 
     /// Plot coordinates of every row of `d`.
     pub fn points(&self, d: &Dataset) -> Vec<[f64; 2]> {
-        d.x.rows().into_iter().zip(&d.y).map(|(r, y)| self.xy(&r.to_vec(), *y)).collect()
+        let mut out = Vec::with_capacity(d.n());
+        d.for_each_row(|i, r| out.push(self.xy(r, d.y[i])));
+        out
     }
 
     /// What the page says about the projection.

@@ -17,7 +17,6 @@ use crate::engine::evaluate::top_k;
 use crate::engine::evaluate::{lds, LdsJob};
 use crate::engine::methods::shapley::{TmcJob, TmcSettings};
 use crate::engine::methods::{self, CheckedParams, Method};
-use crate::engine::model::problem::Design;
 use crate::engine::retrain::{LeaveEachOut, RefitStats, LOO_GROUP};
 use crate::engine::stats::{pearson, spearman};
 use crate::engine::truths::{Pbrf, ScratchJob};
@@ -150,7 +149,7 @@ impl LongJob {
     /// The three ground truths of the explained point, with `seeds` seeds from scratch:
     /// this worker runs the share's block of the points and of the seeds.
     pub fn truths(job: u64, share: Share, s: &Session, seeds: usize, started: f64) -> Self {
-        let n = s.train.n();
+        let n = s.n_train();
         let points = scratch_points(&s.explained.pred_loo_dloss, seeds);
         let all_seeds: Vec<u64> = (0..seeds.max(2) as u64).collect();
         let r = share.range_in_units(n, LOO_GROUP);
@@ -395,7 +394,7 @@ fn finish_shapley(
         let PartValues::Shapley { marginals: m } = p.values else { return Err(wrong_kind()) };
         marginals.extend(m.into_iter().map(|f| f.0));
     }
-    if marginals.len() != settings.permutations || marginals.iter().any(|m| m.len() != s.train.n()) {
+    if marginals.len() != settings.permutations || marginals.iter().any(|m| m.len() != s.n_train()) {
         return Err(Said::new(Text::ErrBlocksIncomplete)
             .with("k", marginals.len())
             .with("n", settings.permutations));
@@ -408,10 +407,10 @@ fn finish_shapley(
 
 /// Subset refits until the deadline; whether the block is done.
 fn step_lds(l: &mut LdsState, s: &mut Session, clock: fn() -> f64, deadline: f64) -> Result<bool, Said> {
-    let test = Design::from_dataset(&s.test);
+    let test = &s.test;
     let mut scratch = s.problem().clone();
     while !l.run.is_finished() && clock() < deadline {
-        l.run.step(s.problem(), &mut scratch, s.theta(), &test).map_err(|e| e.to_string())?;
+        l.run.step(s.problem(), &mut scratch, s.theta(), test).map_err(|e| e.to_string())?;
     }
     Ok(l.run.is_finished())
 }
@@ -425,23 +424,23 @@ fn finish_lds(l: &LdsState, s: &mut Session, job: u64, parts: Vec<Part>) -> Resu
         blocks.push((losses, p.refits));
     }
     let refits = l.run.join(blocks).ok_or("the LDS came back with subsets missing")?;
-    let test = Design::from_dataset(&s.test);
+    let test = &s.test;
     let exact: Vec<Vec<f64>> = s
         .fitted
         .influence
-        .score(s.problem(), &test)
+        .score(s.problem(), test)
         .map_err(|e| e.to_string())?
         .into_iter()
         .map(|t| t.pred_loo_dloss)
         .collect();
     let mut values = vec![(Attribution::Exact, lds(&refits, &exact))];
     for &method in &l.methods {
-        let v = methods::run(method, s.problem(), s.theta(), &test, s.damping(), &l.params)
+        let v = methods::run(method, s.problem(), s.theta(), test, s.damping(), &l.params)
             .ok()
             .and_then(|m| lds(&refits, &m.scores));
         values.push((Attribution::Method(method), v));
     }
-    let alpha = refits.subsets.first().map_or(0.0, |m| m.len() as f64 / s.train.n().max(1) as f64);
+    let alpha = refits.subsets.first().map_or(0.0, |m| m.len() as f64 / s.n_train().max(1) as f64);
     let view =
         LdsView { subsets: refits.subsets.len(), alpha, values, refits: refits.refits, millis, workers };
     Ok(Response::LdsDone { job, result: Ok(Box::new(view)) })
@@ -484,7 +483,7 @@ fn step_truths(
         }
         let solver = t.pbrf_solver.as_ref().ok_or("no PBRF solver")?;
         let i = t.pbrf_points.start + t.pbrf.len();
-        let r = solver.solve(i, -1.0 / s.train.n() as f64).map_err(|e| e.to_string())?;
+        let r = solver.solve(i, -1.0 / s.n_train() as f64).map_err(|e| e.to_string())?;
         t.refits.add(&r);
         t.pbrf.push(loss(&r.theta));
     }

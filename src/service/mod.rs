@@ -171,7 +171,7 @@ impl Service {
             Request::LeaveEachOut { job, share } => {
                 self.cancel_long(emit);
                 match &self.session {
-                    Some(s) => self.start_long(LongJob::loo(job, share, s.train.n(), (self.clock)()), emit),
+                    Some(s) => self.start_long(LongJob::loo(job, share, s.n_train(), (self.clock)()), emit),
                     None => emit(Response::LeaveEachOutDone { job, result: untrained() }),
                 }
             }

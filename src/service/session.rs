@@ -14,7 +14,7 @@ use crate::engine::fit::{FitOptions, FitWarning};
 use crate::engine::influence::TestInfluence;
 use crate::engine::model::problem::{Design, Problem};
 use crate::engine::model::Net;
-use crate::engine::pipeline::{class_names, fit_model, metric, standardize_if, Fitted, ModelSpec};
+use crate::engine::pipeline::{fit_model, metric, standardize_if, Fitted, ModelSpec};
 use crate::engine::retrain::{RefitStats, Retrainer};
 use crate::protocol::*;
 use crate::said::Said;
@@ -39,10 +39,11 @@ pub struct KeptShapley {
 pub struct Session {
     title: String,
     standardized: bool,
-    /// Training rows as fitted (standardised, edited).
-    pub train: Dataset,
-    /// Test rows.
-    pub test: Dataset,
+    /// The training rows' columns and classes (their numbers are the fitted
+    /// problem's: standardised, edited).
+    columns: Columns,
+    /// Test rows (standardised with the training statistics).
+    pub test: Design,
     origin: Vec<Option<usize>>,
     removed: Vec<(usize, [f64; 2])>,
     /// The data row (0-based, in the file or built-in dataset) of every training row
@@ -57,6 +58,9 @@ pub struct Session {
     /// The training statistics the features were standardised with.
     scaler: Option<Standardizer>,
     frame: Frame,
+    /// The training and test rows in plot coordinates.
+    train_xy: Vec<[f64; 2]>,
+    test_xy: Vec<[f64; 2]>,
     /// The objective, the fit and the factorised Hessian.
     pub fitted: Fitted,
     fit: FitSummary,
@@ -71,6 +75,23 @@ pub struct Session {
     /// TMC-Shapley of the explained point run on the pool, for the Methods view.
     pub shapley: Option<KeptShapley>,
     bounds: ([f64; 2], [f64; 2]),
+}
+
+/// What the columns of a dataset are, without its rows.
+struct Columns {
+    feature_names: Vec<String>,
+    target_name: String,
+    target: Target,
+}
+
+impl Columns {
+    fn of(data: &Dataset) -> Columns {
+        Columns {
+            feature_names: data.feature_names.clone(),
+            target_name: data.target_name.clone(),
+            target: data.target.clone(),
+        }
+    }
 }
 
 /// The data of a source, and what the reader did to them.
@@ -205,9 +226,10 @@ impl Session {
     ) -> Result<Session, Said> {
         let Loaded { data, title, names, notes, table_rows: _ } = load(&spec.source, upload)?;
         let source_rows = split_rows(&data, spec.test_fraction, spec.split_seed);
-        let (mut train, mut test) = (data.select(&source_rows.0), data.select(&source_rows.1));
+        let n = data.n();
+        let (mut train, mut test) = data.into_parts(&source_rows.0, &source_rows.1);
         if test.n() == 0 || train.n() < 2 {
-            return Err(Said::new(Text::ErrTooFewRows).with("n", data.n()));
+            return Err(Said::new(Text::ErrTooFewRows).with("n", n));
         }
         let scaler = standardize_if(spec.standardize, &mut train, &mut test);
         let frame = Frame::new(&train);
@@ -215,6 +237,8 @@ impl Session {
         if train.n() < 2 {
             return Err(Said::new(Text::ErrTooFewTraining));
         }
+        let (train_xy, test_xy) = (frame.points(&train), frame.points(&test));
+        let (columns, test) = (Columns::of(&train), Design::from_owned(test));
         let net = spec.network.map_or(Net::Linear, Net::Mlp);
         let model = ModelSpec {
             kind: spec.model,
@@ -223,14 +247,14 @@ impl Session {
             net,
             curvature: spec.curvature,
         };
-        let fitted = fit_model(&train, &model, watch).map_err(|e| e.said())?;
+        let fitted = fit_model(train, &model, watch).map_err(|e| e.said())?;
         let (m, theta) = (&fitted.problem.model, fitted.theta());
         // The problem's rows are the training set's (no second copy of a large upload).
         let (scored_by, train_metric) = metric(m, theta, &fitted.problem.train);
-        let (_, test_metric) = metric(m, theta, &Design::from_dataset(&test));
+        let (_, test_metric) = metric(m, theta, &test);
         let r = &fitted.report;
         let mut warnings: Vec<Said> = r.warnings.iter().map(FitWarning::said).collect();
-        warnings.extend(underfit_warning(m.classes(), net, train_metric, &train.y));
+        warnings.extend(underfit_warning(m.classes(), net, train_metric, &fitted.problem.train.y));
         let fit = FitSummary {
             model: m.kind,
             iterations: r.iterations,
@@ -246,17 +270,15 @@ impl Session {
             spectrum: fitted.spectrum,
             n_params: m.n_params(),
         };
-        let all: Vec<[f64; 2]> = frame
-            .points(&train)
-            .into_iter()
-            .chain(frame.points(&test))
-            .chain(removed.iter().map(|r| r.1))
-            .collect();
+        let all: Vec<[f64; 2]> =
+            train_xy.iter().chain(&test_xy).copied().chain(removed.iter().map(|r| r.1)).collect();
         let mut session = Session {
             title,
             standardized: spec.standardize,
             bounds: bounds(&all),
-            train,
+            train_xy,
+            test_xy,
+            columns,
             test,
             origin,
             removed,
@@ -400,7 +422,7 @@ impl Session {
     pub fn fingerprint(&self) -> u64 {
         let words =
             self.theta().iter().chain(&self.explained_x).chain([&self.explained.label]).map(|v| v.to_bits());
-        let words = words.chain([self.train.n() as u64]);
+        let words = words.chain([self.problem().n() as u64]);
         let hash = words.fold(0xcbf2_9ce4_8422_2325, |h, w| {
             w.to_le_bytes().iter().fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
         });
@@ -417,12 +439,12 @@ impl Session {
     pub fn select(&mut self, selection: &Selection) -> Result<(), Said> {
         let (x, label, resolved) = match selection {
             Selection::Auto => {
-                let losses = self.problem().losses(self.theta(), &Design::from_dataset(&self.test));
+                let losses = self.problem().losses(self.theta(), &self.test);
                 let t = crate::engine::evaluate::argmax(&losses);
-                (self.test.x.row(t).to_vec(), self.test.y[t], Selection::Test(t))
+                (self.test.row(t).to_vec(), self.test.y[t], Selection::Test(t))
             }
             Selection::Test(t) if *t < self.test.n() => {
-                (self.test.x.row(*t).to_vec(), self.test.y[*t], selection.clone())
+                (self.test.row(*t).to_vec(), self.test.y[*t], selection.clone())
             }
             Selection::Test(t) => {
                 return Err(Said::new(Text::ErrTestPointMissing).with("t", t).with("n", self.test.n()))
@@ -431,7 +453,7 @@ impl Session {
                 if self.frame != Frame::Plane {
                     return Err("query points can be placed only on 2-D data".into());
                 }
-                if !valid_label(*label, &self.train.target) || !xy.iter().all(|v| v.is_finite()) {
+                if !valid_label(*label, &self.columns.target) || !xy.iter().all(|v| v.is_finite()) {
                     return Err("the query point's label or position is not valid".into());
                 }
                 (xy.to_vec(), *label, selection.clone())
@@ -462,35 +484,46 @@ impl Session {
     }
 
     /// Predictions `f` (probability of the own label, or `ŷ`) of every row.
-    fn predictions(&self, d: &Dataset) -> Vec<f64> {
+    fn predictions(&self, d: &Design) -> Vec<f64> {
         let m = &self.problem().model;
-        let mut buf = vec![0.0; m.n_params()];
-        d.x.rows()
-            .into_iter()
-            .zip(&d.y)
-            .map(|(x, y)| m.f_and_grad(self.theta(), &x.to_vec(), *y, &mut buf))
+        let (mut work, mut df) = (m.work(), vec![0.0; m.k]);
+        (0..d.n())
+            .map(|i| {
+                let z = m.forward(self.theta(), d.row(i), &mut work);
+                m.f_and_df(z, d.y[i], &mut df)
+            })
             .collect()
+    }
+
+    /// Number of training rows.
+    pub fn n_train(&self) -> usize {
+        self.problem().n()
+    }
+
+    /// What the target is: its classes, or real values.
+    pub fn target(&self) -> &Target {
+        &self.columns.target
     }
 
     /// The view the page draws.
     pub fn view(&self) -> TrainedView {
         TrainedView {
             title: self.title.clone(),
-            feature_names: self.train.feature_names.clone(),
-            target_name: self.train.target_name.clone(),
-            class_names: class_names(&self.train),
+            feature_names: self.columns.feature_names.clone(),
+            target_name: self.columns.target_name.clone(),
+            class_names: self.columns.target.class_names(),
             standardized: self.standardized,
             projection: self.frame.projection(),
-            train_xy: self.frame.points(&self.train).into(),
-            train_x: self.train.rows_flat().into(),
-            train_y: self.train.y.clone().into(),
+            train_xy: self.train_xy.clone().into(),
+            train_x: self.problem().train.rows().to_vec().into(),
+            train_y: self.problem().train.y.clone().into(),
             train_loss: self.fitted.influence.train_losses.clone().into(),
-            train_pred: self.predictions(&self.train).into(),
+            train_pred: self.predictions(&self.problem().train).into(),
             train_origin: self.origin.clone().into(),
             removed: self.removed.clone(),
-            test_xy: self.frame.points(&self.test).into(),
+            test_xy: self.test_xy.clone().into(),
             test_y: self.test.y.clone().into(),
-            test_loss: self.problem().losses(self.theta(), &Design::from_dataset(&self.test)).into(),
+            test_loss: self.problem().losses(self.theta(), &self.test).into(),
             test_pred: self.predictions(&self.test).into(),
             fit: self.fit.clone(),
             surface: self.frame.surface(&self.problem().model, self.theta(), self.bounds),
@@ -511,7 +544,7 @@ impl Session {
 
     /// Predicted and actual change of the explained point with one weight changed.
     pub fn reweight(&self, index: usize, weight: f64, curve: bool) -> Result<ReweightView, Said> {
-        let n = self.train.n();
+        let n = self.n_train();
         if index >= n {
             return Err(Said::new(Text::ErrTrainingPointMissing).with("index", index).with("n", n));
         }

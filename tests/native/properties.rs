@@ -105,3 +105,43 @@ fn quick_decimals_at_the_edges() {
         assert_eq!(quick_decimal(cell), None, "{cell:?}");
     }
 }
+
+proptest! {
+    /// Splitting in place gives the rows two copies would: for any rows kept and taken
+    /// (ascending, as the split makes them, or in any order), and for a matrix stored
+    /// row after row or not.
+    #[test]
+    fn a_split_in_place_keeps_the_rows_a_copy_would(
+        n in 1usize..12,
+        d in 1usize..4,
+        picks in proptest::collection::vec((0usize..12, any::<bool>()), 0..14),
+        shuffle in any::<bool>(),
+        transposed in any::<bool>(),
+    ) {
+        let value = |i: usize, j: usize| (i * 10 + j) as f64;
+        let x = if transposed {
+            // Stored column after column.
+            Array2::from_shape_fn((d, n), |(j, i)| value(i, j)).reversed_axes()
+        } else {
+            Array2::from_shape_fn((n, d), |(i, j)| value(i, j))
+        };
+        prop_assert_eq!(x.is_standard_layout(), !transposed || n == 1 || d == 1);
+        let data = Dataset {
+            feature_names: (0..d).map(|j| format!("f{j}")).collect(),
+            target_name: "y".into(),
+            x,
+            y: (0..n).map(|i| i as f64 / 2.0).collect(),
+            target: Target::Real,
+        };
+        let mut keep: Vec<usize> = picks.iter().filter(|p| p.1 && p.0 < n).map(|p| p.0).collect();
+        keep.sort_unstable();
+        keep.dedup();
+        if shuffle {
+            keep.reverse();
+        }
+        let take: Vec<usize> = (0..n).filter(|i| !keep.contains(i)).collect();
+        let (kept, taken) = data.clone().into_parts(&keep, &take);
+        prop_assert_eq!(kept, data.select(&keep));
+        prop_assert_eq!(taken, data.select(&take));
+    }
+}

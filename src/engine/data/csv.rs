@@ -845,12 +845,20 @@ pub fn datasets_from_tables(
     for (t, (table, (tcol, cols))) in tables.iter().zip(&layouts).enumerate() {
         let mut x = Vec::with_capacity(table.n_rows() * cols.len());
         let mut y = Vec::with_capacity(table.n_rows());
+        // The features side by side in the file (the common case) are one slice a row.
+        let run =
+            cols.first().map(|&c0| c0..c0 + cols.len()).filter(|run| cols.iter().copied().eq(run.clone()));
         for (r, rec) in table.rows().enumerate() {
             let numbers = table.row_numbers(r);
-            for (j, &c) in cols.iter().enumerate() {
-                match numbers.get(c) {
-                    Some(&v) if !v.is_nan() => x.push(v),
-                    _ => x.push(number(table, r, c, &features[j]).map_err(|e| (t, e))?),
+            match run.as_ref().and_then(|run| numbers.get(run.clone())) {
+                Some(row) if !row.iter().any(|v| v.is_nan()) => x.extend_from_slice(row),
+                _ => {
+                    for (j, &c) in cols.iter().enumerate() {
+                        match numbers.get(c) {
+                            Some(&v) if !v.is_nan() => x.push(v),
+                            _ => x.push(number(table, r, c, &features[j]).map_err(|e| (t, e))?),
+                        }
+                    }
                 }
             }
             y.push(match &target {

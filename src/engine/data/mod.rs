@@ -23,6 +23,24 @@ pub enum Target {
     Real,
 }
 
+impl Target {
+    /// Number of classes (0 for a real target).
+    pub fn n_classes(&self) -> usize {
+        match self {
+            Target::Classes { names } => names.len(),
+            Target::Real => 0,
+        }
+    }
+
+    /// The class names (none for a real target).
+    pub fn class_names(&self) -> Vec<String> {
+        match self {
+            Target::Classes { names } => names.clone(),
+            Target::Real => vec![],
+        }
+    }
+}
+
 /// A numeric dataset: `x` is n × d, `y` has n entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dataset {
@@ -58,6 +76,26 @@ impl Dataset {
         self.x.as_slice().map_or_else(|| self.x.iter().copied().collect(), <[f64]>::to_vec)
     }
 
+    /// `f(i, row i)` for every row, in order, each row a slice (the matrix is copied
+    /// only if it is not stored row after row).
+    pub fn for_each_row(&self, mut f: impl FnMut(usize, &[f64])) {
+        let x = self.x.as_standard_layout();
+        let rows = x.as_slice().unwrap_or(&[]).chunks_exact(self.d().max(1));
+        rows.enumerate().for_each(|(i, r)| f(i, r));
+    }
+
+    /// The features row after row and the targets, taken out of the dataset: a matrix
+    /// stored row after row is not copied.
+    pub fn into_rows(self) -> (Vec<f64>, Vec<f64>) {
+        let (n, d) = (self.n(), self.d());
+        let x = if self.x.is_standard_layout() { self.x } else { self.x.as_standard_layout().into_owned() };
+        let (mut rows, offset) = x.into_raw_vec_and_offset();
+        let start = offset.unwrap_or(0);
+        rows.truncate(start + n * d);
+        rows.drain(..start);
+        (rows, self.y)
+    }
+
     /// Number of rows.
     pub fn n(&self) -> usize {
         self.x.nrows()
@@ -70,10 +108,7 @@ impl Dataset {
 
     /// Number of classes (0 for regression).
     pub fn n_classes(&self) -> usize {
-        match &self.target {
-            Target::Classes { names } => names.len(),
-            Target::Real => 0,
-        }
+        self.target.n_classes()
     }
 
     /// The rows `idx` as a new dataset with the same columns and classes.
@@ -85,6 +120,36 @@ impl Dataset {
             y: idx.iter().map(|&i| self.y[i]).collect(),
             target: self.target.clone(),
         }
+    }
+
+    /// The rows `keep` as one dataset and the rows `take` as another, `keep`'s rows
+    /// moved down inside this dataset's own matrix rather than copied into a new one
+    /// (a large upload's training rows are most of its memory). `keep` must ascend for
+    /// that; otherwise both are copies, as [`Dataset::select`] makes them.
+    pub fn into_parts(self, keep: &[usize], take: &[usize]) -> (Dataset, Dataset) {
+        let taken = self.select(take);
+        let (n, d) = (self.n(), self.d());
+        let ascending = keep.windows(2).all(|w| w[0] < w[1]) && keep.last().is_none_or(|&i| i < n);
+        if !ascending || !self.x.is_standard_layout() {
+            return (self.select(keep), taken);
+        }
+        let Dataset { feature_names, target_name, x, y, target } = self;
+        let (mut rows, offset) = x.into_raw_vec_and_offset();
+        let start = offset.unwrap_or(0);
+        // Row i moves to k ≤ i: every row still to move lies above what is written.
+        for (k, &i) in keep.iter().enumerate() {
+            if i != k {
+                rows.copy_within(start + i * d..start + (i + 1) * d, start + k * d);
+            }
+        }
+        rows.truncate(start + keep.len() * d);
+        rows.drain(..start);
+        // The rows taken leave their space to the allocator (a shrink in place).
+        rows.shrink_to_fit();
+        // `rows` holds keep.len() · d values by construction.
+        let x = Array2::from_shape_vec((keep.len(), d), rows).unwrap_or_else(|_| Array2::zeros((0, d)));
+        let y = keep.iter().map(|&i| y[i]).collect();
+        (Dataset { feature_names, target_name, x, y, target }, taken)
     }
 
     /// How a target value reads to a person: the class name, or the number.

@@ -25,6 +25,13 @@ impl Design {
         Self::new(data.d(), data.rows_flat(), data.y.clone())
     }
 
+    /// From a dataset given up for it: its rows are moved, not copied.
+    pub fn from_owned(data: Dataset) -> Self {
+        let d = data.d();
+        let (rows, y) = data.into_rows();
+        Self::new(d, rows, y)
+    }
+
     /// From a row-major buffer of `y.len()` rows of `d` features (a buffer and a target
     /// of different lengths are cut to the rows they both hold).
     pub fn new(d: usize, mut rows: Vec<f64>, mut y: Vec<f64>) -> Self {
@@ -37,6 +44,16 @@ impl Design {
     /// Number of rows.
     pub fn n(&self) -> usize {
         self.y.len()
+    }
+
+    /// Number of features.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
+    /// Every row's features, row after row.
+    pub fn rows(&self) -> &[f64] {
+        &self.rows
     }
 
     /// Features of row `i`.
@@ -71,6 +88,19 @@ impl Problem {
     /// Every class of a classifier needs at least one training row: without one, its
     /// bias runs to −∞ and every number about it would be rounding noise.
     pub fn new(model: Model, data: &Dataset, lambda: f64) -> Result<Self, ModelError> {
+        Self::check(model, data)?;
+        Ok(Self::over(model, Design::from_dataset(data), lambda))
+    }
+
+    /// [`Problem::new`] over a dataset given up for it: its rows become the problem's
+    /// without a copy (a large upload's training rows are most of its memory).
+    pub fn from_owned(model: Model, data: Dataset, lambda: f64) -> Result<Self, ModelError> {
+        Self::check(model, &data)?;
+        Ok(Self::over(model, Design::from_owned(data), lambda))
+    }
+
+    /// Whether `data`'s targets fit `model`: rows, and every class of a classifier.
+    fn check(model: Model, data: &Dataset) -> Result<(), ModelError> {
         if data.n() == 0 {
             return Err(ModelError::NoRows);
         }
@@ -87,13 +117,18 @@ impl Problem {
                 return Err(ModelError::EmptyClass { class: data.label_text(class as f64) });
             }
         }
-        Ok(Self {
+        Ok(())
+    }
+
+    /// The objective of `model` over `train` with unit weights.
+    fn over(model: Model, train: Design, lambda: f64) -> Self {
+        Self {
             model,
-            train: Design::from_dataset(data),
-            weights: vec![1.0; data.n()],
+            weights: vec![1.0; train.n()],
+            train,
             lambda: lambda.max(0.0),
             is_weight: model.weight_mask(),
-        })
+        }
     }
 
     /// Number of training rows `n`.
