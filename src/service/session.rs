@@ -1,6 +1,10 @@
 //! A fitted model with its data, its plot frame and the explained point: built from a
 //! [`TrainSpec`] through the engine's one pipeline ([`crate::engine::pipeline`]), it
 //! answers selection, reweighting and the views of the page.
+//!
+//! The training rows are held once, by the fitted problem: the split moves them down
+//! inside the loaded matrix and the fit takes them over (a large upload's features are
+//! most of the worker's memory, and fresh wasm memory costs time to touch).
 
 use super::frame::{bounds, Frame};
 use crate::engine::data::builtin::Builtin;
