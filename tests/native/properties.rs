@@ -109,7 +109,7 @@ fn quick_decimals_at_the_edges() {
 proptest! {
     /// Splitting in place gives the rows two copies would: for any rows kept and taken
     /// (ascending, as the split makes them, or in any order), and for a matrix stored
-    /// row after row or not.
+    /// row after row or not; so does moving a dataset's rows into a problem's design.
     #[test]
     fn a_split_in_place_keeps_the_rows_a_copy_would(
         n in 1usize..12,
@@ -141,7 +141,11 @@ proptest! {
         }
         let take: Vec<usize> = (0..n).filter(|i| !keep.contains(i)).collect();
         let (kept, taken) = data.clone().into_parts(&keep, &take);
-        prop_assert_eq!(kept, data.select(&keep));
+        prop_assert_eq!(&kept, &data.select(&keep));
         prop_assert_eq!(taken, data.select(&take));
+        // A dataset given up to a problem gives it the rows a copy would.
+        use attribution_explorer::engine::model::problem::Design;
+        prop_assert_eq!(Design::from_owned(data.clone()), Design::from_dataset(&data));
+        prop_assert_eq!(Design::from_owned(kept.clone()), Design::from_dataset(&kept));
     }
 }
