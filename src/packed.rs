@@ -11,6 +11,8 @@
 //! [`Packed<T>`] is a vector of any [`Pack`] element (a fixed number of f64s: a number,
 //! an `[x, y]` pair, an optional row index); [`Floats`] is `Packed<f64>`.
 //! [`RowNames`] packs row names as (kind, number) pairs plus the few ID strings.
+//! [`FeatureRows`] crosses as a [`Floats`] and, on the page, stays in its JavaScript
+//! array.
 
 use crate::engine::data::columns::RowName;
 use serde::{Deserialize, Serialize};
@@ -189,6 +191,15 @@ impl<T: Pack + Serialize> Serialize for Packed<T> {
     }
 }
 
+/// Numbers as a [`Floats`] serialises them (bytes inside [`binary`], a list elsewhere).
+fn serialize_f64s<S: serde::Serializer>(v: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
+    if in_binary() {
+        serializer.serialize_bytes(&f64::bytes(v))
+    } else {
+        v.serialize(serializer)
+    }
+}
+
 impl<'de, T: Pack + Deserialize<'de>> Deserialize<'de> for Packed<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor<T>(std::marker::PhantomData<T>);
@@ -216,6 +227,116 @@ impl<'de, T: Pack + Deserialize<'de>> Deserialize<'de> for Packed<T> {
             }
         }
         deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// Every training row's features, `d` numbers a row, row after row: what the page reads
+/// a row at a time (a tooltip) or one feature at a time (the group lab), never whole.
+///
+/// They cross like a [`Floats`]; on the page the bytes then stay in the JavaScript
+/// array they arrived in and are read where needed, instead of being copied into the
+/// page's wasm memory: for a 40,000 × 50 upload that copy and the fresh memory it
+/// filled took 66 ms of the page's task that receives the view (a trace, 2026-12-07).
+/// Anywhere else (the worker, native code, JSON) they are a vector.
+#[derive(Debug, Clone)]
+pub enum FeatureRows {
+    /// In this program's memory.
+    Here(Vec<f64>),
+    /// In a JavaScript array of little-endian f64 bytes (the page).
+    #[cfg(target_arch = "wasm32")]
+    Js(js_sys::DataView),
+}
+
+impl Default for FeatureRows {
+    fn default() -> Self {
+        FeatureRows::Here(Vec::new())
+    }
+}
+
+impl From<Vec<f64>> for FeatureRows {
+    fn from(v: Vec<f64>) -> Self {
+        FeatureRows::Here(v)
+    }
+}
+
+impl FeatureRows {
+    /// How many numbers there are.
+    pub fn len(&self) -> usize {
+        match self {
+            FeatureRows::Here(v) => v.len(),
+            #[cfg(target_arch = "wasm32")]
+            FeatureRows::Js(bytes) => bytes.byte_length() / 8,
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number `k` (`None` past the end).
+    pub fn get(&self, k: usize) -> Option<f64> {
+        match self {
+            FeatureRows::Here(v) => v.get(k).copied(),
+            #[cfg(target_arch = "wasm32")]
+            FeatureRows::Js(bytes) => (k < self.len()).then(|| bytes.get_float64_endian(k * 8, true)),
+        }
+    }
+
+    /// Numbers `range` (empty when it does not lie inside).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Vec<f64> {
+        if range.start > range.end || range.end > self.len() {
+            return vec![];
+        }
+        match self {
+            FeatureRows::Here(v) => v[range].to_vec(),
+            #[cfg(target_arch = "wasm32")]
+            FeatureRows::Js(_) => range.filter_map(|k| self.get(k)).collect(),
+        }
+    }
+}
+
+/// Equal when they hold the same numbers, wherever they are.
+impl PartialEq for FeatureRows {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (FeatureRows::Here(a), FeatureRows::Here(b)) => a == b,
+            #[cfg(target_arch = "wasm32")]
+            _ => self.len() == other.len() && (0..self.len()).all(|k| self.get(k) == other.get(k)),
+        }
+    }
+}
+
+impl Serialize for FeatureRows {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FeatureRows::Here(v) => serialize_f64s(v, serializer),
+            #[cfg(target_arch = "wasm32")]
+            FeatureRows::Js(_) => serialize_f64s(&self.slice(0..self.len()), serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FeatureRows {
+    /// As a [`Floats`]: a list of numbers, or their bytes. (The page takes the bytes out
+    /// of the message before it is decoded: `FeatureRows::from_js`, on wasm.)
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Floats::deserialize(deserializer).map(|f| FeatureRows::Here(f.0))
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl FeatureRows {
+    /// The features in the byte array they arrived in, left there.
+    pub fn from_js(bytes: &js_sys::Uint8Array) -> Result<FeatureRows, String> {
+        if bytes.length() % 8 != 0 {
+            return Err(format!("{} bytes is not a whole number of f64s", bytes.length()));
+        }
+        Ok(FeatureRows::Js(js_sys::DataView::new(
+            &bytes.buffer(),
+            bytes.byte_offset() as usize,
+            bytes.length() as usize,
+        )))
     }
 }
 
@@ -330,6 +451,20 @@ mod tests {
         let values: Floats = vec![1.0, -0.0, f64::MIN_POSITIVE, 1e300].into();
         assert_eq!(wire(&values), packed_bytes(&values));
         assert_eq!(&packed_bytes(&values)[8..16], &(-0.0f64).to_le_bytes());
+        // Feature rows: a plain list in JSON, the same bytes as a `Floats` inside
+        // `binary`, read back from either; a row past the end is empty.
+        let rows: FeatureRows = vec![0.5, -1.0, 3e-300].into();
+        let json = serde_json::to_string(&rows).expect("serialises");
+        assert_eq!(json, "[0.5,-1.0,3e-300]");
+        assert_eq!(serde_json::from_str::<FeatureRows>(&json).expect("reads"), rows);
+        assert_eq!(serde_json::from_str::<FeatureRows>("[]").expect("reads"), FeatureRows::default());
+        assert_eq!(wire(&rows), packed_bytes(&[0.5, -1.0, 3e-300]));
+        let bytes = packed_bytes(&[0.5, -1.0, 3e-300]);
+        assert_eq!(FeatureRows::deserialize(BytesDeserializer::<Error>::new(&bytes)).expect("bytes"), rows);
+        assert_eq!(
+            (rows.slice(1..3), rows.slice(2..4), rows.get(2), rows.get(3)),
+            (vec![-1.0, 3e-300], vec![], Some(3e-300), None)
+        );
         let origins: Packed<Option<usize>> = vec![Some(0), None, Some(41_999)].into();
         assert_eq!(from_packed::<Option<usize>>(&[0.0, -1.0, 41_999.0]).expect("indices"), origins);
         // Outside `binary`: the plain lists that exports and fixtures hold.

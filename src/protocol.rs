@@ -5,7 +5,8 @@
 //! [`Packed`] or [`RowNames`], which inside [`binary`] serialise as the raw
 //! little-endian bytes of f64s (a `Uint8Array` the worker transfers, not copies, to
 //! the page) and everywhere else (exports, fixtures) as ordinary lists
-//! ([`crate::packed`]).
+//! ([`crate::packed`]). A trained view's features ([`FeatureRows`]) cross the same way
+//! and then stay in their JavaScript array on the page, read a row at a time.
 //!
 //! Every job ends in a `Result<_, JobError>`: [`JobError::Cancelled`] when the user
 //! stopped it, [`JobError::Failed`] with the reason in plain words otherwise.
@@ -27,7 +28,7 @@ use crate::lang::Lang;
 use crate::text::{filled, Text};
 use serde::{Deserialize, Serialize};
 
-pub use crate::packed::{binary, Floats, Packed, RowNames};
+pub use crate::packed::{binary, FeatureRows, Floats, Packed, RowNames};
 
 /// Why a job produced no result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -676,7 +677,7 @@ pub struct TrainedView {
     /// Training points in plot coordinates.
     pub train_xy: Packed<[f64; 2]>,
     /// Training features as the model sees them, row after row (d per row).
-    pub train_x: Floats,
+    pub train_x: FeatureRows,
     /// Training targets.
     pub train_y: Floats,
     /// Training losses at θ̂.
@@ -758,9 +759,18 @@ impl TrainedView {
     }
 
     /// The features of training point `i` (empty when out of range).
-    pub fn train_row(&self, i: usize) -> &[f64] {
+    pub fn train_row(&self, i: usize) -> Vec<f64> {
         let d = self.feature_names.len();
-        self.train_x.get(i * d..(i + 1) * d).unwrap_or(&[])
+        self.train_x.slice(i * d..(i + 1) * d)
+    }
+
+    /// Feature `j` of training point `i` (`None` when out of range).
+    pub fn train_value(&self, i: usize, j: usize) -> Option<f64> {
+        let d = self.feature_names.len();
+        if j >= d {
+            return None;
+        }
+        self.train_x.get(i * d + j)
     }
 }
 

@@ -146,7 +146,7 @@ async fn crossing_times(
     message: &attribution_explorer::protocol::Response,
 ) -> ([f64; 3], [f64; 3], usize, u32) {
     use attribution_explorer::protocol::Response;
-    use attribution_explorer::web::transport::{decode, encode};
+    use attribution_explorer::web::transport::{decode_response, encode};
     let t0 = now();
     let text = serde_json::to_string(message).expect("json");
     let t1 = now();
@@ -160,9 +160,23 @@ async fn crossing_times(
     assert!(transfer.length() > 0, "the bulk numbers travel as transferable buffers");
     let arrived = through_channel(&value, &transfer).await;
     let t5 = now();
-    let back: Response = decode(arrived).expect("decodes");
+    let back: Response = decode_response(arrived).expect("decodes");
     let t6 = now();
     assert_eq!(&back, message, "exactly the same message arrives");
+    if let (Response::Trained { result: Ok(here), .. }, Response::Trained { result: Ok(sent), .. }) =
+        (&back, message)
+    {
+        // The features stay in the array they arrived in, and read as they were sent.
+        use attribution_explorer::protocol::FeatureRows;
+        assert!(matches!(here.train_x, FeatureRows::Js(_)), "the features were copied into wasm");
+        let (n, d) = (sent.train_y.len(), sent.feature_names.len());
+        for i in [0, n / 2, n - 1] {
+            assert_eq!(here.train_row(i), sent.train_row(i));
+            assert_eq!(here.train_row(i).len(), d);
+            assert_eq!(here.train_value(i, d - 1), sent.train_value(i, d - 1));
+        }
+        assert_eq!((here.train_row(n), here.train_value(0, d)), (vec![], None));
+    }
     ([t1 - t0, t2 - t1, t3 - t2], [t4 - t3, t5 - t4, t6 - t5], text.len(), transfer.length())
 }
 

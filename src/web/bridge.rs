@@ -75,7 +75,7 @@ fn spawn(index: usize, on_response: Handler) -> Result<Worker, Said> {
     let worker = Worker::new("./worker_loader.js")
         .map_err(|e| Said::new(Text::EngineStartFailed).with("e", format!("{e:?}")))?;
     let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-        let response = super::transport::decode::<Response>(ev.data())
+        let response = super::transport::decode_response(ev.data())
             .unwrap_or_else(|e| Response::Crashed { message: format!("unreadable engine message: {e}") });
         deliver(index, response, &on_response)
     });

@@ -200,6 +200,35 @@ await check('uploading a CSV trains on it and explains a prediction, locally', a
   await page.waitForFunction(() => /Logistic regression/.test(document.querySelector('[data-testid=model-status]').textContent)
     && /prob\. of '(yes|no)'/.test(document.querySelector('[data-testid=explained]').textContent), null, { timeout: 20000 });
   assert((await page.$$('[data-testid=influence-row]')).length >= 5, 'ranked rows for the uploaded data');
+  // The page reads a training row's features where they arrived (no copy of them all):
+  // a hovered point's tooltip shows its row's values as the file has them.
+  const lines = makeCsv().split('\n');
+  const plot = await page.locator('[data-testid=main-plot]').boundingBox();
+  let tip = '';
+  for (let k = 0; k < 400 && !tip.startsWith('Training'); k++) {
+    await page.mouse.move(plot.x + plot.width * (0.1 + 0.8 * ((k * 37) % 100) / 100), plot.y + plot.height * (0.1 + 0.8 * ((k * 61) % 97) / 97));
+    tip = (await page.$('[data-testid=tooltip]')) ? await page.textContent('[data-testid=tooltip]') : '';
+  }
+  const [, line, size, weight] = tip.match(/\(line (\d+)\): size = (-?[\d.]+), weight = (-?[\d.]+)/) ?? [];
+  assert(line, `a training point's tooltip names its line and values: ${tip}`);
+  const cells = lines[Number(line) - 1].split(';');
+  assert(Math.abs(Number(size) - Number(cells[0])) < 1e-4 && Math.abs(Number(weight) - Number(cells[1])) < 1e-4,
+    `the tooltip's values ${size}, ${weight} are line ${line}'s: ${cells}`);
+  await page.mouse.move(0, 0);
+  // The group lab's "by feature" rule reads one feature of every training row: size
+  // above 0 and below 0 split the training points between them, all above -100.
+  await page.selectOption('[data-testid=group-rule]', 'feature');
+  const members = async (side, value) => {
+    await page.locator('.panel.group .params select').nth(2).selectOption(side);
+    await page.locator('.panel.group .params input[step=any]').fill(String(value));
+    await page.locator('.panel.group .params input[step=any]').press('Tab');
+    return Number((await page.textContent('[data-testid=group-button]')).match(/\d+/)[0]);
+  };
+  const [above, below, all] = [await members('above', 0), await members('below', 0), await members('above', -100)];
+  const train = (await page.textContent('.data-panel')).match(/(\d+) training and \d+ test points/);
+  assert(train && above > 0 && below > 0 && above + below === all && all === Number(train[1]),
+    `by feature: ${above} above 0, ${below} below, ${all} in all (${train?.[0]})`);
+  console.log(`     tooltip: line ${line}, size = ${size}, weight = ${weight}; by feature: ${above} + ${below} = ${all} training points (${train?.[0]})`);
   await page.screenshot({ path: `${OUT}/upload.png`, fullPage: true });
   noProblems(page);
   await page.close();

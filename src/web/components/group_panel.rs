@@ -48,7 +48,7 @@ fn members(
         order
     };
     let raw = |i: usize| {
-        let x = v.train_row(i).get(feature).copied().unwrap_or(f64::NAN);
+        let x = v.train_value(i, feature).unwrap_or(f64::NAN);
         v.scaler.as_ref().map_or(x, |sc| {
             x * sc.scale.get(feature).copied().unwrap_or(1.0) + sc.mean.get(feature).copied().unwrap_or(0.0)
         })
