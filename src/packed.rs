@@ -291,7 +291,7 @@ impl FeatureRows {
         match self {
             FeatureRows::Here(v) => v[range].to_vec(),
             #[cfg(target_arch = "wasm32")]
-            FeatureRows::Js(_) => range.filter_map(|k| self.get(k)).collect(),
+            FeatureRows::Js(bytes) => range.map(|k| bytes.get_float64_endian(k * 8, true)).collect(),
         }
     }
 }

@@ -91,7 +91,7 @@ impl Frame {
     /// Plot coordinates of every row of `d`.
     pub fn points(&self, d: &Dataset) -> Vec<[f64; 2]> {
         let mut out = Vec::with_capacity(d.n());
-        d.for_each_row(|i, r| out.push(self.xy(r, d.y[i])));
+        d.for_each_row(|i, r| out.extend(d.y.get(i).map(|&y| self.xy(r, y))));
         out
     }
 

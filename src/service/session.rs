@@ -426,7 +426,7 @@ impl Session {
     pub fn fingerprint(&self) -> u64 {
         let words =
             self.theta().iter().chain(&self.explained_x).chain([&self.explained.label]).map(|v| v.to_bits());
-        let words = words.chain([self.problem().n() as u64]);
+        let words = words.chain([self.n_train() as u64]);
         let hash = words.fold(0xcbf2_9ce4_8422_2325, |h, w| {
             w.to_le_bytes().iter().fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
         });

@@ -70,6 +70,18 @@ fn select_rows(x: &Array2<f64>, idx: &[usize]) -> Array2<f64> {
     Array2::from_shape_vec((idx.len(), d), rows).unwrap_or_else(|_| x.select(ndarray::Axis(0), idx))
 }
 
+/// The values of `x` row after row, moved out of it when it is stored that way (copied
+/// into that order otherwise).
+fn row_major(x: Array2<f64>) -> Vec<f64> {
+    let len = x.len();
+    let x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
+    let (mut values, offset) = x.into_raw_vec_and_offset();
+    let start = offset.unwrap_or(0);
+    values.truncate(start + len);
+    values.drain(..start);
+    values
+}
+
 impl Dataset {
     /// The features, row after row (a copy of the whole matrix at memory speed).
     pub fn rows_flat(&self) -> Vec<f64> {
@@ -87,13 +99,7 @@ impl Dataset {
     /// The features row after row and the targets, taken out of the dataset: a matrix
     /// stored row after row is not copied.
     pub fn into_rows(self) -> (Vec<f64>, Vec<f64>) {
-        let (n, d) = (self.n(), self.d());
-        let x = if self.x.is_standard_layout() { self.x } else { self.x.as_standard_layout().into_owned() };
-        let (mut rows, offset) = x.into_raw_vec_and_offset();
-        let start = offset.unwrap_or(0);
-        rows.truncate(start + n * d);
-        rows.drain(..start);
-        (rows, self.y)
+        (row_major(self.x), self.y)
     }
 
     /// Number of rows.
@@ -130,20 +136,18 @@ impl Dataset {
         let taken = self.select(take);
         let (n, d) = (self.n(), self.d());
         let ascending = keep.windows(2).all(|w| w[0] < w[1]) && keep.last().is_none_or(|&i| i < n);
-        if !ascending || !self.x.is_standard_layout() {
+        if !ascending {
             return (self.select(keep), taken);
         }
         let Dataset { feature_names, target_name, x, y, target } = self;
-        let (mut rows, offset) = x.into_raw_vec_and_offset();
-        let start = offset.unwrap_or(0);
+        let mut rows = row_major(x);
         // Row i moves to k ≤ i: every row still to move lies above what is written.
         for (k, &i) in keep.iter().enumerate() {
             if i != k {
-                rows.copy_within(start + i * d..start + (i + 1) * d, start + k * d);
+                rows.copy_within(i * d..(i + 1) * d, k * d);
             }
         }
-        rows.truncate(start + keep.len() * d);
-        rows.drain(..start);
+        rows.truncate(keep.len() * d);
         // The rows taken leave their space to the allocator (a shrink in place).
         rows.shrink_to_fit();
         // `rows` holds keep.len() · d values by construction.
