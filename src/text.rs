@@ -87,23 +87,52 @@ const JA: &str = include_str!("../www/i18n/ja.json");
 #[cfg(not(feature = "japanese"))]
 const JA: &str = "{}";
 
-fn parse(table: &str) -> Result<HashMap<Text, String>, String> {
-    serde_json::from_str(table).map_err(|e| e.to_string())
+/// A language's texts, at the index of their [`Text`] (`key as usize`; empty where the
+/// table lacks one).
+type Table = Vec<String>;
+
+/// `key`'s name in the tables: its variant's name in snake case, as serde spells it.
+fn key_name(key: Text) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{key:?}").char_indices() {
+        if i > 0 && c.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
 }
 
-fn tables() -> &'static [HashMap<Text, String>; 2] {
-    static TABLES: OnceLock<[HashMap<Text, String>; 2]> = OnceLock::new();
-    TABLES.get_or_init(|| [parse(EN).unwrap_or_default(), parse(JA).unwrap_or_default()])
+/// A table from its JSON text; a key that [`Text`] does not know is an error. The keys
+/// are found by name in one map: serde's derived reading of [`Text`] compares a name
+/// with the ~500 keys one after another, which at the page's start took most of the
+/// task that first shows a text.
+fn parse(table: &str) -> Result<Table, String> {
+    let index: HashMap<String, usize> = Text::ALL.iter().map(|&k| (key_name(k), k as usize)).collect();
+    let read: HashMap<String, String> = serde_json::from_str(table).map_err(|e| e.to_string())?;
+    let mut texts = vec![String::new(); Text::ALL.len()];
+    for (name, value) in read {
+        let slot = index.get(&name).and_then(|&i| texts.get_mut(i));
+        *slot.ok_or_else(|| format!("unknown text key `{name}`"))? = value;
+    }
+    Ok(texts)
+}
+
+/// `lang`'s table, read the first time it is asked for (a page in English never reads
+/// the Japanese one).
+fn table(lang: Lang) -> &'static Table {
+    static ENGLISH: OnceLock<Table> = OnceLock::new();
+    static JAPANESE: OnceLock<Table> = OnceLock::new();
+    match lang {
+        Lang::En => ENGLISH.get_or_init(|| parse(EN).unwrap_or_default()),
+        Lang::Ja => JAPANESE.get_or_init(|| parse(JA).unwrap_or_default()),
+    }
 }
 
 /// `key` in `lang` (the English text if the table lacks it, which the tests forbid).
 pub fn text(lang: Lang, key: Text) -> &'static str {
-    let [en, ja] = tables();
-    let table = match lang {
-        Lang::En => en,
-        Lang::Ja => ja,
-    };
-    table.get(&key).or_else(|| en.get(&key)).map_or("", String::as_str)
+    let found = |table: &'static Table| table.get(key as usize).map(String::as_str).filter(|t| !t.is_empty());
+    found(table(lang)).or_else(|| found(table(Lang::En))).unwrap_or("")
 }
 
 /// `template` with each `{name}` replaced by its value.
@@ -145,6 +174,25 @@ mod tests {
     }
 
     #[test]
+    fn a_key_is_named_as_serde_names_it_and_sits_at_its_index() {
+        for (i, &key) in Text::ALL.iter().enumerate() {
+            assert_eq!(
+                serde_json::to_value(key).unwrap(),
+                serde_json::Value::String(key_name(key)),
+                "{key:?}"
+            );
+            assert_eq!(key as usize, i, "{key:?}");
+        }
+        assert_eq!(key_name(Text::TabExplore), "tab_explore");
+    }
+
+    #[test]
+    fn an_unknown_key_does_not_read() {
+        assert!(parse(r#"{"title": "A", "no_such_text": "B"}"#).unwrap_err().contains("no_such_text"));
+        assert_eq!(parse(r#"{"title": "A"}"#).unwrap()[Text::Title as usize], "A");
+    }
+
+    #[test]
     fn no_key_is_missing_in_either_language() {
         let (en, ja) = (parse(EN).unwrap(), parse(JA).unwrap());
         let missing: Vec<String> = Text::ALL
@@ -152,7 +200,7 @@ mod tests {
             .flat_map(|k| {
                 [("en", &en), ("ja", &ja)]
                     .into_iter()
-                    .filter(|(_, t)| t.get(k).is_none_or(|s| s.trim().is_empty()))
+                    .filter(|(_, t)| t.get(*k as usize).is_none_or(|s| s.trim().is_empty()))
                     .map(move |(lang, _)| format!("{k:?} in {lang}"))
             })
             .collect();
