@@ -31,14 +31,13 @@ thread_local! {
     static WAITING: RefCell<VecDeque<(usize, Response)>> = const { RefCell::new(VecDeque::new()) };
 }
 
-/// Training points from which a trained view is handed to the page in the task after
-/// the one that decoded it: decoding a 40,000-row view and drawing it took 110–130 ms
-/// of one task; as two tasks neither holds the page that long.
-pub const BULKY_POINTS: usize = 10_000;
-
-/// Whether a response is handed over in a task of its own.
+/// Whether a response is handed over in a task of its own: every trained view. Decoding
+/// a 40,000-row view and drawing it took 110–130 ms of one task; the page's first view,
+/// small as it is, 200 ms on a slow machine, most of it V8 compiling the decoder and the
+/// plot's code on their first call. As two tasks (and the plot in a third, see
+/// `PlotPanel`) none holds the page that long.
 fn bulky(response: &Response) -> bool {
-    matches!(response, Response::Trained { result: Ok(v), .. } if v.train_xy.len() >= BULKY_POINTS)
+    matches!(response, Response::Trained { result: Ok(_), .. })
 }
 
 /// Hand a decoded response to the page: at once, unless it is [`bulky`] or others

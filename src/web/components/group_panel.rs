@@ -119,7 +119,8 @@ pub fn GroupPanel() -> impl IntoView {
     let feature = RwSignal::new(0usize);
     let above = RwSignal::new(true);
     let value = RwSignal::new(0.0f64);
-    let chosen = move || {
+    // Once per change, however many read it (the button's state and its label).
+    let chosen = Memo::new(move |_| {
         let lasso = a.lasso.get();
         a.view.with(|v| {
             v.as_ref()
@@ -137,7 +138,7 @@ pub fn GroupPanel() -> impl IntoView {
                 })
                 .unwrap_or_default()
         })
-    };
+    });
     let chart = |total: bool| {
         Signal::derive(move || {
             a.group.get().filter(|g| !g.effects.is_empty()).map(|g| {
@@ -223,9 +224,9 @@ pub fn GroupPanel() -> impl IntoView {
                         on:change=move |ev| value.set(event_target_value(&ev).parse().unwrap_or(0.0)) /></label>
                 </Show>
             </div>
-            <button data-testid="group-button" disabled=move || a.analysing.get() || chosen().is_empty()
-                on:click=move |_| a.run_group(chosen())>
-                {move || a.tf(Text::GroupButton, &[("n", &chosen().len().to_string())])}
+            <button data-testid="group-button" disabled=move || a.analysing.get() || chosen.with(Vec::is_empty)
+                on:click=move |_| a.run_group(chosen.get_untracked())>
+                {move || a.tf(Text::GroupButton, &[("n", &chosen.with(Vec::len).to_string())])}
             </button>
             <CancelWork />
             {result}

@@ -8,7 +8,6 @@ use crate::protocol::{AddedPoint, Projection, ReweightView, Selection, TrainedVi
 use crate::said::Said;
 use crate::text::{filled, text, Text};
 use crate::web::actions::Actions;
-use crate::web::bridge::BULKY_POINTS;
 use crate::web::components::tr;
 use crate::web::plot::{draw_main, Mapper, Overlay};
 use leptos::prelude::*;
@@ -199,9 +198,9 @@ pub fn PlotPanel() -> impl IntoView {
         }
     });
 
-    // Synchronise the canvas with the view: at once, or for a view of many points in
-    // the next task (after the panels the same change updates, so that neither task
-    // holds the page long), once however many changes come before it.
+    // Synchronise the canvas with the view in the next task (after the panels the same
+    // change updates, so that neither task holds the page long), once however many
+    // changes come before it.
     let inputs = move || {
         let picked = a.state.with(|s| s.train_point);
         let marked = match a.lasso.get() {
@@ -213,7 +212,8 @@ pub fn PlotPanel() -> impl IntoView {
     let paint =
         move |(picked, hovered, reweight, marked): (Option<usize>, _, Option<ReweightView>, Vec<usize>)| {
             a.view.with(|v| {
-                let (Some(c), Some(v)) = (canvas.get(), v.as_ref()) else { return };
+                // `try_get`: the panel may have gone (another tab) before the task that paints.
+                let (Some(c), Some(v)) = (canvas.try_get().flatten(), v.as_ref()) else { return };
                 let shown = reweight.as_ref().filter(|r| Some(r.index) == picked);
                 let (surface, weight) =
                     (shown.and_then(|r| r.surface.as_ref()), shown.map_or(1.0, |r| r.weight));
@@ -228,10 +228,10 @@ pub fn PlotPanel() -> impl IntoView {
         };
     let waiting = StoredValue::new(false);
     Effect::new(move |_| {
-        let now = inputs();
-        if a.view.with(|v| v.as_ref().is_none_or(|v| v.train_xy.len() < BULKY_POINTS)) {
-            return paint(now);
-        }
+        // Read to subscribe; painted with what they are then.
+        inputs();
+        a.view.track();
+        canvas.track();
         if !waiting.get_value() {
             waiting.set_value(true);
             let later = move || {
