@@ -32,7 +32,7 @@ use leptos::prelude::*;
 const URL_REST: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// The parts of the page mounted one per task after the first (see [`App`]).
-const MOUNT_STAGES: u8 = 4;
+const MOUNT_STAGES: u8 = 5;
 
 /// Mount the next part of the page in a task of its own, then the one after it.
 /// (Waiting for a frame between parts, so that each is laid out on its own, was
@@ -49,8 +49,8 @@ fn next_stage(stage: RwSignal<u8>) {
     );
 }
 
-/// The tab's panel.
-fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
+/// The tab's panel; the Explore tab's panels below the plot only once `below` is true.
+fn analysis_tab(a: Actions, tab: Tab, below: Memo<bool>) -> AnyView {
     match tab {
         Tab::Methods => view! {
             <MethodsTab methods=a.methods analysing=a.analysing params=a.method_params chosen=a.chosen_methods
@@ -83,12 +83,12 @@ fn analysis_tab(a: Actions, tab: Tab) -> AnyView {
             let shows = move |p| a.state.with_untracked(|s| s.shows(p));
             view! {
                 <Show when=move || shows(Panel::Plot)><PlotPanel /></Show>
-                <Show when=move || shows(Panel::Check)>
+                <Show when=move || below.get() && shows(Panel::Check)>
                     <LooCheck loo=a.loo progress=a.loo_progress error=a.error
                         on_run=Callback::new(move |_| a.run_loo()) on_cancel=Callback::new(move |_| a.cancel_loo()) />
                 </Show>
-                <Show when=move || shows(Panel::Flip)><FlipPanel /></Show>
-                <Show when=move || shows(Panel::Group)><GroupPanel /></Show>
+                <Show when=move || below.get() && shows(Panel::Flip)><FlipPanel /></Show>
+                <Show when=move || below.get() && shows(Panel::Group)><GroupPanel /></Show>
             }
             .into_any()
         }
@@ -224,15 +224,18 @@ pub fn App() -> impl IntoView {
     let shows = move |p: Panel| shown.with_value(|s| s.shows(p));
     let embed = !shows(Panel::Header);
     // The page mounts a part per task (`MOUNT_STAGES`: the header and tabs, the data
-    // column, the centre, the right side) after the one that starts the module, which
-    // only sets up the state and the workers: mounting everything in that task was one
-    // task of 75–170 ms (V8 compiles each function on its first call, then every panel
-    // was built), which froze the page before it first painted.
+    // column, the plot, the right side, the panels below the plot) after the one that
+    // starts the module, which only sets up the state and the workers: mounting
+    // everything in that task was one task of 75–170 ms (V8 compiles each function on
+    // its first call, then every panel was built), which froze the page before it first
+    // painted. The panels below the plot mount last: with the plot they made a task of
+    // 80–110 ms on a slow machine.
     let stage = RwSignal::new(0u8);
     next_stage(stage);
     let mounted = move |at: u8| stage.get() >= at;
     // A memo: the centre's closure runs again only when it turns true, not at each stage.
     let centre = Memo::new(move |_| mounted(3));
+    let below = Memo::new(move |_| mounted(5));
     view! {
         <Show when=move || !embed && mounted(1)>
             <header class="top">
@@ -274,7 +277,7 @@ pub fn App() -> impl IntoView {
                 <div class="error wide" role="alert" data-testid="error-banner">{move || a.error.get().map(|e| a.say(&e)).unwrap_or_default()}</div>
             </Show>
             <div class="side center" class:analysis=move || a.tab() != Tab::Explore>
-                {move || (centre.get() && (a.tab() == Tab::Explore || shows(Panel::Tab))).then(|| analysis_tab(a, a.tab()))}
+                {move || (centre.get() && (a.tab() == Tab::Explore || shows(Panel::Tab))).then(|| analysis_tab(a, a.tab(), below))}
             </div>
             <div class="side right" class:hidden=!shows(Panel::Scrubber) && !shows(Panel::List)>
                 // The scrubber opens above the list, beside the plot, where the eye is.
