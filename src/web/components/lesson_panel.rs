@@ -19,22 +19,30 @@ use std::collections::HashSet;
 #[component]
 pub fn LessonMenu() -> impl IntoView {
     let a: Actions = expect_context();
-    let titles: Vec<(usize, Lesson)> =
-        (1..=COUNT).filter_map(|n| Lesson::get(n).ok().map(|l| (n, l))).collect();
     let open = RwSignal::new(false);
-    view! {
-        <details class="lessons" data-testid="lessons-menu" prop:open=move || open.get()
-            on:toggle=move |ev| open.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open())>
-            <summary>{tr(a, Text::Lessons)}</summary>
-            <ol>
-                {titles.into_iter().map(|(n, lesson)| view! {
+    // The lessons are read and listed when the menu opens, not at the page's start,
+    // where reading them was part of the header's first task.
+    let list = move || {
+        let titles: Vec<(usize, Lesson)> =
+            (1..=COUNT).filter_map(|n| Lesson::get(n).ok().map(|l| (n, l))).collect();
+        titles
+            .into_iter()
+            .map(|(n, lesson)| {
+                view! {
                     <li><a href=format!("?lesson={n}") data-testid=format!("lesson-link-{n}") on:click=move |ev| {
                         ev.prevent_default();
                         open.set(false);
                         a.open_step(LessonAt { number: n, step: 0 });
                     }>{move || lesson.title(a.lang()).to_string()}</a></li>
-                }).collect_view()}
-            </ol>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <details class="lessons" data-testid="lessons-menu" prop:open=move || open.get()
+            on:toggle=move |ev| open.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open())>
+            <summary>{tr(a, Text::Lessons)}</summary>
+            <ol><Show when=move || open.get()>{list}</Show></ol>
         </details>
     }
 }
