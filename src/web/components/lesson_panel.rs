@@ -23,10 +23,8 @@ pub fn LessonMenu() -> impl IntoView {
     // The lessons are read and listed when the menu opens, not at the page's start,
     // where reading them was part of the header's first task.
     let list = move || {
-        let titles: Vec<(usize, Lesson)> =
-            (1..=COUNT).filter_map(|n| Lesson::get(n).ok().map(|l| (n, l))).collect();
-        titles
-            .into_iter()
+        (1..=COUNT)
+            .filter_map(|n| Lesson::get(n).ok().map(|l| (n, l)))
             .map(|(n, lesson)| {
                 view! {
                     <li><a href=format!("?lesson={n}") data-testid=format!("lesson-link-{n}") on:click=move |ev| {
